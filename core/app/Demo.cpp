@@ -1,0 +1,284 @@
+#include "app/Demo.h"
+
+#include "common/Clock.h"
+#include "directory/DirectoryStore.h"
+
+#include <hailong/Ingest.h>
+#include <hailong/Problem.h>
+
+#include <Poco/DateTime.h>
+#include <Poco/FileStream.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/StreamCopier.h>
+
+#include <atomic>
+#include <iomanip>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace hailong {
+namespace {
+
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+
+constexpr std::int64_t kHour = 3600LL * 1000, kDay = 24 * kHour;
+constexpr std::int64_t kVietnam = 7 * kHour;
+
+struct Unit {
+    std::string code, name;
+    std::vector<std::string> fields;  // departments: fields handled; communes: empty (commune tier)
+    std::vector<std::string> counters, officers;
+    double quality = 0;  // how well this unit serves (shifts the ratings)
+};
+
+struct ProcedureSeed {
+    std::string code, field, tier;
+    int days = 0;
+};
+
+class Generator {
+public:
+    explicit Generator(std::uint32_t seed) : rng_(seed) {}
+    double uniform() { return std::uniform_real_distribution<double>(0, 1)(rng_); }
+    std::size_t below(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
+    template <class T>
+    const T& pick(const std::vector<T>& v) { return v[below(v.size())]; }
+    double normal(double mean, double sd) { return std::normal_distribution<double>(mean, sd)(rng_); }
+
+private:
+    std::mt19937 rng_;
+};
+
+std::vector<std::string> strings(const Array::Ptr& a) {
+    std::vector<std::string> out;
+    if (a)
+        for (const auto& v : *a) out.push_back(v.toString());
+    return out;
+}
+
+// Skips Saturdays and Sundays.
+std::int64_t addWorkingDays(std::int64_t ms, int days) {
+    while (days > 0) {
+        ms += kDay;
+        const int dow = Poco::DateTime(Poco::Timestamp((ms + kVietnam) * 1000)).dayOfWeek();
+        if (dow != 0 && dow != 6) --days;
+    }
+    return ms;
+}
+
+std::string dossierCode(const std::string& agency, std::int64_t receivedMs, std::size_t seq) {
+    Poco::DateTime d(Poco::Timestamp((receivedMs + kVietnam) * 1000));
+    std::ostringstream out;
+    out << agency << '-' << std::setfill('0') << std::setw(2) << d.year() % 100 << std::setw(2)
+        << d.month() << std::setw(2) << d.day() << '-' << std::setw(5) << seq;
+    return out.str();
+}
+
+const std::vector<std::string> kNegativeComments{
+    "Phải đi lại nhiều lần mới xong hồ sơ.",
+    "Tra ket qua cham hon lich hen 3 ngay",
+    "Cán bộ hướng dẫn chưa rõ ràng, phải bổ sung giấy tờ hai lần.",
+    "Chờ đợi quá lâu, quầy đông người.",
+    "thai do can bo chua nhiet tinh",
+    "Không được thông báo khi hồ sơ bị trễ hẹn.",
+    "Phòng chờ nóng, thiếu ghế ngồi.",
+};
+const std::vector<std::string> kPositiveComments{
+    "Cán bộ nhiệt tình, hướng dẫn chu đáo.",
+    "Nhanh gọn, đúng hẹn. Cảm ơn!",
+    "rat hai long",
+    "Thủ tục đơn giản hơn trước nhiều.",
+};
+
+}  // namespace
+
+DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::string& seedFile,
+                     const DemoOptions& options) {
+    if (directory.count("dossiers") > 0)
+        throw std::runtime_error("the database already holds dossiers; the demo needs an empty one");
+    Object::Ptr seed;
+    {
+        Poco::FileInputStream in(seedFile);
+        std::string json;
+        Poco::StreamCopier::copyToString(in, json);
+        seed = Poco::JSON::Parser().parse(json).extract<Object::Ptr>();
+    }
+    Generator g(options.seed);
+    const std::int64_t today = options.nowMs ? options.nowMs : nowMs();
+    DemoSummary summary;
+
+    // Names: weighted family names, then middle and given names by sex.
+    std::vector<std::string> families;
+    for (const auto& f : *seed->getArray("family_names")) {
+        auto o = f.extract<Object::Ptr>();
+        for (int i = 0; i < o->getValue<int>("weight"); ++i) families.push_back(o->getValue<std::string>("name"));
+    }
+    const auto middleM = strings(seed->getArray("middle_names_male"));
+    const auto middleF = strings(seed->getArray("middle_names_female"));
+    const auto givenM = strings(seed->getArray("given_names_male"));
+    const auto givenF = strings(seed->getArray("given_names_female"));
+    const auto titles = strings(seed->getArray("officer_titles"));
+    auto personName = [&] {
+        const bool male = g.uniform() < 0.5;
+        return g.pick(families) + " " + g.pick(male ? middleM : middleF) + " " +
+               g.pick(male ? givenM : givenF);
+    };
+
+    std::vector<Unit> units;
+    std::vector<ProcedureSeed> procedures;
+    directory.database().write([&](Poco::Data::Session& s) {
+        auto province = seed->getObject("province");
+        auto centre = seed->getObject("centre");
+        const std::string provinceCode = province->getValue<std::string>("code");
+        const std::string centreCode = centre->getValue<std::string>("code");
+        directory.save(s, AgencyInput{provinceCode, province->getValue<std::string>("name"), "", "province", "", true});
+        directory.save(s, AgencyInput{centreCode, centre->getValue<std::string>("name"), provinceCode,
+                                      "centre", centre->optValue<std::string>("address", ""), true});
+        summary.agencies = 2;
+        for (const auto& d : *seed->getArray("departments")) {
+            auto o = d.extract<Object::Ptr>();
+            Unit u{o->getValue<std::string>("code"), o->getValue<std::string>("name"),
+                   strings(o->getArray("fields")), {}, {}, g.normal(0, 0.6)};
+            directory.save(s, AgencyInput{u.code, u.name, centreCode, "department", "", true});
+            units.push_back(std::move(u));
+        }
+        for (const auto& c : *seed->getArray("communes")) {
+            auto o = c.extract<Object::Ptr>();
+            Unit u{o->getValue<std::string>("code"), o->getValue<std::string>("name"), {}, {}, {}, g.normal(0, 0.6)};
+            directory.save(s, AgencyInput{u.code, u.name, provinceCode, "commune", "", true});
+            units.push_back(std::move(u));
+        }
+        summary.agencies += units.size();
+        for (Unit& u : units) {
+            const bool department = !u.fields.empty();
+            const int counters = department ? 1 + static_cast<int>(g.below(2)) : 2;
+            for (int i = 1; i <= counters; ++i) {
+                const std::string code = u.code + "-Q" + std::to_string(i);
+                directory.save(s, CounterInput{code, "Quầy số " + std::to_string(i) + " – " + u.name, u.code, true});
+                u.counters.push_back(code);
+            }
+            const int officers = department ? 2 + static_cast<int>(g.below(3)) : 3 + static_cast<int>(g.below(2));
+            for (int i = 1; i <= officers; ++i) {
+                const std::string code = u.code + "-CB" + std::to_string(i);
+                directory.save(s, OfficerInput{code, personName(), g.pick(titles), u.code, true});
+                u.officers.push_back(code);
+            }
+            summary.counters += u.counters.size();
+            summary.officers += u.officers.size();
+        }
+        for (const auto& p : *seed->getArray("procedures")) {
+            auto o = p.extract<Object::Ptr>();
+            ProcedureSeed ps{o->getValue<std::string>("code"), o->getValue<std::string>("field"),
+                             o->getValue<std::string>("tier"), o->getValue<int>("days")};
+            directory.save(s, ProcedureInput{ps.code, o->getValue<std::string>("name"), ps.field,
+                                             o->getValue<std::string>("online"), ps.days, true});
+            procedures.push_back(std::move(ps));
+        }
+        summary.procedures = procedures.size();
+    });
+
+    // Which procedures each unit handles.
+    std::map<std::string, std::vector<const ProcedureSeed*>> byUnit;
+    for (const ProcedureSeed& p : procedures) {
+        for (const Unit& u : units) {
+            const bool commune = u.fields.empty();
+            if ((commune && p.tier == "commune") ||
+                (!commune && p.tier == "province" &&
+                 std::find(u.fields.begin(), u.fields.end(), p.field) != u.fields.end()))
+                byUnit[u.code].push_back(&p);
+        }
+    }
+    std::vector<const Unit*> activeUnits;
+    for (const Unit& u : units)
+        if (!byUnit[u.code].empty()) activeUnits.push_back(&u);
+
+    // Dossiers over the past year, on working days between 7:30 and 17:00.
+    std::vector<Submission> ratings;
+    std::map<std::string, std::size_t> sequence;
+    directory.database().write([&](Poco::Data::Session& s) {
+        for (std::size_t i = 0; i < options.dossiers; ++i) {
+            const Unit& u = *activeUnits[g.below(activeUnits.size())];
+            const ProcedureSeed& p = *g.pick(byUnit[u.code]);
+            std::int64_t dayStart = today - static_cast<std::int64_t>(g.below(365)) * kDay;
+            dayStart -= (dayStart + kVietnam) % kDay;  // local midnight
+            const int dow = Poco::DateTime(Poco::Timestamp((dayStart + kVietnam) * 1000)).dayOfWeek();
+            if (dow == 0 || dow == 6) dayStart = addWorkingDays(dayStart, 1);
+            const std::int64_t received = dayStart - kVietnam + 7 * kHour + 30 * 60000 +
+                                          static_cast<std::int64_t>(g.uniform() * 9.5 * kHour);
+            const std::int64_t due = addWorkingDays(received, std::max(p.days, 0));
+            DossierInput d;
+            d.code = dossierCode(u.code, received, ++sequence[u.code]);
+            d.agencyCode = u.code;
+            d.procedureCode = p.code;
+            d.counterCode = g.pick(u.counters);
+            d.officerCode = g.pick(u.officers);
+            d.receivedAtMs = received;
+            d.dueAtMs = due;
+            if (g.uniform() < 0.7) d.phone = "09" + std::to_string(10000000 + g.below(89999999));
+            // Most are returned on time; some late; recent ones may still be in progress.
+            const double lateness = g.uniform();
+            std::int64_t returned = lateness < 0.88 ? received + static_cast<std::int64_t>(g.uniform() * static_cast<double>(std::max<std::int64_t>(due - received, kHour)))
+                                                    : due + static_cast<std::int64_t>(1 + g.below(6)) * kDay;
+            if (returned < today) {
+                d.returnedAtMs = returned;
+                d.status = "returned";
+            } else {
+                d.status = g.uniform() < 0.1 ? "supplement" : "received";
+            }
+            directory.save(s, d);
+            ++summary.dossiers;
+            if (!d.returnedAtMs || g.uniform() >= options.ratedShare) continue;
+
+            // The citizen's rating: worse for late dossiers and weaker units.
+            const bool late = *d.returnedAtMs > due;
+            const double mood = 1.25 + u.quality * 0.35 - (late ? 1.1 : 0) + g.normal(0, 0.8);
+            const int rating = mood < 0.35 ? 1 : mood < 1.55 ? 2 : 3;
+            Submission sub;
+            const double channel = g.uniform();
+            sub.channel = channel < 0.6 ? "counter" : channel < 0.85 ? "sms" : "web";
+            sub.idempotencyKey = "demo:" + d.code;
+            sub.surveyId = "counter-quick";
+            sub.dossierCode = d.code;
+            sub.answeredAtMs = *d.returnedAtMs + (sub.channel == "counter" ? 60000 : static_cast<std::int64_t>(g.below(48)) * kHour);
+            if (sub.answeredAtMs > today) sub.answeredAtMs = today;
+            sub.answers.push_back({"rating", static_cast<double>(rating), {}, ""});
+            if (rating == 1) {
+                Answer reasons{"reasons", std::nullopt, {}, ""};
+                reasons.choices.push_back(late ? "slow" : g.pick(std::vector<std::string>{"attitude", "guidance", "fees", "facilities"}));
+                sub.answers.push_back(reasons);
+                if (g.uniform() < 0.5) sub.comment = g.pick(kNegativeComments);
+            } else if (rating == 3 && g.uniform() < 0.08) {
+                sub.comment = g.pick(kPositiveComments);
+            }
+            ratings.push_back(std::move(sub));
+        }
+    });
+
+    // Ratings through the one ingest path, from several threads so that commits are grouped.
+    std::atomic<std::size_t> next{0}, stored{0};
+    std::exception_ptr failure;
+    std::mutex failureMutex;
+    std::vector<std::thread> workers;
+    for (int t = 0; t < 16; ++t) {
+        workers.emplace_back([&] {
+            try {
+                for (std::size_t i = next++; i < ratings.size(); i = next++)
+                    if (!ingest.submit(ratings[i]).duplicate) ++stored;
+            } catch (...) {
+                std::lock_guard lock(failureMutex);
+                if (!failure) failure = std::current_exception();
+                next = ratings.size();
+            }
+        });
+    }
+    for (auto& w : workers) w.join();
+    if (failure) std::rethrow_exception(failure);
+    summary.responses = stored;
+    return summary;
+}
+
+}  // namespace hailong

@@ -1,0 +1,363 @@
+// hailong — the binary: serve, migrate, plugins, config, version, demo, import.
+#include "app/Demo.h"
+#include "app/Paths.h"
+#include "app/Runtime.h"
+#include "app/Settings.h"
+#include "directory/DirectoryImporter.h"
+#include "store/Migrations.h"
+
+#include <hailong/Version.h>
+
+#include <Poco/AutoPtr.h>
+#include <Poco/ConsoleChannel.h>
+#include <Poco/File.h>
+#include <Poco/FileChannel.h>
+#include <Poco/FileStream.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/Logger.h>
+#include <Poco/PatternFormatter.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionSet.h>
+#include <Poco/Util/ServerApplication.h>
+
+#include <iomanip>
+#include <iostream>
+
+extern char** environ;
+
+namespace hailong {
+namespace {
+
+constexpr const char* kUsage =
+    "hailong COMMAND [options]\n\n"
+    "Commands:\n"
+    "  serve                      run the host (HTTP API, console, channel plugins)\n"
+    "  migrate                    apply database migrations and exit\n"
+    "  plugins                    load and start the plugins, report each, and exit\n"
+    "  config                     print the effective configuration and where each value comes from\n"
+    "  version                    print the version\n"
+    "  demo [--dossiers N]        load the demo province into an empty database\n"
+    "  import directory FILE      import agencies, counters, officers, procedures, devices (CSV/JSON)\n"
+    "  import dossiers FILE       import dossiers (CSV/JSON)\n";
+
+class HailongApp final : public Poco::Util::ServerApplication {
+protected:
+    void defineOptions(Poco::Util::OptionSet& options) override {
+        ServerApplication::defineOptions(options);
+        auto add = [&](const char* full, const char* shortName, const char* help, const char* arg,
+                       bool repeatable = false) {
+            Poco::Util::Option o(full, shortName, help);
+            o.required(false).repeatable(repeatable);
+            if (arg) o.argument(arg);
+            o.callback(Poco::Util::OptionCallback<HailongApp>(this, &HailongApp::onOption));
+            options.addOption(o);
+        };
+        add("help", "h", "show this help", nullptr);
+        add("config", "c", "configuration file (.properties, .ini or .json)", "FILE");
+        add("port", "p", "HTTP port (http.port)", "PORT");
+        add("host", "", "HTTP address (http.host)", "ADDRESS");
+        add("db", "", "database URL (db.url): sqlite:PATH or postgresql://...", "URL");
+        add("plugins-dir", "", "plugin folders, ':'-separated (paths.plugins)", "DIRS");
+        add("set", "", "set any key: --set KEY=VALUE (repeatable)", "KEY=VALUE", true);
+        add("dry-run", "", "import: check and report, write nothing", nullptr);
+        add("strict", "", "import: write nothing if any row is rejected", nullptr);
+        add("json", "", "print machine-readable JSON", nullptr);
+        add("dossiers", "", "demo: number of dossiers (default 24000)", "N");
+        add("lang", "", "language of messages: vi (default) or en", "LANG");
+    }
+
+    void onOption(const std::string& name, const std::string& value) {
+        if (name == "help") help_ = true;
+        else if (name == "config") configFile_ = value;
+        else if (name == "port") flags_["http.port"] = value;
+        else if (name == "host") flags_["http.host"] = value;
+        else if (name == "db") flags_["db.url"] = value;
+        else if (name == "plugins-dir") flags_["paths.plugins"] = value;
+        else if (name == "set") {
+            const auto eq = value.find('=');
+            if (eq == std::string::npos || eq == 0)
+                throw Poco::InvalidArgumentException("--set needs KEY=VALUE, got " + value);
+            flags_[value.substr(0, eq)] = value.substr(eq + 1);
+        } else if (name == "dry-run") importOptions_.dryRun = true;
+        else if (name == "strict") importOptions_.strict = true;
+        else if (name == "json") json_ = true;
+        else if (name == "dossiers") demoDossiers_ = std::stoul(value);
+        else if (name == "lang") lang_ = value == "en" ? "en" : "vi";
+    }
+
+    void initialize(Application& self) override {
+        // Deliberately no loadConfiguration(): hailong reads only its own file (Settings).
+        ServerApplication::initialize(self);
+    }
+
+    int main(const ArgVec& args) override {
+        if (help_ || args.empty()) {
+            std::cout << kUsage << "\nOptions:\n";
+            Poco::Util::HelpFormatter help(options());
+            help.setUnixStyle(true);
+            help.setIndent(4);
+            help.format(std::cout);
+            return help_ ? EXIT_OK : EXIT_USAGE;
+        }
+        const std::string command = args[0];
+        if (command == "version") {
+            std::cout << "hailong " << productVersion() << " (plugin API " << HAILONG_PLUGIN_API << ")\n";
+            return EXIT_OK;
+        }
+        try {
+            if (configFile_.empty())
+                if (const char* env = std::getenv("HAILONG_CONFIG")) configFile_ = env;
+            settings_ = std::make_unique<Settings>(Settings::load(configFile_, flags_, environ));
+            setupLogging(command == "serve");
+            paths_ = Paths::resolve(settings_->config(), Paths::executableDir());
+            if (command == "config") return printConfig();
+            if (command == "serve") return serve();
+            if (command == "migrate") return migrate();
+            if (command == "plugins") return plugins();
+            if (command == "demo") return demo();
+            if (command == "import") return import(args);
+            std::cerr << "hailong: unknown command \"" << command << "\"\n\n" << kUsage;
+            return EXIT_USAGE;
+        } catch (const Problem& p) {
+            std::cerr << "hailong: " << message(p.code(), p.params()) << "\n";
+            return EXIT_DATAERR;
+        } catch (const Unavailable& e) {
+            std::cerr << "hailong: " << e.what() << "\n";
+            return EXIT_UNAVAILABLE;
+        } catch (const Poco::Exception& e) {
+            std::cerr << "hailong: " << e.displayText() << "\n";
+            return EXIT_SOFTWARE;
+        } catch (const std::exception& e) {
+            std::cerr << "hailong: " << e.what() << "\n";
+            return EXIT_SOFTWARE;
+        }
+    }
+
+private:
+    std::string message(const std::string& code, const std::map<std::string, std::string>& params) {
+        try {
+            MessageCatalog catalog(paths_.locale);
+            return catalog.text(lang_, code, params);
+        } catch (const std::exception&) {
+            return code;
+        }
+    }
+
+    void setupLogging(bool serving) {
+        auto& cfg = settings_->config();
+        Poco::AutoPtr<Poco::PatternFormatter> format =
+            new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i %q %s: %t");
+        format->setProperty("times", "local");
+        Poco::AutoPtr<Poco::Channel> channel;
+        if (const std::string file = cfg.getString("log.file", ""); !file.empty()) {
+            Poco::AutoPtr<Poco::FileChannel> fc = new Poco::FileChannel(file);
+            fc->setProperty("rotation", "50 M");
+            fc->setProperty("archive", "timestamp");
+            fc->setProperty("purgeCount", "10");
+            channel = fc;
+        } else {
+            channel = new Poco::ConsoleChannel(std::cerr);
+        }
+        Poco::AutoPtr<Poco::FormattingChannel> fmt = new Poco::FormattingChannel(format, channel);
+        // Commands other than serve only say what went wrong, unless asked for more.
+        const std::string level = serving || settings_->sourceOf("log.level") != "default"
+                                      ? cfg.getString("log.level")
+                                      : "warning";
+        Poco::Logger::root().setChannel(fmt);
+        Poco::Logger::root().setLevel(level);
+        Poco::Logger::setChannel("", fmt);
+        Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
+    }
+
+    Poco::Logger& log() { return Poco::Logger::get("hailong"); }
+
+    int printConfig() {
+        auto& cfg = settings_->config();
+        if (!settings_->file().empty()) std::cout << "# file: " << settings_->file() << "\n";
+        std::size_t width = 0;
+        for (const Setting& s : settings()) width = std::max(width, std::string(s.key).size());
+        for (const Setting& s : settings()) {
+            std::string value = cfg.getString(s.key, "");
+            if (s.secret && !value.empty()) value = "***";
+            std::cout << std::left << std::setw(static_cast<int>(width)) << s.key << " = " << value
+                      << "    # " << settings_->sourceOf(s.key) << "\n";
+        }
+        std::cout << "# resolved folders (" << (paths_.buildTree ? "build tree" : "installed") << ")\n";
+        std::string plugins;
+        for (const auto& p : paths_.plugins) plugins += (plugins.empty() ? "" : ":") + p;
+        std::cout << "#   plugins = " << plugins << "\n#   surveys = " << paths_.surveys
+                  << "\n#   web     = " << paths_.web << "\n#   locale  = " << paths_.locale << "\n";
+        for (const std::string& k : settings_->unknownKeys())
+            std::cout << "# warning: unknown setting " << k << "\n";
+        return EXIT_OK;
+    }
+
+    int migrate() {
+        Runtime rt(settings_->config(), paths_, log());
+        auto applied = rt.migrate();
+        std::cout << "schema version " << Migrations::currentVersion(rt.database()) << " ("
+                  << applied.size() << " migration(s) applied now)\n";
+        return EXIT_OK;
+    }
+
+    int plugins() {
+        Runtime rt(settings_->config(), paths_, log());
+        rt.migrate();
+        rt.loadPlugins();
+        bool trouble = false;
+        if (json_) {
+            Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
+            for (const PluginStatus& p : rt.plugins().statuses()) {
+                Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+                o->set("name", p.name);
+                o->set("state", p.state);
+                o->set("file", p.file);
+                o->set("reason", p.reason);
+                list->add(o);
+                trouble = trouble || p.state != "running";
+            }
+            list->stringify(std::cout);
+            std::cout << "\n";
+        } else {
+            std::cout << std::left << std::setw(16) << "PLUGIN" << std::setw(10) << "STATE" << "DETAIL\n";
+            for (const PluginStatus& p : rt.plugins().statuses()) {
+                std::cout << std::setw(16) << p.name << std::setw(10) << p.state
+                          << (p.reason.empty() ? p.file : p.reason) << "\n";
+                trouble = trouble || p.state != "running";
+            }
+            if (rt.plugins().statuses().empty()) {
+                std::string where;
+                for (const auto& f : paths_.plugins) where += (where.empty() ? "" : ", ") + f;
+                std::cout << "(no plugins found in " << where << ")\n";
+            }
+        }
+        rt.shutdown();
+        return trouble ? EXIT_SOFTWARE : EXIT_OK;
+    }
+
+    int demo() {
+        Runtime rt(settings_->config(), paths_, log());
+        rt.migrate();
+        DemoOptions options;
+        if (demoDossiers_) options.dossiers = demoDossiers_;
+        std::cout << "loading the demo (" << options.dossiers << " dossiers)...\n" << std::flush;
+        DemoSummary s = loadDemo(rt.directory(), rt.ingest(), paths_.locale + "/vi/demo/seed.json", options);
+        std::cout << "demo loaded: " << s.agencies << " agencies, " << s.counters << " counters, "
+                  << s.officers << " officers, " << s.procedures << " procedures, " << s.dossiers
+                  << " dossiers, " << s.responses << " ratings\n";
+        return EXIT_OK;
+    }
+
+    int import(const ArgVec& args) {
+        if (args.size() != 3 || (args[1] != "directory" && args[1] != "dossiers")) {
+            std::cerr << "usage: hailong import directory|dossiers FILE [--dry-run] [--strict] [--json]\n";
+            return EXIT_USAGE;
+        }
+        const std::string& file = args[2];
+        Poco::File f(file);
+        if (!f.exists() || !f.isFile()) {
+            std::cerr << "hailong: " << message("import.file_not_found", {{"file", file}}) << "\n";
+            return EXIT_NOINPUT;
+        }
+        if (f.getSize() > 512ULL * 1024 * 1024) {
+            std::cerr << "hailong: " << message("import.file_too_large", {{"file", file}, {"max", "512 MB"}}) << "\n";
+            return EXIT_DATAERR;
+        }
+        std::string content;
+        {
+            Poco::FileInputStream in(file);
+            Poco::StreamCopier::copyToString(in, content);
+        }
+        Runtime rt(settings_->config(), paths_, log());
+        rt.migrate();
+        DirectoryImporter importer(rt.directory());
+        const ImportReport report = args[1] == "directory"
+                                        ? importer.importDirectory(content, file, importOptions_)
+                                        : importer.importDossiers(content, file, importOptions_);
+        printReport(report);
+        if (!report.committed && !importOptions_.dryRun) return EXIT_DATAERR;
+        return report.rejected.empty() ? EXIT_OK : EXIT_DATAERR;
+    }
+
+    void printReport(const ImportReport& r) {
+        MessageCatalog catalog(paths_.locale);
+        if (json_) {
+            Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+            o->set("rows", r.rows);
+            o->set("created", r.created);
+            o->set("updated", r.updated);
+            o->set("unchanged", r.unchanged);
+            o->set("committed", r.committed);
+            Poco::JSON::Array::Ptr rejected = new Poco::JSON::Array;
+            for (const auto& rej : r.rejected) {
+                for (const auto& e : rej.errors) {
+                    Poco::JSON::Object::Ptr item = new Poco::JSON::Object;
+                    item->set("line", rej.line);
+                    item->set("kind", rej.kind);
+                    item->set("code", rej.code);
+                    item->set("field", e.field);
+                    item->set("reason", catalog.text(lang_, e.code, e.params));
+                    rejected->add(item);
+                }
+            }
+            o->set("rejected", rejected);
+            o->stringify(std::cout);
+            std::cout << "\n";
+            return;
+        }
+        std::map<std::string, std::string> counts{
+            {"rows", std::to_string(r.rows)},         {"created", std::to_string(r.created)},
+            {"updated", std::to_string(r.updated)},   {"unchanged", std::to_string(r.unchanged)},
+            {"rejected", std::to_string(r.rejected.size())}};
+        std::cout << catalog.text(lang_, "import.summary", counts) << "\n";
+        for (const auto& rej : r.rejected) {
+            for (const auto& e : rej.errors) {
+                std::cout << "  " << catalog.text(lang_, "import.line", {{"line", std::to_string(rej.line)}})
+                          << " " << rej.kind << (rej.code.empty() ? "" : " " + rej.code)
+                          << (e.field.empty() ? "" : " [" + e.field + "]") << ": "
+                          << catalog.text(lang_, e.code, e.params) << "\n";
+            }
+        }
+        std::cout << catalog.text(lang_, importOptions_.dryRun ? "import.dry_run"
+                                         : r.committed        ? "import.committed"
+                                                              : "import.not_committed")
+                  << "\n";
+    }
+
+    int serve() {
+        Runtime rt(settings_->config(), paths_, log());
+        rt.migrate();
+        if (settings_->config().getBool("demo.on_empty") && rt.directory().count("dossiers") == 0) {
+            log().information("empty database: loading the demo");
+            DemoSummary s = loadDemo(rt.directory(), rt.ingest(), paths_.locale + "/vi/demo/seed.json", DemoOptions{});
+            log().information("demo loaded: %zu dossiers, %zu ratings", s.dossiers, s.responses);
+        }
+        rt.loadPlugins();
+        rt.serve();
+        const std::string host = settings_->config().getString("http.host");
+        log().notice("hailong %s serving on http://%s:%hu/", std::string(productVersion()),
+                     host == "0.0.0.0" ? std::string("localhost") : host, rt.port());
+        waitForTerminationRequest();
+        log().notice("stopping: finishing requests and writes");
+        rt.shutdown();
+        log().notice("stopped");
+        return EXIT_OK;
+    }
+
+    bool help_ = false, json_ = false;
+    std::string configFile_, lang_ = "vi";
+    std::map<std::string, std::string> flags_;
+    ImportOptions importOptions_;
+    std::size_t demoDossiers_ = 0;
+    std::unique_ptr<Settings> settings_;
+    Paths paths_;
+};
+
+}  // namespace
+}  // namespace hailong
+
+POCO_SERVER_MAIN(hailong::HailongApp)

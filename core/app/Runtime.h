@@ -1,0 +1,86 @@
+// hailong — Runtime: one running host: the database, services, plugins and HTTP server,
+// built from the effective configuration, started and stopped in a fixed order.
+#pragma once
+
+#include "app/Paths.h"
+#include "common/MessageCatalog.h"
+#include "directory/DirectoryStore.h"
+#include "http/HttpServer.h"
+#include "http/MustacheTemplates.h"
+#include "http/RouteTable.h"
+#include "ingest/IngestService.h"
+#include "outbox/DurableOutbox.h"
+#include "plugin/PluginLoader.h"
+#include "store/Database.h"
+#include "survey/JsonSurveyCatalog.h"
+#include "text/IcuTextNormalizer.h"
+
+#include <Poco/Util/AbstractConfiguration.h>
+
+#include <memory>
+
+namespace Poco {
+class Logger;
+}
+
+namespace hailong {
+
+/// Owns every service of a host. Construction opens the database (no schema change);
+/// migrate(), loadPlugins(), serve() follow; shutdown() (or destruction) stops HTTP first,
+/// then plugins, the outbox, and finally drains ingest so that nothing acknowledged is lost.
+/// Not thread-safe itself; the services it hands out are.
+class Runtime {
+public:
+    Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& paths,
+            Poco::Logger& log);
+    ~Runtime();
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+    /// Applies missing migrations; returns the versions applied.
+    std::vector<int> migrate();
+    /// Loads, checks and starts the configured plugins (failures are recorded, not thrown).
+    void loadPlugins();
+    /// Registers the core API and static routes and starts listening.
+    void serve();
+    void shutdown() noexcept;
+
+    Database& database() { return *db_; }
+    DirectoryStore& directory() { return *directory_; }
+    IngestService& ingest() { return *ingest_; }
+    JsonSurveyCatalog& surveys() { return *surveys_; }
+    MessageCatalog& messages() { return *messages_; }
+    IcuTextNormalizer& text() { return text_; }
+    DurableOutbox& outbox() { return *outbox_; }
+    RouteTable& routes() { return routes_; }
+    const PluginLoader& plugins() const { return *plugins_; }
+    const Paths& paths() const { return paths_; }
+    std::uint16_t port() const { return http_ ? http_->port() : 0; }
+    /// The bearer token that API writes need.
+    const std::string& apiToken() const { return apiToken_; }
+
+private:
+    class PluginHost;
+    void registerCoreRoutes();
+    std::string loadOrCreateToken();
+
+    const Poco::Util::AbstractConfiguration& config_;
+    Paths paths_;
+    Poco::Logger& log_;
+    IcuTextNormalizer text_;
+    std::unique_ptr<MessageCatalog> messages_;
+    std::unique_ptr<Database> db_;
+    std::unique_ptr<JsonSurveyCatalog> surveys_;
+    std::unique_ptr<DirectoryStore> directory_;
+    std::unique_ptr<IngestService> ingest_;
+    std::unique_ptr<DurableOutbox> outbox_;
+    MustacheTemplates templates_;
+    RouteTable routes_;
+    std::unique_ptr<PluginLoader> plugins_;
+    std::vector<std::unique_ptr<PluginHost>> hosts_;
+    std::unique_ptr<HttpServer> http_;
+    std::string apiToken_;
+    bool down_ = false;
+};
+
+}  // namespace hailong

@@ -1,0 +1,612 @@
+#include "directory/DirectoryStore.h"
+
+#include "common/Clock.h"
+#include "common/Utf8.h"
+#include "directory/Validation.h"
+
+#include <hailong/Problem.h>
+#include <hailong/TextNormalizer.h>
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Nullable.h>
+
+#include <algorithm>
+#include <limits>
+#include <set>
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::RecordSet;
+using Poco::Data::Session;
+using Poco::Data::Statement;
+
+namespace hailong {
+namespace {
+
+using NullableId = Poco::Nullable<std::int64_t>;
+
+std::int64_t i64(RecordSet& rs, std::size_t col) {
+    return rs.value(col).isEmpty() ? 0 : rs.value(col).convert<std::int64_t>();
+}
+std::optional<std::int64_t> optI64(RecordSet& rs, std::size_t col) {
+    if (rs.value(col).isEmpty()) return std::nullopt;
+    return rs.value(col).convert<std::int64_t>();
+}
+std::string str(RecordSet& rs, std::size_t col) {
+    return rs.value(col).isEmpty() ? std::string() : rs.value(col).convert<std::string>();
+}
+NullableId nullable(const std::optional<std::int64_t>& v) {
+    return v ? NullableId(*v) : NullableId();
+}
+
+// Column lists, kept next to the readers that depend on their order.
+constexpr const char* kAgencyCols =
+    "id, code, name, parent_id, path, depth, kind, address, active FROM agencies";
+Agency readAgency(RecordSet& rs) {
+    Agency a;
+    a.id = i64(rs, 0), a.code = str(rs, 1), a.name = str(rs, 2), a.parentId = optI64(rs, 3);
+    a.path = str(rs, 4), a.depth = static_cast<int>(i64(rs, 5)), a.kind = str(rs, 6);
+    a.address = str(rs, 7), a.active = i64(rs, 8) != 0;
+    return a;
+}
+constexpr const char* kCounterCols = "id, code, name, agency_id, active FROM counters";
+Counter readCounter(RecordSet& rs) {
+    return Counter{i64(rs, 0), str(rs, 1), str(rs, 2), i64(rs, 3), i64(rs, 4) != 0};
+}
+constexpr const char* kOfficerCols = "id, code, name, title, agency_id, active FROM officers";
+Officer readOfficer(RecordSet& rs) {
+    return Officer{i64(rs, 0), str(rs, 1), str(rs, 2), str(rs, 3), i64(rs, 4), i64(rs, 5) != 0};
+}
+constexpr const char* kProcedureCols =
+    "id, code, name, field, processing_days, online, active FROM procedures";
+Procedure readProcedure(RecordSet& rs) {
+    return Procedure{i64(rs, 0),  str(rs, 1), str(rs, 2),         str(rs, 3),
+                     static_cast<int>(i64(rs, 4)), str(rs, 5), i64(rs, 6) != 0};
+}
+constexpr const char* kDossierCols =
+    "id, code, agency_id, procedure_id, officer_id, counter_id, status, received_at, due_at, "
+    "returned_at, phone FROM dossiers";
+Dossier readDossier(RecordSet& rs) {
+    Dossier d;
+    d.id = i64(rs, 0), d.code = str(rs, 1), d.agencyId = i64(rs, 2);
+    d.procedureId = optI64(rs, 3), d.officerId = optI64(rs, 4), d.counterId = optI64(rs, 5);
+    d.status = str(rs, 6), d.receivedAtMs = i64(rs, 7), d.dueAtMs = optI64(rs, 8);
+    d.returnedAtMs = optI64(rs, 9), d.phone = str(rs, 10);
+    return d;
+}
+constexpr const char* kDeviceCols =
+    "id, code, name, counter_id, status, last_seen_at FROM devices";
+Device readDevice(RecordSet& rs) {
+    return Device{i64(rs, 0), str(rs, 1), str(rs, 2), i64(rs, 3), str(rs, 4), optI64(rs, 5)};
+}
+
+// Runs `sql` with one text parameter and reads the first row, if any.
+template <class T, class Reader>
+std::optional<T> one(Session& s, const std::string& sql, std::string key, Reader read) {
+    Statement st(s);
+    st << sql, use(key);
+    st.execute();
+    RecordSet rs(st);
+    if (rs.rowCount() == 0) return std::nullopt;
+    rs.moveFirst();
+    return read(rs);
+}
+template <class T, class Reader>
+std::optional<T> oneById(Session& s, const std::string& sql, std::int64_t id, Reader read) {
+    Statement st(s);
+    st << sql, use(id);
+    st.execute();
+    RecordSet rs(st);
+    if (rs.rowCount() == 0) return std::nullopt;
+    rs.moveFirst();
+    return read(rs);
+}
+template <class T, class Reader>
+std::vector<T> all(Statement& st, Reader read) {
+    st.execute();
+    RecordSet rs(st);
+    std::vector<T> out;
+    out.reserve(rs.rowCount());
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(read(rs));
+    return out;
+}
+
+// Builds "WHERE ..." clauses with ascending placeholders.
+class Filter {
+public:
+    explicit Filter(const ListQuery& q, const TextNormalizer& text, Session& s,
+                    const char* agencyColumn, bool searchable)
+        : q_(q) {
+        if (!q.agencyCode.empty()) {
+            std::string path;
+            std::string code = q.agencyCode;
+            s << "SELECT path FROM agencies WHERE code = $1", use(code), into(path), now;
+            if (path.empty())
+                throw Problem(404, "directory.not_found",
+                              {{"kind", "agency"}, {"code", q.agencyCode}});
+            texts_.push_back(path + "%");
+            add(std::string(agencyColumn) + " IN (SELECT id FROM agencies WHERE path LIKE $" +
+                std::to_string(texts_.size()) + ")");
+        }
+        if (searchable && !q.search.empty()) {
+            texts_.push_back("%" + text.key(q.search) + "%");
+            add("search_key LIKE $" + std::to_string(texts_.size()));
+        }
+    }
+    void add(const std::string& clause) { where_ += (where_.empty() ? " WHERE " : " AND ") + clause; }
+    std::size_t nextIndex() const { return texts_.size() + 1; }
+    std::string where() const { return where_; }
+    void bind(Statement& st) {
+        for (auto& t : texts_) st, use(t);
+    }
+    std::string page() const {
+        return " LIMIT " + std::to_string(std::clamp(q_.limit, 1, 1000)) + " OFFSET " +
+               std::to_string(std::max(q_.offset, 0));
+    }
+
+private:
+    const ListQuery& q_;
+    std::vector<std::string> texts_;
+    std::string where_;
+};
+
+}  // namespace
+
+const char* toString(SaveOutcome o) {
+    switch (o) {
+        case SaveOutcome::Created: return "created";
+        case SaveOutcome::Updated: return "updated";
+        case SaveOutcome::Unchanged: return "unchanged";
+    }
+    return "?";
+}
+
+DirectoryStore::DirectoryStore(Database& db, const TextNormalizer& text) : db_(db), text_(text) {}
+
+// ---- reads ----------------------------------------------------------------------------------
+
+std::optional<Agency> DirectoryStore::agency(std::string_view code) const {
+    return db_.read([&](Session& s) {
+        return one<Agency>(s, std::string("SELECT ") + kAgencyCols + " WHERE code = $1",
+                           std::string(code), readAgency);
+    });
+}
+std::optional<Agency> DirectoryStore::agencyById(std::int64_t id) const {
+    return db_.read([&](Session& s) {
+        return oneById<Agency>(s, std::string("SELECT ") + kAgencyCols + " WHERE id = $1", id,
+                               readAgency);
+    });
+}
+std::optional<Counter> DirectoryStore::counter(std::string_view code) const {
+    return db_.read([&](Session& s) {
+        return one<Counter>(s, std::string("SELECT ") + kCounterCols + " WHERE code = $1",
+                            std::string(code), readCounter);
+    });
+}
+std::optional<Officer> DirectoryStore::officer(std::string_view code) const {
+    return db_.read([&](Session& s) {
+        return one<Officer>(s, std::string("SELECT ") + kOfficerCols + " WHERE code = $1",
+                            std::string(code), readOfficer);
+    });
+}
+std::optional<Procedure> DirectoryStore::procedure(std::string_view code) const {
+    return db_.read([&](Session& s) {
+        return one<Procedure>(s, std::string("SELECT ") + kProcedureCols + " WHERE code = $1",
+                              std::string(code), readProcedure);
+    });
+}
+std::optional<Dossier> DirectoryStore::dossier(std::string_view code) const {
+    return db_.read([&](Session& s) {
+        return one<Dossier>(s, std::string("SELECT ") + kDossierCols + " WHERE code = $1",
+                            std::string(code), readDossier);
+    });
+}
+std::optional<Device> DirectoryStore::device(std::string_view code) const {
+    return db_.read([&](Session& s) {
+        return one<Device>(s, std::string("SELECT ") + kDeviceCols + " WHERE code = $1",
+                           std::string(code), readDevice);
+    });
+}
+
+std::vector<Agency> DirectoryStore::agencies(const ListQuery& q) const {
+    return db_.read([&](Session& s) {
+        Filter f(q, text_, s, "id", true);
+        Statement st(s);
+        st << std::string("SELECT ") + kAgencyCols + f.where() + " ORDER BY path" + f.page();
+        f.bind(st);
+        return all<Agency>(st, readAgency);
+    });
+}
+std::vector<Agency> DirectoryStore::children(std::optional<std::int64_t> parentId) const {
+    return db_.read([&](Session& s) {
+        Statement st(s);
+        if (parentId) {
+            std::int64_t id = *parentId;
+            st << std::string("SELECT ") + kAgencyCols + " WHERE parent_id = $1 ORDER BY name",
+                use(id);
+            return all<Agency>(st, readAgency);
+        }
+        st << std::string("SELECT ") + kAgencyCols + " WHERE parent_id IS NULL ORDER BY name";
+        return all<Agency>(st, readAgency);
+    });
+}
+std::vector<Counter> DirectoryStore::counters(const ListQuery& q) const {
+    return db_.read([&](Session& s) {
+        Filter f(q, text_, s, "agency_id", true);
+        Statement st(s);
+        st << std::string("SELECT ") + kCounterCols + f.where() + " ORDER BY code" + f.page();
+        f.bind(st);
+        return all<Counter>(st, readCounter);
+    });
+}
+std::vector<Officer> DirectoryStore::officers(const ListQuery& q) const {
+    return db_.read([&](Session& s) {
+        Filter f(q, text_, s, "agency_id", true);
+        Statement st(s);
+        st << std::string("SELECT ") + kOfficerCols + f.where() + " ORDER BY code" + f.page();
+        f.bind(st);
+        return all<Officer>(st, readOfficer);
+    });
+}
+std::vector<Procedure> DirectoryStore::procedures(const ListQuery& q) const {
+    return db_.read([&](Session& s) {
+        ListQuery unscoped = q;
+        unscoped.agencyCode.clear();  // procedures are national, not per agency
+        Filter f(unscoped, text_, s, "", true);
+        Statement st(s);
+        st << std::string("SELECT ") + kProcedureCols + f.where() + " ORDER BY code" + f.page();
+        f.bind(st);
+        return all<Procedure>(st, readProcedure);
+    });
+}
+std::vector<Dossier> DirectoryStore::dossiers(const ListQuery& q) const {
+    return db_.read([&](Session& s) {
+        Filter f(q, text_, s, "agency_id", false);
+        std::int64_t from = q.fromMs.value_or(0);
+        std::int64_t to = q.toMs.value_or(std::numeric_limits<std::int64_t>::max());
+        f.add("received_at >= $" + std::to_string(f.nextIndex()) + " AND received_at < $" +
+              std::to_string(f.nextIndex() + 1));
+        Statement st(s);
+        st << std::string("SELECT ") + kDossierCols + f.where() +
+                  " ORDER BY received_at DESC, id DESC" + f.page();
+        f.bind(st);
+        st, use(from), use(to);
+        return all<Dossier>(st, readDossier);
+    });
+}
+std::vector<Device> DirectoryStore::devices(const ListQuery& q) const {
+    return db_.read([&](Session& s) {
+        ListQuery noSearch = q;
+        noSearch.search.clear();
+        Filter f(noSearch, text_, s,
+                 "(SELECT c.agency_id FROM counters c WHERE c.id = devices.counter_id)", false);
+        Statement st(s);
+        st << std::string("SELECT ") + kDeviceCols + f.where() + " ORDER BY code" + f.page();
+        f.bind(st);
+        return all<Device>(st, readDevice);
+    });
+}
+
+namespace {
+void requireKnownTable(std::string_view table) {
+    static const std::set<std::string_view> known{"agencies", "counters", "officers", "procedures",
+                                                  "dossiers", "devices",  "responses"};
+    if (!known.contains(table)) throw std::logic_error("unknown table " + std::string(table));
+}
+}  // namespace
+
+std::map<std::int64_t, std::string> DirectoryStore::codes(std::string_view table,
+                                                          const std::set<std::int64_t>& ids) const {
+    requireKnownTable(table);
+    std::map<std::int64_t, std::string> out;
+    if (ids.empty()) return out;
+    std::string list;
+    for (std::int64_t id : ids) list += (list.empty() ? "" : ",") + std::to_string(id);
+    return db_.read([&](Session& s) {
+        Statement st(s);
+        st << "SELECT id, code FROM " + std::string(table) + " WHERE id IN (" + list + ")";
+        st.execute();
+        RecordSet rs(st);
+        for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out[i64(rs, 0)] = str(rs, 1);
+        return out;
+    });
+}
+
+std::int64_t DirectoryStore::count(std::string_view table) const {
+    requireKnownTable(table);
+    return db_.read([&](Session& s) {
+        std::int64_t n = 0;
+        s << "SELECT COUNT(*) FROM " + std::string(table), into(n), now;
+        return n;
+    });
+}
+
+// ---- writes ---------------------------------------------------------------------------------
+
+SaveOutcome DirectoryStore::save(const AgencyInput& in) {
+    return db_.write([&](Session& s) { return save(s, in); });
+}
+SaveOutcome DirectoryStore::save(const CounterInput& in) {
+    return db_.write([&](Session& s) { return save(s, in); });
+}
+SaveOutcome DirectoryStore::save(const OfficerInput& in) {
+    return db_.write([&](Session& s) { return save(s, in); });
+}
+SaveOutcome DirectoryStore::save(const ProcedureInput& in) {
+    return db_.write([&](Session& s) { return save(s, in); });
+}
+SaveOutcome DirectoryStore::save(const DossierInput& in) {
+    return db_.write([&](Session& s) { return save(s, in); });
+}
+SaveOutcome DirectoryStore::save(const DeviceInput& in) {
+    return db_.write([&](Session& s) { return save(s, in); });
+}
+
+namespace {
+
+// Looks up the id of `code` in `table`, adding a field error when it is unknown.
+std::optional<std::int64_t> reference(Session& s, const char* table, const std::string& field,
+                                      const std::string& code, bool required,
+                                      std::vector<FieldError>& errors) {
+    if (code.empty()) {
+        if (required) errors.push_back({field, "field.required", {}});
+        return std::nullopt;
+    }
+    std::optional<std::int64_t> id;
+    Poco::Nullable<std::int64_t> found;
+    std::string key = code;
+    s << std::string("SELECT id FROM ") + table + " WHERE code = $1", use(key), into(found), now;
+    if (found.isNull()) {
+        errors.push_back({field, "directory.unknown_reference", {{"code", code}}});
+        return std::nullopt;
+    }
+    return found.value();
+}
+
+void throwIfAny(const std::vector<FieldError>& errors) {
+    if (!errors.empty()) throw Problem(422, "directory.invalid", {}, errors);
+}
+
+}  // namespace
+
+SaveOutcome DirectoryStore::save(Session& s, const AgencyInput& raw) {
+    std::vector<FieldError> errors;
+    AgencyInput in = raw;
+    validation::code(in.code, "code", errors);
+    validation::name(text_, in.name, "name", errors);
+    validation::optionalText(text_, in.kind, "kind", 50, errors);
+    validation::optionalText(text_, in.address, "address", 300, errors);
+    if (in.parentCode == in.code && !in.code.empty())
+        errors.push_back({"parent", "directory.agency_cycle", {{"code", in.code}}});
+    auto parent = in.parentCode.empty()
+                      ? std::optional<Agency>()
+                      : one<Agency>(s, std::string("SELECT ") + kAgencyCols + " WHERE code = $1",
+                                    in.parentCode, readAgency);
+    if (!in.parentCode.empty() && !parent)
+        errors.push_back({"parent", "directory.unknown_reference", {{"code", in.parentCode}}});
+    throwIfAny(errors);
+
+    auto existing = one<Agency>(s, std::string("SELECT ") + kAgencyCols + " WHERE code = $1",
+                                in.code, readAgency);
+    const std::int64_t at = nowMs();
+    std::string key = text_.key(in.code + " " + in.name);
+    NullableId parentId = parent ? NullableId(parent->id) : NullableId();
+    const std::string parentPath = parent ? parent->path : "/";
+    const int depth = parent ? parent->depth + 1 : 0;
+
+    if (!existing) {
+        std::int64_t id = 0;
+        int active = in.active.value_or(true) ? 1 : 0;
+        s << "INSERT INTO agencies (code, name, parent_id, depth, kind, address, active, "
+             "search_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+             "RETURNING id",
+            use(in.code), use(in.name), use(parentId), bind(depth), use(in.kind), use(in.address),
+            use(active), use(key), bind(at), bind(at), into(id), now;
+        std::string path = parentPath + std::to_string(id) + "/";
+        s << "UPDATE agencies SET path = $1 WHERE id = $2", use(path), use(id), now;
+        return SaveOutcome::Created;
+    }
+
+    const bool active = in.active.value_or(existing->active);
+    const bool parentChanged = existing->parentId != (parent ? std::optional(parent->id) : std::nullopt);
+    if (!parentChanged && existing->name == in.name && existing->kind == in.kind &&
+        existing->address == in.address && existing->active == active)
+        return SaveOutcome::Unchanged;
+    if (parentChanged && parent && parent->path.starts_with(existing->path))
+        throw Problem(422, "directory.invalid", {},
+                      {{"parent", "directory.agency_cycle", {{"code", in.parentCode}}}});
+    int activeInt = active ? 1 : 0;
+    std::int64_t id = existing->id;
+    s << "UPDATE agencies SET name = $1, parent_id = $2, kind = $3, address = $4, active = $5, "
+         "search_key = $6, updated_at = $7 WHERE id = $8",
+        use(in.name), use(parentId), use(in.kind), use(in.address), use(activeInt), use(key),
+        bind(at), use(id), now;
+    if (parentChanged) {  // move the whole subtree
+        std::string newPath = parentPath + std::to_string(id) + "/";
+        int keepFrom = static_cast<int>(existing->path.size()) + 1;
+        int depthDelta = depth - existing->depth;
+        std::string like = existing->path + "%";
+        s << "UPDATE agencies SET path = $1 || substr(path, $2), depth = depth + $3 "
+             "WHERE path LIKE $4",
+            use(newPath), use(keepFrom), use(depthDelta), use(like), now;
+    }
+    return SaveOutcome::Updated;
+}
+
+SaveOutcome DirectoryStore::save(Session& s, const CounterInput& raw) {
+    std::vector<FieldError> errors;
+    CounterInput in = raw;
+    validation::code(in.code, "code", errors);
+    validation::name(text_, in.name, "name", errors);
+    auto agencyId = reference(s, "agencies", "agency", in.agencyCode, true, errors);
+    throwIfAny(errors);
+    auto existing = one<Counter>(s, std::string("SELECT ") + kCounterCols + " WHERE code = $1",
+                                 in.code, readCounter);
+    const std::int64_t at = nowMs();
+    std::string key = text_.key(in.code + " " + in.name);
+    const bool active = in.active.value_or(existing ? existing->active : true);
+    int activeInt = active ? 1 : 0;
+    std::int64_t agency = *agencyId;
+    if (!existing) {
+        s << "INSERT INTO counters (code, name, agency_id, active, search_key, created_at, "
+             "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            use(in.code), use(in.name), use(agency), use(activeInt), use(key), bind(at), bind(at),
+            now;
+        return SaveOutcome::Created;
+    }
+    if (existing->name == in.name && existing->agencyId == agency && existing->active == active)
+        return SaveOutcome::Unchanged;
+    std::int64_t id = existing->id;
+    s << "UPDATE counters SET name = $1, agency_id = $2, active = $3, search_key = $4, "
+         "updated_at = $5 WHERE id = $6",
+        use(in.name), use(agency), use(activeInt), use(key), bind(at), use(id), now;
+    return SaveOutcome::Updated;
+}
+
+SaveOutcome DirectoryStore::save(Session& s, const OfficerInput& raw) {
+    std::vector<FieldError> errors;
+    OfficerInput in = raw;
+    validation::code(in.code, "code", errors);
+    validation::name(text_, in.name, "name", errors);
+    validation::optionalText(text_, in.title, "title", 100, errors);
+    auto agencyId = reference(s, "agencies", "agency", in.agencyCode, true, errors);
+    throwIfAny(errors);
+    auto existing = one<Officer>(s, std::string("SELECT ") + kOfficerCols + " WHERE code = $1",
+                                 in.code, readOfficer);
+    const std::int64_t at = nowMs();
+    std::string key = text_.key(in.code + " " + in.name);
+    const bool active = in.active.value_or(existing ? existing->active : true);
+    int activeInt = active ? 1 : 0;
+    std::int64_t agency = *agencyId;
+    if (!existing) {
+        s << "INSERT INTO officers (code, name, title, agency_id, active, search_key, created_at, "
+             "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            use(in.code), use(in.name), use(in.title), use(agency), use(activeInt), use(key),
+            bind(at), bind(at), now;
+        return SaveOutcome::Created;
+    }
+    if (existing->name == in.name && existing->title == in.title && existing->agencyId == agency &&
+        existing->active == active)
+        return SaveOutcome::Unchanged;
+    std::int64_t id = existing->id;
+    s << "UPDATE officers SET name = $1, title = $2, agency_id = $3, active = $4, "
+         "search_key = $5, updated_at = $6 WHERE id = $7",
+        use(in.name), use(in.title), use(agency), use(activeInt), use(key), bind(at), use(id), now;
+    return SaveOutcome::Updated;
+}
+
+SaveOutcome DirectoryStore::save(Session& s, const ProcedureInput& raw) {
+    std::vector<FieldError> errors;
+    ProcedureInput in = raw;
+    validation::code(in.code, "code", errors);
+    validation::name(text_, in.name, "name", errors);
+    validation::optionalText(text_, in.field, "field", 200, errors);
+    if (in.online.empty()) in.online = "none";
+    if (in.online != "full" && in.online != "partial" && in.online != "none")
+        errors.push_back({"online", "field.one_of", {{"allowed", "full, partial, none"}}});
+    if (in.processingDays && (*in.processingDays < 0 || *in.processingDays > 3650))
+        errors.push_back({"processing_days", "field.range", {{"min", "0"}, {"max", "3650"}}});
+    throwIfAny(errors);
+    auto existing = one<Procedure>(
+        s, std::string("SELECT ") + kProcedureCols + " WHERE code = $1", in.code, readProcedure);
+    const std::int64_t at = nowMs();
+    std::string key = text_.key(in.code + " " + in.name);
+    const bool active = in.active.value_or(existing ? existing->active : true);
+    int activeInt = active ? 1 : 0;
+    int days = in.processingDays.value_or(existing ? existing->processingDays : 0);
+    if (!existing) {
+        s << "INSERT INTO procedures (code, name, field, processing_days, online, active, "
+             "search_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            use(in.code), use(in.name), use(in.field), use(days), use(in.online), use(activeInt),
+            use(key), bind(at), bind(at), now;
+        return SaveOutcome::Created;
+    }
+    if (existing->name == in.name && existing->field == in.field &&
+        existing->processingDays == days && existing->online == in.online &&
+        existing->active == active)
+        return SaveOutcome::Unchanged;
+    std::int64_t id = existing->id;
+    s << "UPDATE procedures SET name = $1, field = $2, processing_days = $3, online = $4, "
+         "active = $5, search_key = $6, updated_at = $7 WHERE id = $8",
+        use(in.name), use(in.field), use(days), use(in.online), use(activeInt), use(key), bind(at),
+        use(id), now;
+    return SaveOutcome::Updated;
+}
+
+SaveOutcome DirectoryStore::save(Session& s, const DossierInput& raw) {
+    std::vector<FieldError> errors;
+    DossierInput in = raw;
+    validation::code(in.code, "code", errors);
+    if (in.status.empty()) in.status = in.returnedAtMs ? "returned" : "received";
+    if (in.status != "received" && in.status != "supplement" && in.status != "returned" &&
+        in.status != "cancelled")
+        errors.push_back(
+            {"status", "field.one_of", {{"allowed", "received, supplement, returned, cancelled"}}});
+    validation::phone(in.phone, "phone", errors);
+    auto agencyId = reference(s, "agencies", "agency", in.agencyCode, true, errors);
+    auto procedureId = reference(s, "procedures", "procedure", in.procedureCode, false, errors);
+    auto officerId = reference(s, "officers", "officer", in.officerCode, false, errors);
+    auto counterId = reference(s, "counters", "counter", in.counterCode, false, errors);
+    auto existing = one<Dossier>(s, std::string("SELECT ") + kDossierCols + " WHERE code = $1",
+                                 in.code, readDossier);
+    const std::int64_t received = in.receivedAtMs.value_or(existing ? existing->receivedAtMs : 0);
+    if (received <= 0) errors.push_back({"received_at", "field.required", {}});
+    if (in.returnedAtMs && *in.returnedAtMs < received)
+        errors.push_back({"returned_at", "dossier.returned_before_received", {}});
+    if (in.dueAtMs && *in.dueAtMs < received)
+        errors.push_back({"due_at", "dossier.due_before_received", {}});
+    throwIfAny(errors);
+
+    const std::int64_t at = nowMs();
+    std::int64_t agency = *agencyId;
+    NullableId procedure = nullable(procedureId), officer = nullable(officerId),
+               counter = nullable(counterId), due = nullable(in.dueAtMs),
+               returned = nullable(in.returnedAtMs);
+    std::int64_t receivedAt = received;
+    if (!existing) {
+        s << "INSERT INTO dossiers (code, agency_id, procedure_id, officer_id, counter_id, status, "
+             "received_at, due_at, returned_at, phone, created_at, updated_at) "
+             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            use(in.code), use(agency), use(procedure), use(officer), use(counter), use(in.status),
+            use(receivedAt), use(due), use(returned), use(in.phone), bind(at), bind(at), now;
+        return SaveOutcome::Created;
+    }
+    if (existing->agencyId == agency && existing->procedureId == procedureId &&
+        existing->officerId == officerId && existing->counterId == counterId &&
+        existing->status == in.status && existing->receivedAtMs == received &&
+        existing->dueAtMs == in.dueAtMs && existing->returnedAtMs == in.returnedAtMs &&
+        existing->phone == in.phone)
+        return SaveOutcome::Unchanged;
+    std::int64_t id = existing->id;
+    s << "UPDATE dossiers SET agency_id = $1, procedure_id = $2, officer_id = $3, counter_id = $4, "
+         "status = $5, received_at = $6, due_at = $7, returned_at = $8, phone = $9, "
+         "updated_at = $10 WHERE id = $11",
+        use(agency), use(procedure), use(officer), use(counter), use(in.status), use(receivedAt),
+        use(due), use(returned), use(in.phone), bind(at), use(id), now;
+    return SaveOutcome::Updated;
+}
+
+SaveOutcome DirectoryStore::save(Session& s, const DeviceInput& raw) {
+    std::vector<FieldError> errors;
+    DeviceInput in = raw;
+    validation::code(in.code, "code", errors);
+    validation::name(text_, in.name, "name", errors);
+    auto counterId = reference(s, "counters", "counter", in.counterCode, true, errors);
+    throwIfAny(errors);
+    auto existing = one<Device>(s, std::string("SELECT ") + kDeviceCols + " WHERE code = $1",
+                                in.code, readDevice);
+    const std::int64_t at = nowMs();
+    std::int64_t counter = *counterId;
+    if (!existing) {
+        s << "INSERT INTO devices (code, name, counter_id, status, created_at, updated_at) "
+             "VALUES ($1, $2, $3, 'unpaired', $4, $5)",
+            use(in.code), use(in.name), use(counter), bind(at), bind(at), now;
+        return SaveOutcome::Created;
+    }
+    if (existing->name == in.name && existing->counterId == counter) return SaveOutcome::Unchanged;
+    std::int64_t id = existing->id;
+    s << "UPDATE devices SET name = $1, counter_id = $2, updated_at = $3 WHERE id = $4",
+        use(in.name), use(counter), bind(at), use(id), now;
+    return SaveOutcome::Updated;
+}
+
+}  // namespace hailong

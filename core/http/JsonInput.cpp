@@ -1,0 +1,128 @@
+#include "http/JsonInput.h"
+
+#include "common/Clock.h"
+#include "common/Utf8.h"
+
+#include <Poco/JSON/Array.h>
+
+#include <cmath>
+
+namespace hailong {
+
+void JsonInput::error(const std::string& name, std::string code,
+                      std::map<std::string, std::string> params) {
+    errors_.push_back({prefix_ + name, std::move(code), std::move(params)});
+}
+
+std::optional<Poco::Dynamic::Var> JsonInput::get(const std::string& name, bool required) {
+    read_.insert(name);
+    if (!object_->has(name) || object_->get(name).isEmpty()) {
+        if (required) error(name, "field.required");
+        return std::nullopt;
+    }
+    return object_->get(name);
+}
+
+std::optional<std::string> JsonInput::text(const std::string& name, std::size_t maxChars,
+                                           bool required) {
+    auto v = get(name, required);
+    if (!v) return std::nullopt;
+    if (!v->isString() && !v->isNumeric()) {
+        error(name, "field.text");
+        return std::nullopt;
+    }
+    std::string s = v->convert<std::string>();
+    if (!utf8::isValid(s)) {
+        error(name, "text.invalid_utf8", {{"offset", std::to_string(*utf8::firstInvalid(s))}});
+        return std::nullopt;
+    }
+    if (utf8::length(s) > maxChars) {
+        error(name, "field.too_long", {{"max", std::to_string(maxChars)}});
+        return std::nullopt;
+    }
+    if (required && s.empty()) {
+        error(name, "field.required");
+        return std::nullopt;
+    }
+    return s;
+}
+
+std::optional<double> JsonInput::number(const std::string& name, bool required) {
+    auto v = get(name, required);
+    if (!v) return std::nullopt;
+    if (!v->isNumeric() || v->type() == typeid(bool)) {
+        error(name, "field.number");
+        return std::nullopt;
+    }
+    const double d = v->convert<double>();
+    if (!std::isfinite(d)) {
+        error(name, "field.number");
+        return std::nullopt;
+    }
+    return d;
+}
+
+std::optional<std::int64_t> JsonInput::integer(const std::string& name, std::int64_t min,
+                                               std::int64_t max, bool required) {
+    auto d = number(name, required);
+    if (!d) return std::nullopt;
+    if (std::floor(*d) != *d || *d < static_cast<double>(min) || *d > static_cast<double>(max)) {
+        error(name, "field.range", {{"min", std::to_string(min)}, {"max", std::to_string(max)}});
+        return std::nullopt;
+    }
+    return static_cast<std::int64_t>(*d);
+}
+
+std::optional<bool> JsonInput::boolean(const std::string& name) {
+    auto v = get(name, false);
+    if (!v) return std::nullopt;
+    if (v->type() != typeid(bool)) {
+        error(name, "field.boolean", {{"value", v->toString()}});
+        return std::nullopt;
+    }
+    return v->extract<bool>();
+}
+
+std::optional<std::int64_t> JsonInput::time(const std::string& name, bool required) {
+    auto v = get(name, required);
+    if (!v) return std::nullopt;
+    if (v->isNumeric() && v->type() != typeid(bool)) return v->convert<std::int64_t>();
+    if (v->isString()) {
+        if (auto ms = parseTimeMs(v->extract<std::string>())) return ms;
+    }
+    error(name, "field.time", {{"value", v->toString()}});
+    return std::nullopt;
+}
+
+Poco::JSON::Array::Ptr JsonInput::array(const std::string& name, std::size_t maxItems) {
+    auto v = get(name, false);
+    if (!v) return nullptr;
+    if (v->type() != typeid(Poco::JSON::Array::Ptr)) {
+        error(name, "field.array");
+        return nullptr;
+    }
+    auto a = v->extract<Poco::JSON::Array::Ptr>();
+    if (a->size() > maxItems) {
+        error(name, "field.too_many", {{"max", std::to_string(maxItems)}});
+        return nullptr;
+    }
+    return a;
+}
+
+Poco::JSON::Object::Ptr JsonInput::object(const std::string& name) {
+    auto v = get(name, false);
+    if (!v) return nullptr;
+    if (v->type() != typeid(Poco::JSON::Object::Ptr)) {
+        error(name, "field.object");
+        return nullptr;
+    }
+    return v->extract<Poco::JSON::Object::Ptr>();
+}
+
+void JsonInput::finish(const std::string& problemCode) {
+    for (const auto& [key, value] : *object_)
+        if (!read_.contains(key)) error(key, "field.unknown");
+    if (!errors_.empty()) throw Problem(422, problemCode, {}, errors_);
+}
+
+}  // namespace hailong

@@ -1,0 +1,43 @@
+// hailong — Host: what the host offers a channel plugin.
+#pragma once
+
+#include <hailong/Directory.h>
+#include <hailong/Http.h>
+#include <hailong/Ingest.h>
+#include <hailong/Messages.h>
+#include <hailong/Outbox.h>
+#include <hailong/Survey.h>
+#include <hailong/Templates.h>
+#include <hailong/TextNormalizer.h>
+
+#include <string>
+#include <string_view>
+
+namespace Poco {
+class Logger;
+}
+
+namespace hailong {
+
+/// The host's services, as seen by one plugin. The host owns every object returned here and
+/// keeps them alive longer than any plugin. All of them are thread-safe.
+class Host {
+public:
+    /// Routes registered here are mounted under /c/<plugin name>/ (pattern "/" is the root).
+    virtual Router& router() = 0;
+    virtual Ingest& ingest() = 0;
+    virtual const SurveyCatalog& surveys() = 0;
+    virtual const Directory& directory() = 0;
+    virtual const TextNormalizer& text() = 0;
+    virtual const Messages& messages() = 0;
+    virtual Templates& templates() = 0;
+    virtual Outbox& outbox() = 0;
+    virtual Poco::Logger& logger() = 0;
+    /// The folder holding this plugin's data (templates/, locale/...), installed or in source.
+    virtual std::string dataFolder() const = 0;
+
+protected:
+    ~Host() = default;
+};
+
+}  // namespace hailong

@@ -1,0 +1,60 @@
+// hailong — Ingest: the one path by which a response is stored.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hailong {
+
+/// One answer in a Submission. Ratings, NPS, yes/no (1/0) and single choices carry `number`
+/// (or `choices` for choice questions by option id); free text carries `text`.
+struct Answer {
+    std::string question;              ///< question id in the survey
+    std::optional<double> number;      ///< numeric value, if any
+    std::vector<std::string> choices;  ///< option ids for single/multiple choice
+    std::string text;                  ///< free text or "other" text, as received (UTF-8)
+};
+
+/// A citizen's response as a channel hands it in. A value type.
+struct Submission {
+    /// De-duplication key: a client-generated UUID, or "dossier:<code>:<survey>" for
+    /// one-per-dossier channels. The same key twice stores one response.
+    std::string idempotencyKey;
+    std::string surveyId;
+    int surveyVersion = 0;  ///< 0: the catalog's current version
+    std::string channel;    ///< "counter", "sms", "web", "api", "import", ...
+    std::string language = "vi";
+    // What the response is about. A dossier code fills agency, procedure and officer from the
+    // dossier; the explicit codes below override or complete it.
+    std::string dossierCode;
+    std::string agencyCode;
+    std::string counterCode;
+    std::string officerCode;
+    std::string procedureCode;
+    std::string deviceCode;
+    std::int64_t answeredAtMs = 0;  ///< when the citizen answered (client clock); 0 = now
+    std::vector<Answer> answers;
+    std::string comment;  ///< free comment as received
+};
+
+/// What a channel tells the citizen (or client) once the response is durable.
+struct Receipt {
+    std::int64_t responseId = 0;
+    std::string code;        ///< short human-readable receipt code
+    bool duplicate = false;  ///< true when the key was seen before: nothing new was stored
+    std::int64_t storedAtMs = 0;
+};
+
+/// Validates, de-duplicates and durably stores submissions. Thread-safe.
+class Ingest {
+public:
+    virtual ~Ingest() = default;
+    /// Blocks until the response is committed (or found to be a duplicate) and returns its
+    /// receipt. Throws Problem (422, with field errors) for invalid submissions and
+    /// Unavailable when the store cannot commit now; in both cases nothing was stored.
+    virtual Receipt submit(const Submission& submission) = 0;
+};
+
+}  // namespace hailong

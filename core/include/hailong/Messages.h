@@ -1,0 +1,22 @@
+// hailong — Messages: user-facing text from locale/<lang>/messages.json (Vietnamese first).
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace hailong {
+
+/// Read-only message catalogs. Thread-safe after construction (all methods const).
+class Messages {
+public:
+    virtual ~Messages() = default;
+    /// The message `key` in `lang` ("vi" or "en"), with {name} placeholders replaced from
+    /// `params`. Falls back to Vietnamese, then to the key itself (never throws).
+    virtual std::string text(std::string_view lang, std::string_view key,
+                             const std::map<std::string, std::string>& params = {}) const = 0;
+    /// The best supported language for an Accept-Language header value; "vi" by default.
+    virtual std::string pickLanguage(std::string_view acceptLanguage) const = 0;
+};
+
+}  // namespace hailong

@@ -1,0 +1,72 @@
+// hailong — IngestService: the Ingest implementation. Validates on the caller's thread, then
+// one writer thread commits queued submissions in groups (group commit).
+#pragma once
+
+#include "store/Database.h"
+
+#include <hailong/Directory.h>
+#include <hailong/Ingest.h>
+#include <hailong/Survey.h>
+#include <hailong/TextNormalizer.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+namespace hailong {
+
+/// Owns the writer thread. Thread-safe: submit() may be called from any number of threads;
+/// each call returns only after its group's COMMIT (acknowledged means durable).
+/// Destruction or stop() drains the queue before the writer exits.
+class IngestService final : public Ingest {
+public:
+    struct Options {
+        std::size_t batchMax = 256;    ///< most submissions in one transaction
+        std::size_t queueMax = 10000;  ///< beyond this, submit() answers Unavailable
+    };
+    struct Stats {
+        std::uint64_t stored = 0, duplicates = 0, batches = 0;
+    };
+
+    IngestService(Database& db, const SurveyCatalog& surveys, const Directory& directory,
+                  const TextNormalizer& text, Options options);
+    ~IngestService() override;
+    IngestService(const IngestService&) = delete;
+    IngestService& operator=(const IngestService&) = delete;
+
+    Receipt submit(const Submission& submission) override;
+    /// Stops accepting, commits what is queued, joins the writer. Idempotent.
+    void stop();
+    Stats stats() const;
+    std::size_t queued() const;
+
+    /// A validated submission with every reference resolved to ids. Internal, but public so the
+    /// validation can be tested on its own.
+    struct Record;
+
+private:
+    struct Pending;
+    Record validate(const Submission& submission) const;
+    void writerLoop();
+    void commitBatch(std::vector<Pending*>& batch);
+    Receipt store(Poco::Data::Session& s, Record& record);
+
+    Database& db_;
+    const SurveyCatalog& surveys_;
+    const Directory& directory_;
+    const TextNormalizer& text_;
+    Options options_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<Pending*> queue_;
+    bool stopping_ = false;
+    Stats stats_;
+    std::thread writer_;
+};
+
+}  // namespace hailong

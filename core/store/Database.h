@@ -1,0 +1,125 @@
+// hailong — Database: a pool of Poco::Data sessions on SQLite or PostgreSQL, with transactions.
+#pragma once
+
+#include "store/DatabaseUrl.h"
+
+#include <Poco/Data/Session.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hailong {
+
+/// Owns the connections to one database. Thread-safe: any thread may acquire a session; a
+/// session (and the Lease holding it) belongs to one thread at a time.
+///
+/// SQL conventions on both backends: placeholders $1..$n in ascending order, never reused;
+/// times as integer epoch milliseconds; `{{id}}` in DDL becomes the backend's identity column.
+/// Errors meaning "the database is not reachable or busy right now" become hailong::Unavailable;
+/// other database errors propagate as Poco exceptions (they are bugs).
+class Database {
+public:
+    struct Options {
+        std::size_t poolSize = 8;
+        int busyTimeoutMs = 5000;
+        std::chrono::milliseconds acquireTimeout{10000};
+    };
+
+    /// A session on loan from the pool; returned (or dropped if broken) on destruction.
+    class Lease {
+    public:
+        Lease(Database& db, std::unique_ptr<Poco::Data::Session> session);
+        Lease(Lease&&) noexcept;
+        Lease& operator=(Lease&&) = delete;
+        ~Lease();
+        Poco::Data::Session& operator*() { return *session_; }
+        Poco::Data::Session* operator->() { return session_.get(); }
+
+    private:
+        Database* db_;
+        std::unique_ptr<Poco::Data::Session> session_;
+    };
+
+    Database(const DatabaseUrl& url, Options options);
+    explicit Database(const DatabaseUrl& url) : Database(url, Options{}) {}
+    Database(const Database&) = delete;
+    Database& operator=(const Database&) = delete;
+    ~Database();
+
+    Backend backend() const noexcept { return url_.backend; }
+    const DatabaseUrl& url() const noexcept { return url_; }
+
+    /// A session from the pool; waits up to Options::acquireTimeout, then throws Unavailable.
+    Lease acquire();
+
+    /// Runs fn(Session&) inside a write transaction (BEGIN IMMEDIATE on SQLite) and commits.
+    /// Rolls back and rethrows if fn throws; maps transient failures to Unavailable.
+    template <class F>
+    auto write(F&& fn) {
+        auto lease = acquire();
+        return guarded([&] {
+            begin(*lease, true);
+            try {
+                if constexpr (std::is_void_v<decltype(fn(*lease))>) {
+                    fn(*lease);
+                    commit(*lease);
+                } else {
+                    auto result = fn(*lease);
+                    commit(*lease);
+                    return result;
+                }
+            } catch (...) {
+                rollback(*lease);
+                throw;
+            }
+        });
+    }
+
+    /// Runs fn(Session&) on a pooled session outside any explicit transaction.
+    template <class F>
+    auto read(F&& fn) {
+        auto lease = acquire();
+        return guarded([&] { return fn(*lease); });
+    }
+
+    /// Replaces the dialect tokens of `sql` ({{id}}, {{real}}, {{blob}}) for this backend.
+    std::string dialect(std::string_view sql) const;
+
+    /// Checks the connection with a trivial query; false and `error` when it fails.
+    bool ping(std::string& error);
+
+    /// Runs `f`, translating transient database errors into Unavailable.
+    template <class F>
+    auto guarded(F&& f) {
+        try {
+            return f();
+        } catch (const Poco::Exception& e) {
+            rethrowTransient(e);
+            throw;
+        }
+    }
+
+private:
+    void begin(Poco::Data::Session& s, bool write);
+    void commit(Poco::Data::Session& s);
+    static void rollback(Poco::Data::Session& s) noexcept;
+    void release(std::unique_ptr<Poco::Data::Session> s);
+    std::unique_ptr<Poco::Data::Session> open();
+    /// Throws Unavailable if `e` means the database is unreachable, busy or full.
+    void rethrowTransient(const Poco::Exception& e) const;
+
+    DatabaseUrl url_;
+    Options options_;
+    std::mutex mutex_;
+    std::condition_variable returned_;
+    std::vector<std::unique_ptr<Poco::Data::Session>> idle_;
+    std::size_t open_ = 0;  // sessions alive (idle or leased)
+};
+
+}  // namespace hailong

@@ -1,0 +1,188 @@
+#include "store/Migrations.h"
+
+#include "common/Clock.h"
+
+#include <stdexcept>
+
+using namespace Poco::Data::Keywords;
+
+namespace hailong {
+namespace {
+
+// Directory and responses. Codes are the identifiers other systems know; ids are ours.
+const Migration kDirectory{
+    1,
+    "directory and responses",
+    {
+        R"(CREATE TABLE agencies (
+            id {{id}},
+            code TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            parent_id BIGINT REFERENCES agencies(id),
+            path TEXT NOT NULL DEFAULT '',
+            depth INTEGER NOT NULL DEFAULT 0,
+            kind TEXT NOT NULL DEFAULT '',
+            address TEXT NOT NULL DEFAULT '',
+            active INTEGER NOT NULL DEFAULT 1,
+            search_key TEXT NOT NULL DEFAULT '',
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL))",
+        "CREATE INDEX agencies_parent ON agencies(parent_id)",
+        "CREATE INDEX agencies_path ON agencies(path)",
+        R"(CREATE TABLE counters (
+            id {{id}},
+            code TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            agency_id BIGINT NOT NULL REFERENCES agencies(id),
+            active INTEGER NOT NULL DEFAULT 1,
+            search_key TEXT NOT NULL DEFAULT '',
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL))",
+        "CREATE INDEX counters_agency ON counters(agency_id)",
+        R"(CREATE TABLE officers (
+            id {{id}},
+            code TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            agency_id BIGINT NOT NULL REFERENCES agencies(id),
+            active INTEGER NOT NULL DEFAULT 1,
+            search_key TEXT NOT NULL DEFAULT '',
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL))",
+        "CREATE INDEX officers_agency ON officers(agency_id)",
+        R"(CREATE TABLE procedures (
+            id {{id}},
+            code TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            field TEXT NOT NULL DEFAULT '',
+            processing_days INTEGER NOT NULL DEFAULT 0,
+            online TEXT NOT NULL DEFAULT 'none',
+            active INTEGER NOT NULL DEFAULT 1,
+            search_key TEXT NOT NULL DEFAULT '',
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL))",
+        R"(CREATE TABLE dossiers (
+            id {{id}},
+            code TEXT NOT NULL UNIQUE,
+            agency_id BIGINT NOT NULL REFERENCES agencies(id),
+            procedure_id BIGINT REFERENCES procedures(id),
+            officer_id BIGINT REFERENCES officers(id),
+            counter_id BIGINT REFERENCES counters(id),
+            status TEXT NOT NULL DEFAULT 'received',
+            received_at BIGINT NOT NULL,
+            due_at BIGINT,
+            returned_at BIGINT,
+            phone TEXT NOT NULL DEFAULT '',
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL))",
+        "CREATE INDEX dossiers_agency_received ON dossiers(agency_id, received_at)",
+        "CREATE INDEX dossiers_officer ON dossiers(officer_id)",
+        R"(CREATE TABLE devices (
+            id {{id}},
+            code TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            counter_id BIGINT NOT NULL REFERENCES counters(id),
+            status TEXT NOT NULL DEFAULT 'unpaired',
+            token_hash TEXT NOT NULL DEFAULT '',
+            last_seen_at BIGINT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL))",
+        "CREATE INDEX devices_counter ON devices(counter_id)",
+        R"(CREATE TABLE responses (
+            id {{id}},
+            receipt TEXT NOT NULL UNIQUE,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            survey_id TEXT NOT NULL,
+            survey_version INTEGER NOT NULL,
+            channel TEXT NOT NULL,
+            language TEXT NOT NULL DEFAULT 'vi',
+            agency_id BIGINT REFERENCES agencies(id),
+            counter_id BIGINT REFERENCES counters(id),
+            officer_id BIGINT REFERENCES officers(id),
+            procedure_id BIGINT REFERENCES procedures(id),
+            dossier_id BIGINT REFERENCES dossiers(id),
+            device_id BIGINT REFERENCES devices(id),
+            comment_raw TEXT NOT NULL DEFAULT '',
+            comment_norm TEXT NOT NULL DEFAULT '',
+            answered_at BIGINT NOT NULL,
+            received_at BIGINT NOT NULL))",
+        "CREATE INDEX responses_agency_received ON responses(agency_id, received_at)",
+        "CREATE INDEX responses_survey_received ON responses(survey_id, received_at)",
+        "CREATE INDEX responses_dossier ON responses(dossier_id)",
+        R"(CREATE TABLE answers (
+            response_id BIGINT NOT NULL REFERENCES responses(id),
+            question_id TEXT NOT NULL,
+            position INTEGER NOT NULL DEFAULT 0,
+            value_num {{real}},
+            value_text TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (response_id, question_id, position)))",
+        R"(CREATE TABLE outbox (
+            id {{id}},
+            channel TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            body TEXT NOT NULL,
+            dedupe_key TEXT UNIQUE,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL,
+            last_error TEXT NOT NULL DEFAULT '',
+            created_at BIGINT NOT NULL,
+            sent_at BIGINT))",
+        "CREATE INDEX outbox_due ON outbox(status, next_attempt_at)",
+    }};
+
+const std::string kLedger =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+    "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+int readVersion(Poco::Data::Session& s) {
+    int version = 0;
+    s << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", into(version), now;
+    return version;
+}
+
+}  // namespace
+
+const std::vector<Migration>& Migrations::all() {
+    static const std::vector<Migration> migrations{kDirectory};
+    return migrations;
+}
+
+int Migrations::currentVersion(Database& db) {
+    return db.write([](Poco::Data::Session& s) {
+        s << kLedger, now;
+        return readVersion(s);
+    });
+}
+
+std::vector<int> Migrations::apply(Database& db) {
+    std::vector<int> applied;
+    const int newest = all().back().version;
+    for (const Migration& m : all()) {
+        const bool ran = db.write([&](Poco::Data::Session& s) {
+            if (db.backend() == Backend::PostgreSQL) {  // one migrator at a time
+                int locked = 0;
+                s << "SELECT 1 FROM (SELECT pg_advisory_xact_lock(4242001)) AS l", into(locked), now;
+            }
+            s << kLedger, now;
+            const int current = readVersion(s);
+            if (current > newest)
+                throw std::runtime_error("the database schema (version " +
+                                         std::to_string(current) +
+                                         ") is newer than this hailong (" +
+                                         std::to_string(newest) + "); upgrade hailong");
+            if (current >= m.version) return false;
+            for (const std::string& sql : m.statements) s << db.dialect(sql), now;
+            const std::int64_t at = nowMs();
+            int version = m.version;
+            std::string name = m.name;
+            s << "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                use(version), use(name), bind(at), now;
+            return true;
+        });
+        if (ran) applied.push_back(m.version);
+    }
+    return applied;
+}
+
+}  // namespace hailong
