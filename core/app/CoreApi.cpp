@@ -454,7 +454,9 @@ private:
 
 // ---- submissions -----------------------------------------------------------------------------
 
-Submission submissionFrom(const HttpRequest& r, const SurveyCatalog& surveys) {
+// Reads the envelope; its errors and the survey's are reported together in one 422.
+Submission submissionFrom(const HttpRequest& r, const SurveyCatalog& surveys,
+                          const IngestService& ingest) {
     JsonInput in(r.jsonObject());
     Submission s;
     s.idempotencyKey = in.text("idempotency_key", 128, true).value_or("");
@@ -507,7 +509,17 @@ Submission submissionFrom(const HttpRequest& r, const SurveyCatalog& surveys) {
     } else {
         in.error("answers", "field.required");
     }
-    in.finish("submission.invalid");
+    try {
+        in.finish("submission.invalid");
+    } catch (Problem& envelope) {
+        std::vector<FieldError> all = envelope.errors();
+        try {
+            ingest.check(s);
+        } catch (const Problem& content) {
+            for (const FieldError& e : content.errors()) all.push_back(e);
+        }
+        throw Problem(422, "submission.invalid", {}, all);
+    }
     return s;
 }
 
@@ -602,7 +614,7 @@ void registerCoreApi(Runtime& rt) {
 
     routes.add("POST", "/api/v1/submissions", [&rt](const HttpRequest& r) {
         requireToken(rt, r);
-        const Receipt receipt = rt.ingest().submit(submissionFrom(r, rt.surveys()));
+        const Receipt receipt = rt.ingest().submit(submissionFrom(r, rt.surveys(), rt.ingest()));
         Object::Ptr body = new Object;
         body->set("receipt", receipt.code);
         body->set("response_id", receipt.responseId);

@@ -28,6 +28,23 @@ std::string lower(std::string s) {
     return s;
 }
 
+// The raw request target with anything outside printable ASCII percent-encoded, so that it
+// can be echoed in a problem response and a log line.
+std::string printable(const std::string& raw) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : raw.substr(0, 2000)) {
+        if (c > 0x20 && c < 0x7F && c != '"' && c != '\\') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out += '%';
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    return out;
+}
+
 void securityHeaders(Poco::Net::HTTPServerResponse& out) {
     out.set("X-Content-Type-Options", "nosniff");
     out.set("Referrer-Policy", "same-origin");
@@ -120,14 +137,20 @@ private:
 
     HttpResponse dispatch(Poco::Net::HTTPServerRequest& in, HttpRequest& request) {
         Poco::URI uri;
+        std::string path;
         try {
             uri = Poco::URI(in.getURI());
-            request.path = uri.getPath();
+            path = uri.getPath();
             for (auto& [k, v] : uri.getQueryParameters()) request.query.emplace(k, v);
         } catch (const Poco::Exception&) {
+            request.path = printable(in.getURI());
             throw Problem(400, "http.bad_uri");
         }
-        if (!utf8::isValid(request.path)) throw Problem(400, "http.bad_uri");
+        if (!utf8::isValid(path)) {
+            request.path = printable(in.getURI());
+            throw Problem(400, "http.bad_uri");
+        }
+        request.path = path;
         for (const auto& [k, v] : request.query)
             if (!utf8::isValid(k) || !utf8::isValid(v)) throw Problem(400, "http.bad_uri");
         if (auto lang = request.queryParam("lang"); lang && (*lang == "vi" || *lang == "en"))
@@ -163,7 +186,7 @@ private:
 
     std::size_t write(const HttpRequest& request, HttpResponse& response,
                       Poco::Net::HTTPServerResponse& out) {
-        out.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status));
+        out.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status));
         securityHeaders(out);
         out.set("X-Request-Id", request.requestId);
         for (const auto& [name, value] : response.headers) out.set(name, value);

@@ -96,6 +96,8 @@ Receipt IngestService::submit(const Submission& submission) {
     return result.get();
 }
 
+void IngestService::check(const Submission& submission) const { (void)validate(submission); }
+
 IngestService::Record IngestService::validate(const Submission& sub) const {
     std::vector<FieldError> errors;
     Record r;

@@ -39,6 +39,8 @@ public:
     IngestService& operator=(const IngestService&) = delete;
 
     Receipt submit(const Submission& submission) override;
+    /// Validates without storing: throws the Problem(422) submit() would throw, or returns.
+    void check(const Submission& submission) const;
     /// Stops accepting, commits what is queued, joins the writer. Idempotent.
     void stop();
     Stats stats() const;

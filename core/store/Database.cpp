@@ -60,6 +60,8 @@ std::unique_ptr<Poco::Data::Session> Database::open() {
             *s << "PRAGMA synchronous=FULL", now;  // acknowledged means on disk
             *s << "PRAGMA foreign_keys=ON", now;
             *s << ("PRAGMA busy_timeout=" + std::to_string(options_.busyTimeoutMs)), now;
+        } else {
+            *s << "SET client_min_messages = warning", now;  // no NOTICE chatter on stderr
         }
         return s;
     } catch (const Poco::Exception& e) {

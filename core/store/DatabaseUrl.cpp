@@ -69,7 +69,7 @@ DatabaseUrl DatabaseUrl::parse(std::string_view url) {
                 invalid(url, "bad parameter " + k);
             cs << ' ' << k << '=' << quoteValue(v);
         }
-        cs << " options='-c client_min_messages=warning'";
+        cs << "";
         out.backend = Backend::PostgreSQL;
         out.connector = "PostgreSQL";
         out.connectionString = cs.str();

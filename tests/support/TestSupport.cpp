@@ -1,0 +1,229 @@
+#include "support/TestSupport.h"
+
+#include "common/Random.h"
+
+#include <Poco/File.h>
+#include <Poco/FileStream.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/StreamCopier.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdexcept>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace Poco::Data::Keywords;
+
+namespace hailong::test {
+
+TempDir::TempDir() {
+    char tmpl[] = "/tmp/hailong-test-XXXXXX";
+    if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+    try {
+        Poco::File(path_).remove(true);
+    } catch (...) {
+    }
+}
+
+std::string TempDir::write(const std::string& name, const std::string& content) const {
+    const std::string full = file(name);
+    Poco::FileOutputStream out(full);
+    out << content;
+    return full;
+}
+
+std::vector<Backend> backends() { return {Backend::SQLite, Backend::PostgreSQL}; }
+const char* name(Backend b) { return b == Backend::SQLite ? "sqlite" : "postgresql"; }
+
+std::string postgresServerUrl() {
+    if (const char* env = std::getenv("HAILONG_TEST_PG_URL"); env && *env) return env;
+    Poco::File file(HAILONG_TEST_PG_FILE);
+    if (!file.exists())
+        throw std::runtime_error(
+            "no PostgreSQL test server: run the tests with ctest (fixture pg_start) or set "
+            "HAILONG_TEST_PG_URL");
+    Poco::FileInputStream in(HAILONG_TEST_PG_FILE);
+    std::string url;
+    std::getline(in, url);
+    return url;
+}
+
+TestDatabase::TestDatabase(Backend backend) : backend_(backend) {
+    if (backend == Backend::SQLite) {
+        url_ = "sqlite:" + dir_.file("hailong.db");
+    } else {
+        const std::string server = postgresServerUrl();
+        pgName_ = "t_" + random::hex(6);
+        Database admin(DatabaseUrl::parse(server));
+        admin.read([&](Poco::Data::Session& s) { s << "CREATE DATABASE " + pgName_, now; });
+        url_ = server.substr(0, server.rfind('/') + 1) + pgName_;
+    }
+    db_ = std::make_unique<Database>(DatabaseUrl::parse(url_));
+}
+
+TestDatabase::~TestDatabase() {
+    db_.reset();
+    if (pgName_.empty()) return;
+    try {
+        Database admin(DatabaseUrl::parse(postgresServerUrl()));
+        admin.read([&](Poco::Data::Session& s) {
+            s << "DROP DATABASE IF EXISTS " + pgName_ + " WITH (FORCE)", now;
+        });
+    } catch (...) {
+    }
+}
+
+Database& TestDatabase::migrated() {
+    Migrations::apply(*db_);
+    return *db_;
+}
+
+std::string sourceDir() { return HAILONG_SOURCE_DIR; }
+std::string hailongBinary() { return HAILONG_BINARY; }
+std::string testPluginDir() { return HAILONG_TEST_PLUGIN_DIR; }
+
+Settings testSettings(const std::string& dbUrl, const TempDir& dir,
+                      std::map<std::string, std::string> extra) {
+    std::map<std::string, std::string> flags{
+        {"db.url", dbUrl},
+        {"http.port", "0"},
+        {"http.log_requests", "false"},
+        {"api.token", "test-token"},
+        {"paths.data", dir.path()},
+        {"paths.plugins", testPluginDir()},
+        {"paths.surveys", sourceDir() + "/surveys"},
+        {"paths.web", sourceDir() + "/web"},
+        {"paths.locale", sourceDir() + "/locale"},
+        {"plugins.enabled", "echo"},
+        {"outbox.poll_ms", "50"},
+    };
+    for (auto& [k, v] : extra) flags[k] = v;
+    char* noEnv[] = {nullptr};
+    return Settings::load("", flags, noEnv);
+}
+
+HttpResult http(std::uint16_t port, const std::string& method, const std::string& path,
+                const std::string& body, std::map<std::string, std::string> headers) {
+    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    session.setTimeout(Poco::Timespan(30, 0));
+    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    for (const auto& [k, v] : headers) request.set(k, v);
+    if (!body.empty() || method == "POST" || method == "PATCH")
+        request.setContentLength64(static_cast<Poco::Int64>(body.size()));
+    std::ostream& out = session.sendRequest(request);
+    out << body;
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session.receiveResponse(response);
+    HttpResult result;
+    result.status = response.getStatus();
+    for (const auto& [k, v] : response) {
+        std::string key = k;
+        std::transform(key.begin(), key.end(), key.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        result.headers[key] = v;
+    }
+    Poco::StreamCopier::copyToString(in, result.body);
+    return result;
+}
+
+HttpResult postJson(std::uint16_t port, const std::string& path, const std::string& json) {
+    return http(port, "POST", path, json,
+                {{"Content-Type", "application/json"}, {"Authorization", "Bearer test-token"}});
+}
+
+std::uint16_t freePort() {
+    Poco::Net::ServerSocket s(Poco::Net::SocketAddress("127.0.0.1", 0));
+    return s.address().port();
+}
+
+Child::Child(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+             const std::string& logFile) {
+    std::vector<std::string> argv{hailongBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+        const int fd = ::open(logFile.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+        }
+        for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+        std::vector<char*> cargv;
+        for (auto& a : argv) cargv.push_back(a.data());
+        cargv.push_back(nullptr);
+        ::execv(cargv[0], cargv.data());
+        ::_exit(127);
+    }
+}
+
+Child::~Child() {
+    if (!reaped_) {
+        kill9();
+        wait();
+    }
+}
+
+void Child::kill9() {
+    if (!reaped_) ::kill(pid_, SIGKILL);
+}
+void Child::terminate() {
+    if (!reaped_) ::kill(pid_, SIGTERM);
+}
+
+int Child::wait() {
+    if (!reaped_) {
+        ::waitpid(pid_, &status_, 0);
+        reaped_ = true;
+    }
+    if (WIFEXITED(status_)) return WEXITSTATUS(status_);
+    return 128 + WTERMSIG(status_);
+}
+
+bool Child::running() const {
+    if (reaped_) return false;
+    int status = 0;
+    return ::waitpid(pid_, &status, WNOHANG) == 0;
+}
+
+int runHailong(const std::vector<std::string>& args, std::string& output,
+               const std::map<std::string, std::string>& env) {
+    TempDir dir;
+    const std::string log = dir.file("out.txt");
+    int code = 0;
+    {
+        Child child(args, env, log);
+        code = child.wait();
+    }
+    Poco::FileInputStream in(log);
+    output.clear();
+    Poco::StreamCopier::copyToString(in, output);
+    return code;
+}
+
+bool waitForHealth(std::uint16_t port, int seconds) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+        try {
+            if (http(port, "GET", "/api/v1/health").status == 200) return true;
+        } catch (const std::exception&) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+}  // namespace hailong::test

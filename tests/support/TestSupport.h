@@ -1,0 +1,113 @@
+// hailong tests — shared helpers: temporary folders, fresh databases on both backends, a
+// Runtime configured for tests, a small HTTP client, and child processes.
+#pragma once
+
+#include "app/Runtime.h"
+#include "app/Settings.h"
+#include "store/Database.h"
+#include "store/Migrations.h"
+
+#include <Poco/Process.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hailong::test {
+
+/// A fresh folder under /tmp, removed (recursively) on destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const { return path_; }
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+    /// Writes `content` to `name` inside the folder; returns the full path.
+    std::string write(const std::string& name, const std::string& content) const;
+
+private:
+    std::string path_;
+};
+
+/// Backends every storage test runs on. PostgreSQL is the server the ctest fixture started
+/// (scripts/pg-test-server.sh); its absence is a test failure, not a skip.
+std::vector<Backend> backends();
+const char* name(Backend b);
+
+/// An empty database of its own: a temporary SQLite file, or a new PostgreSQL database
+/// (dropped on destruction).
+class TestDatabase {
+public:
+    explicit TestDatabase(Backend backend);
+    ~TestDatabase();
+    TestDatabase(const TestDatabase&) = delete;
+    TestDatabase& operator=(const TestDatabase&) = delete;
+    /// The db.url for this database.
+    const std::string& url() const { return url_; }
+    Database& db() { return *db_; }
+    /// Opens the database with the migrations applied.
+    Database& migrated();
+
+private:
+    Backend backend_;
+    TempDir dir_;
+    std::string url_, pgName_;
+    std::unique_ptr<Database> db_;
+};
+
+/// The base URL of the PostgreSQL test server.
+std::string postgresServerUrl();
+
+/// Paths to things the build produced.
+std::string sourceDir();
+std::string hailongBinary();
+std::string testPluginDir();
+
+/// Settings for a test host: the given db.url, port 0, token "test-token", sources' folders,
+/// the test plugins, plus `extra` overrides.
+Settings testSettings(const std::string& dbUrl, const TempDir& dir,
+                      std::map<std::string, std::string> extra = {});
+
+struct HttpResult {
+    int status = 0;
+    std::string body;
+    std::map<std::string, std::string> headers;  // lower-case names
+};
+/// One request on a fresh connection to 127.0.0.1:port. Throws on connection failure.
+HttpResult http(std::uint16_t port, const std::string& method, const std::string& path,
+                const std::string& body = "", std::map<std::string, std::string> headers = {});
+/// A JSON POST with the test token.
+HttpResult postJson(std::uint16_t port, const std::string& path, const std::string& json);
+
+/// A free TCP port on 127.0.0.1 (bound and released).
+std::uint16_t freePort();
+
+/// A child process running `hailong` with arguments; killed (SIGKILL) on destruction if alive.
+class Child {
+public:
+    Child(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+          const std::string& logFile);
+    ~Child();
+    void kill9();
+    void terminate();  ///< SIGTERM
+    int wait();        ///< exit code
+    bool running() const;
+    int pid() const { return pid_; }
+
+private:
+    int pid_ = -1;
+    bool reaped_ = false;
+    int status_ = 0;
+};
+
+/// Runs `hailong args...` to completion; returns exit code and captures stdout+stderr.
+int runHailong(const std::vector<std::string>& args, std::string& output,
+               const std::map<std::string, std::string>& env = {});
+
+/// Waits until GET /api/v1/health answers on `port` (up to `seconds`); false if it never does.
+bool waitForHealth(std::uint16_t port, int seconds);
+
+}  // namespace hailong::test
