@@ -81,14 +81,19 @@ std::string field(const std::map<std::string, std::string>& f, const char* name)
     return it == f.end() ? std::string() : it->second;
 }
 
-std::optional<bool> flag(const std::map<std::string, std::string>& f, const char* name,
-                         std::vector<FieldError>& errors) {
-    std::string v = field(f, name);
-    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+// "Có"/"Không" as people type them, or true/false, 1/0, x.
+std::optional<bool> flag(const TextNormalizer& text, const std::map<std::string, std::string>& f,
+                         const char* name, std::vector<FieldError>& errors) {
+    const std::string raw = field(f, name);
+    if (!utf8::isValid(raw)) {
+        errors.push_back({name, "field.boolean", {{"value", "?"}}});
+        return std::nullopt;
+    }
+    const std::string v = text.key(raw);
     if (v.empty()) return std::nullopt;
     if (v == "1" || v == "true" || v == "yes" || v == "co" || v == "x") return true;
     if (v == "0" || v == "false" || v == "no" || v == "khong") return false;
-    errors.push_back({name, "field.boolean", {{"value", v}}});
+    errors.push_back({name, "field.boolean", {{"value", raw}}});
     return std::nullopt;
 }
 
@@ -291,19 +296,19 @@ SaveOutcome DirectoryImporter::saveRow(Session& s, const Row& r) {
     SaveOutcome outcome = SaveOutcome::Unchanged;
     if (r.kind == "agency") {
         AgencyInput in{field(f, "code"), field(f, "name"), field(f, "parent"), field(f, "kind"),
-                       field(f, "address"), flag(f, "active", errors)};
+                       field(f, "address"), flag(store_.text(), f, "active", errors)};
         if (errors.empty()) outcome = store_.save(s, in);
     } else if (r.kind == "counter") {
         CounterInput in{field(f, "code"), field(f, "name"), field(f, "agency"),
-                        flag(f, "active", errors)};
+                        flag(store_.text(), f, "active", errors)};
         if (errors.empty()) outcome = store_.save(s, in);
     } else if (r.kind == "officer") {
         OfficerInput in{field(f, "code"), field(f, "name"), field(f, "title"), field(f, "agency"),
-                        flag(f, "active", errors)};
+                        flag(store_.text(), f, "active", errors)};
         if (errors.empty()) outcome = store_.save(s, in);
     } else if (r.kind == "procedure") {
         ProcedureInput in{field(f, "code"), field(f, "name"), field(f, "field"),
-                          field(f, "online"), std::nullopt, flag(f, "active", errors)};
+                          field(f, "online"), std::nullopt, flag(store_.text(), f, "active", errors)};
         const std::string days = field(f, "processing_days");
         if (!days.empty()) {
             try {

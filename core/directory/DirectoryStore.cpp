@@ -128,8 +128,14 @@ public:
                 std::to_string(texts_.size()) + ")");
         }
         if (searchable && !q.search.empty()) {
-            texts_.push_back("%" + text.key(q.search) + "%");
-            add("search_key LIKE $" + std::to_string(texts_.size()));
+            // A substring, not a pattern: escape LIKE's own wildcards.
+            std::string pattern = "%";
+            for (char c : text.key(q.search)) {
+                if (c == '%' || c == '_' || c == '\\') pattern.push_back('\\');
+                pattern.push_back(c);
+            }
+            texts_.push_back(pattern + "%");
+            add("search_key LIKE $" + std::to_string(texts_.size()) + " ESCAPE '\\'");
         }
     }
     void add(const std::string& clause) { where_ += (where_.empty() ? " WHERE " : " AND ") + clause; }
@@ -536,7 +542,15 @@ SaveOutcome DirectoryStore::save(Session& s, const DossierInput& raw) {
     std::vector<FieldError> errors;
     DossierInput in = raw;
     validation::code(in.code, "code", errors);
-    if (in.status.empty()) in.status = in.returnedAtMs ? "returned" : "received";
+    auto existing = one<Dossier>(s, std::string("SELECT ") + kDossierCols + " WHERE code = $1",
+                                 in.code, readDossier);
+    // Times and status not given keep their stored values.
+    if (existing) {
+        if (!in.dueAtMs) in.dueAtMs = existing->dueAtMs;
+        if (!in.returnedAtMs) in.returnedAtMs = existing->returnedAtMs;
+    }
+    if (in.status.empty())
+        in.status = in.returnedAtMs ? "returned" : existing ? existing->status : "received";
     if (in.status != "received" && in.status != "supplement" && in.status != "returned" &&
         in.status != "cancelled")
         errors.push_back(
@@ -546,8 +560,6 @@ SaveOutcome DirectoryStore::save(Session& s, const DossierInput& raw) {
     auto procedureId = reference(s, "procedures", "procedure", in.procedureCode, false, errors);
     auto officerId = reference(s, "officers", "officer", in.officerCode, false, errors);
     auto counterId = reference(s, "counters", "counter", in.counterCode, false, errors);
-    auto existing = one<Dossier>(s, std::string("SELECT ") + kDossierCols + " WHERE code = $1",
-                                 in.code, readDossier);
     const std::int64_t received = in.receivedAtMs.value_or(existing ? existing->receivedAtMs : 0);
     if (received <= 0) errors.push_back({"received_at", "field.required", {}});
     if (in.returnedAtMs && *in.returnedAtMs < received)
