@@ -12,7 +12,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <deque>
+#include <functional>
 #include <set>
+#include <variant>
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::RecordSet;
@@ -79,6 +82,19 @@ Device readDevice(RecordSet& rs) {
     return Device{i64(rs, 0), str(rs, 1), str(rs, 2), i64(rs, 3), str(rs, 4), optI64(rs, 5)};
 }
 
+// A table's column list and the reader that depends on its order.
+template <class T>
+struct Table {
+    const char* columns;  // "... FROM table"
+    T (*read)(RecordSet&);
+};
+const Table<Agency> kAgencies{kAgencyCols, readAgency};
+const Table<Counter> kCounters{kCounterCols, readCounter};
+const Table<Officer> kOfficers{kOfficerCols, readOfficer};
+const Table<Procedure> kProcedures{kProcedureCols, readProcedure};
+const Table<Dossier> kDossiers{kDossierCols, readDossier};
+const Table<Device> kDevices{kDeviceCols, readDevice};
+
 // Runs `sql` with one text parameter and reads the first row, if any.
 template <class T, class Reader>
 std::optional<T> one(Session& s, const std::string& sql, std::string key, Reader read) {
@@ -110,22 +126,21 @@ std::vector<T> all(Statement& st, Reader read) {
     return out;
 }
 
-// Builds "WHERE ..." clauses with ascending placeholders.
+// Builds "WHERE ..." clauses with ascending placeholders, and binds their values in order.
 class Filter {
 public:
-    explicit Filter(const ListQuery& q, const TextNormalizer& text, Session& s,
-                    const char* agencyColumn, bool searchable)
+    Filter(const ListQuery& q, const TextNormalizer& text, Session& s, const char* agencyColumn,
+           bool searchable)
         : q_(q) {
-        if (!q.agencyCode.empty()) {
+        if (!q.agencyCode.empty() && agencyColumn) {
             std::string path;
             std::string code = q.agencyCode;
             s << "SELECT path FROM agencies WHERE code = $1", use(code), into(path), now;
             if (path.empty())
                 throw Problem(404, "directory.not_found",
                               {{"kind", "agency"}, {"code", q.agencyCode}});
-            texts_.push_back(path + "%");
-            add(std::string(agencyColumn) + " IN (SELECT id FROM agencies WHERE path LIKE $" +
-                std::to_string(texts_.size()) + ")");
+            add(std::string(agencyColumn) + " IN (SELECT id FROM agencies WHERE path LIKE $?)",
+                path + "%");
         }
         if (searchable && !q.search.empty()) {
             // A substring, not a pattern: escape LIKE's own wildcards.
@@ -134,15 +149,23 @@ public:
                 if (c == '%' || c == '_' || c == '\\') pattern.push_back('\\');
                 pattern.push_back(c);
             }
-            texts_.push_back(pattern + "%");
-            add("search_key LIKE $" + std::to_string(texts_.size()) + " ESCAPE '\\'");
+            add("search_key LIKE $? ESCAPE '\\'", pattern + "%");
         }
     }
     void add(const std::string& clause) { where_ += (where_.empty() ? " WHERE " : " AND ") + clause; }
-    std::size_t nextIndex() const { return texts_.size() + 1; }
-    std::string where() const { return where_; }
+    /// Adds a clause whose "$?" is the next placeholder, bound to `value`.
+    void add(const std::string& clause, std::variant<std::string, std::int64_t> value) {
+        values_.push_back(std::move(value));
+        std::string numbered = clause;
+        numbered.replace(numbered.find("$?"), 2, "$" + std::to_string(values_.size()));
+        add(numbered);
+    }
+    const std::string& where() const { return where_; }
     void bind(Statement& st) {
-        for (auto& t : texts_) st, use(t);
+        for (auto& v : values_) {
+            if (auto* text = std::get_if<std::string>(&v)) st, use(*text);
+            else st, use(std::get<std::int64_t>(v));
+        }
     }
     std::string page() const {
         return " LIMIT " + std::to_string(std::clamp(q_.limit, 1, 1000)) + " OFFSET " +
@@ -151,9 +174,27 @@ public:
 
 private:
     const ListQuery& q_;
-    std::vector<std::string> texts_;
+    std::deque<std::variant<std::string, std::int64_t>> values_;  // stable addresses for use()
     std::string where_;
 };
+
+template <class T>
+std::optional<T> byCode(Session& s, const Table<T>& t, const std::string& code) {
+    return one<T>(s, std::string("SELECT ") + t.columns + " WHERE code = $1", code, t.read);
+}
+
+template <class T>
+std::optional<T> byCode(Database& db, const Table<T>& t, std::string_view code) {
+    return db.read([&](Session& s) { return byCode(s, t, std::string(code)); });
+}
+
+template <class T>
+std::vector<T> select(Session& s, Filter& f, const Table<T>& t, const char* order) {
+    Statement st(s);
+    st << std::string("SELECT ") + t.columns + f.where() + " ORDER BY " + order + f.page();
+    f.bind(st);
+    return all<T>(st, t.read);
+}
 
 }  // namespace
 
@@ -170,11 +211,24 @@ DirectoryStore::DirectoryStore(Database& db, const TextNormalizer& text) : db_(d
 
 // ---- reads ----------------------------------------------------------------------------------
 
+
 std::optional<Agency> DirectoryStore::agency(std::string_view code) const {
-    return db_.read([&](Session& s) {
-        return one<Agency>(s, std::string("SELECT ") + kAgencyCols + " WHERE code = $1",
-                           std::string(code), readAgency);
-    });
+    return byCode(db_, kAgencies, code);
+}
+std::optional<Counter> DirectoryStore::counter(std::string_view code) const {
+    return byCode(db_, kCounters, code);
+}
+std::optional<Officer> DirectoryStore::officer(std::string_view code) const {
+    return byCode(db_, kOfficers, code);
+}
+std::optional<Procedure> DirectoryStore::procedure(std::string_view code) const {
+    return byCode(db_, kProcedures, code);
+}
+std::optional<Dossier> DirectoryStore::dossier(std::string_view code) const {
+    return byCode(db_, kDossiers, code);
+}
+std::optional<Device> DirectoryStore::device(std::string_view code) const {
+    return byCode(db_, kDevices, code);
 }
 std::optional<Agency> DirectoryStore::agencyById(std::int64_t id) const {
     return db_.read([&](Session& s) {
@@ -182,113 +236,56 @@ std::optional<Agency> DirectoryStore::agencyById(std::int64_t id) const {
                                readAgency);
     });
 }
-std::optional<Counter> DirectoryStore::counter(std::string_view code) const {
-    return db_.read([&](Session& s) {
-        return one<Counter>(s, std::string("SELECT ") + kCounterCols + " WHERE code = $1",
-                            std::string(code), readCounter);
-    });
-}
-std::optional<Officer> DirectoryStore::officer(std::string_view code) const {
-    return db_.read([&](Session& s) {
-        return one<Officer>(s, std::string("SELECT ") + kOfficerCols + " WHERE code = $1",
-                            std::string(code), readOfficer);
-    });
-}
-std::optional<Procedure> DirectoryStore::procedure(std::string_view code) const {
-    return db_.read([&](Session& s) {
-        return one<Procedure>(s, std::string("SELECT ") + kProcedureCols + " WHERE code = $1",
-                              std::string(code), readProcedure);
-    });
-}
-std::optional<Dossier> DirectoryStore::dossier(std::string_view code) const {
-    return db_.read([&](Session& s) {
-        return one<Dossier>(s, std::string("SELECT ") + kDossierCols + " WHERE code = $1",
-                            std::string(code), readDossier);
-    });
-}
-std::optional<Device> DirectoryStore::device(std::string_view code) const {
-    return db_.read([&](Session& s) {
-        return one<Device>(s, std::string("SELECT ") + kDeviceCols + " WHERE code = $1",
-                           std::string(code), readDevice);
-    });
-}
 
 std::vector<Agency> DirectoryStore::agencies(const ListQuery& q) const {
     return db_.read([&](Session& s) {
         Filter f(q, text_, s, "id", true);
-        Statement st(s);
-        st << std::string("SELECT ") + kAgencyCols + f.where() + " ORDER BY path" + f.page();
-        f.bind(st);
-        return all<Agency>(st, readAgency);
+        return select(s, f, kAgencies, "path");
     });
 }
 std::vector<Agency> DirectoryStore::children(std::optional<std::int64_t> parentId) const {
     return db_.read([&](Session& s) {
-        Statement st(s);
-        if (parentId) {
-            std::int64_t id = *parentId;
-            st << std::string("SELECT ") + kAgencyCols + " WHERE parent_id = $1 ORDER BY name",
-                use(id);
-            return all<Agency>(st, readAgency);
-        }
-        st << std::string("SELECT ") + kAgencyCols + " WHERE parent_id IS NULL ORDER BY name";
-        return all<Agency>(st, readAgency);
+        ListQuery all;
+        all.limit = 1000;
+        Filter f(all, text_, s, nullptr, false);
+        if (parentId)
+            f.add("parent_id = $?", *parentId);
+        else
+            f.add("parent_id IS NULL");
+        return select(s, f, kAgencies, "name");
     });
 }
 std::vector<Counter> DirectoryStore::counters(const ListQuery& q) const {
     return db_.read([&](Session& s) {
         Filter f(q, text_, s, "agency_id", true);
-        Statement st(s);
-        st << std::string("SELECT ") + kCounterCols + f.where() + " ORDER BY code" + f.page();
-        f.bind(st);
-        return all<Counter>(st, readCounter);
+        return select(s, f, kCounters, "code");
     });
 }
 std::vector<Officer> DirectoryStore::officers(const ListQuery& q) const {
     return db_.read([&](Session& s) {
         Filter f(q, text_, s, "agency_id", true);
-        Statement st(s);
-        st << std::string("SELECT ") + kOfficerCols + f.where() + " ORDER BY code" + f.page();
-        f.bind(st);
-        return all<Officer>(st, readOfficer);
+        return select(s, f, kOfficers, "code");
     });
 }
 std::vector<Procedure> DirectoryStore::procedures(const ListQuery& q) const {
     return db_.read([&](Session& s) {
-        ListQuery unscoped = q;
-        unscoped.agencyCode.clear();  // procedures are national, not per agency
-        Filter f(unscoped, text_, s, "", true);
-        Statement st(s);
-        st << std::string("SELECT ") + kProcedureCols + f.where() + " ORDER BY code" + f.page();
-        f.bind(st);
-        return all<Procedure>(st, readProcedure);
+        Filter f(q, text_, s, nullptr, true);  // procedures are national, not per agency
+        return select(s, f, kProcedures, "code");
     });
 }
 std::vector<Dossier> DirectoryStore::dossiers(const ListQuery& q) const {
     return db_.read([&](Session& s) {
         Filter f(q, text_, s, "agency_id", false);
-        std::int64_t from = q.fromMs.value_or(0);
-        std::int64_t to = q.toMs.value_or(std::numeric_limits<std::int64_t>::max());
-        f.add("received_at >= $" + std::to_string(f.nextIndex()) + " AND received_at < $" +
-              std::to_string(f.nextIndex() + 1));
-        Statement st(s);
-        st << std::string("SELECT ") + kDossierCols + f.where() +
-                  " ORDER BY received_at DESC, id DESC" + f.page();
-        f.bind(st);
-        st, use(from), use(to);
-        return all<Dossier>(st, readDossier);
+        if (q.fromMs) f.add("received_at >= $?", *q.fromMs);
+        if (q.toMs) f.add("received_at < $?", *q.toMs);
+        return select(s, f, kDossiers, "received_at DESC, id DESC");
     });
 }
 std::vector<Device> DirectoryStore::devices(const ListQuery& q) const {
     return db_.read([&](Session& s) {
-        ListQuery noSearch = q;
-        noSearch.search.clear();
-        Filter f(noSearch, text_, s,
+        Filter f(q, text_, s,
                  "(SELECT c.agency_id FROM counters c WHERE c.id = devices.counter_id)", false);
-        Statement st(s);
-        st << std::string("SELECT ") + kDeviceCols + f.where() + " ORDER BY code" + f.page();
-        f.bind(st);
-        return all<Device>(st, readDevice);
+        return select(s, f, kDevices, "code");
     });
 }
 
@@ -385,14 +382,12 @@ SaveOutcome DirectoryStore::save(Session& s, const AgencyInput& raw) {
         errors.push_back({"parent", "directory.agency_cycle", {{"code", in.code}}});
     auto parent = in.parentCode.empty()
                       ? std::optional<Agency>()
-                      : one<Agency>(s, std::string("SELECT ") + kAgencyCols + " WHERE code = $1",
-                                    in.parentCode, readAgency);
+                      : byCode(s, kAgencies, in.parentCode);
     if (!in.parentCode.empty() && !parent)
         errors.push_back({"parent", "directory.unknown_reference", {{"code", in.parentCode}}});
     throwIfAny(errors);
 
-    auto existing = one<Agency>(s, std::string("SELECT ") + kAgencyCols + " WHERE code = $1",
-                                in.code, readAgency);
+    auto existing = byCode(s, kAgencies, in.code);
     const std::int64_t at = nowMs();
     std::string key = text_.key(in.code + " " + in.name);
     NullableId parentId = parent ? NullableId(parent->id) : NullableId();
@@ -445,8 +440,7 @@ SaveOutcome DirectoryStore::save(Session& s, const CounterInput& raw) {
     validation::name(text_, in.name, "name", errors);
     auto agencyId = reference(s, "agencies", "agency", in.agencyCode, true, errors);
     throwIfAny(errors);
-    auto existing = one<Counter>(s, std::string("SELECT ") + kCounterCols + " WHERE code = $1",
-                                 in.code, readCounter);
+    auto existing = byCode(s, kCounters, in.code);
     const std::int64_t at = nowMs();
     std::string key = text_.key(in.code + " " + in.name);
     const bool active = in.active.value_or(existing ? existing->active : true);
@@ -476,8 +470,7 @@ SaveOutcome DirectoryStore::save(Session& s, const OfficerInput& raw) {
     validation::optionalText(text_, in.title, "title", 100, errors);
     auto agencyId = reference(s, "agencies", "agency", in.agencyCode, true, errors);
     throwIfAny(errors);
-    auto existing = one<Officer>(s, std::string("SELECT ") + kOfficerCols + " WHERE code = $1",
-                                 in.code, readOfficer);
+    auto existing = byCode(s, kOfficers, in.code);
     const std::int64_t at = nowMs();
     std::string key = text_.key(in.code + " " + in.name);
     const bool active = in.active.value_or(existing ? existing->active : true);
@@ -512,8 +505,7 @@ SaveOutcome DirectoryStore::save(Session& s, const ProcedureInput& raw) {
     if (in.processingDays && (*in.processingDays < 0 || *in.processingDays > 3650))
         errors.push_back({"processing_days", "field.range", {{"min", "0"}, {"max", "3650"}}});
     throwIfAny(errors);
-    auto existing = one<Procedure>(
-        s, std::string("SELECT ") + kProcedureCols + " WHERE code = $1", in.code, readProcedure);
+    auto existing = byCode(s, kProcedures, in.code);
     const std::int64_t at = nowMs();
     std::string key = text_.key(in.code + " " + in.name);
     const bool active = in.active.value_or(existing ? existing->active : true);
@@ -542,8 +534,7 @@ SaveOutcome DirectoryStore::save(Session& s, const DossierInput& raw) {
     std::vector<FieldError> errors;
     DossierInput in = raw;
     validation::code(in.code, "code", errors);
-    auto existing = one<Dossier>(s, std::string("SELECT ") + kDossierCols + " WHERE code = $1",
-                                 in.code, readDossier);
+    auto existing = byCode(s, kDossiers, in.code);
     // Times and status not given keep their stored values.
     if (existing) {
         if (!in.dueAtMs) in.dueAtMs = existing->dueAtMs;
@@ -604,8 +595,7 @@ SaveOutcome DirectoryStore::save(Session& s, const DeviceInput& raw) {
     validation::name(text_, in.name, "name", errors);
     auto counterId = reference(s, "counters", "counter", in.counterCode, true, errors);
     throwIfAny(errors);
-    auto existing = one<Device>(s, std::string("SELECT ") + kDeviceCols + " WHERE code = $1",
-                                in.code, readDevice);
+    auto existing = byCode(s, kDevices, in.code);
     const std::int64_t at = nowMs();
     std::int64_t counter = *counterId;
     if (!existing) {
