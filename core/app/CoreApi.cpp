@@ -56,8 +56,8 @@ ListQuery listQuery(const HttpRequest& r) {
             if (used == v->size() && n >= min && n <= max) return n;
         } catch (const std::exception&) {
         }
-        throw Problem(400, "query.integer", {{"name", name}, {"min", std::to_string(min)},
-                                             {"max", std::to_string(max)}});
+        throw Problem(400, "query.integer",
+                      {{"name", name}, {"min", std::to_string(min)}, {"max", std::to_string(max)}});
     };
     q.limit = integer("limit", 100, 1, 1000);
     q.offset = integer("offset", 0, 0, 100000000);
@@ -94,8 +94,10 @@ Object::Ptr page(const std::vector<T>& items, const ListQuery& q,
 }
 
 void nullableTime(Object::Ptr& o, const char* key, const std::optional<std::int64_t>& ms) {
-    if (ms) o->set(key, formatTimeMs(*ms));
-    else o->set(key, Poco::Dynamic::Var());
+    if (ms)
+        o->set(key, formatTimeMs(*ms));
+    else
+        o->set(key, Poco::Dynamic::Var());
 }
 
 // ---- directory resources ---------------------------------------------------------------------
@@ -189,7 +191,8 @@ private:
         ListQuery q = listQuery(r);
         auto list = dir_.agencies(q);
         Codes parents = parentCodes(list);
-        return HttpResponse::json(page<Agency>(list, q, [&](const Agency& a) { return agencyJson(a, parents); }));
+        return HttpResponse::json(
+            page<Agency>(list, q, [&](const Agency& a) { return agencyJson(a, parents); }));
     }
     HttpResponse getAgency(const HttpRequest& r) {
         auto a = dir_.agency(r.param("code"));
@@ -210,7 +213,8 @@ private:
         requireToken(rt_, r);
         JsonInput in(r.jsonObject());
         std::string code;
-        auto existing = target<Agency>(r, in, code, [&](const std::string& c) { return dir_.agency(c); }, "agency");
+        auto existing = target<Agency>(
+            r, in, code, [&](const std::string& c) { return dir_.agency(c); }, "agency");
         AgencyInput a;
         a.code = code;
         std::string parentCode;
@@ -241,7 +245,8 @@ private:
         std::set<std::int64_t> ids;
         for (const auto& c : list) ids.insert(c.agencyId);
         Codes agencies = codesOf("agencies", ids);
-        return HttpResponse::json(page<Counter>(list, q, [&](const Counter& c) { return counterJson(c, agencies); }));
+        return HttpResponse::json(
+            page<Counter>(list, q, [&](const Counter& c) { return counterJson(c, agencies); }));
     }
     HttpResponse getCounter(const HttpRequest& r) {
         auto c = dir_.counter(r.param("code"));
@@ -252,12 +257,15 @@ private:
         requireToken(rt_, r);
         JsonInput in(r.jsonObject());
         std::string code;
-        auto existing = target<Counter>(r, in, code, [&](const std::string& c) { return dir_.counter(c); }, "counter");
+        auto existing = target<Counter>(
+            r, in, code, [&](const std::string& c) { return dir_.counter(c); }, "counter");
         CounterInput c;
         c.code = code;
         c.name = in.text("name", kNameChars, !existing).value_or(existing ? existing->name : "");
-        c.agencyCode = in.text("agency", 64, !existing).value_or(
-            existing ? codesOf("agencies", {existing->agencyId})[existing->agencyId] : "");
+        c.agencyCode =
+            in.text("agency", 64, !existing)
+                .value_or(existing ? codesOf("agencies", {existing->agencyId})[existing->agencyId]
+                                   : "");
         c.active = in.boolean("active");
         in.finish("directory.invalid");
         const SaveOutcome outcome = dir_.save(c);
@@ -281,7 +289,8 @@ private:
         std::set<std::int64_t> ids;
         for (const auto& x : list) ids.insert(x.agencyId);
         Codes agencies = codesOf("agencies", ids);
-        return HttpResponse::json(page<Officer>(list, q, [&](const Officer& x) { return officerJson(x, agencies); }));
+        return HttpResponse::json(
+            page<Officer>(list, q, [&](const Officer& x) { return officerJson(x, agencies); }));
     }
     HttpResponse getOfficer(const HttpRequest& r) {
         auto x = dir_.officer(r.param("code"));
@@ -292,13 +301,16 @@ private:
         requireToken(rt_, r);
         JsonInput in(r.jsonObject());
         std::string code;
-        auto existing = target<Officer>(r, in, code, [&](const std::string& c) { return dir_.officer(c); }, "officer");
+        auto existing = target<Officer>(
+            r, in, code, [&](const std::string& c) { return dir_.officer(c); }, "officer");
         OfficerInput x;
         x.code = code;
         x.name = in.text("name", kNameChars, !existing).value_or(existing ? existing->name : "");
         x.title = in.text("title", 100).value_or(existing ? existing->title : "");
-        x.agencyCode = in.text("agency", 64, !existing).value_or(
-            existing ? codesOf("agencies", {existing->agencyId})[existing->agencyId] : "");
+        x.agencyCode =
+            in.text("agency", 64, !existing)
+                .value_or(existing ? codesOf("agencies", {existing->agencyId})[existing->agencyId]
+                                   : "");
         x.active = in.boolean("active");
         in.finish("directory.invalid");
         const SaveOutcome outcome = dir_.save(x);
@@ -330,13 +342,15 @@ private:
         requireToken(rt_, r);
         JsonInput in(r.jsonObject());
         std::string code;
-        auto existing = target<Procedure>(r, in, code, [&](const std::string& c) { return dir_.procedure(c); }, "procedure");
+        auto existing = target<Procedure>(
+            r, in, code, [&](const std::string& c) { return dir_.procedure(c); }, "procedure");
         ProcedureInput p;
         p.code = code;
         p.name = in.text("name", kNameChars, !existing).value_or(existing ? existing->name : "");
         p.field = in.text("field", 200).value_or(existing ? existing->field : "");
         p.online = in.text("online", 10).value_or(existing ? existing->online : "none");
-        if (auto d = in.integer("processing_days", 0, 3650)) p.processingDays = static_cast<int>(*d);
+        if (auto d = in.integer("processing_days", 0, 3650))
+            p.processingDays = static_cast<int>(*d);
         p.active = in.boolean("active");
         in.finish("directory.invalid");
         const SaveOutcome outcome = dir_.save(p);
@@ -376,7 +390,8 @@ private:
         ListQuery q = listQuery(r);
         auto list = dir_.dossiers(q);
         DossierCodes codes = dossierCodes(list);
-        return HttpResponse::json(page<Dossier>(list, q, [&](const Dossier& d) { return dossierJson(d, codes); }));
+        return HttpResponse::json(
+            page<Dossier>(list, q, [&](const Dossier& d) { return dossierJson(d, codes); }));
     }
     HttpResponse getDossier(const HttpRequest& r) {
         auto d = dir_.dossier(r.param("code"));
@@ -387,22 +402,30 @@ private:
         requireToken(rt_, r);
         JsonInput in(r.jsonObject());
         std::string code;
-        auto existing = target<Dossier>(r, in, code, [&](const std::string& c) { return dir_.dossier(c); }, "dossier");
+        auto existing = target<Dossier>(
+            r, in, code, [&](const std::string& c) { return dir_.dossier(c); }, "dossier");
         DossierCodes old = existing ? dossierCodes({*existing}) : DossierCodes{};
         auto keep = [&](const Codes& codes, const std::optional<std::int64_t>& id) {
             return existing ? codeOr(codes, id).toString() : std::string();
         };
         DossierInput d;
         d.code = code;
-        d.agencyCode = in.text("agency", 64, !existing).value_or(existing ? keep(old.agencies, existing->agencyId) : "");
-        d.procedureCode = in.text("procedure", 64).value_or(existing ? keep(old.procedures, existing->procedureId) : "");
-        d.officerCode = in.text("officer", 64).value_or(existing ? keep(old.officers, existing->officerId) : "");
-        d.counterCode = in.text("counter", 64).value_or(existing ? keep(old.counters, existing->counterId) : "");
+        d.agencyCode = in.text("agency", 64, !existing)
+                           .value_or(existing ? keep(old.agencies, existing->agencyId) : "");
+        d.procedureCode =
+            in.text("procedure", 64)
+                .value_or(existing ? keep(old.procedures, existing->procedureId) : "");
+        d.officerCode = in.text("officer", 64)
+                            .value_or(existing ? keep(old.officers, existing->officerId) : "");
+        d.counterCode = in.text("counter", 64)
+                            .value_or(existing ? keep(old.counters, existing->counterId) : "");
         d.status = in.text("status", 20).value_or(existing ? existing->status : "");
         d.phone = in.text("phone", 20).value_or(existing ? existing->phone : "");
         d.receivedAtMs = in.time("received_at", !existing);
-        d.dueAtMs = in.has("due_at") ? in.time("due_at") : (existing ? existing->dueAtMs : std::nullopt);
-        d.returnedAtMs = in.has("returned_at") ? in.time("returned_at") : (existing ? existing->returnedAtMs : std::nullopt);
+        d.dueAtMs =
+            in.has("due_at") ? in.time("due_at") : (existing ? existing->dueAtMs : std::nullopt);
+        d.returnedAtMs = in.has("returned_at") ? in.time("returned_at")
+                                               : (existing ? existing->returnedAtMs : std::nullopt);
         in.finish("directory.invalid");
         const SaveOutcome outcome = dir_.save(d);
         auto stored = *dir_.dossier(code);
@@ -425,7 +448,8 @@ private:
         std::set<std::int64_t> ids;
         for (const auto& d : list) ids.insert(d.counterId);
         Codes counters = codesOf("counters", ids);
-        return HttpResponse::json(page<Device>(list, q, [&](const Device& d) { return deviceJson(d, counters); }));
+        return HttpResponse::json(
+            page<Device>(list, q, [&](const Device& d) { return deviceJson(d, counters); }));
     }
     HttpResponse getDevice(const HttpRequest& r) {
         auto d = dir_.device(r.param("code"));
@@ -436,12 +460,15 @@ private:
         requireToken(rt_, r);
         JsonInput in(r.jsonObject());
         std::string code;
-        auto existing = target<Device>(r, in, code, [&](const std::string& c) { return dir_.device(c); }, "device");
+        auto existing = target<Device>(
+            r, in, code, [&](const std::string& c) { return dir_.device(c); }, "device");
         DeviceInput d;
         d.code = code;
         d.name = in.text("name", kNameChars, !existing).value_or(existing ? existing->name : "");
-        d.counterCode = in.text("counter", 64, !existing).value_or(
-            existing ? codesOf("counters", {existing->counterId})[existing->counterId] : "");
+        d.counterCode =
+            in.text("counter", 64, !existing)
+                .value_or(existing ? codesOf("counters", {existing->counterId})[existing->counterId]
+                                   : "");
         in.finish("directory.invalid");
         const SaveOutcome outcome = dir_.save(d);
         auto stored = *dir_.device(code);
@@ -479,14 +506,16 @@ Submission submissionFrom(const HttpRequest& r, const SurveyCatalog& surveys,
             Answer a;
             a.question = question;
             const Question* q = survey ? survey->question(question) : nullptr;
-            const bool textual = q && (q->type == QuestionType::Text || q->type == QuestionType::DossierCode);
+            const bool textual =
+                q && (q->type == QuestionType::Text || q->type == QuestionType::DossierCode);
             if (value.type() == typeid(Poco::JSON::Array::Ptr)) {
                 for (const auto& c : *value.extract<Poco::JSON::Array::Ptr>()) {
                     if (a.choices.size() >= 100) break;
                     a.choices.push_back(c.convert<std::string>());
                 }
             } else if (value.type() == typeid(Poco::JSON::Object::Ptr)) {
-                JsonInput sub(value.extract<Poco::JSON::Object::Ptr>(), "answers." + question + ".");
+                JsonInput sub(value.extract<Poco::JSON::Object::Ptr>(),
+                              "answers." + question + ".");
                 if (auto choices = sub.array("choices", 100))
                     for (const auto& c : *choices) a.choices.push_back(c.convert<std::string>());
                 a.text = sub.text("text", 5000).value_or("");
@@ -497,8 +526,10 @@ Submission submissionFrom(const HttpRequest& r, const SurveyCatalog& surveys,
                 } catch (const Problem&) {
                 }
             } else if (value.isString()) {
-                if (textual) a.text = value.extract<std::string>();
-                else a.choices.push_back(value.extract<std::string>());
+                if (textual)
+                    a.text = value.extract<std::string>();
+                else
+                    a.choices.push_back(value.extract<std::string>());
             } else if (value.isNumeric() && value.type() != typeid(bool)) {
                 a.number = value.convert<double>();
             } else if (value.type() == typeid(bool)) {
@@ -534,7 +565,9 @@ HttpResponse health(Runtime& rt) {
     const auto started = std::chrono::steady_clock::now();
     const bool ok = rt.database().ping(error);
     db->set("ok", ok);
-    db->set("latency_ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    db->set("latency_ms",
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                .count());
     if (ok) {
         try {
             db->set("schema_version", Migrations::currentVersion(rt.database()));
@@ -581,7 +614,8 @@ Object::Ptr surveyJson(const Survey& s, bool full) {
         o->set("questions", s.questions.size());
         return o;
     }
-    static const char* types[] = {"rating", "single", "multiple", "yesno", "nps", "text", "dossier"};
+    static const char* types[] = {"rating", "single", "multiple", "yesno",
+                                  "nps",    "text",   "dossier"};
     Array::Ptr questions = new Array;
     for (const Question& q : s.questions) {
         Object::Ptr qo = new Object;
@@ -611,6 +645,17 @@ void registerCoreApi(Runtime& rt) {
     routes.add("GET", "/api/v1/health", [&rt](const HttpRequest&) { return health(rt); });
 
     DirectoryApi::registerRoutes(routes, std::make_shared<DirectoryApi>(rt));
+
+    // What the database holds, for the front page and a first look.
+    routes.add("GET", "/api/v1/summary", [&rt](const HttpRequest&) {
+        Object::Ptr counts = new Object;
+        for (const char* table :
+             {"agencies", "counters", "officers", "procedures", "dossiers", "devices", "responses"})
+            counts->set(table, rt.directory().count(table));
+        Object::Ptr body = new Object;
+        body->set("counts", counts);
+        return HttpResponse::json(body);
+    });
 
     routes.add("POST", "/api/v1/submissions", [&rt](const HttpRequest& r) {
         requireToken(rt, r);

@@ -44,10 +44,16 @@ class Generator {
 public:
     explicit Generator(std::uint32_t seed) : rng_(seed) {}
     double uniform() { return std::uniform_real_distribution<double>(0, 1)(rng_); }
-    std::size_t below(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
+    std::size_t below(std::size_t n) {
+        return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
+    }
     template <class T>
-    const T& pick(const std::vector<T>& v) { return v[below(v.size())]; }
-    double normal(double mean, double sd) { return std::normal_distribution<double>(mean, sd)(rng_); }
+    const T& pick(const std::vector<T>& v) {
+        return v[below(v.size())];
+    }
+    double normal(double mean, double sd) {
+        return std::normal_distribution<double>(mean, sd)(rng_);
+    }
 
 private:
     std::mt19937 rng_;
@@ -99,7 +105,8 @@ const std::vector<std::string> kPositiveComments{
 DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::string& seedFile,
                      const DemoOptions& options) {
     if (directory.count("dossiers") > 0)
-        throw std::runtime_error("the database already holds dossiers; the demo needs an empty one");
+        throw std::runtime_error(
+            "the database already holds dossiers; the demo needs an empty one");
     Object::Ptr seed;
     {
         Poco::FileInputStream in(seedFile);
@@ -115,7 +122,8 @@ DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::strin
     std::vector<std::string> families;
     for (const auto& f : *seed->getArray("family_names")) {
         auto o = f.extract<Object::Ptr>();
-        for (int i = 0; i < o->getValue<int>("weight"); ++i) families.push_back(o->getValue<std::string>("name"));
+        for (int i = 0; i < o->getValue<int>("weight"); ++i)
+            families.push_back(o->getValue<std::string>("name"));
     }
     const auto middleM = strings(seed->getArray("middle_names_male"));
     const auto middleF = strings(seed->getArray("middle_names_female"));
@@ -135,20 +143,31 @@ DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::strin
         auto centre = seed->getObject("centre");
         const std::string provinceCode = province->getValue<std::string>("code");
         const std::string centreCode = centre->getValue<std::string>("code");
-        directory.save(s, AgencyInput{provinceCode, province->getValue<std::string>("name"), "", "province", "", true});
-        directory.save(s, AgencyInput{centreCode, centre->getValue<std::string>("name"), provinceCode,
-                                      "centre", centre->optValue<std::string>("address", ""), true});
+        directory.save(s, AgencyInput{provinceCode, province->getValue<std::string>("name"), "",
+                                      "province", "", true});
+        directory.save(s,
+                       AgencyInput{centreCode, centre->getValue<std::string>("name"), provinceCode,
+                                   "centre", centre->optValue<std::string>("address", ""), true});
         summary.agencies = 2;
         for (const auto& d : *seed->getArray("departments")) {
             auto o = d.extract<Object::Ptr>();
-            Unit u{o->getValue<std::string>("code"), o->getValue<std::string>("name"),
-                   strings(o->getArray("fields")), {}, {}, g.normal(0, 0.6)};
+            Unit u{o->getValue<std::string>("code"),
+                   o->getValue<std::string>("name"),
+                   strings(o->getArray("fields")),
+                   {},
+                   {},
+                   g.normal(0, 0.6)};
             directory.save(s, AgencyInput{u.code, u.name, centreCode, "department", "", true});
             units.push_back(std::move(u));
         }
         for (const auto& c : *seed->getArray("communes")) {
             auto o = c.extract<Object::Ptr>();
-            Unit u{o->getValue<std::string>("code"), o->getValue<std::string>("name"), {}, {}, {}, g.normal(0, 0.6)};
+            Unit u{o->getValue<std::string>("code"),
+                   o->getValue<std::string>("name"),
+                   {},
+                   {},
+                   {},
+                   g.normal(0, 0.6)};
             directory.save(s, AgencyInput{u.code, u.name, provinceCode, "commune", "", true});
             units.push_back(std::move(u));
         }
@@ -158,10 +177,13 @@ DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::strin
             const int counters = department ? 1 + static_cast<int>(g.below(2)) : 2;
             for (int i = 1; i <= counters; ++i) {
                 const std::string code = u.code + "-Q" + std::to_string(i);
-                directory.save(s, CounterInput{code, "Quầy số " + std::to_string(i) + " – " + u.name, u.code, true});
+                directory.save(
+                    s, CounterInput{code, "Quầy số " + std::to_string(i) + " – " + u.name, u.code,
+                                    true});
                 u.counters.push_back(code);
             }
-            const int officers = department ? 2 + static_cast<int>(g.below(3)) : 3 + static_cast<int>(g.below(2));
+            const int officers =
+                department ? 2 + static_cast<int>(g.below(3)) : 3 + static_cast<int>(g.below(2));
             for (int i = 1; i <= officers; ++i) {
                 const std::string code = u.code + "-CB" + std::to_string(i);
                 directory.save(s, OfficerInput{code, personName(), g.pick(titles), u.code, true});
@@ -205,7 +227,8 @@ DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::strin
             const ProcedureSeed& p = *g.pick(byUnit[u.code]);
             std::int64_t dayStart = today - static_cast<std::int64_t>(g.below(365)) * kDay;
             dayStart -= (dayStart + kVietnam) % kDay;  // local midnight
-            const int dow = Poco::DateTime(Poco::Timestamp((dayStart + kVietnam) * 1000)).dayOfWeek();
+            const int dow =
+                Poco::DateTime(Poco::Timestamp((dayStart + kVietnam) * 1000)).dayOfWeek();
             if (dow == 0 || dow == 6) dayStart = addWorkingDays(dayStart, 1);
             const std::int64_t received = dayStart - kVietnam + 7 * kHour + 30 * 60000 +
                                           static_cast<std::int64_t>(g.uniform() * 9.5 * kHour);
@@ -221,8 +244,12 @@ DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::strin
             if (g.uniform() < 0.7) d.phone = "09" + std::to_string(10000000 + g.below(89999999));
             // Most are returned on time; some late; recent ones may still be in progress.
             const double lateness = g.uniform();
-            std::int64_t returned = lateness < 0.88 ? received + static_cast<std::int64_t>(g.uniform() * static_cast<double>(std::max<std::int64_t>(due - received, kHour)))
-                                                    : due + static_cast<std::int64_t>(1 + g.below(6)) * kDay;
+            std::int64_t returned =
+                lateness < 0.88
+                    ? received + static_cast<std::int64_t>(
+                                     g.uniform() * static_cast<double>(std::max<std::int64_t>(
+                                                       due - received, kHour)))
+                    : due + static_cast<std::int64_t>(1 + g.below(6)) * kDay;
             if (returned < today) {
                 d.returnedAtMs = returned;
                 d.status = "returned";
@@ -243,12 +270,17 @@ DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::strin
             sub.idempotencyKey = "demo:" + d.code;
             sub.surveyId = "counter-quick";
             sub.dossierCode = d.code;
-            sub.answeredAtMs = *d.returnedAtMs + (sub.channel == "counter" ? 60000 : static_cast<std::int64_t>(g.below(48)) * kHour);
+            sub.answeredAtMs =
+                *d.returnedAtMs +
+                (sub.channel == "counter" ? 60000 : static_cast<std::int64_t>(g.below(48)) * kHour);
             if (sub.answeredAtMs > today) sub.answeredAtMs = today;
             sub.answers.push_back({"rating", static_cast<double>(rating), {}, ""});
             if (rating == 1) {
                 Answer reasons{"reasons", std::nullopt, {}, ""};
-                reasons.choices.push_back(late ? "slow" : g.pick(std::vector<std::string>{"attitude", "guidance", "fees", "facilities"}));
+                reasons.choices.push_back(late
+                                              ? "slow"
+                                              : g.pick(std::vector<std::string>{
+                                                    "attitude", "guidance", "fees", "facilities"}));
                 sub.answers.push_back(reasons);
                 if (g.uniform() < 0.5) sub.comment = g.pick(kNegativeComments);
             } else if (rating == 3 && g.uniform() < 0.08) {

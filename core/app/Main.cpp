@@ -38,10 +38,12 @@ constexpr const char* kUsage =
     "  serve                      run the host (HTTP API, console, channel plugins)\n"
     "  migrate                    apply database migrations and exit\n"
     "  plugins                    load and start the plugins, report each, and exit\n"
-    "  config                     print the effective configuration and where each value comes from\n"
+    "  config                     print the effective configuration and where each value comes "
+    "from\n"
     "  version                    print the version\n"
     "  demo [--dossiers N]        load the demo province into an empty database\n"
-    "  import directory FILE      import agencies, counters, officers, procedures, devices (CSV/JSON)\n"
+    "  import directory FILE      import agencies, counters, officers, procedures, devices "
+    "(CSV/JSON)\n"
     "  import dossiers FILE       import dossiers (CSV/JSON)\n";
 
 class HailongApp final : public Poco::Util::ServerApplication {
@@ -71,22 +73,33 @@ protected:
     }
 
     void onOption(const std::string& name, const std::string& value) {
-        if (name == "help") help_ = true;
-        else if (name == "config") configFile_ = value;
-        else if (name == "port") flags_["http.port"] = value;
-        else if (name == "host") flags_["http.host"] = value;
-        else if (name == "db") flags_["db.url"] = value;
-        else if (name == "plugins-dir") flags_["paths.plugins"] = value;
+        if (name == "help")
+            help_ = true;
+        else if (name == "config")
+            configFile_ = value;
+        else if (name == "port")
+            flags_["http.port"] = value;
+        else if (name == "host")
+            flags_["http.host"] = value;
+        else if (name == "db")
+            flags_["db.url"] = value;
+        else if (name == "plugins-dir")
+            flags_["paths.plugins"] = value;
         else if (name == "set") {
             const auto eq = value.find('=');
             if (eq == std::string::npos || eq == 0)
                 throw Poco::InvalidArgumentException("--set needs KEY=VALUE, got " + value);
             flags_[value.substr(0, eq)] = value.substr(eq + 1);
-        } else if (name == "dry-run") importOptions_.dryRun = true;
-        else if (name == "strict") importOptions_.strict = true;
-        else if (name == "json") json_ = true;
-        else if (name == "dossiers") demoDossiers_ = std::stoul(value);
-        else if (name == "lang") lang_ = value == "en" ? "en" : "vi";
+        } else if (name == "dry-run")
+            importOptions_.dryRun = true;
+        else if (name == "strict")
+            importOptions_.strict = true;
+        else if (name == "json")
+            json_ = true;
+        else if (name == "dossiers")
+            demoDossiers_ = std::stoul(value);
+        else if (name == "lang")
+            lang_ = value == "en" ? "en" : "vi";
     }
 
     void initialize(Application& self) override {
@@ -105,7 +118,8 @@ protected:
         }
         const std::string command = args[0];
         if (command == "version") {
-            std::cout << "hailong " << productVersion() << " (plugin API " << HAILONG_PLUGIN_API << ")\n";
+            std::cout << "hailong " << productVersion() << " (plugin API " << HAILONG_PLUGIN_API
+                      << ")\n";
             return EXIT_OK;
         }
         try {
@@ -186,11 +200,13 @@ private:
             std::cout << std::left << std::setw(static_cast<int>(width)) << s.key << " = " << value
                       << "    # " << settings_->sourceOf(s.key) << "\n";
         }
-        std::cout << "# resolved folders (" << (paths_.buildTree ? "build tree" : "installed") << ")\n";
+        std::cout << "# resolved folders (" << (paths_.buildTree ? "build tree" : "installed")
+                  << ")\n";
         std::string plugins;
         for (const auto& p : paths_.plugins) plugins += (plugins.empty() ? "" : ":") + p;
         std::cout << "#   plugins = " << plugins << "\n#   surveys = " << paths_.surveys
-                  << "\n#   web     = " << paths_.web << "\n#   locale  = " << paths_.locale << "\n";
+                  << "\n#   web     = " << paths_.web << "\n#   locale  = " << paths_.locale
+                  << "\n";
         for (const std::string& k : settings_->unknownKeys())
             std::cout << "# warning: unknown setting " << k << "\n";
         return EXIT_OK;
@@ -223,7 +239,8 @@ private:
             list->stringify(std::cout);
             std::cout << "\n";
         } else {
-            std::cout << std::left << std::setw(16) << "PLUGIN" << std::setw(10) << "STATE" << "DETAIL\n";
+            std::cout << std::left << std::setw(16) << "PLUGIN" << std::setw(10) << "STATE"
+                      << "DETAIL\n";
             for (const PluginStatus& p : rt.plugins().statuses()) {
                 std::cout << std::setw(16) << p.name << std::setw(10) << p.state
                           << (p.reason.empty() ? p.file : p.reason) << "\n";
@@ -245,7 +262,8 @@ private:
         DemoOptions options;
         if (demoDossiers_) options.dossiers = demoDossiers_;
         std::cout << "loading the demo (" << options.dossiers << " dossiers)...\n" << std::flush;
-        DemoSummary s = loadDemo(rt.directory(), rt.ingest(), paths_.locale + "/vi/demo/seed.json", options);
+        DemoSummary s =
+            loadDemo(rt.directory(), rt.ingest(), paths_.locale + "/vi/demo/seed.json", options);
         std::cout << "demo loaded: " << s.agencies << " agencies, " << s.counters << " counters, "
                   << s.officers << " officers, " << s.procedures << " procedures, " << s.dossiers
                   << " dossiers, " << s.responses << " ratings\n";
@@ -254,7 +272,8 @@ private:
 
     int import(const ArgVec& args) {
         if (args.size() != 3 || (args[1] != "directory" && args[1] != "dossiers")) {
-            std::cerr << "usage: hailong import directory|dossiers FILE [--dry-run] [--strict] [--json]\n";
+            std::cerr << "usage: hailong import directory|dossiers FILE [--dry-run] [--strict] "
+                         "[--json]\n";
             return EXIT_USAGE;
         }
         const std::string& file = args[2];
@@ -264,7 +283,9 @@ private:
             return EXIT_NOINPUT;
         }
         if (f.getSize() > 512ULL * 1024 * 1024) {
-            std::cerr << "hailong: " << message("import.file_too_large", {{"file", file}, {"max", "512 MB"}}) << "\n";
+            std::cerr << "hailong: "
+                      << message("import.file_too_large", {{"file", file}, {"max", "512 MB"}})
+                      << "\n";
             return EXIT_DATAERR;
         }
         std::string content;
@@ -309,22 +330,25 @@ private:
             std::cout << "\n";
             return;
         }
-        std::map<std::string, std::string> counts{
-            {"rows", std::to_string(r.rows)},         {"created", std::to_string(r.created)},
-            {"updated", std::to_string(r.updated)},   {"unchanged", std::to_string(r.unchanged)},
-            {"rejected", std::to_string(r.rejected.size())}};
+        std::map<std::string, std::string> counts{{"rows", std::to_string(r.rows)},
+                                                  {"created", std::to_string(r.created)},
+                                                  {"updated", std::to_string(r.updated)},
+                                                  {"unchanged", std::to_string(r.unchanged)},
+                                                  {"rejected", std::to_string(r.rejected.size())}};
         std::cout << catalog.text(lang_, "import.summary", counts) << "\n";
         for (const auto& rej : r.rejected) {
             for (const auto& e : rej.errors) {
-                std::cout << "  " << catalog.text(lang_, "import.line", {{"line", std::to_string(rej.line)}})
+                std::cout << "  "
+                          << catalog.text(lang_, "import.line",
+                                          {{"line", std::to_string(rej.line)}})
                           << " " << rej.kind << (rej.code.empty() ? "" : " " + rej.code)
                           << (e.field.empty() ? "" : " [" + e.field + "]") << ": "
                           << catalog.text(lang_, e.code, e.params) << "\n";
             }
         }
         std::cout << catalog.text(lang_, importOptions_.dryRun ? "import.dry_run"
-                                         : r.committed        ? "import.committed"
-                                                              : "import.not_committed")
+                                         : r.committed         ? "import.committed"
+                                                               : "import.not_committed")
                   << "\n";
     }
 
@@ -332,9 +356,11 @@ private:
         Runtime rt(settings_->config(), paths_, log());
         rt.migrate();
         if (settings_->config().getBool("demo.on_empty") && rt.directory().count("dossiers") == 0) {
-            log().information("empty database: loading the demo");
-            DemoSummary s = loadDemo(rt.directory(), rt.ingest(), paths_.locale + "/vi/demo/seed.json", DemoOptions{});
-            log().information("demo loaded: %zu dossiers, %zu ratings", s.dossiers, s.responses);
+            log().information(
+                "empty database: loading the demo (a year of dossiers, a few seconds)");
+            DemoSummary s = loadDemo(rt.directory(), rt.ingest(),
+                                     paths_.locale + "/vi/demo/seed.json", DemoOptions{});
+            log().information("demo loaded: %z dossiers, %z ratings", s.dossiers, s.responses);
         }
         rt.loadPlugins();
         rt.serve();

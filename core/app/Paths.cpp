@@ -45,8 +45,8 @@ Paths Paths::resolve(const Poco::Util::AbstractConfiguration& config,
     }
     if (auto v = config.getString("paths.plugins", ""); !v.empty()) {
         p.plugins.clear();
-        Poco::StringTokenizer folders(v, ":", Poco::StringTokenizer::TOK_TRIM |
-                                                  Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+        Poco::StringTokenizer folders(
+            v, ":", Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY);
         for (const auto& f : folders) p.plugins.push_back(f);
     }
     if (auto v = config.getString("paths.surveys", ""); !v.empty()) p.surveys = v;

@@ -51,7 +51,8 @@ private:
         std::vector<Entry> routes;
         void add(std::string_view method, std::string_view pattern, HttpHandler handler,
                  RouteOptions options) override {
-            routes.push_back({std::string(method), std::string(pattern), std::move(handler), options});
+            routes.push_back(
+                {std::string(method), std::string(pattern), std::move(handler), options});
         }
     };
     Runtime& rt_;
@@ -73,19 +74,24 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
     for (const std::string& e : surveys_->loadErrors()) log_.error("survey skipped: %s", e);
     directory_ = std::make_unique<DirectoryStore>(*db_, text_);
     IngestService::Options ingestOptions;
-    ingestOptions.batchMax = static_cast<std::size_t>(std::max(1, config.getInt("ingest.batch_max")));
-    ingestOptions.queueMax = static_cast<std::size_t>(std::max(1, config.getInt("ingest.queue_max")));
+    ingestOptions.batchMax =
+        static_cast<std::size_t>(std::max(1, config.getInt("ingest.batch_max")));
+    ingestOptions.queueMax =
+        static_cast<std::size_t>(std::max(1, config.getInt("ingest.queue_max")));
     ingest_ = std::make_unique<IngestService>(*db_, *surveys_, *directory_, text_, ingestOptions);
     DurableOutbox::Options outboxOptions;
     outboxOptions.pollMs = std::max(10, config.getInt("outbox.poll_ms"));
     outboxOptions.maxAttempts = std::max(1, config.getInt("outbox.max_attempts"));
-    outbox_ = std::make_unique<DurableOutbox>(*db_, Poco::Logger::get("hailong.outbox"), outboxOptions);
+    outbox_ =
+        std::make_unique<DurableOutbox>(*db_, Poco::Logger::get("hailong.outbox"), outboxOptions);
     templates_.addFolder("", paths_.web + "/templates");
     plugins_ = std::make_unique<PluginLoader>(Poco::Logger::get("hailong.plugins"));
     log_.information("database %s", url.redacted);
 }
 
-Runtime::~Runtime() { shutdown(); }
+Runtime::~Runtime() {
+    shutdown();
+}
 
 std::vector<int> Runtime::migrate() {
     auto applied = Migrations::apply(*db_);
@@ -95,9 +101,9 @@ std::vector<int> Runtime::migrate() {
 
 void Runtime::loadPlugins() {
     std::vector<std::string> enabled;
-    Poco::StringTokenizer names(config_.getString("plugins.enabled", "*"), ",",
-                                Poco::StringTokenizer::TOK_TRIM |
-                                    Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+    Poco::StringTokenizer names(
+        config_.getString("plugins.enabled", "*"), ",",
+        Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY);
     for (const auto& n : names) enabled.push_back(n);
     plugins_->load(paths_.plugins, enabled);
     plugins_->startAll([this](ChannelPlugin& plugin) {
@@ -106,7 +112,7 @@ void Runtime::loadPlugins() {
         if (Poco::File(folder).exists()) templates_.addFolder(plugin.name(), folder);
         Poco::AutoPtr<Poco::Util::AbstractConfiguration> view =
             const_cast<Poco::Util::AbstractConfiguration&>(config_).createView("plugin." +
-                                                                              plugin.name());
+                                                                               plugin.name());
         plugin.start(*host, *view);
         host->publish();
         hosts_.push_back(std::move(host));

@@ -31,8 +31,7 @@ namespace hailong {
 /// Not thread-safe itself; the services it hands out are.
 class Runtime {
 public:
-    Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& paths,
-            Poco::Logger& log);
+    Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& paths, Poco::Logger& log);
     ~Runtime();
     Runtime(const Runtime&) = delete;
     Runtime& operator=(const Runtime&) = delete;

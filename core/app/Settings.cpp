@@ -23,8 +23,7 @@ const std::vector<Setting>& settings() {
         {"db.busy_timeout_ms", "5000", "SQLite: how long a write waits for the lock"},
         {"http.host", "127.0.0.1", "Address to listen on (0.0.0.0 for every interface)"},
         {"http.port", "8080", "Port to listen on"},
-        {"http.threads", "64",
-         "Worker threads; each keep-alive client holds one while connected"},
+        {"http.threads", "64", "Worker threads; each keep-alive client holds one while connected"},
         {"http.queue", "256", "Connections waiting for a worker; beyond this they are closed"},
         {"http.keep_alive_timeout_s", "5", "Idle keep-alive connections are closed after this"},
         {"http.max_body_bytes", "1048576", "Largest request body accepted (413 beyond)"},
@@ -39,7 +38,8 @@ const std::vector<Setting>& settings() {
         {"paths.plugins", "", "Plugin folders, ':'-separated (default: found next to the binary)"},
         {"paths.surveys", "", "Survey definitions folder (default: found next to the binary)"},
         {"paths.web", "", "Console templates and static files (default: found next to the binary)"},
-        {"paths.locale", "", "Message catalogs and language data (default: found next to the binary)"},
+        {"paths.locale", "",
+         "Message catalogs and language data (default: found next to the binary)"},
         {"plugins.enabled", "*", "Plugins to load, comma-separated names; * loads all found"},
         {"ingest.batch_max", "256", "Most responses committed in one transaction"},
         {"ingest.queue_max", "10000", "Responses waiting to be written before 503"},
@@ -55,7 +55,9 @@ const std::vector<Setting>& settings() {
 std::string Settings::envName(const std::string& key) {
     std::string out = "HAILONG_";
     for (char c : key)
-        out.push_back(c == '.' || c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+        out.push_back(c == '.' || c == '-'
+                          ? '_'
+                          : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
     return out;
 }
 
@@ -134,20 +136,21 @@ Settings Settings::load(const std::string& file, const std::map<std::string, std
     s.config_->add(defaults, 100);
 
     // Check the numeric settings now, with a message naming the key.
-    for (const char* key : {"db.pool_size", "db.busy_timeout_ms", "http.port", "http.threads",
-                            "http.queue", "http.keep_alive_timeout_s", "http.max_body_bytes",
-                            "http.io_timeout_s", "ingest.batch_max", "ingest.queue_max",
-                            "outbox.poll_ms", "outbox.max_attempts"}) {
+    for (const char* key :
+         {"db.pool_size", "db.busy_timeout_ms", "http.port", "http.threads", "http.queue",
+          "http.keep_alive_timeout_s", "http.max_body_bytes", "http.io_timeout_s",
+          "ingest.batch_max", "ingest.queue_max", "outbox.poll_ms", "outbox.max_attempts"}) {
         int v = 0;
         try {
             v = s.config_->getInt(key);
         } catch (const Poco::Exception&) {
             throw std::runtime_error(std::string("setting ") + key + " must be a number, not \"" +
-                                     s.config_->getString(key) + "\" (from " + s.sourceOf(key) + ")");
+                                     s.config_->getString(key) + "\" (from " + s.sourceOf(key) +
+                                     ")");
         }
         if (v < 0 || (std::string(key) == "http.port" && v > 65535))
-            throw std::runtime_error(std::string("setting ") + key + " is out of range: " +
-                                     std::to_string(v));
+            throw std::runtime_error(std::string("setting ") + key +
+                                     " is out of range: " + std::to_string(v));
     }
     return s;
 }

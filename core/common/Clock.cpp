@@ -5,8 +5,8 @@
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/Timestamp.h>
 
-#include <charconv>
 #include <cctype>
+#include <charconv>
 
 namespace hailong {
 namespace {

@@ -21,7 +21,8 @@ MessageCatalog::MessageCatalog(const std::string& localeFolder) {
             auto& catalog = catalogs_[lang];
             for (const auto& [k, v] : *obj) catalog[k] = v.toString();
         } catch (const Poco::Exception& e) {
-            throw std::runtime_error("cannot read message catalog " + file + ": " + e.displayText());
+            throw std::runtime_error("cannot read message catalog " + file + ": " +
+                                     e.displayText());
         }
     }
 }

@@ -14,6 +14,8 @@ Problem::Problem(int status, std::string code, std::map<std::string, std::string
 
 ChannelPlugin::~ChannelPlugin() = default;
 
-const char* productVersion() noexcept { return HAILONG_VERSION_STRING; }
+const char* productVersion() noexcept {
+    return HAILONG_VERSION_STRING;
+}
 
 }  // namespace hailong

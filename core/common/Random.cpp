@@ -35,6 +35,8 @@ std::string code(std::size_t length) {
     return out;
 }
 
-std::string uuid() { return Poco::UUIDGenerator::defaultGenerator().createRandom().toString(); }
+std::string uuid() {
+    return Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
+}
 
 }  // namespace hailong::random

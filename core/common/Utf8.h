@@ -10,7 +10,9 @@ namespace hailong::utf8 {
 /// The byte offset of the first invalid sequence, or nullopt when `text` is valid UTF-8.
 std::optional<std::size_t> firstInvalid(std::string_view text) noexcept;
 
-inline bool isValid(std::string_view text) noexcept { return !firstInvalid(text).has_value(); }
+inline bool isValid(std::string_view text) noexcept {
+    return !firstInvalid(text).has_value();
+}
 
 /// Number of code points in valid UTF-8 `text`.
 std::size_t length(std::string_view text) noexcept;

@@ -62,7 +62,8 @@ bool CsvReader::next(CsvRecord& record) {
             field.push_back(c);
         }
     }
-    if (quoted) throw Problem(422, "csv.unterminated_quote", {{"line", std::to_string(record.line)}});
+    if (quoted)
+        throw Problem(422, "csv.unterminated_quote", {{"line", std::to_string(record.line)}});
     record.fields.push_back(std::move(field));
     return true;
 }

@@ -19,33 +19,66 @@ namespace {
 
 // Accepted column names (lower case, accent-free, '_' for spaces) -> canonical name.
 const std::map<std::string, std::string>& aliases() {
-    static const std::map<std::string, std::string> table{
-        {"type", "type"}, {"loai", "type"}, {"kind_of_record", "type"},
-        {"code", "code"}, {"ma", "code"}, {"ma_so", "code"}, {"ma_ho_so", "code"},
-        {"so_ho_so", "code"}, {"ma_thu_tuc", "code"},
-        {"name", "name"}, {"ten", "name"}, {"ho_ten", "name"}, {"ten_thu_tuc", "name"},
-        {"parent", "parent"}, {"parent_code", "parent"}, {"don_vi_cha", "parent"},
-        {"ma_don_vi_cha", "parent"},
-        {"agency", "agency"}, {"agency_code", "agency"}, {"don_vi", "agency"},
-        {"ma_don_vi", "agency"}, {"co_quan", "agency"},
-        {"counter", "counter"}, {"counter_code", "counter"}, {"quay", "counter"},
-        {"officer", "officer"}, {"officer_code", "officer"}, {"can_bo", "officer"},
-        {"ma_can_bo", "officer"},
-        {"procedure", "procedure"}, {"procedure_code", "procedure"}, {"thu_tuc", "procedure"},
-        {"title", "title"}, {"chuc_vu", "title"},
-        {"kind", "kind"}, {"cap", "kind"},
-        {"address", "address"}, {"dia_chi", "address"},
-        {"field", "field"}, {"linh_vuc", "field"},
-        {"processing_days", "processing_days"}, {"so_ngay", "processing_days"},
-        {"thoi_han", "processing_days"},
-        {"online", "online"}, {"muc_do", "online"},
-        {"active", "active"}, {"hoat_dong", "active"},
-        {"status", "status"}, {"trang_thai", "status"},
-        {"received_at", "received_at"}, {"ngay_nhan", "received_at"},
-        {"due_at", "due_at"}, {"ngay_hen_tra", "due_at"}, {"hen_tra", "due_at"},
-        {"returned_at", "returned_at"}, {"ngay_tra", "returned_at"},
-        {"ngay_tra_ket_qua", "returned_at"},
-        {"phone", "phone"}, {"so_dien_thoai", "phone"}, {"dien_thoai", "phone"}};
+    static const std::map<std::string, std::string> table{{"type", "type"},
+                                                          {"loai", "type"},
+                                                          {"kind_of_record", "type"},
+                                                          {"code", "code"},
+                                                          {"ma", "code"},
+                                                          {"ma_so", "code"},
+                                                          {"ma_ho_so", "code"},
+                                                          {"so_ho_so", "code"},
+                                                          {"ma_thu_tuc", "code"},
+                                                          {"name", "name"},
+                                                          {"ten", "name"},
+                                                          {"ho_ten", "name"},
+                                                          {"ten_thu_tuc", "name"},
+                                                          {"parent", "parent"},
+                                                          {"parent_code", "parent"},
+                                                          {"don_vi_cha", "parent"},
+                                                          {"ma_don_vi_cha", "parent"},
+                                                          {"agency", "agency"},
+                                                          {"agency_code", "agency"},
+                                                          {"don_vi", "agency"},
+                                                          {"ma_don_vi", "agency"},
+                                                          {"co_quan", "agency"},
+                                                          {"counter", "counter"},
+                                                          {"counter_code", "counter"},
+                                                          {"quay", "counter"},
+                                                          {"officer", "officer"},
+                                                          {"officer_code", "officer"},
+                                                          {"can_bo", "officer"},
+                                                          {"ma_can_bo", "officer"},
+                                                          {"procedure", "procedure"},
+                                                          {"procedure_code", "procedure"},
+                                                          {"thu_tuc", "procedure"},
+                                                          {"title", "title"},
+                                                          {"chuc_vu", "title"},
+                                                          {"kind", "kind"},
+                                                          {"cap", "kind"},
+                                                          {"address", "address"},
+                                                          {"dia_chi", "address"},
+                                                          {"field", "field"},
+                                                          {"linh_vuc", "field"},
+                                                          {"processing_days", "processing_days"},
+                                                          {"so_ngay", "processing_days"},
+                                                          {"thoi_han", "processing_days"},
+                                                          {"online", "online"},
+                                                          {"muc_do", "online"},
+                                                          {"active", "active"},
+                                                          {"hoat_dong", "active"},
+                                                          {"status", "status"},
+                                                          {"trang_thai", "status"},
+                                                          {"received_at", "received_at"},
+                                                          {"ngay_nhan", "received_at"},
+                                                          {"due_at", "due_at"},
+                                                          {"ngay_hen_tra", "due_at"},
+                                                          {"hen_tra", "due_at"},
+                                                          {"returned_at", "returned_at"},
+                                                          {"ngay_tra", "returned_at"},
+                                                          {"ngay_tra_ket_qua", "returned_at"},
+                                                          {"phone", "phone"},
+                                                          {"so_dien_thoai", "phone"},
+                                                          {"dien_thoai", "phone"}};
     return table;
 }
 
@@ -60,11 +93,11 @@ std::string columnKey(const TextNormalizer& text, const std::string& header) {
 // Singular kind from what files say ("agency", "agencies", "don_vi"...).
 std::string kindOf(const TextNormalizer& text, const std::string& raw) {
     static const std::map<std::string, std::string> kinds{
-        {"agency", "agency"},       {"agencies", "agency"},     {"don_vi", "agency"},
-        {"counter", "counter"},     {"counters", "counter"},   {"quay", "counter"},
-        {"officer", "officer"},     {"officers", "officer"},   {"can_bo", "officer"},
+        {"agency", "agency"},       {"agencies", "agency"},      {"don_vi", "agency"},
+        {"counter", "counter"},     {"counters", "counter"},     {"quay", "counter"},
+        {"officer", "officer"},     {"officers", "officer"},     {"can_bo", "officer"},
         {"procedure", "procedure"}, {"procedures", "procedure"}, {"thu_tuc", "procedure"},
-        {"device", "device"},       {"devices", "device"},     {"thiet_bi", "device"}};
+        {"device", "device"},       {"devices", "device"},       {"thiet_bi", "device"}};
     auto it = kinds.find(columnKey(text, raw));
     return it == kinds.end() ? std::string() : it->second;
 }
@@ -119,16 +152,17 @@ std::vector<DirectoryImporter::Row> DirectoryImporter::readRows(std::string_view
                                                                 bool dossiers) {
     if (content.starts_with("\xEF\xBB\xBF")) content.remove_prefix(3);
     if (auto bad = utf8::firstInvalid(content)) {
-        const auto line = 1 + std::count(content.begin(), content.begin() + static_cast<long>(*bad), '\n');
+        const auto line =
+            1 + std::count(content.begin(), content.begin() + static_cast<long>(*bad), '\n');
         throw Problem(422, "import.not_utf8",
                       {{"line", std::to_string(line)}, {"offset", std::to_string(*bad)}});
     }
     const TextNormalizer& text = store_.text();
     std::vector<Row> rows;
     const auto firstChar = content.find_first_not_of(" \t\r\n");
-    const bool json = fileName.ends_with(".json") ||
-                      (firstChar != std::string_view::npos &&
-                       (content[firstChar] == '[' || content[firstChar] == '{'));
+    const bool json =
+        fileName.ends_with(".json") || (firstChar != std::string_view::npos &&
+                                        (content[firstChar] == '[' || content[firstChar] == '{'));
     if (json) {
         Poco::Dynamic::Var root;
         try {
@@ -163,8 +197,7 @@ std::vector<DirectoryImporter::Row> DirectoryImporter::readRows(std::string_view
             auto obj = root.extract<Poco::JSON::Object::Ptr>();
             for (const auto& [key, value] : *obj) {
                 const std::string kind = kindOf(text, key);
-                if (kind.empty())
-                    throw Problem(422, "import.unknown_section", {{"section", key}});
+                if (kind.empty()) throw Problem(422, "import.unknown_section", {{"section", key}});
                 addItems(obj->getArray(key), kind);
             }
         } else {
@@ -188,8 +221,8 @@ std::vector<DirectoryImporter::Row> DirectoryImporter::readRows(std::string_view
     while (csv.next(record)) {
         Row row;
         row.line = record.line;
-        if (record.fields.size() != columns.size()) row.fields["__columns"] =
-            std::to_string(record.fields.size());
+        if (record.fields.size() != columns.size())
+            row.fields["__columns"] = std::to_string(record.fields.size());
         for (std::size_t i = 0; i < columns.size() && i < record.fields.size(); ++i)
             row.fields[columns[i]] = record.fields[i];
         row.kind = dossiers ? "dossier" : kindOf(text, field(row.fields, "type"));
@@ -198,14 +231,12 @@ std::vector<DirectoryImporter::Row> DirectoryImporter::readRows(std::string_view
     return rows;
 }
 
-ImportReport DirectoryImporter::importDirectory(std::string_view content,
-                                                std::string_view fileName,
+ImportReport DirectoryImporter::importDirectory(std::string_view content, std::string_view fileName,
                                                 const ImportOptions& options) {
     return apply(readRows(content, fileName, false), options);
 }
 
-ImportReport DirectoryImporter::importDossiers(std::string_view content,
-                                               std::string_view fileName,
+ImportReport DirectoryImporter::importDossiers(std::string_view content, std::string_view fileName,
                                                const ImportOptions& options) {
     return apply(readRows(content, fileName, true), options);
 }
@@ -236,10 +267,12 @@ ImportReport DirectoryImporter::apply(std::vector<Row> rows, const ImportOptions
                         if (r->fields.contains("__invalid")) {
                             rej.errors.push_back({"", "import.row_not_object", {}});
                         } else if (r->fields.contains("__columns")) {
-                            rej.errors.push_back({"", "import.column_count",
+                            rej.errors.push_back({"",
+                                                  "import.column_count",
                                                   {{"found", r->fields.at("__columns")}}});
                         } else if (r->kind.empty()) {
-                            rej.errors.push_back({"type", "import.unknown_type",
+                            rej.errors.push_back({"type",
+                                                  "import.unknown_type",
                                                   {{"value", field(r->fields, "type")}}});
                         } else {
                             s << "SAVEPOINT import_row", now;
@@ -261,19 +294,22 @@ ImportReport DirectoryImporter::apply(std::vector<Row> rows, const ImportOptions
                                     deferred.push_back(r);
                                     continue;
                                 }
-                                rej.errors = p.errors().empty()
-                                                 ? std::vector<FieldError>{{"", p.code(), p.params()}}
-                                                 : p.errors();
+                                rej.errors =
+                                    p.errors().empty()
+                                        ? std::vector<FieldError>{{"", p.code(), p.params()}}
+                                        : p.errors();
                             }
                         }
                         report.rejected.push_back(std::move(rej));
                     }
                     if (deferred.size() == before) {  // no progress: the parents do not exist
                         for (const Row* r : deferred)
-                            report.rejected.push_back(
-                                {r->line, r->kind, field(r->fields, "code"),
-                                 {{"parent", "directory.unknown_reference",
-                                   {{"code", field(r->fields, "parent")}}}}});
+                            report.rejected.push_back({r->line,
+                                                       r->kind,
+                                                       field(r->fields, "code"),
+                                                       {{"parent",
+                                                         "directory.unknown_reference",
+                                                         {{"code", field(r->fields, "parent")}}}}});
                         deferred.clear();
                     }
                     pending = std::move(deferred);
@@ -295,7 +331,8 @@ SaveOutcome DirectoryImporter::saveRow(Session& s, const Row& r) {
     std::vector<FieldError> errors;
     SaveOutcome outcome = SaveOutcome::Unchanged;
     if (r.kind == "agency") {
-        AgencyInput in{field(f, "code"), field(f, "name"), field(f, "parent"), field(f, "kind"),
+        AgencyInput in{field(f, "code"),    field(f, "name"),
+                       field(f, "parent"),  field(f, "kind"),
                        field(f, "address"), flag(store_.text(), f, "active", errors)};
         if (errors.empty()) outcome = store_.save(s, in);
     } else if (r.kind == "counter") {
@@ -307,8 +344,9 @@ SaveOutcome DirectoryImporter::saveRow(Session& s, const Row& r) {
                         flag(store_.text(), f, "active", errors)};
         if (errors.empty()) outcome = store_.save(s, in);
     } else if (r.kind == "procedure") {
-        ProcedureInput in{field(f, "code"), field(f, "name"), field(f, "field"),
-                          field(f, "online"), std::nullopt, flag(store_.text(), f, "active", errors)};
+        ProcedureInput in{field(f, "code"),  field(f, "name"),
+                          field(f, "field"), field(f, "online"),
+                          std::nullopt,      flag(store_.text(), f, "active", errors)};
         const std::string days = field(f, "processing_days");
         if (!days.empty()) {
             try {

@@ -53,8 +53,7 @@ private:
         std::string kind;
         std::map<std::string, std::string> fields;  // canonical column name -> value
     };
-    std::vector<Row> readRows(std::string_view content, std::string_view fileName,
-                              bool dossiers);
+    std::vector<Row> readRows(std::string_view content, std::string_view fileName, bool dossiers);
     ImportReport apply(std::vector<Row> rows, const ImportOptions& options);
     SaveOutcome saveRow(Poco::Data::Session& s, const Row& row);
 

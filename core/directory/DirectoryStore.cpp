@@ -11,9 +11,9 @@
 #include <Poco/Nullable.h>
 
 #include <algorithm>
-#include <limits>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <set>
 #include <variant>
 
@@ -62,8 +62,9 @@ Officer readOfficer(RecordSet& rs) {
 constexpr const char* kProcedureCols =
     "id, code, name, field, processing_days, online, active FROM procedures";
 Procedure readProcedure(RecordSet& rs) {
-    return Procedure{i64(rs, 0),  str(rs, 1), str(rs, 2),         str(rs, 3),
-                     static_cast<int>(i64(rs, 4)), str(rs, 5), i64(rs, 6) != 0};
+    return Procedure{
+        i64(rs, 0), str(rs, 1),     str(rs, 2), str(rs, 3), static_cast<int>(i64(rs, 4)),
+        str(rs, 5), i64(rs, 6) != 0};
 }
 constexpr const char* kDossierCols =
     "id, code, agency_id, procedure_id, officer_id, counter_id, status, received_at, due_at, "
@@ -76,8 +77,7 @@ Dossier readDossier(RecordSet& rs) {
     d.returnedAtMs = optI64(rs, 9), d.phone = str(rs, 10);
     return d;
 }
-constexpr const char* kDeviceCols =
-    "id, code, name, counter_id, status, last_seen_at FROM devices";
+constexpr const char* kDeviceCols = "id, code, name, counter_id, status, last_seen_at FROM devices";
 Device readDevice(RecordSet& rs) {
     return Device{i64(rs, 0), str(rs, 1), str(rs, 2), i64(rs, 3), str(rs, 4), optI64(rs, 5)};
 }
@@ -152,7 +152,9 @@ public:
             add("search_key LIKE $? ESCAPE '\\'", pattern + "%");
         }
     }
-    void add(const std::string& clause) { where_ += (where_.empty() ? " WHERE " : " AND ") + clause; }
+    void add(const std::string& clause) {
+        where_ += (where_.empty() ? " WHERE " : " AND ") + clause;
+    }
     /// Adds a clause whose "$?" is the next placeholder, bound to `value`.
     void add(const std::string& clause, std::variant<std::string, std::int64_t> value) {
         values_.push_back(std::move(value));
@@ -163,8 +165,10 @@ public:
     const std::string& where() const { return where_; }
     void bind(Statement& st) {
         for (auto& v : values_) {
-            if (auto* text = std::get_if<std::string>(&v)) st, use(*text);
-            else st, use(std::get<std::int64_t>(v));
+            if (auto* text = std::get_if<std::string>(&v))
+                st, use(*text);
+            else
+                st, use(std::get<std::int64_t>(v));
         }
     }
     std::string page() const {
@@ -200,9 +204,12 @@ std::vector<T> select(Session& s, Filter& f, const Table<T>& t, const char* orde
 
 const char* toString(SaveOutcome o) {
     switch (o) {
-        case SaveOutcome::Created: return "created";
-        case SaveOutcome::Updated: return "updated";
-        case SaveOutcome::Unchanged: return "unchanged";
+        case SaveOutcome::Created:
+            return "created";
+        case SaveOutcome::Updated:
+            return "updated";
+        case SaveOutcome::Unchanged:
+            return "unchanged";
     }
     return "?";
 }
@@ -210,7 +217,6 @@ const char* toString(SaveOutcome o) {
 DirectoryStore::DirectoryStore(Database& db, const TextNormalizer& text) : db_(db), text_(text) {}
 
 // ---- reads ----------------------------------------------------------------------------------
-
 
 std::optional<Agency> DirectoryStore::agency(std::string_view code) const {
     return byCode(db_, kAgencies, code);
@@ -380,9 +386,8 @@ SaveOutcome DirectoryStore::save(Session& s, const AgencyInput& raw) {
     validation::optionalText(text_, in.address, "address", 300, errors);
     if (in.parentCode == in.code && !in.code.empty())
         errors.push_back({"parent", "directory.agency_cycle", {{"code", in.code}}});
-    auto parent = in.parentCode.empty()
-                      ? std::optional<Agency>()
-                      : byCode(s, kAgencies, in.parentCode);
+    auto parent =
+        in.parentCode.empty() ? std::optional<Agency>() : byCode(s, kAgencies, in.parentCode);
     if (!in.parentCode.empty() && !parent)
         errors.push_back({"parent", "directory.unknown_reference", {{"code", in.parentCode}}});
     throwIfAny(errors);
@@ -408,7 +413,8 @@ SaveOutcome DirectoryStore::save(Session& s, const AgencyInput& raw) {
     }
 
     const bool active = in.active.value_or(existing->active);
-    const bool parentChanged = existing->parentId != (parent ? std::optional(parent->id) : std::nullopt);
+    const bool parentChanged =
+        existing->parentId != (parent ? std::optional(parent->id) : std::nullopt);
     if (!parentChanged && existing->name == in.name && existing->kind == in.kind &&
         existing->address == in.address && existing->active == active)
         return SaveOutcome::Unchanged;

@@ -17,8 +17,8 @@
 #include <Poco/URI.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 
 namespace hailong {
 namespace {
@@ -122,7 +122,7 @@ public:
             const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                                 std::chrono::steady_clock::now() - started)
                                 .count();
-            server_.log_.information("%s %s %d %zu B %.1f ms %s [%s]", request.method,
+            server_.log_.information("%s %s %d %z B %.1f ms %s [%s]", request.method,
                                      request.path.empty() ? in.getURI() : request.path,
                                      response.status, sent, static_cast<double>(us) / 1000.0,
                                      request.remoteAddress, request.requestId);
@@ -226,7 +226,9 @@ HttpServer::HttpServer(RouteTable& routes, const Messages& messages, Poco::Logge
                        HttpServerOptions options)
     : routes_(routes), messages_(messages), log_(log), options_(std::move(options)) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+    stop();
+}
 
 void HttpServer::start() {
     Poco::Net::SocketAddress address(options_.host, options_.port);
@@ -251,6 +253,8 @@ void HttpServer::stop() {
     server_.reset();
 }
 
-std::uint16_t HttpServer::port() const { return server_ ? server_->port() : 0; }
+std::uint16_t HttpServer::port() const {
+    return server_ ? server_->port() : 0;
+}
 
 }  // namespace hailong

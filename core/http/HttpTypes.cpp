@@ -29,12 +29,16 @@ void checkDepth(std::string_view body, int maxDepth) {
     for (std::size_t i = 0; i < body.size(); ++i) {
         const char c = body[i];
         if (inString) {
-            if (escaped) escaped = false;
-            else if (c == '\\') escaped = true;
-            else if (c == '"') inString = false;
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                inString = false;
             continue;
         }
-        if (c == '"') inString = true;
+        if (c == '"')
+            inString = true;
         else if (c == '{' || c == '[') {
             if (++depth > maxDepth)
                 throw Problem(400, "json.too_deep", {{"max", std::to_string(maxDepth)}});

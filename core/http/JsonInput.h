@@ -24,8 +24,8 @@ public:
     /// Text up to `maxChars` characters; numbers are accepted as text.
     std::optional<std::string> text(const std::string& name, std::size_t maxChars,
                                     bool required = false);
-    std::optional<std::int64_t> integer(const std::string& name, std::int64_t min,
-                                        std::int64_t max, bool required = false);
+    std::optional<std::int64_t> integer(const std::string& name, std::int64_t min, std::int64_t max,
+                                        bool required = false);
     std::optional<double> number(const std::string& name, bool required = false);
     std::optional<bool> boolean(const std::string& name);
     /// Epoch milliseconds, or a time string (ISO 8601, dd/MM/yyyy HH:mm).

@@ -21,7 +21,8 @@ data toData(const Poco::Dynamic::Var& v) {
     if (v.isEmpty()) return data(false);
     if (v.type() == typeid(Poco::JSON::Object::Ptr)) {
         data out{data::type::object};
-        for (const auto& [k, child] : *v.extract<Poco::JSON::Object::Ptr>()) out.set(k, toData(child));
+        for (const auto& [k, child] : *v.extract<Poco::JSON::Object::Ptr>())
+            out.set(k, toData(child));
         return out;
     }
     if (v.type() == typeid(Poco::JSON::Array::Ptr)) {
@@ -64,7 +65,8 @@ std::string MustacheTemplates::source(const std::string& name) const {
     return text;
 }
 
-std::string MustacheTemplates::render(std::string_view name, const Poco::Dynamic::Var& value) const {
+std::string MustacheTemplates::render(std::string_view name,
+                                      const Poco::Dynamic::Var& value) const {
     const std::string full(name);
     kainjow::mustache::mustache tmpl{source(full)};
     if (!tmpl.is_valid())

@@ -19,7 +19,7 @@ public:
 private:
     std::string source(const std::string& name) const;
     mutable std::shared_mutex mutex_;
-    std::map<std::string, std::string> folders_;         // prefix -> folder
+    std::map<std::string, std::string> folders_;        // prefix -> folder
     mutable std::map<std::string, std::string> cache_;  // name -> template text
 };
 

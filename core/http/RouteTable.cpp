@@ -21,8 +21,12 @@ std::vector<std::string> split(std::string_view path) {
     return out;
 }
 
-bool isParam(const std::string& s) { return s.size() > 2 && s.front() == '{' && s.back() == '}'; }
-bool isRest(const std::string& s) { return isParam(s) && s[s.size() - 2] == '*'; }
+bool isParam(const std::string& s) {
+    return s.size() > 2 && s.front() == '{' && s.back() == '}';
+}
+bool isRest(const std::string& s) {
+    return isParam(s) && s[s.size() - 2] == '*';
+}
 
 }  // namespace
 
@@ -54,7 +58,8 @@ RouteTable::Match RouteTable::match(std::string_view method, std::string_view pa
             const std::string& seg = route->segments[i];
             if (isRest(seg)) {
                 std::string rest;
-                for (std::size_t k = i; k < parts.size(); ++k) rest += (k > i ? "/" : "") + parts[k];
+                for (std::size_t k = i; k < parts.size(); ++k)
+                    rest += (k > i ? "/" : "") + parts[k];
                 params[seg.substr(1, seg.size() - 3)] = rest;
                 i = parts.size();
                 break;
@@ -69,11 +74,13 @@ RouteTable::Match RouteTable::match(std::string_view method, std::string_view pa
                 ok = false;
             }
         }
-        if (!ok || (i < parts.size() && !(route->segments.size() && isRest(route->segments.back()))))
+        if (!ok ||
+            (i < parts.size() && !(route->segments.size() && isRest(route->segments.back()))))
             continue;
         if (i != parts.size() && !(route->segments.size() && isRest(route->segments.back())))
             continue;
-        const bool methodOk = route->method == method || (method == "HEAD" && route->method == "GET");
+        const bool methodOk =
+            route->method == method || (method == "HEAD" && route->method == "GET");
         if (!methodOk) {
             best.allowed.push_back(route->method);
             continue;

@@ -15,11 +15,18 @@ namespace hailong {
 
 std::string StaticFiles::mimeType(const std::string& path) {
     static const std::map<std::string, std::string> types{
-        {"html", "text/html; charset=utf-8"}, {"css", "text/css; charset=utf-8"},
-        {"js", "text/javascript; charset=utf-8"}, {"json", "application/json"},
-        {"svg", "image/svg+xml"}, {"png", "image/png"}, {"jpg", "image/jpeg"},
-        {"jpeg", "image/jpeg"}, {"ico", "image/x-icon"}, {"webp", "image/webp"},
-        {"woff2", "font/woff2"}, {"txt", "text/plain; charset=utf-8"},
+        {"html", "text/html; charset=utf-8"},
+        {"css", "text/css; charset=utf-8"},
+        {"js", "text/javascript; charset=utf-8"},
+        {"json", "application/json"},
+        {"svg", "image/svg+xml"},
+        {"png", "image/png"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"ico", "image/x-icon"},
+        {"webp", "image/webp"},
+        {"woff2", "font/woff2"},
+        {"txt", "text/plain; charset=utf-8"},
         {"webmanifest", "application/manifest+json"}};
     const std::string ext = Poco::Path(path).getExtension();
     auto it = types.find(ext);
@@ -48,12 +55,11 @@ HttpResponse StaticFiles::serve(const HttpRequest& request, const std::string& r
                              std::to_string(modified.epochMicroseconds()) + "\"";
     HttpResponse r;
     r.headers.emplace_back("ETag", etag);
-    r.headers.emplace_back("Last-Modified",
-                           Poco::DateTimeFormatter::format(modified, Poco::DateTimeFormat::HTTP_FORMAT));
+    r.headers.emplace_back("Last-Modified", Poco::DateTimeFormatter::format(
+                                                modified, Poco::DateTimeFormat::HTTP_FORMAT));
     const std::string type = mimeType(full);
-    r.headers.emplace_back("Cache-Control", type.starts_with("text/html")
-                                                ? "no-cache"
-                                                : "public, max-age=3600");
+    r.headers.emplace_back("Cache-Control",
+                           type.starts_with("text/html") ? "no-cache" : "public, max-age=3600");
     if (request.header("if-none-match") == etag) {
         r.status = 304;
         r.contentType.clear();

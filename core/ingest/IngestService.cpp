@@ -54,14 +54,15 @@ struct IngestService::Pending {
     std::promise<Receipt> done;
 };
 
-IngestService::IngestService(Database& db, const SurveyCatalog& surveys,
-                             const Directory& directory, const TextNormalizer& text,
-                             Options options)
+IngestService::IngestService(Database& db, const SurveyCatalog& surveys, const Directory& directory,
+                             const TextNormalizer& text, Options options)
     : db_(db), surveys_(surveys), directory_(directory), text_(text), options_(options) {
     writer_ = std::thread([this] { writerLoop(); });
 }
 
-IngestService::~IngestService() { stop(); }
+IngestService::~IngestService() {
+    stop();
+}
 
 void IngestService::stop() {
     {
@@ -96,7 +97,9 @@ Receipt IngestService::submit(const Submission& submission) {
     return result.get();
 }
 
-void IngestService::check(const Submission& submission) const { (void)validate(submission); }
+void IngestService::check(const Submission& submission) const {
+    (void)validate(submission);
+}
 
 IngestService::Record IngestService::validate(const Submission& sub) const {
     std::vector<FieldError> errors;
@@ -112,8 +115,10 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
 
     auto survey = surveys_.find(sub.surveyId, sub.surveyVersion);
     if (!survey) {
-        errors.push_back({"survey", "submission.unknown_survey",
-                          {{"survey", sub.surveyId}, {"version", std::to_string(sub.surveyVersion)}}});
+        errors.push_back(
+            {"survey",
+             "submission.unknown_survey",
+             {{"survey", sub.surveyId}, {"version", std::to_string(sub.surveyVersion)}}});
         throw Problem(422, "submission.invalid", {}, errors);
     }
     r.surveyId = survey->id;
@@ -175,10 +180,12 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
         errors.push_back({"answered_at", "submission.time_out_of_range", {}});
 
     if (!utf8::isValid(sub.comment)) {
-        errors.push_back({"comment", "text.invalid_utf8",
+        errors.push_back({"comment",
+                          "text.invalid_utf8",
                           {{"offset", std::to_string(*utf8::firstInvalid(sub.comment))}}});
     } else if (utf8::length(sub.comment) > kMaxCommentChars) {
-        errors.push_back({"comment", "field.too_long", {{"max", std::to_string(kMaxCommentChars)}}});
+        errors.push_back(
+            {"comment", "field.too_long", {{"max", std::to_string(kMaxCommentChars)}}});
     } else {
         r.commentRaw = sub.comment;
         r.commentNorm = text_.normalize(sub.comment);
@@ -229,10 +236,13 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
                 }
                 int pos = 0;
                 for (const std::string& c : a.choices)
-                    r.answers.push_back({q->id, pos++, Poco::Nullable<double>(option(c) ? option(c)->value : 0), c});
+                    r.answers.push_back({q->id, pos++,
+                                         Poco::Nullable<double>(option(c) ? option(c)->value : 0),
+                                         c});
                 if (!a.text.empty()) {
                     if (!utf8::isValid(a.text) || utf8::length(a.text) > q->maxLength)
-                        errors.push_back({where, "field.too_long", {{"max", std::to_string(q->maxLength)}}});
+                        errors.push_back(
+                            {where, "field.too_long", {{"max", std::to_string(q->maxLength)}}});
                     else
                         r.answers.push_back({q->id, pos, Poco::Nullable<double>(), a.text});
                 }
@@ -242,7 +252,8 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
             case QuestionType::Nps: {
                 if (!a.number || std::floor(*a.number) != *a.number || *a.number < q->min ||
                     *a.number > q->max) {
-                    errors.push_back({where, "field.range",
+                    errors.push_back({where,
+                                      "field.range",
                                       {{"min", std::to_string(static_cast<int>(q->min))},
                                        {"max", std::to_string(static_cast<int>(q->max))}}});
                     break;
@@ -253,9 +264,12 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
             case QuestionType::Text:
             case QuestionType::DossierCode: {
                 if (!utf8::isValid(a.text)) {
-                    errors.push_back({where, "text.invalid_utf8", {{"offset", std::to_string(*utf8::firstInvalid(a.text))}}});
+                    errors.push_back({where,
+                                      "text.invalid_utf8",
+                                      {{"offset", std::to_string(*utf8::firstInvalid(a.text))}}});
                 } else if (utf8::length(a.text) > q->maxLength) {
-                    errors.push_back({where, "field.too_long", {{"max", std::to_string(q->maxLength)}}});
+                    errors.push_back(
+                        {where, "field.too_long", {{"max", std::to_string(q->maxLength)}}});
                 } else if (!a.text.empty()) {
                     r.answers.push_back({q->id, 0, Poco::Nullable<double>(), a.text});
                 }
@@ -335,8 +349,8 @@ Receipt IngestService::store(Session& s, Record& r) {
              "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING RETURNING id",
             use(receipt.code), use(r.key), use(r.surveyId), use(r.surveyVersion), use(r.channel),
             use(r.language), use(r.agency), use(r.counter), use(r.officer), use(r.procedure),
-            use(r.dossier), use(r.device), use(r.commentRaw), use(r.commentNorm),
-            use(r.answeredAt), use(receipt.storedAtMs), into(id), now;
+            use(r.dossier), use(r.device), use(r.commentRaw), use(r.commentNorm), use(r.answeredAt),
+            use(receipt.storedAtMs), into(id), now;
         if (!id.isNull()) {
             receipt.responseId = id.value();
             for (AnswerRow& a : r.answers) {

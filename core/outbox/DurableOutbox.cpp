@@ -18,7 +18,9 @@ namespace hailong {
 DurableOutbox::DurableOutbox(Database& db, Poco::Logger& log, Options options)
     : db_(db), log_(log), options_(options) {}
 
-DurableOutbox::~DurableOutbox() { stop(); }
+DurableOutbox::~DurableOutbox() {
+    stop();
+}
 
 void DurableOutbox::registerSender(const std::string& channel, Sender sender) {
     std::lock_guard lock(mutex_);
@@ -30,8 +32,9 @@ std::int64_t DurableOutbox::enqueue(const OutboundMessage& m) {
         throw std::invalid_argument("outbox: a message needs a channel and a recipient");
     const std::int64_t id = db_.write([&](Session& s) {
         std::string channel = m.channel, recipient = m.recipient, body = m.body;
-        Poco::Nullable<std::string> key =
-            m.dedupeKey.empty() ? Poco::Nullable<std::string>() : Poco::Nullable<std::string>(m.dedupeKey);
+        Poco::Nullable<std::string> key = m.dedupeKey.empty()
+                                              ? Poco::Nullable<std::string>()
+                                              : Poco::Nullable<std::string>(m.dedupeKey);
         const std::int64_t at = nowMs();
         std::int64_t due = std::max(m.notBeforeMs, at);
         Poco::Nullable<std::int64_t> inserted;
@@ -97,20 +100,24 @@ int DurableOutbox::deliverDue() {
         }
         const int attempts = item.attempts + 1;
         std::string status = "pending";
-        if (result == DeliveryResult::Sent) status = "sent";
-        else if (result == DeliveryResult::Failed || attempts >= options_.maxAttempts) status = "failed";
-        const std::int64_t backoff = std::min<std::int64_t>(30000LL << std::min(attempts - 1, 16), 3600000);
+        if (result == DeliveryResult::Sent)
+            status = "sent";
+        else if (result == DeliveryResult::Failed || attempts >= options_.maxAttempts)
+            status = "failed";
+        const std::int64_t backoff =
+            std::min<std::int64_t>(30000LL << std::min(attempts - 1, 16), 3600000);
         db_.write([&](Session& s) {
             std::int64_t at = nowMs(), next = at + backoff, id = item.id;
-            Poco::Nullable<std::int64_t> sentAt =
-                status == "sent" ? Poco::Nullable<std::int64_t>(at) : Poco::Nullable<std::int64_t>();
+            Poco::Nullable<std::int64_t> sentAt = status == "sent"
+                                                      ? Poco::Nullable<std::int64_t>(at)
+                                                      : Poco::Nullable<std::int64_t>();
             int n = attempts;
             s << "UPDATE outbox SET status = $1, attempts = $2, next_attempt_at = $3, "
                  "last_error = $4, sent_at = $5 WHERE id = $6",
                 use(status), use(n), use(next), use(error), use(sentAt), use(id), now;
         });
         if (status == "failed")
-            log_.warning("outbox message %Ld to %s via %s failed: %s", item.id,
+            log_.warning("outbox message %?d to %s via %s failed: %s", item.id,
                          item.message.recipient, item.message.channel, error);
     }
     return attempted;

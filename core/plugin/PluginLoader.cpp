@@ -26,8 +26,8 @@ PluginLoader::~PluginLoader() {
 
 void PluginLoader::load(const std::vector<std::string>& folders,
                         const std::vector<std::string>& enabled) {
-    const bool all = enabled.empty() ||
-                     std::find(enabled.begin(), enabled.end(), "*") != enabled.end();
+    const bool all =
+        enabled.empty() || std::find(enabled.begin(), enabled.end(), "*") != enabled.end();
     // name -> path, first folder wins
     std::map<std::string, std::string> found;
     const std::string suffix = Poco::SharedLibrary::suffix();
@@ -54,8 +54,8 @@ void PluginLoader::load(const std::vector<std::string>& folders,
         if (it == found.end()) {
             std::string where;
             for (const auto& f : folders) where += (where.empty() ? "" : ", ") + f;
-            statuses_.push_back({name, "", "refused", "file lib" + name + suffix +
-                                                          " not found in " + where});
+            statuses_.push_back(
+                {name, "", "refused", "file lib" + name + suffix + " not found in " + where});
             log_.error("plugin %s refused: %s", name, statuses_.back().reason);
             continue;
         }

@@ -19,10 +19,10 @@ namespace hailong {
 
 /// What happened to one plugin, for logs, `hailong plugins` and /api/v1/health.
 struct PluginStatus {
-    std::string name;   ///< from the file name ("echo" for libecho.so) or the plugin itself
-    std::string file;   ///< full path, "" if not found
-    std::string state;  ///< "running", "loaded", "refused", "failed", "stopped"
-    std::string reason; ///< why it was refused or failed
+    std::string name;    ///< from the file name ("echo" for libecho.so) or the plugin itself
+    std::string file;    ///< full path, "" if not found
+    std::string state;   ///< "running", "loaded", "refused", "failed", "stopped"
+    std::string reason;  ///< why it was refused or failed
 };
 
 /// Owns the class loader and the plugin instances. Plugins are never unloaded while the process

@@ -65,7 +65,8 @@ DatabaseUrl DatabaseUrl::parse(std::string_view url) {
         if (db.empty()) invalid(url, "missing database name");
         cs << " dbname=" << quoteValue(db);
         for (const auto& [k, v] : uri.getQueryParameters()) {
-            if (k.empty() || k.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos)
+            if (k.empty() ||
+                k.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos)
                 invalid(url, "bad parameter " + k);
             cs << ' ' << k << '=' << quoteValue(v);
         }

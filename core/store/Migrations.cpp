@@ -162,15 +162,15 @@ std::vector<int> Migrations::apply(Database& db) {
         const bool ran = db.write([&](Poco::Data::Session& s) {
             if (db.backend() == Backend::PostgreSQL) {  // one migrator at a time
                 int locked = 0;
-                s << "SELECT 1 FROM (SELECT pg_advisory_xact_lock(4242001)) AS l", into(locked), now;
+                s << "SELECT 1 FROM (SELECT pg_advisory_xact_lock(4242001)) AS l", into(locked),
+                    now;
             }
             s << kLedger, now;
             const int current = readVersion(s);
             if (current > newest)
-                throw std::runtime_error("the database schema (version " +
-                                         std::to_string(current) +
-                                         ") is newer than this hailong (" +
-                                         std::to_string(newest) + "); upgrade hailong");
+                throw std::runtime_error("the database schema (version " + std::to_string(current) +
+                                         ") is newer than this hailong (" + std::to_string(newest) +
+                                         "); upgrade hailong");
             if (current >= m.version) return false;
             for (const std::string& sql : m.statements) s << db.dialect(sql), now;
             const std::int64_t at = nowMs();

@@ -40,9 +40,12 @@ LocalizedText localized(const Object::Ptr& obj, const std::string& key, const st
 
 QuestionType typeOf(const std::string& t, const std::string& where) {
     static const std::map<std::string, QuestionType> types{
-        {"rating", QuestionType::Rating},       {"single", QuestionType::SingleChoice},
-        {"multiple", QuestionType::MultipleChoice}, {"yesno", QuestionType::YesNo},
-        {"nps", QuestionType::Nps},             {"text", QuestionType::Text},
+        {"rating", QuestionType::Rating},
+        {"single", QuestionType::SingleChoice},
+        {"multiple", QuestionType::MultipleChoice},
+        {"yesno", QuestionType::YesNo},
+        {"nps", QuestionType::Nps},
+        {"text", QuestionType::Text},
         {"dossier", QuestionType::DossierCode}};
     auto it = types.find(t);
     if (it == types.end()) fail(where, "unknown question type \"" + t + "\"");
@@ -58,7 +61,8 @@ const Question* Survey::question(std::string_view questionId) const {
 }
 
 bool Survey::allowsChannel(std::string_view channel) const {
-    return channels.empty() || std::find(channels.begin(), channels.end(), channel) != channels.end();
+    return channels.empty() ||
+           std::find(channels.begin(), channels.end(), channel) != channels.end();
 }
 
 Survey JsonSurveyCatalog::parse(const std::string& json) {
@@ -115,10 +119,15 @@ Survey JsonSurveyCatalog::parse(const std::string& json) {
             case QuestionType::MultipleChoice:
                 if (q.options.empty()) fail(where, "a choice question needs options");
                 break;
-            case QuestionType::YesNo: q.min = 0, q.max = 1; break;
-            case QuestionType::Nps: q.min = 0, q.max = 10; break;
+            case QuestionType::YesNo:
+                q.min = 0, q.max = 1;
+                break;
+            case QuestionType::Nps:
+                q.min = 0, q.max = 10;
+                break;
             case QuestionType::Text:
-            case QuestionType::DossierCode: break;
+            case QuestionType::DossierCode:
+                break;
         }
         s.questions.push_back(std::move(q));
     }
@@ -143,8 +152,8 @@ JsonSurveyCatalog::JsonSurveyCatalog(const std::string& folder) {
             auto survey = std::make_shared<const Survey>(parse(text));
             auto& versions = surveys_[survey->id];
             if (versions.contains(survey->version))
-                throw std::runtime_error("version " + std::to_string(survey->version) +
-                                         " of \"" + survey->id + "\" is defined twice");
+                throw std::runtime_error("version " + std::to_string(survey->version) + " of \"" +
+                                         survey->id + "\" is defined twice");
             versions[survey->version] = survey;
         } catch (const std::exception& e) {
             errors_.push_back(file + ": " + e.what());

@@ -21,7 +21,7 @@ void requireUtf8(std::string_view text) {
 const icu::Normalizer2& normalizer(bool composed) {
     UErrorCode status = U_ZERO_ERROR;
     const icu::Normalizer2* n = composed ? icu::Normalizer2::getNFCInstance(status)
-                                                  : icu::Normalizer2::getNFDInstance(status);
+                                         : icu::Normalizer2::getNFDInstance(status);
     if (U_FAILURE(status) || n == nullptr) throw std::logic_error("ICU normalizer unavailable");
     return *n;
 }

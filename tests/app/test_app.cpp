@@ -4,8 +4,8 @@
 #include "support/TestSupport.h"
 
 #include <Poco/JSON/Parser.h>
-#include <Poco/Path.h>
 #include <Poco/Logger.h>
+#include <Poco/Path.h>
 
 #include <catch2/catch.hpp>
 
@@ -29,9 +29,10 @@ std::string errorCodes(const Poco::JSON::Object::Ptr& problem) {
 
 TEST_CASE("settings: flags beat environment beat file beat defaults") {
     test::TempDir dir;
-    const std::string file = dir.write("hailong.properties",
-                                       "http.port = 9000\nhttp.threads = 12\ndb.url = sqlite:file.db\n"
-                                       "htpp.port = 1\n");
+    const std::string file =
+        dir.write("hailong.properties",
+                  "http.port = 9000\nhttp.threads = 12\ndb.url = sqlite:file.db\n"
+                  "htpp.port = 1\n");
     std::string e1 = "HAILONG_HTTP_THREADS=20", e2 = "HAILONG_DB_URL=sqlite:env.db",
                 e3 = "HAILONG_PLUGIN_SMS_SECRET=s3", e4 = "HAILONG_NO_SUCH=1";
     char* env[] = {e1.data(), e2.data(), e3.data(), e4.data(), nullptr};
@@ -78,9 +79,11 @@ TEST_CASE("CLI: version, config, migrate, import and demo") {
     CHECK(test::runHailong({"version"}, out) == 0);
     CHECK(out.find("hailong 0.1.0 (plugin API 1)") == 0);
 
-    CHECK(test::runHailong({"config", "--port", "9123"}, out, {{"HAILONG_HTTP_THREADS", "7"}}) == 0);
+    CHECK(test::runHailong({"config", "--port", "9123"}, out, {{"HAILONG_HTTP_THREADS", "7"}}) ==
+          0);
     CHECK(out.find("http.port                 = 9123    # flag") != std::string::npos);
-    CHECK(out.find("http.threads              = 7    # env HAILONG_HTTP_THREADS") != std::string::npos);
+    CHECK(out.find("http.threads              = 7    # env HAILONG_HTTP_THREADS") !=
+          std::string::npos);
     CHECK(out.find("resolved folders (build tree)") != std::string::npos);
 
     CHECK(test::runHailong({"migrate", "--db", db}, out) == 0);
@@ -92,8 +95,10 @@ TEST_CASE("CLI: version, config, migrate, import and demo") {
                                       "counter,PT-Q1,Quầy 1,,PT\n"
                                       "counter,PT-Q2,Quầy 2,,NOPE\n");
     CHECK(test::runHailong({"import", "directory", csv, "--db", db}, out) != 0);
-    CHECK(out.find("3 dòng: 2 tạo mới, 0 cập nhật, 0 không đổi, 1 bị từ chối.") != std::string::npos);
-    CHECK(out.find("Dòng 4: counter PT-Q2 [agency]: Không có mã «NOPE» trong danh mục.") != std::string::npos);
+    CHECK(out.find("3 dòng: 2 tạo mới, 0 cập nhật, 0 không đổi, 1 bị từ chối.") !=
+          std::string::npos);
+    CHECK(out.find("Dòng 4: counter PT-Q2 [agency]: Không có mã «NOPE» trong danh mục.") !=
+          std::string::npos);
     CHECK(test::runHailong({"import", "directory", csv, "--db", db, "--lang", "en"}, out) != 0);
     CHECK(out.find("3 rows: 0 created, 0 updated, 2 unchanged, 1 rejected.") != std::string::npos);
     CHECK(test::runHailong({"import", "dossiers", dir.file("missing.csv"), "--db", db}, out) != 0);
@@ -121,18 +126,22 @@ TEST_CASE("the demo is realistic, complete and stored through ingest") {
             DemoOptions options;
             options.dossiers = 600;
             options.nowMs = 1764547200000;  // 2025-12-01: reproducible
-            DemoSummary s = loadDemo(rt.directory(), rt.ingest(), test::sourceDir() + "/locale/vi/demo/seed.json", options);
+            DemoSummary s = loadDemo(rt.directory(), rt.ingest(),
+                                     test::sourceDir() + "/locale/vi/demo/seed.json", options);
             CHECK(s.agencies >= 20);
             CHECK(s.procedures >= 200);
             CHECK(s.dossiers == 600);
             CHECK(rt.directory().count("dossiers") == 600);
             CHECK(rt.directory().count("responses") == static_cast<std::int64_t>(s.responses));
             CHECK(s.responses > 200);
-            // Dossiers span the year, ratings point at real dossiers, every agency sits under the province.
+            // Dossiers span the year, ratings point at real dossiers, every agency sits under the
+            // province.
             std::int64_t first = 0, last = 0, orphans = -1, lowRatings = 0;
             rt.database().read([&](Poco::Data::Session& ss) {
-                ss << "SELECT MIN(received_at), MAX(received_at) FROM dossiers", into(first), into(last), now;
-                ss << "SELECT COUNT(*) FROM responses r LEFT JOIN dossiers d ON d.id = r.dossier_id "
+                ss << "SELECT MIN(received_at), MAX(received_at) FROM dossiers", into(first),
+                    into(last), now;
+                ss << "SELECT COUNT(*) FROM responses r LEFT JOIN dossiers d ON d.id = "
+                      "r.dossier_id "
                       "WHERE d.id IS NULL",
                     into(orphans), now;
                 ss << "SELECT COUNT(*) FROM answers WHERE question_id = 'rating' AND value_num = 1",
@@ -162,36 +171,57 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
                             {{"Content-Type", "application/json"}});
         CHECK(r.status == 401);
         CHECK(r.headers["www-authenticate"] == "Bearer");
-        r = test::http(port, "POST", "/api/v1/agencies", R"({"code":"PT","name":"Phú Thọ"})",
-                       {{"Content-Type", "application/json"}, {"Authorization", "Bearer wrong-token"}});
+        r = test::http(
+            port, "POST", "/api/v1/agencies", R"({"code":"PT","name":"Phú Thọ"})",
+            {{"Content-Type", "application/json"}, {"Authorization", "Bearer wrong-token"}});
         CHECK(r.status == 401);
     }
     SECTION("create, update, read and list the directory") {
-        CHECK(test::postJson(port, "/api/v1/agencies", R"({"code":"PT","name":"Tỉnh Phú Thọ","kind":"province"})").status == 201);
-        CHECK(test::postJson(port, "/api/v1/agencies", R"({"code":"XA","name":"Xã A","parent":"PT"})").status == 201);
-        CHECK(test::postJson(port, "/api/v1/agencies", R"({"code":"XA","name":"Xã A","parent":"PT"})").status == 200);
-        auto patched = test::http(port, "PATCH", "/api/v1/agencies/XA", R"({"name":"Xã Âu Cơ"})",
-                                  {{"Content-Type", "application/json"}, {"Authorization", "Bearer test-token"}});
+        CHECK(test::postJson(port, "/api/v1/agencies",
+                             R"({"code":"PT","name":"Tỉnh Phú Thọ","kind":"province"})")
+                  .status == 201);
+        CHECK(
+            test::postJson(port, "/api/v1/agencies", R"({"code":"XA","name":"Xã A","parent":"PT"})")
+                .status == 201);
+        CHECK(
+            test::postJson(port, "/api/v1/agencies", R"({"code":"XA","name":"Xã A","parent":"PT"})")
+                .status == 200);
+        auto patched = test::http(
+            port, "PATCH", "/api/v1/agencies/XA", R"({"name":"Xã Âu Cơ"})",
+            {{"Content-Type", "application/json"}, {"Authorization", "Bearer test-token"}});
         CHECK(patched.status == 200);
         CHECK(json(patched.body)->getValue<std::string>("result") == "updated");
         auto xa = json(test::http(port, "GET", "/api/v1/agencies/XA").body);
         CHECK(xa->getValue<std::string>("name") == "Xã Âu Cơ");
         CHECK(xa->getValue<std::string>("parent") == "PT");  // kept by PATCH
-        CHECK(json(test::http(port, "GET", "/api/v1/agencies/PT").body)->getArray("children")->size() == 1);
-        CHECK(test::postJson(port, "/api/v1/counters", R"({"code":"XA-Q1","name":"Quầy 1","agency":"XA"})").status == 201);
-        CHECK(test::postJson(port, "/api/v1/officers", R"({"code":"XA-CB1","name":"Lê Thị Hoa","agency":"XA"})").status == 201);
-        CHECK(test::postJson(port, "/api/v1/procedures", R"({"code":"1.001193","name":"Đăng ký khai sinh","processing_days":1})").status == 201);
-        auto dossier = test::postJson(port, "/api/v1/dossiers",
+        CHECK(json(test::http(port, "GET", "/api/v1/agencies/PT").body)
+                  ->getArray("children")
+                  ->size() == 1);
+        CHECK(test::postJson(port, "/api/v1/counters",
+                             R"({"code":"XA-Q1","name":"Quầy 1","agency":"XA"})")
+                  .status == 201);
+        CHECK(test::postJson(port, "/api/v1/officers",
+                             R"({"code":"XA-CB1","name":"Lê Thị Hoa","agency":"XA"})")
+                  .status == 201);
+        CHECK(
+            test::postJson(port, "/api/v1/procedures",
+                           R"({"code":"1.001193","name":"Đăng ký khai sinh","processing_days":1})")
+                .status == 201);
+        auto dossier = test::postJson(
+            port, "/api/v1/dossiers",
             R"({"code":"XA-1","agency":"XA","procedure":"1.001193","officer":"XA-CB1","received_at":"04/03/2025 08:15","phone":"0912345678"})");
         CHECK(dossier.status == 201);
         auto d = json(dossier.body)->getObject("item");
         CHECK(d->getValue<std::string>("received_at") == "2025-03-04T01:15:00.000Z");
         CHECK(d->getValue<bool>("has_phone"));
         CHECK_FALSE(d->has("phone"));  // phone numbers are never returned
-        CHECK(test::postJson(port, "/api/v1/devices", R"({"code":"TAB-1","name":"Máy tính bảng 1","counter":"XA-Q1"})").status == 201);
+        CHECK(test::postJson(port, "/api/v1/devices",
+                             R"({"code":"TAB-1","name":"Máy tính bảng 1","counter":"XA-Q1"})")
+                  .status == 201);
         auto list = json(test::http(port, "GET", "/api/v1/counters?agency=PT").body);
         CHECK(list->getValue<int>("count") == 1);
-        CHECK(json(test::http(port, "GET", "/api/v1/agencies?q=au%20co").body)->getValue<int>("count") == 1);
+        CHECK(json(test::http(port, "GET", "/api/v1/agencies?q=au%20co").body)
+                  ->getValue<int>("count") == 1);
         CHECK(test::http(port, "GET", "/api/v1/officers/NOPE").status == 404);
         CHECK(test::http(port, "GET", "/api/v1/dossiers?from=yesterday").status == 400);
         CHECK(test::http(port, "GET", "/api/v1/agencies?limit=5000").status == 400);
@@ -204,18 +234,21 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
         auto again = test::postJson(port, "/api/v1/submissions", body);
         CHECK(again.status == 200);
         CHECK(json(again.body)->getValue<bool>("duplicate"));
-        CHECK(json(again.body)->getValue<std::string>("receipt") == json(first.body)->getValue<std::string>("receipt"));
+        CHECK(json(again.body)->getValue<std::string>("receipt") ==
+              json(first.body)->getValue<std::string>("receipt"));
     }
     SECTION("a bad submission lists envelope and answer errors together") {
-        auto r = test::postJson(port, "/api/v1/submissions",
-                                R"({"idempotency_key":"b1","survey":"counter-quick","answers":{"rating":9},"colour":"red"})");
+        auto r = test::postJson(
+            port, "/api/v1/submissions",
+            R"({"idempotency_key":"b1","survey":"counter-quick","answers":{"rating":9},"colour":"red"})");
         CHECK(r.status == 422);
         const std::string codes = errorCodes(json(r.body));
         CHECK(codes.find("colour:field.unknown") != std::string::npos);
         CHECK(codes.find("answers.rating:submission.not_an_option") != std::string::npos);
     }
     SECTION("directory validation errors name the field") {
-        auto r = test::postJson(port, "/api/v1/counters", R"({"code":"Q 1","name":"x","agency":"NOPE"})");
+        auto r = test::postJson(port, "/api/v1/counters",
+                                R"({"code":"Q 1","name":"x","agency":"NOPE"})");
         CHECK(r.status == 422);
         const std::string codes = errorCodes(json(r.body));
         CHECK(codes.find("code:directory.code_chars") != std::string::npos);
@@ -230,6 +263,9 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
         auto health = json(test::http(port, "GET", "/api/v1/health").body);
         CHECK(health->getValue<std::string>("status") == "ok");
         CHECK(health->getObject("database")->getValue<int>("schema_version") == 1);
+        auto summary = json(test::http(port, "GET", "/api/v1/summary").body)->getObject("counts");
+        CHECK(summary->getValue<int>("responses") == 0);
+        CHECK(summary->has("dossiers"));
         auto home = test::http(port, "GET", "/");
         CHECK(home.status == 200);
         CHECK(home.body.find("<html lang=\"vi\">") != std::string::npos);

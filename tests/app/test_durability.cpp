@@ -18,14 +18,26 @@ using namespace Poco::Data::Keywords;
 namespace {
 
 std::string submission(const std::string& key, int rating) {
-    return R"({"idempotency_key":")" + key + R"(","survey":"counter-quick","channel":"api","answers":{"rating":)" +
+    return R"({"idempotency_key":")" + key +
+           R"(","survey":"counter-quick","channel":"api","answers":{"rating":)" +
            std::to_string(rating) + "}}";
 }
 
-std::vector<std::string> serveArgs(const std::string& url, std::uint16_t port, const test::TempDir& dir) {
-    return {"serve", "--db", url, "--port", std::to_string(port), "--set", "api.token=test-token",
-            "--set", "paths.plugins=" + dir.path(), "--set", "http.log_requests=false",
-            "--set", "paths.data=" + dir.path()};
+std::vector<std::string> serveArgs(const std::string& url, std::uint16_t port,
+                                   const test::TempDir& dir) {
+    return {"serve",
+            "--db",
+            url,
+            "--port",
+            std::to_string(port),
+            "--set",
+            "api.token=test-token",
+            "--set",
+            "paths.plugins=" + dir.path(),
+            "--set",
+            "http.log_requests=false",
+            "--set",
+            "paths.data=" + dir.path()};
 }
 
 }  // namespace
@@ -47,9 +59,11 @@ TEST_CASE("responses acknowledged before a SIGKILL are all stored, exactly once"
                 for (int c = 0; c < 8; ++c) {
                     clients.emplace_back([&, c] {
                         for (int i = 0; !stop; ++i) {
-                            const std::string key = "kill-" + std::to_string(c) + "-" + std::to_string(i);
+                            const std::string key =
+                                "kill-" + std::to_string(c) + "-" + std::to_string(i);
                             try {
-                                auto r = test::postJson(port, "/api/v1/submissions", submission(key, 1 + i % 3));
+                                auto r = test::postJson(port, "/api/v1/submissions",
+                                                        submission(key, 1 + i % 3));
                                 if (r.status == 201 || r.status == 200) {
                                     std::lock_guard lock(m);
                                     acknowledged.insert(key);
@@ -93,7 +107,9 @@ TEST_CASE("responses acknowledged before a SIGKILL are all stored, exactly once"
             }
             CHECK(duplicates == 50);
             std::int64_t count = 0;
-            tdb.db().read([&](Poco::Data::Session& s) { s << "SELECT COUNT(*) FROM responses", into(count), now; });
+            tdb.db().read([&](Poco::Data::Session& s) {
+                s << "SELECT COUNT(*) FROM responses", into(count), now;
+            });
             CHECK(static_cast<std::size_t>(count) == keys.size());
         }
     }
@@ -134,14 +150,16 @@ TEST_CASE("SIGTERM stops cleanly: in-flight responses are answered and kept") {
     for (auto& t : clients) t.join();
     CHECK(code == 0);
     std::int64_t count = 0;
-    tdb.db().read([&](Poco::Data::Session& s) { s << "SELECT COUNT(*) FROM responses", into(count), now; });
+    tdb.db().read(
+        [&](Poco::Data::Session& s) { s << "SELECT COUNT(*) FROM responses", into(count), now; });
     CHECK(static_cast<std::size_t>(count) >= acknowledged.size());
     std::size_t missing = 0;
     for (const auto& k : acknowledged) {
         std::int64_t n = 0;
         std::string key = k;
         tdb.db().read([&](Poco::Data::Session& s) {
-            s << "SELECT COUNT(*) FROM responses WHERE idempotency_key = $1", use(key), into(n), now;
+            s << "SELECT COUNT(*) FROM responses WHERE idempotency_key = $1", use(key), into(n),
+                now;
         });
         missing += n == 1 ? 0 : 1;
     }

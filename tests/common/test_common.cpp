@@ -16,10 +16,10 @@ TEST_CASE("UTF-8 validation finds the first bad byte") {
     CHECK(utf8::isValid("Hài lòng"));
     CHECK(utf8::isValid(""));
     CHECK(utf8::firstInvalid("ab\xff") == std::optional<std::size_t>(2));
-    CHECK(utf8::firstInvalid("\xC0\xAF") == std::optional<std::size_t>(0));      // overlong '/'
-    CHECK(utf8::firstInvalid("x\xED\xA0\x80") == std::optional<std::size_t>(1));  // surrogate
+    CHECK(utf8::firstInvalid("\xC0\xAF") == std::optional<std::size_t>(0));          // overlong '/'
+    CHECK(utf8::firstInvalid("x\xED\xA0\x80") == std::optional<std::size_t>(1));     // surrogate
     CHECK(utf8::firstInvalid("\xF4\x90\x80\x80") == std::optional<std::size_t>(0));  // > U+10FFFF
-    CHECK(utf8::firstInvalid("Hà\xE1\xBA") == std::optional<std::size_t>(3));  // truncated
+    CHECK(utf8::firstInvalid("Hà\xE1\xBA") == std::optional<std::size_t>(3));        // truncated
     CHECK(utf8::length("Hài lòng") == 8);
 }
 
@@ -98,8 +98,8 @@ TEST_CASE("message catalogs: Vietnamese first, placeholders, Accept-Language") {
 TEST_CASE("every message key exists in both languages with the same placeholders") {
     MessageCatalog m(test::sourceDir() + "/locale");
     // Rendering with no parameters keeps "{name}" visible: compare the sets of placeholders.
-    for (const char* key : {"http.not_found", "field.range", "import.summary", "directory.not_found",
-                            "submission.unknown_survey"}) {
+    for (const char* key : {"http.not_found", "field.range", "import.summary",
+                            "directory.not_found", "submission.unknown_survey"}) {
         auto placeholders = [](const std::string& s) {
             std::set<std::string> out;
             for (std::size_t i = s.find('{'); i != std::string::npos; i = s.find('{', i + 1))

@@ -39,20 +39,10 @@ void onEachBackend(const std::function<void(Database&, DirectoryStore&)>& body) 
     }
 }
 
-// The Problem that `fn` throws; a test failure if it throws nothing.
-Problem problemOf(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const Problem& p) {
-        return p;
-    }
-    FAIL("expected a Problem, nothing was thrown");
-    throw std::logic_error("unreachable");
-}
+using test::problemOf;
 
 bool hasError(const Problem& p, const std::string& field, const std::string& code) {
-    return std::any_of(p.errors().begin(), p.errors().end(),
-                       [&](const FieldError& e) { return e.field == field && e.code == code; });
+    return test::hasError(p.errors(), field, code);
 }
 
 std::string describe(const Problem& p) {

@@ -50,20 +50,10 @@ void onEachBackend(const std::function<void(Ctx&)>& body) {
     }
 }
 
-// The Problem that `fn` throws; a test failure if it throws nothing.
-Problem problemOf(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const Problem& p) {
-        return p;
-    }
-    FAIL("expected a Problem, nothing was thrown");
-    throw std::logic_error("unreachable");
-}
+using test::problemOf;
 
 bool hasError(const ImportRejection& r, const std::string& field, const std::string& code) {
-    return std::any_of(r.errors.begin(), r.errors.end(),
-                       [&](const FieldError& e) { return e.field == field && e.code == code; });
+    return test::hasError(r.errors, field, code);
 }
 
 std::string describe(const ImportReport& r) {

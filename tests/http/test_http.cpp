@@ -43,7 +43,8 @@ std::string raw(std::uint16_t port, const std::string& bytes) {
     try {
         for (int n; (n = socket.receiveBytes(buffer, sizeof buffer)) > 0;) {
             out.append(buffer, static_cast<std::size_t>(n));
-            if (out.find("\r\n\r\n") != std::string::npos && out.find("Content-Length: 0") == std::string::npos &&
+            if (out.find("\r\n\r\n") != std::string::npos &&
+                out.find("Content-Length: 0") == std::string::npos &&
                 out.size() > out.find("\r\n\r\n") + 4 && out.back() == '}')
                 break;
         }
@@ -66,12 +67,10 @@ struct Server {
         routes.add("GET", "/hello", [](const HttpRequest& r) {
             return HttpResponse::text("xin chào " + r.queryParam("who").value_or("bạn"));
         });
-        routes.add("GET", "/boom", [](const HttpRequest&) -> HttpResponse {
-            throw std::runtime_error("a bug");
-        });
-        routes.add("GET", "/busy", [](const HttpRequest&) -> HttpResponse {
-            throw Unavailable("database down");
-        });
+        routes.add("GET", "/boom",
+                   [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("a bug"); });
+        routes.add("GET", "/busy",
+                   [](const HttpRequest&) -> HttpResponse { throw Unavailable("database down"); });
         server = std::make_unique<HttpServer>(routes, messages, Poco::Logger::get("test.http"), o);
         server->start();
         port = server->port();
@@ -129,21 +128,27 @@ TEST_CASE("bad input gets a clear problem response and the server keeps serving"
     SECTION("malformed JSON") {
         problem(test::http(s.port, "POST", "/echo", "{\"name\": ", json), 400, "json.malformed");
         problem(test::http(s.port, "POST", "/echo", "[1,2]", json), 400, "json.not_object");
-        problem(test::http(s.port, "POST", "/echo", std::string(40, '[') + std::string(40, ']'), json),
-                400, "json.too_deep");
-        problem(test::http(s.port, "POST", "/echo", "{\"name\":\"a\"}", {{"Content-Type", "text/plain"}}),
+        problem(
+            test::http(s.port, "POST", "/echo", std::string(40, '[') + std::string(40, ']'), json),
+            400, "json.too_deep");
+        problem(test::http(s.port, "POST", "/echo", "{\"name\":\"a\"}",
+                           {{"Content-Type", "text/plain"}}),
                 415, "json.content_type");
     }
     SECTION("validation lists every field") {
-        auto body = problem(test::http(s.port, "POST", "/echo", "{\"name\": 5.5e9, \"x\": 1}", json),
-                            422, "request.invalid");
+        auto body =
+            problem(test::http(s.port, "POST", "/echo", "{\"name\": 5.5e9, \"x\": 1}", json), 422,
+                    "request.invalid");
         CHECK(body->getArray("errors")->size() == 1);  // unknown x (5.5e9 is text-able)
-        body = problem(test::http(s.port, "POST", "/echo", "{\"name\": \"" + std::string(30, 'a') + "\"}", json),
+        body = problem(test::http(s.port, "POST", "/echo",
+                                  "{\"name\": \"" + std::string(30, 'a') + "\"}", json),
                        422, "request.invalid");
-        CHECK(body->getArray("errors")->getObject(0)->getValue<std::string>("code") == "field.too_long");
+        CHECK(body->getArray("errors")->getObject(0)->getValue<std::string>("code") ==
+              "field.too_long");
     }
     SECTION("oversized body") {
-        auto r = test::http(s.port, "POST", "/echo", "{\"name\":\"" + std::string(5000, 'a') + "\"}", json);
+        auto r = test::http(s.port, "POST", "/echo",
+                            "{\"name\":\"" + std::string(5000, 'a') + "\"}", json);
         problem(r, 413, "http.body_too_large");
         CHECK(Poco::icompare(r.headers["connection"], "close") == 0);
     }
@@ -154,14 +159,16 @@ TEST_CASE("bad input gets a clear problem response and the server keeps serving"
         CHECK(r.headers["allow"] == "GET");
     }
     SECTION("invalid UTF-8 in the body, the path and the query") {
-        problem(test::http(s.port, "POST", "/echo", "{\"name\":\"\xff\"}", json), 400, "text.invalid_utf8");
+        problem(test::http(s.port, "POST", "/echo", "{\"name\":\"\xff\"}", json), 400,
+                "text.invalid_utf8");
         problem(test::http(s.port, "GET", "/hello%FF"), 400, "http.bad_uri");
         problem(test::http(s.port, "GET", "/hello?who=%C3%28"), 400, "http.bad_uri");
     }
     SECTION("chunked bodies are refused with 411") {
-        const std::string response = raw(s.port,
-            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n0\r\n\r\n");
+        const std::string response =
+            raw(s.port,
+                "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n0\r\n\r\n");
         CHECK(response.rfind("HTTP/1.1 411", 0) == 0);
         CHECK(s.alive());
     }
@@ -178,7 +185,9 @@ TEST_CASE("bad input gets a clear problem response and the server keeps serving"
     }
     SECTION("the detail follows Accept-Language and ?lang") {
         auto vi = parse(test::http(s.port, "GET", "/nowhere").body);
-        auto en = parse(test::http(s.port, "GET", "/nowhere", "", {{"Accept-Language", "en-GB,en;q=0.8"}}).body);
+        auto en =
+            parse(test::http(s.port, "GET", "/nowhere", "", {{"Accept-Language", "en-GB,en;q=0.8"}})
+                      .body);
         auto forced = parse(test::http(s.port, "GET", "/nowhere?lang=en").body);
         CHECK(vi->getValue<std::string>("detail").find("Không có trang") == 0);
         CHECK(en->getValue<std::string>("detail").find("There is no page") == 0);
@@ -196,7 +205,8 @@ TEST_CASE("static files: types, ETag, no escaping the folder") {
     dir.write("static/.hidden", "no");
     RouteTable routes;
     auto files = std::make_shared<StaticFiles>(dir.file("static"));
-    routes.add("GET", "/static/{path*}", [files](const HttpRequest& r) { return files->serve(r, r.param("path")); });
+    routes.add("GET", "/static/{path*}",
+               [files](const HttpRequest& r) { return files->serve(r, r.param("path")); });
     MessageCatalog messages(test::sourceDir() + "/locale");
     HttpServerOptions o;
     o.port = 0;
@@ -208,10 +218,12 @@ TEST_CASE("static files: types, ETag, no escaping the folder") {
     CHECK(css.headers["content-type"] == "text/css; charset=utf-8");
     CHECK(css.headers["cache-control"] == "public, max-age=3600");
     CHECK(css.body == "body{}");
-    auto again = test::http(server.port(), "GET", "/static/css/site.css", "", {{"If-None-Match", css.headers["etag"]}});
+    auto again = test::http(server.port(), "GET", "/static/css/site.css", "",
+                            {{"If-None-Match", css.headers["etag"]}});
     CHECK(again.status == 304);
     CHECK(again.body.empty());
-    CHECK(test::http(server.port(), "GET", "/static/index.html").headers["cache-control"] == "no-cache");
+    CHECK(test::http(server.port(), "GET", "/static/index.html").headers["cache-control"] ==
+          "no-cache");
     CHECK(test::http(server.port(), "GET", "/static/../secret.txt").status == 404);
     CHECK(test::http(server.port(), "GET", "/static/%2e%2e/secret.txt").status == 404);
     CHECK(test::http(server.port(), "GET", "/static/.hidden").status == 404);
@@ -227,7 +239,8 @@ TEST_CASE("idle keep-alive clients do not starve a new client for good") {
     // Hold more idle keep-alive connections than there are threads.
     std::vector<std::unique_ptr<Poco::Net::StreamSocket>> idle;
     for (int i = 0; i < 6; ++i) {
-        auto socket = std::make_unique<Poco::Net::StreamSocket>(Poco::Net::SocketAddress("127.0.0.1", s.port));
+        auto socket = std::make_unique<Poco::Net::StreamSocket>(
+            Poco::Net::SocketAddress("127.0.0.1", s.port));
         const std::string request = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
         socket->sendBytes(request.data(), static_cast<int>(request.size()));
         idle.push_back(std::move(socket));

@@ -58,9 +58,11 @@ TEST_CASE("plugins: loaded, refused and failed ones are reported and the host se
                             {{"Content-Type", "application/json"}});
     CHECK(rated.status == 201);
     CHECK(test::http(port, "POST", "/c/echo/rate", R"({"key":"p-1","rating":3})",
-                     {{"Content-Type", "application/json"}}).status == 200);
+                     {{"Content-Type", "application/json"}})
+              .status == 200);
     // Health shows every plugin with its state and reason.
-    auto health = Poco::JSON::Parser().parse(test::http(port, "GET", "/api/v1/health").body)
+    auto health = Poco::JSON::Parser()
+                      .parse(test::http(port, "GET", "/api/v1/health").body)
                       .extract<Poco::JSON::Object::Ptr>();
     CHECK(health->getValue<std::string>("status") == "degraded");
     auto plugins = health->getArray("plugins");
@@ -71,8 +73,10 @@ TEST_CASE("plugins: loaded, refused and failed ones are reported and the host se
         states[p->getValue<std::string>("name")] = p->getValue<std::string>("state");
         if (p->getValue<std::string>("state") != "running") CHECK(p->has("reason"));
     }
-    CHECK(states == std::map<std::string, std::string>{
-                        {"echo", "running"}, {"wrongapi", "refused"}, {"throwing", "failed"}, {"ghost", "refused"}});
+    CHECK(states == std::map<std::string, std::string>{{"echo", "running"},
+                                                       {"wrongapi", "refused"},
+                                                       {"throwing", "failed"},
+                                                       {"ghost", "refused"}});
     rt.shutdown();
 }
 
@@ -80,15 +84,17 @@ TEST_CASE("hailong plugins lists what loads and why not") {
     test::TempDir dir;
     std::string out;
     const int code = test::runHailong(
-        {"plugins", "--db", "sqlite:" + dir.file("hl.db"), "--plugins-dir", test::testPluginDir()}, out);
+        {"plugins", "--db", "sqlite:" + dir.file("hl.db"), "--plugins-dir", test::testPluginDir()},
+        out);
     CHECK(code != 0);  // some plugins are broken on purpose
     CHECK(out.find("echo") != std::string::npos);
     CHECK(out.find("running") != std::string::npos);
     CHECK(out.find("wrongapi        refused   plugin API version 101") != std::string::npos);
     CHECK(out.find("throwing        failed    start failed") != std::string::npos);
 
-    const int good = test::runHailong({"plugins", "--db", "sqlite:" + dir.file("hl.db"), "--plugins-dir",
-                                       test::testPluginDir(), "--set", "plugins.enabled=echo"},
-                                      out);
+    const int good =
+        test::runHailong({"plugins", "--db", "sqlite:" + dir.file("hl.db"), "--plugins-dir",
+                          test::testPluginDir(), "--set", "plugins.enabled=echo"},
+                         out);
     CHECK(good == 0);
 }

@@ -61,7 +61,8 @@ TEST_CASE("a newer schema than the binary is refused") {
     test::TestDatabase tdb(Backend::SQLite);
     Migrations::apply(tdb.db());
     tdb.db().write([](Session& s) {
-        s << "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 1)", now;
+        s << "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 1)",
+            now;
     });
     CHECK_THROWS_WITH(Migrations::apply(tdb.db()), Catch::Contains("newer than this hailong"));
 }
@@ -72,11 +73,11 @@ TEST_CASE("a write that throws is rolled back; placeholders, RETURNING and NULLs
             test::TestDatabase tdb(b);
             Database& db = tdb.migrated();
             CHECK_THROWS_AS(db.write([](Session& s) {
-                                s << "INSERT INTO procedures (code, name, created_at, updated_at) "
-                                     "VALUES ('X', 'x', 1, 1)",
-                                    now;
-                                throw std::runtime_error("boom");
-                            }),
+                s << "INSERT INTO procedures (code, name, created_at, updated_at) "
+                     "VALUES ('X', 'x', 1, 1)",
+                    now;
+                throw std::runtime_error("boom");
+            }),
                             std::runtime_error);
             std::int64_t count = -1;
             db.read([&](Session& s) { s << "SELECT COUNT(*) FROM procedures", into(count), now; });
@@ -130,7 +131,8 @@ TEST_CASE("the pool waits for a free session and then reports Unavailable") {
 
 TEST_CASE("an unreachable PostgreSQL is Unavailable, not a crash") {
     const std::uint16_t port = test::freePort();  // nothing listens there
-    Database db(DatabaseUrl::parse("postgresql://hailong@127.0.0.1:" + std::to_string(port) + "/x"));
+    Database db(
+        DatabaseUrl::parse("postgresql://hailong@127.0.0.1:" + std::to_string(port) + "/x"));
     CHECK_THROWS_AS(db.acquire(), Unavailable);
     std::string error;
     CHECK_FALSE(db.ping(error));

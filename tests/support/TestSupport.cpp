@@ -2,6 +2,8 @@
 
 #include "common/Random.h"
 
+#include <catch2/catch.hpp>
+
 #include <Poco/File.h>
 #include <Poco/FileStream.h>
 #include <Poco/Net/HTTPClientSession.h>
@@ -10,16 +12,16 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdexcept>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 using namespace Poco::Data::Keywords;
 
@@ -45,8 +47,12 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
     return full;
 }
 
-std::vector<Backend> backends() { return {Backend::SQLite, Backend::PostgreSQL}; }
-const char* name(Backend b) { return b == Backend::SQLite ? "sqlite" : "postgresql"; }
+std::vector<Backend> backends() {
+    return {Backend::SQLite, Backend::PostgreSQL};
+}
+const char* name(Backend b) {
+    return b == Backend::SQLite ? "sqlite" : "postgresql";
+}
 
 std::string postgresServerUrl() {
     if (const char* env = std::getenv("HAILONG_TEST_PG_URL"); env && *env) return env;
@@ -91,9 +97,15 @@ Database& TestDatabase::migrated() {
     return *db_;
 }
 
-std::string sourceDir() { return HAILONG_SOURCE_DIR; }
-std::string hailongBinary() { return HAILONG_BINARY; }
-std::string testPluginDir() { return HAILONG_TEST_PLUGIN_DIR; }
+std::string sourceDir() {
+    return HAILONG_SOURCE_DIR;
+}
+std::string hailongBinary() {
+    return HAILONG_BINARY;
+}
+std::string testPluginDir() {
+    return HAILONG_TEST_PLUGIN_DIR;
+}
 
 Settings testSettings(const std::string& dbUrl, const TempDir& dir,
                       std::map<std::string, std::string> extra) {
@@ -212,6 +224,22 @@ int runHailong(const std::vector<std::string>& args, std::string& output,
     output.clear();
     Poco::StreamCopier::copyToString(in, output);
     return code;
+}
+
+Problem problemOf(const std::function<void()>& fn) {
+    try {
+        fn();
+    } catch (const Problem& p) {
+        return p;
+    }
+    FAIL("expected a Problem, nothing was thrown");
+    throw std::logic_error("unreachable");
+}
+
+bool hasError(const std::vector<FieldError>& errors, const std::string& field,
+              const std::string& code) {
+    return std::any_of(errors.begin(), errors.end(),
+                       [&](const FieldError& e) { return e.field == field && e.code == code; });
 }
 
 bool waitForHealth(std::uint16_t port, int seconds) {

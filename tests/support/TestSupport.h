@@ -7,7 +7,9 @@
 #include "store/Database.h"
 #include "store/Migrations.h"
 
-#include <Poco/Process.h>
+#include <hailong/Problem.h>
+
+#include <functional>
 
 #include <map>
 #include <memory>
@@ -106,6 +108,12 @@ private:
 /// Runs `hailong args...` to completion; returns exit code and captures stdout+stderr.
 int runHailong(const std::vector<std::string>& args, std::string& output,
                const std::map<std::string, std::string>& env = {});
+
+/// The Problem that `fn` throws; a test failure if it throws nothing (or something else).
+Problem problemOf(const std::function<void()>& fn);
+/// Whether `errors` holds one for `field` with message `code`.
+bool hasError(const std::vector<FieldError>& errors, const std::string& field,
+              const std::string& code);
 
 /// Waits until GET /api/v1/health answers on `port` (up to `seconds`); false if it never does.
 bool waitForHealth(std::uint16_t port, int seconds);

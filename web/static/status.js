@@ -12,4 +12,16 @@
       el.className = ok ? 'ok' : 'warn';
     })
     .catch(function () { el.textContent = 'Không đọc được trạng thái máy chủ.'; el.className = 'warn'; });
+  var counts = document.getElementById('counts');
+  if (!counts) return;
+  var n = function (x) { return Number(x).toLocaleString('vi-VN'); };
+  fetch('/api/v1/summary')
+    .then(function (r) { return r.json(); })
+    .then(function (s) {
+      var c = s.counts;
+      counts.textContent = n(c.agencies) + ' cơ quan, đơn vị · ' + n(c.counters) + ' quầy · ' +
+        n(c.officers) + ' cán bộ · ' + n(c.procedures) + ' thủ tục · ' + n(c.dossiers) +
+        ' hồ sơ · ' + n(c.responses) + ' lượt đánh giá';
+    })
+    .catch(function () {});
 })();

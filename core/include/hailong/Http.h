@@ -19,15 +19,15 @@ namespace hailong {
 /// A request whose body has been read (bounded) before the handler runs. Owned by the server
 /// for the duration of one handler call; not thread-safe (one request, one thread).
 struct HttpRequest {
-    std::string method;                               ///< "GET", "POST", ...
-    std::string path;                                 ///< percent-decoded, valid UTF-8
-    std::map<std::string, std::string> pathParams;    ///< from {name} segments of the route
-    std::multimap<std::string, std::string> query;    ///< decoded query parameters
-    std::map<std::string, std::string> headers;       ///< names lower-cased
-    std::string body;                                 ///< at most the route's body limit
-    std::string remoteAddress;                        ///< client IP (proxy-aware if configured)
-    std::string language = "vi";                      ///< "vi" or "en", from Accept-Language
-    std::string requestId;                            ///< for logs and problem responses
+    std::string method;                             ///< "GET", "POST", ...
+    std::string path;                               ///< percent-decoded, valid UTF-8
+    std::map<std::string, std::string> pathParams;  ///< from {name} segments of the route
+    std::multimap<std::string, std::string> query;  ///< decoded query parameters
+    std::map<std::string, std::string> headers;     ///< names lower-cased
+    std::string body;                               ///< at most the route's body limit
+    std::string remoteAddress;                      ///< client IP (proxy-aware if configured)
+    std::string language = "vi";                    ///< "vi" or "en", from Accept-Language
+    std::string requestId;                          ///< for logs and problem responses
 
     /// A path parameter; throws std::logic_error if the route has no such parameter.
     const std::string& param(std::string_view name) const;

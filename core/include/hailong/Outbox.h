@@ -11,7 +11,7 @@ struct OutboundMessage {
     std::string channel;    ///< which sender delivers it: "sms", ...
     std::string recipient;  ///< phone number, address...
     std::string body;
-    std::string dedupeKey;  ///< the same key twice queues one message ("" = always new)
+    std::string dedupeKey;         ///< the same key twice queues one message ("" = always new)
     std::int64_t notBeforeMs = 0;  ///< earliest delivery time; 0 = now
 };
 
