@@ -149,9 +149,18 @@ const std::vector<Migration>& Migrations::all() {
 }
 
 int Migrations::currentVersion(Database& db) {
-    return db.write([](Poco::Data::Session& s) {
-        s << kLedger, now;
-        return readVersion(s);
+    // Read-only: health checks call this, and must not take SQLite's write lock.
+    return db.read([&](Poco::Data::Session& s) {
+        int tables = 0;
+        if (db.backend() == Backend::SQLite)
+            s << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
+                 "name = 'schema_migrations'",
+                into(tables), now;
+        else
+            s << "SELECT COUNT(*) FROM information_schema.tables WHERE "
+                 "table_schema = current_schema() AND table_name = 'schema_migrations'",
+                into(tables), now;
+        return tables == 0 ? 0 : readVersion(s);
     });
 }
 

@@ -3,6 +3,7 @@
 #include "app/Demo.h"
 #include "support/TestSupport.h"
 
+#include <Poco/File.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
 #include <Poco/Path.h>
@@ -271,4 +272,31 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
         CHECK(home.body.find("<html lang=\"vi\">") != std::string::npos);
     }
     rt.shutdown();
+}
+
+TEST_CASE("after cmake --install the binary finds its data and serves") {
+    test::TempDir dir;
+    const std::string prefix = dir.file("prefix");
+    const std::string install = std::string(HAILONG_CMAKE_COMMAND) + " --install " +
+                                HAILONG_BUILD_DIR + " --prefix " + prefix + " > " +
+                                dir.file("install.log") + " 2>&1";
+    REQUIRE(std::system(install.c_str()) == 0);
+    const std::string binary = prefix + "/bin/hailong";
+    REQUIRE(Poco::File(binary).exists());
+    const std::uint16_t port = test::freePort();
+    test::Child server(
+        {"serve", "--port", std::to_string(port), "--db", "sqlite:" + dir.file("i.db"), "--set",
+         "api.token_file=" + dir.file("token")},
+        {}, dir.file("serve.log"), binary);
+    REQUIRE(test::waitForHealth(port, 30));
+    auto home = test::http(port, "GET", "/");
+    CHECK(home.status == 200);
+    CHECK(home.body.find("hailong") != std::string::npos);
+    CHECK(test::http(port, "GET", "/static/hailong.css").status == 200);
+    auto surveys = json(test::http(port, "GET", "/api/v1/surveys").body);
+    CHECK(surveys->getArray("items")->size() >= 1);  // surveys found under share/hailong
+    auto problem = json(test::http(port, "GET", "/nowhere").body);
+    CHECK(problem->getValue<std::string>("detail").find("Không có trang") == 0);  // locale found
+    server.terminate();
+    CHECK(server.wait() == 0);
 }

@@ -162,8 +162,8 @@ std::uint16_t freePort() {
 }
 
 Child::Child(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-             const std::string& logFile) {
-    std::vector<std::string> argv{hailongBinary()};
+             const std::string& logFile, const std::string& binary) {
+    std::vector<std::string> argv{binary.empty() ? hailongBinary() : binary};
     argv.insert(argv.end(), args.begin(), args.end());
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");

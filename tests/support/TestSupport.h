@@ -90,8 +90,9 @@ std::uint16_t freePort();
 /// A child process running `hailong` with arguments; killed (SIGKILL) on destruction if alive.
 class Child {
 public:
+    /// Runs `binary` (default: the hailong of this build) with `args`.
     Child(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-          const std::string& logFile);
+          const std::string& logFile, const std::string& binary = "");
     ~Child();
     void kill9();
     void terminate();  ///< SIGTERM
