@@ -19,9 +19,11 @@ PluginLoader::PluginLoader(Poco::Logger& log) : log_(log), loader_(std::make_uni
 PluginLoader::~PluginLoader() {
     stopAll();
     loaded_.clear();  // destroy the instances while their code is mapped
-    // Deliberately leak the loader: unloading libraries whose code may still be referenced
-    // (static destructors, thread-local data) is unsafe, and the process is ending anyway.
-    (void)loader_.release();
+    // Never unload: code of a plugin may still be referenced (static destructors, thread-local
+    // data, handlers being destroyed), and the process is ending anyway. The loader is kept
+    // reachable on purpose, so leak checkers do not report it.
+    static auto* retired = new std::vector<std::unique_ptr<Loader>>;
+    retired->push_back(std::move(loader_));
 }
 
 void PluginLoader::load(const std::vector<std::string>& folders,
