@@ -2,11 +2,12 @@
 # A throw-away PostgreSQL server on a free loopback port, for the tests (ctest fixture).
 #   scripts/pg-test-server.sh start DIR   starts it; writes its URL to DIR/url and prints it
 #   scripts/pg-test-server.sh stop DIR    stops it and removes its data
+#   scripts/pg-test-server.sh restart DIR restarts it on the same port (tests of reconnection)
 # PostgreSQL refuses to run as root: as root, the data folder (under /tmp) belongs to the
 # postgres user.
 set -euo pipefail
-cmd=${1:?usage: $0 start|stop DIR}
-dir=${2:?usage: $0 start|stop DIR}
+cmd=${1:?usage: $0 start|stop|restart DIR}
+dir=${2:?usage: $0 start|stop|restart DIR}
 
 bindir=""
 for c in /usr/lib/postgresql/*/bin; do
@@ -51,5 +52,9 @@ start)
   exit 1
   ;;
 stop) stop ;;
+restart)
+  data=$(cat "$dir/data")
+  as_pg "$bindir/pg_ctl" -D "$data/pg" -m fast -w -t 60 restart >/dev/null
+  ;;
 *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
 esac

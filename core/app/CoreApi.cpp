@@ -27,19 +27,25 @@ Object::Ptr localized(const LocalizedText& t) {
     return o;
 }
 
-// Constant-time comparison of the bearer token.
-void requireToken(const Runtime& rt, const HttpRequest& request) {
+// Whether the request carries the API token (compared in constant time).
+bool hasToken(const Runtime& rt, const HttpRequest& request) {
     const std::string header = request.header("authorization");
     const std::string& token = rt.apiToken();
     const std::string given = header.starts_with("Bearer ") ? header.substr(7) : std::string();
     unsigned char diff = given.size() == token.size() ? 0 : 1;
     for (std::size_t i = 0; i < given.size() && i < token.size(); ++i)
         diff |= static_cast<unsigned char>(given[i] ^ token[i]);
-    if (token.empty() || diff != 0) {
-        Problem p(401, "auth.token_required");
-        p.headers.emplace_back("WWW-Authenticate", "Bearer");
-        throw p;
-    }
+    return !token.empty() && diff == 0;
+}
+
+// Writes, and reads of case data (dossiers, devices), need the token until the console's
+// accounts replace it.
+void requireToken(const Runtime& rt, const HttpRequest& request,
+                  const char* code = "auth.token_required") {
+    if (hasToken(rt, request)) return;
+    Problem p(401, code);
+    p.headers.emplace_back("WWW-Authenticate", "Bearer");
+    throw p;
 }
 
 ListQuery listQuery(const HttpRequest& r) {
@@ -387,6 +393,7 @@ private:
         return o;
     }
     HttpResponse listDossiers(const HttpRequest& r) {
+        requireToken(rt_, r, "auth.token_required_read");
         ListQuery q = listQuery(r);
         auto list = dir_.dossiers(q);
         DossierCodes codes = dossierCodes(list);
@@ -394,6 +401,7 @@ private:
             page<Dossier>(list, q, [&](const Dossier& d) { return dossierJson(d, codes); }));
     }
     HttpResponse getDossier(const HttpRequest& r) {
+        requireToken(rt_, r, "auth.token_required_read");
         auto d = dir_.dossier(r.param("code"));
         if (!d) notFound("dossier", r.param("code"));
         return HttpResponse::json(dossierJson(*d, dossierCodes({*d})));
@@ -406,7 +414,8 @@ private:
             r, in, code, [&](const std::string& c) { return dir_.dossier(c); }, "dossier");
         DossierCodes old = existing ? dossierCodes({*existing}) : DossierCodes{};
         auto keep = [&](const Codes& codes, const std::optional<std::int64_t>& id) {
-            return existing ? codeOr(codes, id).toString() : std::string();
+            auto known = codeOr(codes, id);
+            return existing && !known.isEmpty() ? known.toString() : std::string();
         };
         DossierInput d;
         d.code = code;
@@ -443,6 +452,7 @@ private:
         return o;
     }
     HttpResponse listDevices(const HttpRequest& r) {
+        requireToken(rt_, r, "auth.token_required_read");
         ListQuery q = listQuery(r);
         auto list = dir_.devices(q);
         std::set<std::int64_t> ids;
@@ -452,6 +462,7 @@ private:
             page<Device>(list, q, [&](const Device& d) { return deviceJson(d, counters); }));
     }
     HttpResponse getDevice(const HttpRequest& r) {
+        requireToken(rt_, r, "auth.token_required_read");
         auto d = dir_.device(r.param("code"));
         if (!d) notFound("device", r.param("code"));
         return HttpResponse::json(deviceJson(*d, codesOf("counters", {d->counterId})));
@@ -508,16 +519,24 @@ Submission submissionFrom(const HttpRequest& r, const SurveyCatalog& surveys,
             const Question* q = survey ? survey->question(question) : nullptr;
             const bool textual =
                 q && (q->type == QuestionType::Text || q->type == QuestionType::DossierCode);
+            // Choices are option ids: text or whole numbers, never null, lists or objects.
+            auto choiceText = [&](const Poco::Dynamic::Var& c) {
+                if (c.isString() || (c.isInteger() && c.type() != typeid(bool)))
+                    return std::optional(c.convert<std::string>());
+                in.error("answers." + question, "submission.not_an_option");
+                return std::optional<std::string>();
+            };
             if (value.type() == typeid(Poco::JSON::Array::Ptr)) {
                 for (const auto& c : *value.extract<Poco::JSON::Array::Ptr>()) {
                     if (a.choices.size() >= 100) break;
-                    a.choices.push_back(c.convert<std::string>());
+                    if (auto t = choiceText(c)) a.choices.push_back(*t);
                 }
             } else if (value.type() == typeid(Poco::JSON::Object::Ptr)) {
                 JsonInput sub(value.extract<Poco::JSON::Object::Ptr>(),
                               "answers." + question + ".");
                 if (auto choices = sub.array("choices", 100))
-                    for (const auto& c : *choices) a.choices.push_back(c.convert<std::string>());
+                    for (const auto& c : *choices)
+                        if (auto t = choiceText(c)) a.choices.push_back(*t);
                 a.text = sub.text("text", 5000).value_or("");
                 a.number = sub.number("value");
                 for (auto& e : sub.errors()) in.errors().push_back(e);
@@ -554,13 +573,15 @@ Submission submissionFrom(const HttpRequest& r, const SurveyCatalog& surveys,
     return s;
 }
 
-HttpResponse health(Runtime& rt) {
+// Anyone may ask whether the host is up; where the database is, and why a plugin failed, is
+// only told to holders of the API token.
+HttpResponse health(Runtime& rt, bool details) {
     Object::Ptr body = new Object;
     body->set("version", productVersion());
     body->set("plugin_api", HAILONG_PLUGIN_API);
     Object::Ptr db = new Object;
     db->set("backend", rt.database().backend() == Backend::SQLite ? "sqlite" : "postgresql");
-    db->set("url", rt.database().url().redacted);
+    if (details) db->set("url", rt.database().url().redacted);
     std::string error;
     const auto started = std::chrono::steady_clock::now();
     const bool ok = rt.database().ping(error);
@@ -575,7 +596,7 @@ HttpResponse health(Runtime& rt) {
             error = e.what();
         }
     }
-    if (!error.empty()) db->set("error", error);
+    if (!error.empty() && details) db->set("error", error);
     body->set("database", db);
     Array::Ptr plugins = new Array;
     bool pluginTrouble = false;
@@ -583,7 +604,7 @@ HttpResponse health(Runtime& rt) {
         Object::Ptr o = new Object;
         o->set("name", p.name);
         o->set("state", p.state);
-        if (!p.reason.empty()) o->set("reason", p.reason);
+        if (!p.reason.empty() && details) o->set("reason", p.reason);
         plugins->add(o);
         pluginTrouble = pluginTrouble || (p.state != "running");
     }
@@ -642,7 +663,8 @@ Object::Ptr surveyJson(const Survey& s, bool full) {
 
 void registerCoreApi(Runtime& rt) {
     RouteTable& routes = rt.routes();
-    routes.add("GET", "/api/v1/health", [&rt](const HttpRequest&) { return health(rt); });
+    routes.add("GET", "/api/v1/health",
+               [&rt](const HttpRequest& r) { return health(rt, hasToken(rt, r)); });
 
     DirectoryApi::registerRoutes(routes, std::make_shared<DirectoryApi>(rt));
 

@@ -12,16 +12,23 @@
 #include <Poco/Path.h>
 #include <Poco/StringTokenizer.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace hailong {
 
-/// The Host one plugin sees. Routes are staged and only published once start() succeeds, so a
-/// plugin that throws half-way leaves nothing behind.
-class Runtime::PluginHost final : public Host {
+/// The Host one plugin sees; it lives as long as the Runtime, longer than its plugin. Routes are
+/// staged and published only once start() succeeds, and the outbox senders the plugin registered
+/// are withdrawn when it fails or stops, so a plugin that throws half-way leaves nothing behind.
+class Runtime::PluginHost final : public Host, private Outbox {
 public:
     PluginHost(Runtime& rt, std::string name)
-        : rt_(rt), name_(std::move(name)), log_(Poco::Logger::get("hailong.plugin." + name_)) {}
+        : rt_(rt),
+          name_(std::move(name)),
+          log_(Poco::Logger::get("hailong.plugin." + name_)),
+          config_(const_cast<Poco::Util::AbstractConfiguration&>(rt.config_)
+                      .createView("plugin." + name_)) {}
 
     Router& router() override { return staged_; }
     Ingest& ingest() override { return *rt_.ingest_; }
@@ -30,9 +37,12 @@ public:
     const TextNormalizer& text() override { return rt_.text_; }
     const Messages& messages() override { return *rt_.messages_; }
     Templates& templates() override { return rt_.templates_; }
-    Outbox& outbox() override { return *rt_.outbox_; }
+    Outbox& outbox() override { return *this; }
     Poco::Logger& logger() override { return log_; }
     std::string dataFolder() const override { return rt_.paths_.pluginData + "/" + name_; }
+
+    /// The plugin's configuration view; valid as long as the host.
+    const Poco::Util::AbstractConfiguration& config() const { return *config_; }
 
     void publish() {
         PrefixedRouter mounted(rt_.routes_, "/c/" + name_);
@@ -40,8 +50,26 @@ public:
             mounted.add(r.method, r.pattern, std::move(r.handler), r.options);
         staged_.routes.clear();
     }
+    /// Forgets what the plugin registered (it failed to start, or stopped).
+    void withdraw() {
+        staged_.routes.clear();
+        for (const std::string& channel : senders_) rt_.outbox_->unregisterSender(channel);
+        senders_.clear();
+    }
 
 private:
+    // Outbox, as the plugin sees it: registrations are remembered so they can be withdrawn.
+    void registerSender(const std::string& channel, Sender sender) override {
+        senders_.push_back(channel);
+        rt_.outbox_->registerSender(channel, std::move(sender));
+    }
+    void unregisterSender(const std::string& channel) override {
+        rt_.outbox_->unregisterSender(channel);
+    }
+    std::int64_t enqueue(const OutboundMessage& message) override {
+        return rt_.outbox_->enqueue(message);
+    }
+
     struct Staged final : Router {
         struct Entry {
             std::string method, pattern;
@@ -58,7 +86,9 @@ private:
     Runtime& rt_;
     std::string name_;
     Poco::Logger& log_;
+    Poco::AutoPtr<Poco::Util::AbstractConfiguration> config_;
     Staged staged_;
+    std::vector<std::string> senders_;
 };
 
 Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& paths,
@@ -107,17 +137,18 @@ void Runtime::loadPlugins() {
     for (const auto& n : names) enabled.push_back(n);
     plugins_->load(paths_.plugins, enabled);
     plugins_->startAll([this](ChannelPlugin& plugin) {
-        auto host = std::make_unique<PluginHost>(*this, plugin.name());
-        const std::string folder = host->dataFolder() + "/templates";
+        hosts_.push_back(std::make_unique<PluginHost>(*this, plugin.name()));
+        PluginHost& host = *hosts_.back();
+        const std::string folder = host.dataFolder() + "/templates";
         if (Poco::File(folder).exists()) templates_.addFolder(plugin.name(), folder);
-        Poco::AutoPtr<Poco::Util::AbstractConfiguration> view =
-            const_cast<Poco::Util::AbstractConfiguration&>(config_).createView("plugin." +
-                                                                               plugin.name());
-        plugin.start(*host, *view);
-        host->publish();
-        hosts_.push_back(std::move(host));
+        try {
+            plugin.start(host, host.config());
+        } catch (...) {
+            host.withdraw();
+            throw;
+        }
+        host.publish();
     });
-    outbox_->start();
 }
 
 std::string Runtime::loadOrCreateToken() {
@@ -131,11 +162,13 @@ std::string Runtime::loadOrCreateToken() {
     }
     token = random::hex(24);
     Poco::File(Poco::Path(file).parent()).createDirectories();
-    {
-        Poco::FileOutputStream out(file);
-        out << token << "\n";
-    }
-    ::chmod(file.c_str(), 0600);
+    // Created private (0600) and only if absent, so a concurrent start cannot clobber it.
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) throw std::runtime_error("cannot create the API token file " + file);
+    const std::string line = token + "\n";
+    const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    ::close(fd);
+    if (!written) throw std::runtime_error("cannot write the API token file " + file);
     log_.notice("API token for writes created in %s", file);
     return token;
 }
@@ -154,6 +187,7 @@ void Runtime::serve() {
     o.trustProxy = config_.getBool("http.trust_proxy");
     o.logRequests = config_.getBool("http.log_requests");
     http_ = std::make_unique<HttpServer>(routes_, *messages_, Poco::Logger::get("hailong.http"), o);
+    outbox_->start();
     http_->start();
 }
 
@@ -162,8 +196,8 @@ void Runtime::shutdown() noexcept {
     down_ = true;
     try {
         if (http_) http_->stop();  // no new requests; in-flight ones finish
+        outbox_->stop();           // no sender is called once its plugin is stopping
         plugins_->stopAll();
-        outbox_->stop();
         ingest_->stop();  // commits what is queued
     } catch (const std::exception& e) {
         log_.error("shutdown: %s", std::string(e.what()));

@@ -39,8 +39,9 @@ public:
     /// Applies missing migrations; returns the versions applied.
     std::vector<int> migrate();
     /// Loads, checks and starts the configured plugins (failures are recorded, not thrown).
+    /// Outbound delivery starts only with serve().
     void loadPlugins();
-    /// Registers the core API and static routes and starts listening.
+    /// Registers the core API and static routes, starts the outbox and starts listening.
     void serve();
     void shutdown() noexcept;
 
@@ -75,8 +76,9 @@ private:
     std::unique_ptr<DurableOutbox> outbox_;
     MustacheTemplates templates_;
     RouteTable routes_;
-    std::unique_ptr<PluginLoader> plugins_;
+    // Hosts are declared before the loader so that they outlive the plugins they serve.
     std::vector<std::unique_ptr<PluginHost>> hosts_;
+    std::unique_ptr<PluginLoader> plugins_;
     std::unique_ptr<HttpServer> http_;
     std::string apiToken_;
     bool down_ = false;

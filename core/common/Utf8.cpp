@@ -40,6 +40,14 @@ std::optional<std::size_t> firstInvalid(std::string_view text) noexcept {
     return std::nullopt;
 }
 
+std::optional<std::size_t> firstControl(std::string_view text) noexcept {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return i;
+    }
+    return std::nullopt;
+}
+
 std::size_t length(std::string_view text) noexcept {
     std::size_t count = 0;
     for (unsigned char c : text)

@@ -14,6 +14,10 @@ inline bool isValid(std::string_view text) noexcept {
     return !firstInvalid(text).has_value();
 }
 
+/// The byte offset of the first control character other than tab, LF and CR (NUL, ESC, DEL...),
+/// which no human text needs and which PostgreSQL and terminals treat specially.
+std::optional<std::size_t> firstControl(std::string_view text) noexcept;
+
 /// Number of code points in valid UTF-8 `text`.
 std::size_t length(std::string_view text) noexcept;
 

@@ -27,6 +27,9 @@ namespace {
 
 using NullableId = Poco::Nullable<std::int64_t>;
 
+constexpr std::int64_t kEarliestMs = 946684800000;  // 2000-01-01
+constexpr std::int64_t kLatestMs = 7258118400000;   // 2200-01-01
+
 std::int64_t i64(RecordSet& rs, std::size_t col) {
     return rs.value(col).isEmpty() ? 0 : rs.value(col).convert<std::int64_t>();
 }
@@ -331,6 +334,14 @@ std::int64_t DirectoryStore::count(std::string_view table) const {
 
 // ---- writes ---------------------------------------------------------------------------------
 
+void DirectoryStore::serialize(Session& s) const {
+    // Writes check then insert or move subtrees; on PostgreSQL (READ COMMITTED) two of them
+    // could interleave, so they take turns. SQLite's BEGIN IMMEDIATE already serializes them.
+    if (db_.backend() != Backend::PostgreSQL) return;
+    int locked = 0;
+    s << "SELECT 1 FROM (SELECT pg_advisory_xact_lock(4242002)) AS l", into(locked), now;
+}
+
 SaveOutcome DirectoryStore::save(const AgencyInput& in) {
     return db_.write([&](Session& s) { return save(s, in); });
 }
@@ -378,6 +389,7 @@ void throwIfAny(const std::vector<FieldError>& errors) {
 }  // namespace
 
 SaveOutcome DirectoryStore::save(Session& s, const AgencyInput& raw) {
+    serialize(s);
     std::vector<FieldError> errors;
     AgencyInput in = raw;
     validation::code(in.code, "code", errors);
@@ -440,6 +452,7 @@ SaveOutcome DirectoryStore::save(Session& s, const AgencyInput& raw) {
 }
 
 SaveOutcome DirectoryStore::save(Session& s, const CounterInput& raw) {
+    serialize(s);
     std::vector<FieldError> errors;
     CounterInput in = raw;
     validation::code(in.code, "code", errors);
@@ -469,6 +482,7 @@ SaveOutcome DirectoryStore::save(Session& s, const CounterInput& raw) {
 }
 
 SaveOutcome DirectoryStore::save(Session& s, const OfficerInput& raw) {
+    serialize(s);
     std::vector<FieldError> errors;
     OfficerInput in = raw;
     validation::code(in.code, "code", errors);
@@ -500,6 +514,7 @@ SaveOutcome DirectoryStore::save(Session& s, const OfficerInput& raw) {
 }
 
 SaveOutcome DirectoryStore::save(Session& s, const ProcedureInput& raw) {
+    serialize(s);
     std::vector<FieldError> errors;
     ProcedureInput in = raw;
     validation::code(in.code, "code", errors);
@@ -537,6 +552,7 @@ SaveOutcome DirectoryStore::save(Session& s, const ProcedureInput& raw) {
 }
 
 SaveOutcome DirectoryStore::save(Session& s, const DossierInput& raw) {
+    serialize(s);
     std::vector<FieldError> errors;
     DossierInput in = raw;
     validation::code(in.code, "code", errors);
@@ -559,6 +575,11 @@ SaveOutcome DirectoryStore::save(Session& s, const DossierInput& raw) {
     auto counterId = reference(s, "counters", "counter", in.counterCode, false, errors);
     const std::int64_t received = in.receivedAtMs.value_or(existing ? existing->receivedAtMs : 0);
     if (received <= 0) errors.push_back({"received_at", "field.required", {}});
+    for (const auto& [field, ms] :
+         {std::pair{"received_at", std::optional<std::int64_t>(received)},
+          std::pair{"due_at", in.dueAtMs}, std::pair{"returned_at", in.returnedAtMs}})
+        if (ms && *ms > 0 && (*ms < kEarliestMs || *ms >= kLatestMs))
+            errors.push_back({field, "field.time_range", {}});
     if (in.returnedAtMs && *in.returnedAtMs < received)
         errors.push_back({"returned_at", "dossier.returned_before_received", {}});
     if (in.dueAtMs && *in.dueAtMs < received)
@@ -595,6 +616,7 @@ SaveOutcome DirectoryStore::save(Session& s, const DossierInput& raw) {
 }
 
 SaveOutcome DirectoryStore::save(Session& s, const DeviceInput& raw) {
+    serialize(s);
     std::vector<FieldError> errors;
     DeviceInput in = raw;
     validation::code(in.code, "code", errors);

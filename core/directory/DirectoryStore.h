@@ -103,6 +103,8 @@ public:
     const TextNormalizer& text() const { return text_; }
 
 private:
+    void serialize(Poco::Data::Session& s) const;
+
     Database& db_;
     const TextNormalizer& text_;
 };

@@ -41,7 +41,8 @@ void code(std::string& value, const std::string& field, std::vector<FieldError>&
         return;
     }
     for (unsigned char c : value) {
-        if (!std::isalnum(c) && c != '.' && c != '_' && c != '-' && c != '/' && c != ':') {
+        // No '/': codes are path segments of the API.
+        if (!std::isalnum(c) && c != '.' && c != '_' && c != '-' && c != ':') {
             errors.push_back({field, "directory.code_chars", {{"code", value}}});
             return;
         }
@@ -74,7 +75,7 @@ void phone(std::string& value, const std::string& field, std::vector<FieldError>
         } else if (c == '+' && digits.empty()) {
             plus = true;
         } else if (c != ' ' && c != '.' && c != '-' && c != '(' && c != ')') {
-            errors.push_back({field, "phone.invalid", {{"value", value}}});
+            errors.push_back({field, "phone.invalid", {}});
             return;
         }
     }
@@ -84,7 +85,7 @@ void phone(std::string& value, const std::string& field, std::vector<FieldError>
     }
     if (!plus && digits.starts_with("0")) digits = "84" + digits.substr(1);
     if (digits.size() < 9 || digits.size() > 15) {
-        errors.push_back({field, "phone.invalid", {{"value", value}}});
+        errors.push_back({field, "phone.invalid", {}});
         return;
     }
     value = digits;

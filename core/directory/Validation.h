@@ -13,7 +13,7 @@ class TextNormalizer;
 
 namespace hailong::validation {
 
-/// 1..64 characters from A-Z a-z 0-9 . _ - / : (trimmed).
+/// 1..64 characters from A-Z a-z 0-9 . _ - : (trimmed).
 void code(std::string& value, const std::string& field, std::vector<FieldError>& errors);
 /// Required human text, 1..300 characters after normalization (NFC, tidy spaces).
 void name(const TextNormalizer& text, std::string& value, const std::string& field,

@@ -93,8 +93,12 @@ public:
         request.method = in.getMethod();
         request.remoteAddress = in.clientAddress().host().toString();
         if (server_.options_.trustProxy && in.has("X-Forwarded-For")) {
+            // The last entry is the one our own proxy added; earlier ones come from the client.
             const std::string fwd = in.get("X-Forwarded-For");
-            request.remoteAddress = fwd.substr(0, fwd.find(','));
+            const auto comma = fwd.rfind(',');
+            std::string last = comma == std::string::npos ? fwd : fwd.substr(comma + 1);
+            last.erase(0, last.find_first_not_of(' '));
+            request.remoteAddress = printable(last);
         }
         for (const auto& [name, value] : in) request.headers[lower(name)] = value;
         request.language = server_.messages_.pickLanguage(in.get("Accept-Language", ""));
@@ -104,28 +108,29 @@ public:
         } catch (const Problem& p) {
             response = problem(request, p);
         } catch (const Unavailable& e) {
-            server_.log_.warning("%s %s: %s", request.method, request.path, std::string(e.what()));
+            server_.log_.warning("%s %s: %s", printable(request.method), printable(in.getURI()),
+                                 std::string(e.what()));
             Problem p(503, "http.unavailable");
             p.headers.emplace_back("Retry-After", "5");
             response = problem(request, p);
         } catch (const Poco::Exception& e) {
-            server_.log_.error("%s %s [%s] failed: %s", request.method, request.path,
-                               request.requestId, e.displayText());
+            server_.log_.error("%s %s [%s] failed: %s", printable(request.method),
+                               printable(in.getURI()), request.requestId, e.displayText());
             response = problem(request, Problem(500, "http.internal"));
         } catch (const std::exception& e) {
-            server_.log_.error("%s %s [%s] failed: %s", request.method, request.path,
-                               request.requestId, std::string(e.what()));
+            server_.log_.error("%s %s [%s] failed: %s", printable(request.method),
+                               printable(in.getURI()), request.requestId, std::string(e.what()));
             response = problem(request, Problem(500, "http.internal"));
         }
-        const std::size_t sent = write(request, response, out);
+        const std::size_t sent = write(request, response, in, out);
         if (server_.options_.logRequests) {
             const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                                 std::chrono::steady_clock::now() - started)
                                 .count();
-            server_.log_.information("%s %s %d %z B %.1f ms %s [%s]", request.method,
-                                     request.path.empty() ? in.getURI() : request.path,
-                                     response.status, sent, static_cast<double>(us) / 1000.0,
-                                     request.remoteAddress, request.requestId);
+            server_.log_.information("%s %s %d %z B %.1f ms %s [%s]", printable(request.method),
+                                     printable(in.getURI()), response.status, sent,
+                                     static_cast<double>(us) / 1000.0, request.remoteAddress,
+                                     request.requestId);
         }
     }
 
@@ -185,15 +190,17 @@ private:
     }
 
     std::size_t write(const HttpRequest& request, HttpResponse& response,
-                      Poco::Net::HTTPServerResponse& out) {
+                      Poco::Net::HTTPServerRequest& in_, Poco::Net::HTTPServerResponse& out) {
         out.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status));
         securityHeaders(out);
         out.set("X-Request-Id", request.requestId);
         for (const auto& [name, value] : response.headers) out.set(name, value);
         if (!response.contentType.empty()) out.setContentType(response.contentType);
-        // An unread or refused body leaves the connection in an unknown state: close it.
-        if (response.status == 413 || response.status == 411 || response.status == 400)
-            out.setKeepAlive(false);
+        // A body that was announced but not read (refused, or the route was never found) would
+        // be read as the next request on this connection: close it instead.
+        const bool unreadBody = request.body.empty() &&
+                                (in_.getContentLength64() > 0 || in_.getChunkedTransferEncoding());
+        if (unreadBody || response.status == 400) out.setKeepAlive(false);
         if (response.writer && request.method != "HEAD") {
             out.setChunkedTransferEncoding(true);
             std::ostream& os = out.send();

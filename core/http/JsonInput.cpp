@@ -36,6 +36,10 @@ std::optional<std::string> JsonInput::text(const std::string& name, std::size_t 
         error(name, "text.invalid_utf8", {{"offset", std::to_string(*utf8::firstInvalid(s))}});
         return std::nullopt;
     }
+    if (auto control = utf8::firstControl(s)) {
+        error(name, "text.control_chars", {{"offset", std::to_string(*control)}});
+        return std::nullopt;
+    }
     if (utf8::length(s) > maxChars) {
         error(name, "field.too_long", {{"max", std::to_string(maxChars)}});
         return std::nullopt;
@@ -84,14 +88,28 @@ std::optional<bool> JsonInput::boolean(const std::string& name) {
 }
 
 std::optional<std::int64_t> JsonInput::time(const std::string& name, bool required) {
+    constexpr double kEarliestMs = 946684800000.0, kLatestMs = 7258118400000.0;  // 2000..2200
     auto v = get(name, required);
     if (!v) return std::nullopt;
-    if (v->isNumeric() && v->type() != typeid(bool)) return v->convert<std::int64_t>();
-    if (v->isString()) {
-        if (auto ms = parseTimeMs(v->extract<std::string>())) return ms;
+    std::optional<std::int64_t> ms;
+    if (v->isNumeric() && v->type() != typeid(bool)) {
+        const double d = v->convert<double>();
+        if (!std::isfinite(d) || d < kEarliestMs || d >= kLatestMs || std::floor(d) != d) {
+            error(name, "field.time_range");
+            return std::nullopt;
+        }
+        return static_cast<std::int64_t>(d);
     }
-    error(name, "field.time", {{"value", v->toString()}});
-    return std::nullopt;
+    if (v->isString()) ms = parseTimeMs(v->extract<std::string>());
+    if (!ms) {
+        error(name, "field.time", {{"value", v->isString() ? v->extract<std::string>() : ""}});
+        return std::nullopt;
+    }
+    if (static_cast<double>(*ms) < kEarliestMs || static_cast<double>(*ms) >= kLatestMs) {
+        error(name, "field.time_range");
+        return std::nullopt;
+    }
+    return ms;
 }
 
 Poco::JSON::Array::Ptr JsonInput::array(const std::string& name, std::size_t maxItems) {

@@ -24,6 +24,7 @@ constexpr std::size_t kMaxCommentChars = 2000;
 constexpr std::size_t kMaxKeyBytes = 128;
 constexpr std::int64_t kClockSkewMs = 5 * 60 * 1000;
 constexpr std::int64_t kOldestAnswerMs = 1420070400000;  // 2015-01-01
+constexpr std::chrono::seconds kCommitDeadline{60};
 
 using NullableId = Poco::Nullable<std::int64_t>;
 
@@ -33,6 +34,21 @@ struct AnswerRow {
     Poco::Nullable<double> number;
     std::string text;
 };
+
+// Free text from a citizen: valid UTF-8, no control characters, at most `maxChars`.
+bool acceptableText(const std::string& text, const std::string& field, std::size_t maxChars,
+                    std::vector<FieldError>& errors) {
+    if (auto bad = utf8::firstInvalid(text)) {
+        errors.push_back({field, "text.invalid_utf8", {{"offset", std::to_string(*bad)}}});
+    } else if (auto control = utf8::firstControl(text)) {
+        errors.push_back({field, "text.control_chars", {{"offset", std::to_string(*control)}}});
+    } else if (utf8::length(text) > maxChars) {
+        errors.push_back({field, "field.too_long", {{"max", std::to_string(maxChars)}}});
+    } else {
+        return true;
+    }
+    return false;
+}
 
 bool plainCode(std::string_view s, std::size_t max) {
     if (s.empty() || s.size() > max) return false;
@@ -94,6 +110,9 @@ Receipt IngestService::submit(const Submission& submission) {
         queue_.push_back(pending.release());  // the writer owns it from here
     }
     wake_.notify_one();
+    // The writer always answers; the deadline only guards against a database that hangs.
+    if (result.wait_for(kCommitDeadline) != std::future_status::ready)
+        throw Unavailable("the database did not confirm the write in time");
     return result.get();
 }
 
@@ -179,14 +198,7 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
     if (r.answeredAt > now + kClockSkewMs || r.answeredAt < kOldestAnswerMs)
         errors.push_back({"answered_at", "submission.time_out_of_range", {}});
 
-    if (!utf8::isValid(sub.comment)) {
-        errors.push_back({"comment",
-                          "text.invalid_utf8",
-                          {{"offset", std::to_string(*utf8::firstInvalid(sub.comment))}}});
-    } else if (utf8::length(sub.comment) > kMaxCommentChars) {
-        errors.push_back(
-            {"comment", "field.too_long", {{"max", std::to_string(kMaxCommentChars)}}});
-    } else {
+    if (acceptableText(sub.comment, "comment", kMaxCommentChars, errors)) {
         r.commentRaw = sub.comment;
         r.commentNorm = text_.normalize(sub.comment);
     }
@@ -239,13 +251,8 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
                     r.answers.push_back({q->id, pos++,
                                          Poco::Nullable<double>(option(c) ? option(c)->value : 0),
                                          c});
-                if (!a.text.empty()) {
-                    if (!utf8::isValid(a.text) || utf8::length(a.text) > q->maxLength)
-                        errors.push_back(
-                            {where, "field.too_long", {{"max", std::to_string(q->maxLength)}}});
-                    else
-                        r.answers.push_back({q->id, pos, Poco::Nullable<double>(), a.text});
-                }
+                if (!a.text.empty() && acceptableText(a.text, where, q->maxLength, errors))
+                    r.answers.push_back({q->id, pos, Poco::Nullable<double>(), a.text});
                 break;
             }
             case QuestionType::YesNo:
@@ -263,16 +270,8 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
             }
             case QuestionType::Text:
             case QuestionType::DossierCode: {
-                if (!utf8::isValid(a.text)) {
-                    errors.push_back({where,
-                                      "text.invalid_utf8",
-                                      {{"offset", std::to_string(*utf8::firstInvalid(a.text))}}});
-                } else if (utf8::length(a.text) > q->maxLength) {
-                    errors.push_back(
-                        {where, "field.too_long", {{"max", std::to_string(q->maxLength)}}});
-                } else if (!a.text.empty()) {
+                if (!a.text.empty() && acceptableText(a.text, where, q->maxLength, errors))
                     r.answers.push_back({q->id, 0, Poco::Nullable<double>(), a.text});
-                }
                 break;
             }
         }
@@ -361,12 +360,17 @@ Receipt IngestService::store(Session& s, Record& r) {
             }
             return receipt;
         }
-        // The key was seen before: answer with the original receipt.
+        // The key, or this dossier for this survey, was seen before: answer with the original
+        // receipt.
         Poco::Nullable<std::int64_t> existing;
         std::string code;
         std::int64_t storedAt = 0;
         s << "SELECT id, receipt, received_at FROM responses WHERE idempotency_key = $1",
             use(r.key), into(existing), into(code), into(storedAt), now;
+        if (existing.isNull() && !r.dossier.isNull())
+            s << "SELECT id, receipt, received_at FROM responses WHERE dossier_id = $1 AND "
+                 "survey_id = $2",
+                use(r.dossier), use(r.surveyId), into(existing), into(code), into(storedAt), now;
         if (!existing.isNull()) return Receipt{existing.value(), code, true, storedAt};
         // Otherwise the random receipt code collided: draw another.
     }

@@ -14,6 +14,9 @@ using namespace Poco::Data::Keywords;
 using Poco::Data::Session;
 
 namespace hailong {
+namespace {
+constexpr std::int64_t kLeaseMs = 5 * 60 * 1000;  // a sender must finish well within this
+}  // namespace
 
 DurableOutbox::DurableOutbox(Database& db, Poco::Logger& log, Options options)
     : db_(db), log_(log), options_(options) {}
@@ -25,6 +28,11 @@ DurableOutbox::~DurableOutbox() {
 void DurableOutbox::registerSender(const std::string& channel, Sender sender) {
     std::lock_guard lock(mutex_);
     senders_[channel] = std::move(sender);
+}
+
+void DurableOutbox::unregisterSender(const std::string& channel) {
+    std::lock_guard lock(mutex_);
+    senders_.erase(channel);
 }
 
 std::int64_t DurableOutbox::enqueue(const OutboundMessage& m) {
@@ -62,12 +70,27 @@ int DurableOutbox::deliverDue() {
         OutboundMessage message;
         int attempts;
     };
-    std::vector<Item> due = db_.read([&](Session& s) {
+    std::vector<std::string> channels;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [channel, sender] : senders_) channels.push_back(channel);
+    }
+    if (channels.empty()) return 0;
+    // Claim due messages of the channels we can deliver: 'sending' with a lease. Another host
+    // (or this one after a crash) takes a message again only once its lease has run out, so a
+    // message is delivered at least once and, barring a crash mid-send, exactly once.
+    std::vector<Item> due = db_.write([&](Session& s) {
         std::int64_t at = nowMs();
+        std::string sql =
+            "SELECT id, channel, recipient, body, attempts FROM outbox WHERE status IN "
+            "('pending', 'sending') AND next_attempt_at <= $1 AND channel IN (";
+        for (std::size_t i = 0; i < channels.size(); ++i)
+            sql += (i ? ", $" : "$") + std::to_string(i + 2);
+        sql += ") ORDER BY next_attempt_at LIMIT 100";
+        if (db_.backend() == Backend::PostgreSQL) sql += " FOR UPDATE SKIP LOCKED";
         Poco::Data::Statement st(s);
-        st << "SELECT id, channel, recipient, body, attempts FROM outbox WHERE status = 'pending' "
-              "AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT 100",
-            use(at);
+        st << sql, use(at);
+        for (auto& c : channels) st, use(c);
         st.execute();
         Poco::Data::RecordSet rs(st);
         std::vector<Item> out;
@@ -78,6 +101,10 @@ int DurableOutbox::deliverDue() {
             item.message.body = rs.value(3).convert<std::string>();
             out.push_back(std::move(item));
         }
+        std::int64_t leaseEnd = at + kLeaseMs;
+        for (Item& item : out)
+            s << "UPDATE outbox SET status = 'sending', next_attempt_at = $1 WHERE id = $2",
+                use(leaseEnd), use(item.id), now;
         return out;
     });
     int attempted = 0;
@@ -116,9 +143,9 @@ int DurableOutbox::deliverDue() {
                  "last_error = $4, sent_at = $5 WHERE id = $6",
                 use(status), use(n), use(next), use(error), use(sentAt), use(id), now;
         });
-        if (status == "failed")
-            log_.warning("outbox message %?d to %s via %s failed: %s", item.id,
-                         item.message.recipient, item.message.channel, error);
+        if (status == "failed")  // the recipient (a phone number) is not logged
+            log_.warning("outbox message %?d via %s failed: %s", item.id, item.message.channel,
+                         error);
     }
     return attempted;
 }

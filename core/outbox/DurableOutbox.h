@@ -29,6 +29,7 @@ public:
     ~DurableOutbox() override;
 
     void registerSender(const std::string& channel, Sender sender) override;
+    void unregisterSender(const std::string& channel) override;
     std::int64_t enqueue(const OutboundMessage& message) override;
 
     void start();

@@ -68,22 +68,30 @@ void PluginLoader::load(const std::vector<std::string>& folders,
 void PluginLoader::loadFile(const std::string& name, const std::string& path) {
     PluginStatus status{name, path, "refused", ""};
     try {
-        loader_->loadLibrary(path);
-        const auto* manifest = loader_->findManifest(path);
-        if (!manifest || manifest->begin() == manifest->end()) {
-            status.reason = "the library exports no hailong::ChannelPlugin";
+        // Check the API version through a plain C symbol before anything is constructed: a
+        // plugin built against other headers may lay out its classes differently.
+        Poco::SharedLibrary library(path);  // stays loaded: plugins are never unloaded
+        if (!library.hasSymbol("hailong_plugin_api")) {
+            status.reason =
+                "not a hailong plugin (no hailong_plugin_api; use HAILONG_EXPORT_PLUGIN)";
         } else {
-            // One plugin class per library; extra classes are ignored with a warning.
-            auto meta = manifest->begin();
-            std::unique_ptr<ChannelPlugin> plugin(meta->create());
-            if (plugin->apiVersion() != HAILONG_PLUGIN_API) {
-                status.reason = "plugin API version " + std::to_string(plugin->apiVersion()) +
+            auto api = reinterpret_cast<int (*)()>(library.getSymbol("hailong_plugin_api"));
+            const int version = api();
+            if (version != HAILONG_PLUGIN_API) {
+                status.reason = "plugin API version " + std::to_string(version) +
                                 ", this host needs " + std::to_string(HAILONG_PLUGIN_API) +
                                 " (rebuild the plugin against this hailong)";
             } else {
-                status.name = plugin->name();
-                status.state = "loaded";
-                loaded_.push_back({statuses_.size(), std::move(plugin), false});
+                loader_->loadLibrary(path);
+                const auto* manifest = loader_->findManifest(path);
+                if (!manifest || manifest->begin() == manifest->end()) {
+                    status.reason = "the library exports no hailong::ChannelPlugin";
+                } else {
+                    std::unique_ptr<ChannelPlugin> plugin(manifest->begin()->create());
+                    status.name = plugin->name();
+                    status.state = "loaded";
+                    loaded_.push_back({statuses_.size(), std::move(plugin), false});
+                }
             }
         }
     } catch (const Poco::Exception& e) {

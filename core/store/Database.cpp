@@ -33,10 +33,20 @@ Database::Lease::Lease(Database& db, std::unique_ptr<Poco::Data::Session> sessio
     : db_(&db), session_(std::move(session)) {}
 
 Database::Lease::Lease(Lease&& other) noexcept
-    : db_(other.db_), session_(std::move(other.session_)) {}
+    : db_(other.db_), session_(std::move(other.session_)), broken_(other.broken_) {}
+
+Database::Lease& Database::Lease::operator=(Lease&& other) noexcept {
+    if (this != &other) {
+        if (session_) db_->release(std::move(session_), broken_);
+        db_ = other.db_;
+        session_ = std::move(other.session_);
+        broken_ = other.broken_;
+    }
+    return *this;
+}
 
 Database::Lease::~Lease() {
-    if (session_) db_->release(std::move(session_));
+    if (session_) db_->release(std::move(session_), broken_);
 }
 
 Database::Database(const DatabaseUrl& url, Options options) : url_(url), options_(options) {
@@ -70,17 +80,27 @@ std::unique_ptr<Poco::Data::Session> Database::open() {
 }
 
 Database::Lease Database::acquire() {
+    constexpr auto kCheckAfter = std::chrono::seconds(5);
     std::unique_lock lock(mutex_);
     const auto deadline = std::chrono::steady_clock::now() + options_.acquireTimeout;
-    while (idle_.empty() && open_ >= options_.poolSize) {
-        if (returned_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-            open_ >= options_.poolSize)
-            throw Unavailable("all database connections are busy");
-    }
-    if (!idle_.empty()) {
-        auto s = std::move(idle_.back());
+    for (;;) {
+        while (idle_.empty() && open_ >= options_.poolSize) {
+            if (returned_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+                open_ >= options_.poolSize)
+                throw Unavailable("all database connections are busy");
+        }
+        if (idle_.empty()) break;
+        Idle idle = std::move(idle_.back());
         idle_.pop_back();
-        return Lease(*this, std::move(s));
+        // A PostgreSQL connection idle for a while may have been cut: check before lending.
+        if (url_.backend == Backend::SQLite ||
+            std::chrono::steady_clock::now() - idle.since < kCheckAfter)
+            return Lease(*this, std::move(idle.session));
+        lock.unlock();
+        const bool ok = alive(*idle.session);
+        lock.lock();
+        if (ok) return Lease(*this, std::move(idle.session));
+        --open_;  // dropped; look again
     }
     ++open_;
     lock.unlock();
@@ -94,16 +114,26 @@ Database::Lease Database::acquire() {
     }
 }
 
-void Database::release(std::unique_ptr<Poco::Data::Session> s) {
-    bool healthy = true;
+bool Database::alive(Poco::Data::Session& s) noexcept {
     try {
-        healthy = s->isConnected();
+        int one = 0;
+        s << "SELECT 1", into(one), now;
+        return one == 1;
+    } catch (...) {
+        return false;
+    }
+}
+
+void Database::release(std::unique_ptr<Poco::Data::Session> s, bool broken) {
+    bool healthy = !broken;
+    try {
+        healthy = healthy && s->isConnected();
     } catch (...) {
         healthy = false;
     }
     std::lock_guard lock(mutex_);
     if (healthy) {
-        idle_.push_back(std::move(s));
+        idle_.push_back({std::move(s), std::chrono::steady_clock::now()});
     } else {
         --open_;
     }
@@ -157,7 +187,7 @@ bool Database::ping(std::string& error) {
     }
 }
 
-void Database::rethrowTransient(const Poco::Exception& e) const {
+bool Database::isTransient(const Poco::Exception& e) const {
     const std::string text = e.displayText();
     bool transient = false;
     if (url_.backend == Backend::SQLite) {
@@ -171,7 +201,7 @@ void Database::rethrowTransient(const Poco::Exception& e) const {
                     contains(text, "terminating") || contains(text, "could not connect") ||
                     contains(text, "no connection") || contains(text, "the database system");
     }
-    if (transient) throw Unavailable("database unavailable: " + text);
+    return transient;
 }
 
 }  // namespace hailong

@@ -3,6 +3,8 @@
 
 #include "store/DatabaseUrl.h"
 
+#include <hailong/Problem.h>
+
 #include <Poco/Data/Session.h>
 
 #include <chrono>
@@ -36,14 +38,17 @@ public:
     public:
         Lease(Database& db, std::unique_ptr<Poco::Data::Session> session);
         Lease(Lease&&) noexcept;
-        Lease& operator=(Lease&&) = delete;
+        Lease& operator=(Lease&& other) noexcept;
         ~Lease();
         Poco::Data::Session& operator*() { return *session_; }
         Poco::Data::Session* operator->() { return session_.get(); }
+        /// The session is suspect (a transient error): close it instead of pooling it.
+        void discard() noexcept { broken_ = true; }
 
     private:
         Database* db_;
         std::unique_ptr<Poco::Data::Session> session_;
+        bool broken_ = false;
     };
 
     Database(const DatabaseUrl& url, Options options);
@@ -63,8 +68,18 @@ public:
     template <class F>
     auto write(F&& fn) {
         auto lease = acquire();
-        return guarded([&] {
+        // A pooled PostgreSQL connection may have died (server restart, failover). Failing at
+        // BEGIN sent nothing, so a second try on a fresh connection is safe.
+        try {
             begin(*lease, true);
+        } catch (const Poco::Exception& e) {
+            lease.discard();
+            if (!isTransient(e)) throw;
+            { auto dead = std::move(lease); }
+            lease = acquire();
+            guarded([&] { begin(*lease, true); });
+        }
+        return guarded([&] {
             try {
                 if constexpr (std::is_void_v<decltype(fn(*lease))>) {
                     fn(*lease);
@@ -100,7 +115,7 @@ public:
         try {
             return f();
         } catch (const Poco::Exception& e) {
-            rethrowTransient(e);
+            if (isTransient(e)) throw Unavailable("database unavailable: " + e.displayText());
             throw;
         }
     }
@@ -109,16 +124,22 @@ private:
     void begin(Poco::Data::Session& s, bool write);
     void commit(Poco::Data::Session& s);
     static void rollback(Poco::Data::Session& s) noexcept;
-    void release(std::unique_ptr<Poco::Data::Session> s);
+    void release(std::unique_ptr<Poco::Data::Session> s, bool broken);
     std::unique_ptr<Poco::Data::Session> open();
-    /// Throws Unavailable if `e` means the database is unreachable, busy or full.
-    void rethrowTransient(const Poco::Exception& e) const;
+    /// Whether `e` means the database is unreachable, busy or full (worth a retry later).
+    bool isTransient(const Poco::Exception& e) const;
+    /// Whether an idle pooled session still answers.
+    bool alive(Poco::Data::Session& s) noexcept;
 
     DatabaseUrl url_;
     Options options_;
     std::mutex mutex_;
     std::condition_variable returned_;
-    std::vector<std::unique_ptr<Poco::Data::Session>> idle_;
+    struct Idle {
+        std::unique_ptr<Poco::Data::Session> session;
+        std::chrono::steady_clock::time_point since;
+    };
+    std::vector<Idle> idle_;
     std::size_t open_ = 0;  // sessions alive (idle or leased)
 };
 

@@ -5,6 +5,7 @@
 #include <Poco/Exception.h>
 #include <Poco/URI.h>
 
+#include <map>
 #include <sstream>
 
 namespace hailong {
@@ -64,13 +65,22 @@ DatabaseUrl DatabaseUrl::parse(std::string_view url) {
         if (db.starts_with("/")) db = db.substr(1);
         if (db.empty()) invalid(url, "missing database name");
         cs << " dbname=" << quoteValue(db);
+        // Fail fast on an unreachable server and notice dead connections; the URL's own
+        // parameters win over these defaults.
+        std::map<std::string, std::string> params{{"connect_timeout", "5"},
+                                                  {"keepalives", "1"},
+                                                  {"keepalives_idle", "30"},
+                                                  {"keepalives_interval", "10"},
+                                                  {"keepalives_count", "3"}};
         for (const auto& [k, v] : uri.getQueryParameters()) {
             if (k.empty() ||
                 k.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos)
                 invalid(url, "bad parameter " + k);
-            cs << ' ' << k << '=' << quoteValue(v);
+            if (v.find_first_of(" '\\") != std::string::npos)
+                invalid(url, "parameter " + k + " may not hold spaces or quotes");
+            params[k] = v;
         }
-        cs << "";
+        for (const auto& [k, v] : params) cs << ' ' << k << '=' << quoteValue(v);
         out.backend = Backend::PostgreSQL;
         out.connector = "PostgreSQL";
         out.connectionString = cs.str();

@@ -108,7 +108,9 @@ const Migration kDirectory{
             received_at BIGINT NOT NULL))",
         "CREATE INDEX responses_agency_received ON responses(agency_id, received_at)",
         "CREATE INDEX responses_survey_received ON responses(survey_id, received_at)",
-        "CREATE INDEX responses_dossier ON responses(dossier_id)",
+        // One response per dossier and survey, whatever the channel or the client's key.
+        "CREATE UNIQUE INDEX responses_one_per_dossier ON responses(dossier_id, survey_id) "
+        "WHERE dossier_id IS NOT NULL",
         R"(CREATE TABLE answers (
             response_id BIGINT NOT NULL REFERENCES responses(id),
             question_id TEXT NOT NULL,

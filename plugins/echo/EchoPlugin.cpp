@@ -4,7 +4,6 @@
 #include <hailong/Host.h>
 #include <hailong/Problem.h>
 
-#include <Poco/ClassLibrary.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Logger.h>
 #include <Poco/Util/AbstractConfiguration.h>
@@ -16,9 +15,10 @@ public:
     std::string name() const override { return "echo"; }
 
     void start(hailong::Host& host, const Poco::Util::AbstractConfiguration& config) override {
-        const std::string greeting = config.getString("greeting", "pong");
-        host.router().add("GET", "/ping", [greeting](const hailong::HttpRequest&) {
-            return hailong::HttpResponse::text(greeting);
+        // The configuration is read at request time: the host keeps it alive for the plugin.
+        const Poco::Util::AbstractConfiguration* settings = &config;
+        host.router().add("GET", "/ping", [settings](const hailong::HttpRequest&) {
+            return hailong::HttpResponse::text(settings->getString("greeting", "pong"));
         });
         hailong::Ingest& ingest = host.ingest();
         host.router().add("POST", "/rate", [&ingest](const hailong::HttpRequest& r) {
@@ -42,6 +42,4 @@ public:
 
 }  // namespace
 
-POCO_BEGIN_MANIFEST(hailong::ChannelPlugin)
-POCO_EXPORT_CLASS(EchoPlugin)
-POCO_END_MANIFEST
+HAILONG_EXPORT_PLUGIN(EchoPlugin)

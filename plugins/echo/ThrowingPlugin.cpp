@@ -1,9 +1,7 @@
-// A plugin whose start() throws after registering a route: the host must mark it failed and
-// publish none of its routes.
+// A plugin whose start() throws after registering a route and an outbox sender: the host must
+// mark it failed, publish none of its routes and withdraw its sender.
 #include <hailong/ChannelPlugin.h>
 #include <hailong/Host.h>
-
-#include <Poco/ClassLibrary.h>
 
 #include <stdexcept>
 
@@ -16,6 +14,9 @@ public:
         host.router().add("GET", "/half", [](const hailong::HttpRequest&) {
             return hailong::HttpResponse::text("should never be reachable");
         });
+        host.outbox().registerSender("throwing", [](const hailong::OutboundMessage&, std::string&) {
+            return hailong::DeliveryResult::Sent;  // must never be called
+        });
         throw std::runtime_error("cannot reach the SMS gateway at 127.0.0.1:1 (test plugin)");
     }
     void stop() noexcept override {}
@@ -23,6 +24,4 @@ public:
 
 }  // namespace
 
-POCO_BEGIN_MANIFEST(hailong::ChannelPlugin)
-POCO_EXPORT_CLASS(ThrowingPlugin)
-POCO_END_MANIFEST
+HAILONG_EXPORT_PLUGIN(ThrowingPlugin)

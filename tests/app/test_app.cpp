@@ -216,6 +216,16 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
         CHECK(d->getValue<std::string>("received_at") == "2025-03-04T01:15:00.000Z");
         CHECK(d->getValue<bool>("has_phone"));
         CHECK_FALSE(d->has("phone"));  // phone numbers are never returned
+        // A dossier without procedure, officer or counter can still be changed.
+        CHECK(test::postJson(port, "/api/v1/dossiers",
+                             R"({"code":"XA-2","agency":"XA","received_at":"2025-03-04 08:15"})")
+                  .status == 201);
+        auto cancelled = test::http(
+            port, "PATCH", "/api/v1/dossiers/XA-2", R"({"status":"cancelled"})",
+            {{"Content-Type", "application/json"}, {"Authorization", "Bearer test-token"}});
+        CHECK(cancelled.status == 200);
+        CHECK(json(cancelled.body)->getObject("item")->getValue<std::string>("status") ==
+              "cancelled");
         CHECK(test::postJson(port, "/api/v1/devices",
                              R"({"code":"TAB-1","name":"Máy tính bảng 1","counter":"XA-Q1"})")
                   .status == 201);
@@ -224,7 +234,14 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
         CHECK(json(test::http(port, "GET", "/api/v1/agencies?q=au%20co").body)
                   ->getValue<int>("count") == 1);
         CHECK(test::http(port, "GET", "/api/v1/officers/NOPE").status == 404);
-        CHECK(test::http(port, "GET", "/api/v1/dossiers?from=yesterday").status == 400);
+        const std::map<std::string, std::string> token{{"Authorization", "Bearer test-token"}};
+        CHECK(test::http(port, "GET", "/api/v1/dossiers?from=yesterday", "", token).status == 400);
+        // Case data is not public: dossiers and devices need the token even to read.
+        CHECK(test::http(port, "GET", "/api/v1/dossiers").status == 401);
+        CHECK(test::http(port, "GET", "/api/v1/dossiers/XA-1").status == 401);
+        CHECK(test::http(port, "GET", "/api/v1/devices").status == 401);
+        CHECK(json(test::http(port, "GET", "/api/v1/dossiers", "", token).body)
+                  ->getValue<int>("count") == 2);
         CHECK(test::http(port, "GET", "/api/v1/agencies?limit=5000").status == 400);
 
         // A submission about the dossier, then the same again.
@@ -247,6 +264,25 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
         CHECK(codes.find("colour:field.unknown") != std::string::npos);
         CHECK(codes.find("answers.rating:submission.not_an_option") != std::string::npos);
     }
+    SECTION("odd JSON types are 422s, not 500s") {
+        auto r = test::postJson(
+            port, "/api/v1/submissions",
+            R"({"idempotency_key":"c1","survey":"counter-quick","answers":{"rating":[null]}})");
+        CHECK(r.status == 422);
+        CHECK(errorCodes(json(r.body)).find("answers.rating:submission.not_an_option") !=
+              std::string::npos);
+        r = test::postJson(port, "/api/v1/submissions",
+                           R"({"idempotency_key":"c2","survey":"counter-quick",)"
+                           R"("answers":{"rating":3},"answered_at":1e300})");
+        CHECK(r.status == 422);
+        CHECK(errorCodes(json(r.body)).find("answered_at:field.time_range") != std::string::npos);
+        CHECK(test::postJson(port, "/api/v1/agencies", R"({"code":"PT","name":"P"})").status ==
+              201);
+        r = test::postJson(port, "/api/v1/dossiers",
+                           R"({"code":"D9","agency":"PT","received_at":9000000000000000000})");
+        CHECK(r.status == 422);
+        CHECK(errorCodes(json(r.body)).find("received_at:field.time_range") != std::string::npos);
+    }
     SECTION("directory validation errors name the field") {
         auto r = test::postJson(port, "/api/v1/counters",
                                 R"({"code":"Q 1","name":"x","agency":"NOPE"})");
@@ -262,6 +298,11 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
         CHECK(quick->getArray("questions")->getObject(0)->getArray("options")->size() == 3);
         CHECK(test::http(port, "GET", "/api/v1/surveys/nope").status == 404);
         auto health = json(test::http(port, "GET", "/api/v1/health").body);
+        CHECK_FALSE(health->getObject("database")->has("url"));  // not told to strangers
+        auto detailed = json(
+            test::http(port, "GET", "/api/v1/health", "", {{"Authorization", "Bearer test-token"}})
+                .body);
+        CHECK(detailed->getObject("database")->has("url"));
         CHECK(health->getValue<std::string>("status") == "ok");
         CHECK(health->getObject("database")->getValue<int>("schema_version") == 1);
         auto summary = json(test::http(port, "GET", "/api/v1/summary").body)->getObject("counts");

@@ -150,6 +150,25 @@ TEST_CASE("concurrent submissions are committed in groups, each exactly once") {
     }
 }
 
+TEST_CASE("one dossier is rated once per survey, whatever the key or channel") {
+    for (Backend b : test::backends()) {
+        DYNAMIC_SECTION(test::name(b)) {
+            Fixture f(b);
+            Submission atCounter = rating("tablet-uuid-1", 3);
+            atCounter.dossierCode = "XA-250304-00001";
+            Submission bySms = rating("sms-84912345678-1", 1);
+            bySms.dossierCode = "XA-250304-00001";
+            bySms.channel = "sms";
+            const Receipt first = f.ingest.submit(atCounter);
+            const Receipt second = f.ingest.submit(bySms);
+            CHECK_FALSE(first.duplicate);
+            CHECK(second.duplicate);
+            CHECK(second.code == first.code);
+            CHECK(f.count("responses") == 1);
+        }
+    }
+}
+
 TEST_CASE("invalid submissions are refused with field errors and store nothing") {
     Fixture f(Backend::SQLite);
     SECTION("unknown survey") {
@@ -190,6 +209,11 @@ TEST_CASE("invalid submissions are refused with field errors and store nothing")
         CHECK(hasError(errors, "comment", "text.invalid_utf8"));
         CHECK(hasError(errors, "answered_at", "submission.time_out_of_range"));
         CHECK(hasError(errors, "channel", "submission.channel_not_allowed"));
+    }
+    SECTION("a comment with a NUL byte (PostgreSQL would cut it there)") {
+        Submission s = rating("x", 1);
+        s.comment = std::string("abc\0def", 7);
+        CHECK(hasError(problemErrors(f.ingest, s), "comment", "text.control_chars"));
     }
     SECTION("a comment over 2000 characters") {
         Submission s = rating("x", 1);

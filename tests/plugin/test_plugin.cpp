@@ -19,9 +19,10 @@ const PluginStatus* find(const Runtime& rt, const std::string& name) {
 
 TEST_CASE("plugins: loaded, refused and failed ones are reported and the host serves on") {
     test::TempDir dir;
-    Settings settings = test::testSettings("sqlite:" + dir.file("hl.db"), dir,
-                                           {{"plugins.enabled", "echo,wrongapi,throwing,ghost"},
-                                            {"plugin.echo.greeting", "xin chào"}});
+    Settings settings =
+        test::testSettings("sqlite:" + dir.file("hl.db"), dir,
+                           {{"plugins.enabled", "echo,wrongapi,throwing,ghost,notaplugin"},
+                            {"plugin.echo.greeting", "xin chào"}});
     Paths paths = Paths::resolve(settings.config(), Paths::executableDir());
     Runtime rt(settings.config(), paths, Poco::Logger::get("test.plugins"));
     rt.migrate();
@@ -47,12 +48,19 @@ TEST_CASE("plugins: loaded, refused and failed ones are reported and the host se
     CHECK(ghost->state == "refused");
     CHECK(ghost->reason.find("libghost.so not found") != std::string::npos);
 
+    const PluginStatus* stranger = find(rt, "notaplugin");
+    REQUIRE(stranger);
+    CHECK(stranger->state == "refused");
+    CHECK(stranger->reason.find("not a hailong plugin") != std::string::npos);
+
     rt.serve();
     const auto port = rt.port();
     // The good plugin's routes are mounted under /c/echo/ and get their configuration.
     CHECK(test::http(port, "GET", "/c/echo/ping").body == "xin chào");
-    // The failed plugin's half-registered route was never published.
+    // The failed plugin's half-registered route was never published, its sender withdrawn.
     CHECK(test::http(port, "GET", "/c/throwing/half").status == 404);
+    rt.outbox().enqueue({"throwing", "84912345678", "xin chào", "t-1", 0});
+    CHECK(rt.outbox().deliverDue() == 0);
     // A plugin stores ratings through the one ingest path.
     auto rated = test::http(port, "POST", "/c/echo/rate", R"({"key":"p-1","rating":3})",
                             {{"Content-Type", "application/json"}});
@@ -62,11 +70,13 @@ TEST_CASE("plugins: loaded, refused and failed ones are reported and the host se
               .status == 200);
     // Health shows every plugin with its state and reason.
     auto health = Poco::JSON::Parser()
-                      .parse(test::http(port, "GET", "/api/v1/health").body)
+                      .parse(test::http(port, "GET", "/api/v1/health", "",
+                                        {{"Authorization", "Bearer test-token"}})
+                                 .body)
                       .extract<Poco::JSON::Object::Ptr>();
     CHECK(health->getValue<std::string>("status") == "degraded");
     auto plugins = health->getArray("plugins");
-    REQUIRE(plugins->size() == 4);
+    REQUIRE(plugins->size() == 5);
     std::map<std::string, std::string> states;
     for (std::size_t i = 0; i < plugins->size(); ++i) {
         auto p = plugins->getObject(static_cast<unsigned>(i));
@@ -76,7 +86,8 @@ TEST_CASE("plugins: loaded, refused and failed ones are reported and the host se
     CHECK(states == std::map<std::string, std::string>{{"echo", "running"},
                                                        {"wrongapi", "refused"},
                                                        {"throwing", "failed"},
-                                                       {"ghost", "refused"}});
+                                                       {"ghost", "refused"},
+                                                       {"notaplugin", "refused"}});
     rt.shutdown();
 }
 

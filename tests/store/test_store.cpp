@@ -7,6 +7,7 @@
 
 #include <hailong/Problem.h>
 
+#include <Poco/FileStream.h>
 #include <Poco/Nullable.h>
 
 #include <catch2/catch.hpp>
@@ -137,4 +138,37 @@ TEST_CASE("an unreachable PostgreSQL is Unavailable, not a crash") {
     std::string error;
     CHECK_FALSE(db.ping(error));
     CHECK_FALSE(error.empty());
+}
+
+TEST_CASE("writes go on after the PostgreSQL server restarts under a warm pool") {
+    test::TempDir dir;
+    const std::string script = test::sourceDir() + "/scripts/pg-test-server.sh";
+    const std::string folder = dir.file("pg");
+    REQUIRE(std::system((script + " start " + folder + " > /dev/null").c_str()) == 0);
+    struct Stop {
+        std::string command;
+        ~Stop() { (void)std::system(command.c_str()); }
+    } stop{script + " stop " + folder};
+    std::string url;
+    {
+        Poco::FileInputStream in(folder + "/url");
+        std::getline(in, url);
+    }
+    Database db(DatabaseUrl::parse(url));
+    Migrations::apply(db);
+    auto insert = [&](const std::string& code) {
+        db.write([&](Session& s) {
+            std::string c = code;
+            s << "INSERT INTO procedures (code, name, created_at, updated_at) VALUES ($1, 'x', 1, "
+                 "1)",
+                use(c), now;
+        });
+    };
+    insert("before");
+    REQUIRE(std::system((script + " restart " + folder + " > /dev/null").c_str()) == 0);
+    // The pooled connection is dead; the write must notice at BEGIN and use a fresh one.
+    CHECK_NOTHROW(insert("after"));
+    std::int64_t count = 0;
+    db.read([&](Session& s) { s << "SELECT COUNT(*) FROM procedures", into(count), now; });
+    CHECK(count == 2);
 }

@@ -51,9 +51,11 @@ struct Receipt {
 class Ingest {
 public:
     virtual ~Ingest() = default;
-    /// Blocks until the response is committed (or found to be a duplicate) and returns its
-    /// receipt. Throws Problem (422, with field errors) for invalid submissions and
-    /// Unavailable when the store cannot commit now; in both cases nothing was stored.
+    /// Blocks until the response is committed (or found to be a duplicate: the same key, or
+    /// the same dossier for the same survey) and returns its receipt. Throws Problem (422,
+    /// with field errors) for invalid submissions: nothing was stored. Throws Unavailable when
+    /// the store cannot confirm the commit now: the response may or may not be stored, and
+    /// the channel retries later with the same key (which never double-counts).
     virtual Receipt submit(const Submission& submission) = 0;
 };
 

@@ -27,6 +27,8 @@ public:
     /// Registers the sender for `channel`; call from ChannelPlugin::start. The sender is called
     /// on the outbox's thread and must return within a few seconds.
     virtual void registerSender(const std::string& channel, Sender sender) = 0;
+    /// Stops delivering `channel`'s messages (they stay queued). Done for a plugin that stops.
+    virtual void unregisterSender(const std::string& channel) = 0;
     /// Stores the message durably; returns its id (the existing one for a repeated dedupeKey).
     virtual std::int64_t enqueue(const OutboundMessage& message) = 0;
 };
