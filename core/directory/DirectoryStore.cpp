@@ -98,21 +98,11 @@ const Table<Procedure> kProcedures{kProcedureCols, readProcedure};
 const Table<Dossier> kDossiers{kDossierCols, readDossier};
 const Table<Device> kDevices{kDeviceCols, readDevice};
 
-// Runs `sql` with one text parameter and reads the first row, if any.
-template <class T, class Reader>
-std::optional<T> one(Session& s, const std::string& sql, std::string key, Reader read) {
+// Runs `sql` with one parameter (a code or an id) and reads the first row, if any.
+template <class T, class Key, class Reader>
+std::optional<T> one(Session& s, const std::string& sql, Key key, Reader read) {
     Statement st(s);
     st << sql, use(key);
-    st.execute();
-    RecordSet rs(st);
-    if (rs.rowCount() == 0) return std::nullopt;
-    rs.moveFirst();
-    return read(rs);
-}
-template <class T, class Reader>
-std::optional<T> oneById(Session& s, const std::string& sql, std::int64_t id, Reader read) {
-    Statement st(s);
-    st << sql, use(id);
     st.execute();
     RecordSet rs(st);
     if (rs.rowCount() == 0) return std::nullopt;
@@ -241,7 +231,7 @@ std::optional<Device> DirectoryStore::device(std::string_view code) const {
 }
 std::optional<Agency> DirectoryStore::agencyById(std::int64_t id) const {
     return db_.read([&](Session& s) {
-        return oneById<Agency>(s, std::string("SELECT ") + kAgencyCols + " WHERE id = $1", id,
+        return one<Agency>(s, std::string("SELECT ") + kAgencyCols + " WHERE id = $1", id,
                                readAgency);
     });
 }
@@ -382,6 +372,71 @@ std::optional<std::int64_t> reference(Session& s, const char* table, const std::
     return found.value();
 }
 
+// The columns one save writes, in order: builds the INSERT or UPDATE and binds the values.
+// Not thread-safe; one per save.
+class RowWriter {
+public:
+    using Value = std::variant<std::string, std::int64_t, NullableId>;
+    RowWriter& set(const char* column, Value value) {
+        columns_.emplace_back(column);
+        values_.push_back(std::move(value));
+        return *this;
+    }
+    /// Inserts with created_at/updated_at = now; returns the new row's id.
+    std::int64_t insert(Session& s, const std::string& table) {
+        std::string names, marks;
+        for (std::size_t i = 0; i < columns_.size(); ++i) {
+            names += columns_[i] + ", ";
+            marks += "$" + std::to_string(i + 1) + ", ";
+        }
+        const std::size_t n = columns_.size();
+        Statement st(s);
+        st << "INSERT INTO " + table + " (" + names + "created_at, updated_at) VALUES (" + marks +
+                  "$" + std::to_string(n + 1) + ", $" + std::to_string(n + 2) + ") RETURNING id";
+        std::int64_t id = 0;
+        bindAll(st);
+        st, bind(at_), bind(at_), into(id);
+        st.execute();
+        return id;
+    }
+    /// Updates row `id`, with updated_at = now.
+    void update(Session& s, const std::string& table, std::int64_t id) {
+        std::string sets;
+        for (std::size_t i = 0; i < columns_.size(); ++i)
+            sets += columns_[i] + " = $" + std::to_string(i + 1) + ", ";
+        const std::size_t n = columns_.size();
+        Statement st(s);
+        st << "UPDATE " + table + " SET " + sets + "updated_at = $" + std::to_string(n + 1) +
+                  " WHERE id = $" + std::to_string(n + 2);
+        bindAll(st);
+        st, bind(at_), bind(id);
+        st.execute();
+    }
+
+private:
+    void bindAll(Statement& st) {
+        for (auto& v : values_) std::visit([&](auto& x) { st, use(x); }, v);
+    }
+    std::vector<std::string> columns_;
+    std::deque<Value> values_;  // stable addresses for use()
+    std::int64_t at_ = nowMs();
+};
+
+std::int64_t asInt(bool b) {
+    return b ? 1 : 0;
+}
+
+// Updates row `existing`, or inserts a new row with `code`.
+SaveOutcome writeRow(Session& s, RowWriter& row, const char* table, const std::string& code,
+                     std::optional<std::int64_t> existing) {
+    if (existing) {
+        row.update(s, table, *existing);
+        return SaveOutcome::Updated;
+    }
+    row.set("code", code).insert(s, table);
+    return SaveOutcome::Created;
+}
+
 void throwIfAny(const std::vector<FieldError>& errors) {
     if (!errors.empty()) throw Problem(422, "directory.invalid", {}, errors);
 }
@@ -405,26 +460,22 @@ SaveOutcome DirectoryStore::save(Session& s, const AgencyInput& raw) {
     throwIfAny(errors);
 
     auto existing = byCode(s, kAgencies, in.code);
-    const std::int64_t at = nowMs();
-    std::string key = text_.key(in.code + " " + in.name);
     NullableId parentId = parent ? NullableId(parent->id) : NullableId();
     const std::string parentPath = parent ? parent->path : "/";
     const int depth = parent ? parent->depth + 1 : 0;
-
+    const bool active = in.active.value_or(existing ? existing->active : true);
+    RowWriter row;
+    row.set("name", in.name).set("parent_id", parentId).set("kind", in.kind);
+    row.set("address", in.address).set("active", asInt(active));
+    row.set("search_key", text_.key(in.code + " " + in.name));
     if (!existing) {
-        std::int64_t id = 0;
-        int active = in.active.value_or(true) ? 1 : 0;
-        s << "INSERT INTO agencies (code, name, parent_id, depth, kind, address, active, "
-             "search_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-             "RETURNING id",
-            use(in.code), use(in.name), use(parentId), bind(depth), use(in.kind), use(in.address),
-            use(active), use(key), bind(at), bind(at), into(id), now;
+        row.set("code", in.code).set("depth", std::int64_t{depth});
+        std::int64_t id = row.insert(s, "agencies");
         std::string path = parentPath + std::to_string(id) + "/";
         s << "UPDATE agencies SET path = $1 WHERE id = $2", use(path), use(id), now;
         return SaveOutcome::Created;
     }
 
-    const bool active = in.active.value_or(existing->active);
     const bool parentChanged =
         existing->parentId != (parent ? std::optional(parent->id) : std::nullopt);
     if (!parentChanged && existing->name == in.name && existing->kind == in.kind &&
@@ -433,12 +484,8 @@ SaveOutcome DirectoryStore::save(Session& s, const AgencyInput& raw) {
     if (parentChanged && parent && parent->path.starts_with(existing->path))
         throw Problem(422, "directory.invalid", {},
                       {{"parent", "directory.agency_cycle", {{"code", in.parentCode}}}});
-    int activeInt = active ? 1 : 0;
     std::int64_t id = existing->id;
-    s << "UPDATE agencies SET name = $1, parent_id = $2, kind = $3, address = $4, active = $5, "
-         "search_key = $6, updated_at = $7 WHERE id = $8",
-        use(in.name), use(parentId), use(in.kind), use(in.address), use(activeInt), use(key),
-        bind(at), use(id), now;
+    row.update(s, "agencies", id);
     if (parentChanged) {  // move the whole subtree
         std::string newPath = parentPath + std::to_string(id) + "/";
         int keepFrom = static_cast<int>(existing->path.size()) + 1;
@@ -460,25 +507,15 @@ SaveOutcome DirectoryStore::save(Session& s, const CounterInput& raw) {
     auto agencyId = reference(s, "agencies", "agency", in.agencyCode, true, errors);
     throwIfAny(errors);
     auto existing = byCode(s, kCounters, in.code);
-    const std::int64_t at = nowMs();
-    std::string key = text_.key(in.code + " " + in.name);
     const bool active = in.active.value_or(existing ? existing->active : true);
-    int activeInt = active ? 1 : 0;
-    std::int64_t agency = *agencyId;
-    if (!existing) {
-        s << "INSERT INTO counters (code, name, agency_id, active, search_key, created_at, "
-             "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            use(in.code), use(in.name), use(agency), use(activeInt), use(key), bind(at), bind(at),
-            now;
-        return SaveOutcome::Created;
-    }
-    if (existing->name == in.name && existing->agencyId == agency && existing->active == active)
+    if (existing && existing->name == in.name && existing->agencyId == *agencyId &&
+        existing->active == active)
         return SaveOutcome::Unchanged;
-    std::int64_t id = existing->id;
-    s << "UPDATE counters SET name = $1, agency_id = $2, active = $3, search_key = $4, "
-         "updated_at = $5 WHERE id = $6",
-        use(in.name), use(agency), use(activeInt), use(key), bind(at), use(id), now;
-    return SaveOutcome::Updated;
+    RowWriter row;
+    row.set("name", in.name).set("agency_id", *agencyId).set("active", asInt(active));
+    row.set("search_key", text_.key(in.code + " " + in.name));
+    return writeRow(s, row, "counters", in.code,
+                    existing ? std::optional(existing->id) : std::nullopt);
 }
 
 SaveOutcome DirectoryStore::save(Session& s, const OfficerInput& raw) {
@@ -491,26 +528,15 @@ SaveOutcome DirectoryStore::save(Session& s, const OfficerInput& raw) {
     auto agencyId = reference(s, "agencies", "agency", in.agencyCode, true, errors);
     throwIfAny(errors);
     auto existing = byCode(s, kOfficers, in.code);
-    const std::int64_t at = nowMs();
-    std::string key = text_.key(in.code + " " + in.name);
     const bool active = in.active.value_or(existing ? existing->active : true);
-    int activeInt = active ? 1 : 0;
-    std::int64_t agency = *agencyId;
-    if (!existing) {
-        s << "INSERT INTO officers (code, name, title, agency_id, active, search_key, created_at, "
-             "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            use(in.code), use(in.name), use(in.title), use(agency), use(activeInt), use(key),
-            bind(at), bind(at), now;
-        return SaveOutcome::Created;
-    }
-    if (existing->name == in.name && existing->title == in.title && existing->agencyId == agency &&
-        existing->active == active)
+    if (existing && existing->name == in.name && existing->title == in.title &&
+        existing->agencyId == *agencyId && existing->active == active)
         return SaveOutcome::Unchanged;
-    std::int64_t id = existing->id;
-    s << "UPDATE officers SET name = $1, title = $2, agency_id = $3, active = $4, "
-         "search_key = $5, updated_at = $6 WHERE id = $7",
-        use(in.name), use(in.title), use(agency), use(activeInt), use(key), bind(at), use(id), now;
-    return SaveOutcome::Updated;
+    RowWriter row;
+    row.set("name", in.name).set("title", in.title).set("agency_id", *agencyId);
+    row.set("active", asInt(active)).set("search_key", text_.key(in.code + " " + in.name));
+    return writeRow(s, row, "officers", in.code,
+                    existing ? std::optional(existing->id) : std::nullopt);
 }
 
 SaveOutcome DirectoryStore::save(Session& s, const ProcedureInput& raw) {
@@ -527,28 +553,18 @@ SaveOutcome DirectoryStore::save(Session& s, const ProcedureInput& raw) {
         errors.push_back({"processing_days", "field.range", {{"min", "0"}, {"max", "3650"}}});
     throwIfAny(errors);
     auto existing = byCode(s, kProcedures, in.code);
-    const std::int64_t at = nowMs();
-    std::string key = text_.key(in.code + " " + in.name);
     const bool active = in.active.value_or(existing ? existing->active : true);
-    int activeInt = active ? 1 : 0;
-    int days = in.processingDays.value_or(existing ? existing->processingDays : 0);
-    if (!existing) {
-        s << "INSERT INTO procedures (code, name, field, processing_days, online, active, "
-             "search_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            use(in.code), use(in.name), use(in.field), use(days), use(in.online), use(activeInt),
-            use(key), bind(at), bind(at), now;
-        return SaveOutcome::Created;
-    }
-    if (existing->name == in.name && existing->field == in.field &&
+    const int days = in.processingDays.value_or(existing ? existing->processingDays : 0);
+    if (existing && existing->name == in.name && existing->field == in.field &&
         existing->processingDays == days && existing->online == in.online &&
         existing->active == active)
         return SaveOutcome::Unchanged;
-    std::int64_t id = existing->id;
-    s << "UPDATE procedures SET name = $1, field = $2, processing_days = $3, online = $4, "
-         "active = $5, search_key = $6, updated_at = $7 WHERE id = $8",
-        use(in.name), use(in.field), use(days), use(in.online), use(activeInt), use(key), bind(at),
-        use(id), now;
-    return SaveOutcome::Updated;
+    RowWriter row;
+    row.set("name", in.name).set("field", in.field).set("processing_days", std::int64_t{days});
+    row.set("online", in.online).set("active", asInt(active));
+    row.set("search_key", text_.key(in.code + " " + in.name));
+    return writeRow(s, row, "procedures", in.code,
+                    existing ? std::optional(existing->id) : std::nullopt);
 }
 
 SaveOutcome DirectoryStore::save(Session& s, const DossierInput& raw) {
@@ -586,33 +602,20 @@ SaveOutcome DirectoryStore::save(Session& s, const DossierInput& raw) {
         errors.push_back({"due_at", "dossier.due_before_received", {}});
     throwIfAny(errors);
 
-    const std::int64_t at = nowMs();
-    std::int64_t agency = *agencyId;
-    NullableId procedure = nullable(procedureId), officer = nullable(officerId),
-               counter = nullable(counterId), due = nullable(in.dueAtMs),
-               returned = nullable(in.returnedAtMs);
-    std::int64_t receivedAt = received;
-    if (!existing) {
-        s << "INSERT INTO dossiers (code, agency_id, procedure_id, officer_id, counter_id, status, "
-             "received_at, due_at, returned_at, phone, created_at, updated_at) "
-             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            use(in.code), use(agency), use(procedure), use(officer), use(counter), use(in.status),
-            use(receivedAt), use(due), use(returned), use(in.phone), bind(at), bind(at), now;
-        return SaveOutcome::Created;
-    }
-    if (existing->agencyId == agency && existing->procedureId == procedureId &&
+    if (existing && existing->agencyId == *agencyId && existing->procedureId == procedureId &&
         existing->officerId == officerId && existing->counterId == counterId &&
         existing->status == in.status && existing->receivedAtMs == received &&
         existing->dueAtMs == in.dueAtMs && existing->returnedAtMs == in.returnedAtMs &&
         existing->phone == in.phone)
         return SaveOutcome::Unchanged;
-    std::int64_t id = existing->id;
-    s << "UPDATE dossiers SET agency_id = $1, procedure_id = $2, officer_id = $3, counter_id = $4, "
-         "status = $5, received_at = $6, due_at = $7, returned_at = $8, phone = $9, "
-         "updated_at = $10 WHERE id = $11",
-        use(agency), use(procedure), use(officer), use(counter), use(in.status), use(receivedAt),
-        use(due), use(returned), use(in.phone), bind(at), use(id), now;
-    return SaveOutcome::Updated;
+    RowWriter row;
+    row.set("agency_id", *agencyId).set("procedure_id", nullable(procedureId));
+    row.set("officer_id", nullable(officerId)).set("counter_id", nullable(counterId));
+    row.set("status", in.status).set("received_at", received);
+    row.set("due_at", nullable(in.dueAtMs)).set("returned_at", nullable(in.returnedAtMs));
+    row.set("phone", in.phone);
+    return writeRow(s, row, "dossiers", in.code,
+                    existing ? std::optional(existing->id) : std::nullopt);
 }
 
 SaveOutcome DirectoryStore::save(Session& s, const DeviceInput& raw) {
@@ -624,19 +627,12 @@ SaveOutcome DirectoryStore::save(Session& s, const DeviceInput& raw) {
     auto counterId = reference(s, "counters", "counter", in.counterCode, true, errors);
     throwIfAny(errors);
     auto existing = byCode(s, kDevices, in.code);
-    const std::int64_t at = nowMs();
-    std::int64_t counter = *counterId;
-    if (!existing) {
-        s << "INSERT INTO devices (code, name, counter_id, status, created_at, updated_at) "
-             "VALUES ($1, $2, $3, 'unpaired', $4, $5)",
-            use(in.code), use(in.name), use(counter), bind(at), bind(at), now;
-        return SaveOutcome::Created;
-    }
-    if (existing->name == in.name && existing->counterId == counter) return SaveOutcome::Unchanged;
-    std::int64_t id = existing->id;
-    s << "UPDATE devices SET name = $1, counter_id = $2, updated_at = $3 WHERE id = $4",
-        use(in.name), use(counter), bind(at), use(id), now;
-    return SaveOutcome::Updated;
+    if (existing && existing->name == in.name && existing->counterId == *counterId)
+        return SaveOutcome::Unchanged;
+    RowWriter row;
+    row.set("name", in.name).set("counter_id", *counterId);
+    return writeRow(s, row, "devices", in.code,
+                    existing ? std::optional(existing->id) : std::nullopt);
 }
 
 }  // namespace hailong

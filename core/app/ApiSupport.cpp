@@ -1,0 +1,58 @@
+#include "app/ApiSupport.h"
+
+#include "app/Runtime.h"
+#include "common/Clock.h"
+
+#include <hailong/Problem.h>
+
+namespace hailong {
+
+bool hasToken(const Runtime& rt, const HttpRequest& request) {
+    const std::string header = request.header("authorization");
+    const std::string& token = rt.apiToken();
+    const std::string given = header.starts_with("Bearer ") ? header.substr(7) : std::string();
+    unsigned char diff = given.size() == token.size() ? 0 : 1;
+    for (std::size_t i = 0; i < given.size() && i < token.size(); ++i)
+        diff |= static_cast<unsigned char>(given[i] ^ token[i]);
+    return !token.empty() && diff == 0;
+}
+
+void requireToken(const Runtime& rt, const HttpRequest& request, const char* code) {
+    if (hasToken(rt, request)) return;
+    Problem p(401, code);
+    p.headers.emplace_back("WWW-Authenticate", "Bearer");
+    throw p;
+}
+
+ListQuery listQuery(const HttpRequest& r) {
+    ListQuery q;
+    q.agencyCode = r.queryParam("agency").value_or("");
+    q.search = r.queryParam("q").value_or("");
+    if (q.search.size() > 200) throw Problem(400, "field.too_long", {{"max", "200"}});
+    auto integer = [&](const char* name, int def, int min, int max) {
+        auto v = r.queryParam(name);
+        if (!v) return def;
+        try {
+            std::size_t used = 0;
+            int n = std::stoi(*v, &used);
+            if (used == v->size() && n >= min && n <= max) return n;
+        } catch (const std::exception&) {
+        }
+        throw Problem(400, "query.integer",
+                      {{"name", name}, {"min", std::to_string(min)}, {"max", std::to_string(max)}});
+    };
+    q.limit = integer("limit", 100, 1, 1000);
+    q.offset = integer("offset", 0, 0, 100000000);
+    auto time = [&](const char* name) -> std::optional<std::int64_t> {
+        auto v = r.queryParam(name);
+        if (!v) return std::nullopt;
+        auto ms = parseTimeMs(*v);
+        if (!ms) throw Problem(400, "query.time", {{"name", name}, {"value", *v}});
+        return ms;
+    };
+    q.fromMs = time("from");
+    q.toMs = time("to");
+    return q;
+}
+
+}  // namespace hailong

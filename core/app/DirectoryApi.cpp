@@ -1,0 +1,377 @@
+#include "app/DirectoryApi.h"
+
+#include "app/ApiSupport.h"
+#include "app/Runtime.h"
+#include "common/Clock.h"
+#include "http/JsonInput.h"
+
+#include <hailong/Problem.h>
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+
+#include <functional>
+#include <memory>
+#include <set>
+
+namespace hailong {
+namespace {
+
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+using Codes = std::map<std::int64_t, std::string>;
+
+constexpr std::size_t kNameChars = 300;
+
+/// One kind of directory entry as an API resource. Immutable after setup; shared by routes.
+template <class Entity, class Input>
+struct Resource {
+    const char* kind;        ///< for messages: "agency"
+    const char* collection;  ///< URL segment: "agencies"
+    bool privateReads = false;
+    std::function<std::vector<Entity>(const ListQuery&)> list;
+    std::function<std::optional<Entity>(const std::string& code)> find;
+    /// JSON for entities, resolving their references with one query per referenced table.
+    std::function<Array::Ptr(const std::vector<Entity>&)> render;
+    /// The input to save, from the body; `existing` supplies what a PATCH leaves out.
+    std::function<Input(JsonInput&, const std::optional<Entity>& existing, const std::string&)>
+        read;
+    /// Extra detail for the single-item view (e.g. an agency's children).
+    std::function<void(const Entity&, Object::Ptr&)> detail;
+};
+
+Poco::Dynamic::Var codeOr(const Codes& codes, const std::optional<std::int64_t>& id) {
+    if (!id) return Poco::Dynamic::Var();
+    auto it = codes.find(*id);
+    return it == codes.end() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(it->second);
+}
+std::string codeText(const Codes& codes, const std::optional<std::int64_t>& id) {
+    auto v = codeOr(codes, id);
+    return v.isEmpty() ? std::string() : v.toString();
+}
+void setTime(Object::Ptr& o, const char* key, const std::optional<std::int64_t>& ms) {
+    if (ms)
+        o->set(key, formatTimeMs(*ms));
+    else
+        o->set(key, Poco::Dynamic::Var());
+}
+std::string trimmed(std::string s) {
+    const auto first = s.find_first_not_of(" \t");
+    if (first == std::string::npos) return {};
+    return s.substr(first, s.find_last_not_of(" \t") - first + 1);
+}
+
+template <class E, class I>
+void mount(RouteTable& routes, Runtime& rt, std::shared_ptr<const Resource<E, I>> res) {
+    const std::string base = std::string("/api/v1/") + res->collection;
+    auto notFound = [res](const std::string& code) {
+        return Problem(404, "directory.not_found", {{"kind", res->kind}, {"code", code}});
+    };
+    routes.add("GET", base, [&rt, res](const HttpRequest& r) {
+        if (res->privateReads) requireToken(rt, r, "auth.token_required_read");
+        const ListQuery q = listQuery(r);
+        const auto items = res->list(q);
+        Object::Ptr body = new Object;
+        body->set("items", res->render(items));
+        body->set("limit", q.limit);
+        body->set("offset", q.offset);
+        body->set("count", items.size());
+        return HttpResponse::json(body);
+    });
+    routes.add("GET", base + "/{code}", [&rt, res, notFound](const HttpRequest& r) {
+        if (res->privateReads) requireToken(rt, r, "auth.token_required_read");
+        auto entity = res->find(r.param("code"));
+        if (!entity) throw notFound(r.param("code"));
+        Object::Ptr item = res->render({*entity})->getObject(0);
+        if (res->detail) res->detail(*entity, item);
+        return HttpResponse::json(item);
+    });
+    auto save = [&rt, res, notFound](const HttpRequest& r) {
+        requireToken(rt, r);
+        JsonInput in(r.jsonObject());
+        std::string code;
+        std::optional<E> existing;
+        if (r.method == "PATCH") {
+            code = r.param("code");
+            existing = res->find(code);
+            if (!existing) throw notFound(code);
+            in.text("code", 64);  // accepted but ignored: codes do not change
+        } else {
+            code = trimmed(in.text("code", 64, true).value_or(""));
+            if (!code.empty()) existing = res->find(code);
+        }
+        I input = res->read(in, existing, code);
+        in.finish("directory.invalid");
+        const SaveOutcome outcome = rt.directory().save(input);
+        Object::Ptr body = new Object;
+        body->set("result", toString(outcome));
+        body->set("item", res->render({*res->find(code)})->getObject(0));
+        return HttpResponse::json(body, outcome == SaveOutcome::Created ? 201 : 200);
+    };
+    routes.add("POST", base, save);
+    routes.add("PATCH", base + "/{code}", save);
+}
+
+// The code of an entity's agency (or other reference) for a PATCH that does not name it.
+template <class E>
+std::string keptCode(DirectoryStore& dir, const char* table, const std::optional<E>& existing,
+                     std::int64_t E::*member) {
+    if (!existing) return {};
+    const std::int64_t id = (*existing).*member;
+    return codeText(dir.codes(table, {id}), id);
+}
+
+}  // namespace
+
+void registerDirectoryApi(Runtime& rt) {
+    DirectoryStore& dir = rt.directory();
+    RouteTable& routes = rt.routes();
+    auto codesOf = [&dir](const char* table, const std::set<std::int64_t>& ids) {
+        return dir.codes(table, ids);
+    };
+
+    auto agencies = std::make_shared<Resource<Agency, AgencyInput>>();
+    agencies->kind = "agency";
+    agencies->collection = "agencies";
+    agencies->list = [&dir](const ListQuery& q) { return dir.agencies(q); };
+    agencies->find = [&dir](const std::string& c) { return dir.agency(c); };
+    agencies->render = [codesOf](const std::vector<Agency>& list) {
+        std::set<std::int64_t> ids;
+        for (const auto& a : list)
+            if (a.parentId) ids.insert(*a.parentId);
+        const Codes parents = codesOf("agencies", ids);
+        Array::Ptr out = new Array;
+        for (const Agency& a : list) {
+            Object::Ptr o = new Object;
+            o->set("code", a.code);
+            o->set("name", a.name);
+            o->set("parent", codeOr(parents, a.parentId));
+            o->set("kind", a.kind);
+            o->set("address", a.address);
+            o->set("depth", a.depth);
+            o->set("active", a.active);
+            out->add(o);
+        }
+        return out;
+    };
+    agencies->read = [&dir](JsonInput& in, const std::optional<Agency>& old,
+                            const std::string& code) {
+        AgencyInput a;
+        a.code = code;
+        a.name = in.text("name", kNameChars, !old).value_or(old ? old->name : "");
+        std::string parent;
+        if (old && old->parentId) parent = dir.agencyById(*old->parentId)->code;
+        a.parentCode = in.has("parent") ? in.text("parent", 64).value_or("") : parent;
+        a.kind = in.text("kind", 50).value_or(old ? old->kind : "");
+        a.address = in.text("address", 300).value_or(old ? old->address : "");
+        a.active = in.boolean("active");
+        return a;
+    };
+    agencies->detail = [&dir](const Agency& a, Object::Ptr& item) {
+        Array::Ptr children = new Array;
+        for (const Agency& c : dir.children(a.id)) {
+            Object::Ptr child = new Object;
+            child->set("code", c.code);
+            child->set("name", c.name);
+            children->add(child);
+        }
+        item->set("children", children);
+    };
+    mount<Agency, AgencyInput>(routes, rt, agencies);
+
+    auto counters = std::make_shared<Resource<Counter, CounterInput>>();
+    counters->kind = "counter";
+    counters->collection = "counters";
+    counters->list = [&dir](const ListQuery& q) { return dir.counters(q); };
+    counters->find = [&dir](const std::string& c) { return dir.counter(c); };
+    counters->render = [codesOf](const std::vector<Counter>& list) {
+        std::set<std::int64_t> ids;
+        for (const auto& c : list) ids.insert(c.agencyId);
+        const Codes agencyCodes = codesOf("agencies", ids);
+        Array::Ptr out = new Array;
+        for (const Counter& c : list) {
+            Object::Ptr o = new Object;
+            o->set("code", c.code);
+            o->set("name", c.name);
+            o->set("agency", codeOr(agencyCodes, c.agencyId));
+            o->set("active", c.active);
+            out->add(o);
+        }
+        return out;
+    };
+    counters->read = [&dir](JsonInput& in, const std::optional<Counter>& old,
+                            const std::string& code) {
+        CounterInput c;
+        c.code = code;
+        c.name = in.text("name", kNameChars, !old).value_or(old ? old->name : "");
+        c.agencyCode = in.text("agency", 64, !old)
+                           .value_or(keptCode(dir, "agencies", old, &Counter::agencyId));
+        c.active = in.boolean("active");
+        return c;
+    };
+    mount<Counter, CounterInput>(routes, rt, counters);
+
+    auto officers = std::make_shared<Resource<Officer, OfficerInput>>();
+    officers->kind = "officer";
+    officers->collection = "officers";
+    officers->list = [&dir](const ListQuery& q) { return dir.officers(q); };
+    officers->find = [&dir](const std::string& c) { return dir.officer(c); };
+    officers->render = [codesOf](const std::vector<Officer>& list) {
+        std::set<std::int64_t> ids;
+        for (const auto& x : list) ids.insert(x.agencyId);
+        const Codes agencyCodes = codesOf("agencies", ids);
+        Array::Ptr out = new Array;
+        for (const Officer& x : list) {
+            Object::Ptr o = new Object;
+            o->set("code", x.code);
+            o->set("name", x.name);
+            o->set("title", x.title);
+            o->set("agency", codeOr(agencyCodes, x.agencyId));
+            o->set("active", x.active);
+            out->add(o);
+        }
+        return out;
+    };
+    officers->read = [&dir](JsonInput& in, const std::optional<Officer>& old,
+                            const std::string& code) {
+        OfficerInput x;
+        x.code = code;
+        x.name = in.text("name", kNameChars, !old).value_or(old ? old->name : "");
+        x.title = in.text("title", 100).value_or(old ? old->title : "");
+        x.agencyCode = in.text("agency", 64, !old)
+                           .value_or(keptCode(dir, "agencies", old, &Officer::agencyId));
+        x.active = in.boolean("active");
+        return x;
+    };
+    mount<Officer, OfficerInput>(routes, rt, officers);
+
+    auto procedures = std::make_shared<Resource<Procedure, ProcedureInput>>();
+    procedures->kind = "procedure";
+    procedures->collection = "procedures";
+    procedures->list = [&dir](const ListQuery& q) { return dir.procedures(q); };
+    procedures->find = [&dir](const std::string& c) { return dir.procedure(c); };
+    procedures->render = [](const std::vector<Procedure>& list) {
+        Array::Ptr out = new Array;
+        for (const Procedure& p : list) {
+            Object::Ptr o = new Object;
+            o->set("code", p.code);
+            o->set("name", p.name);
+            o->set("field", p.field);
+            o->set("processing_days", p.processingDays);
+            o->set("online", p.online);
+            o->set("active", p.active);
+            out->add(o);
+        }
+        return out;
+    };
+    procedures->read = [](JsonInput& in, const std::optional<Procedure>& old,
+                          const std::string& code) {
+        ProcedureInput p;
+        p.code = code;
+        p.name = in.text("name", kNameChars, !old).value_or(old ? old->name : "");
+        p.field = in.text("field", 200).value_or(old ? old->field : "");
+        p.online = in.text("online", 10).value_or(old ? old->online : "none");
+        if (auto d = in.integer("processing_days", 0, 3650))
+            p.processingDays = static_cast<int>(*d);
+        p.active = in.boolean("active");
+        return p;
+    };
+    mount<Procedure, ProcedureInput>(routes, rt, procedures);
+
+    // Dossiers are case data: reading them needs the token, and the phone is never returned.
+    struct DossierCodes {
+        Codes agencies, procedures, officers, counters;
+    };
+    auto dossierCodes = [codesOf](const std::vector<Dossier>& list) {
+        std::set<std::int64_t> a, p, o, c;
+        for (const auto& d : list) {
+            a.insert(d.agencyId);
+            if (d.procedureId) p.insert(*d.procedureId);
+            if (d.officerId) o.insert(*d.officerId);
+            if (d.counterId) c.insert(*d.counterId);
+        }
+        return DossierCodes{codesOf("agencies", a), codesOf("procedures", p),
+                            codesOf("officers", o), codesOf("counters", c)};
+    };
+    auto dossiers = std::make_shared<Resource<Dossier, DossierInput>>();
+    dossiers->kind = "dossier";
+    dossiers->collection = "dossiers";
+    dossiers->privateReads = true;
+    dossiers->list = [&dir](const ListQuery& q) { return dir.dossiers(q); };
+    dossiers->find = [&dir](const std::string& c) { return dir.dossier(c); };
+    dossiers->render = [dossierCodes](const std::vector<Dossier>& list) {
+        const DossierCodes codes = dossierCodes(list);
+        Array::Ptr out = new Array;
+        for (const Dossier& d : list) {
+            Object::Ptr o = new Object;
+            o->set("code", d.code);
+            o->set("agency", codeOr(codes.agencies, d.agencyId));
+            o->set("procedure", codeOr(codes.procedures, d.procedureId));
+            o->set("officer", codeOr(codes.officers, d.officerId));
+            o->set("counter", codeOr(codes.counters, d.counterId));
+            o->set("status", d.status);
+            o->set("received_at", formatTimeMs(d.receivedAtMs));
+            setTime(o, "due_at", d.dueAtMs);
+            setTime(o, "returned_at", d.returnedAtMs);
+            o->set("has_phone", !d.phone.empty());
+            out->add(o);
+        }
+        return out;
+    };
+    dossiers->read = [dossierCodes](JsonInput& in, const std::optional<Dossier>& old,
+                                    const std::string& code) {
+        const DossierCodes kept = old ? dossierCodes({*old}) : DossierCodes{};
+        DossierInput d;
+        d.code = code;
+        d.agencyCode =
+            in.text("agency", 64, !old).value_or(old ? codeText(kept.agencies, old->agencyId) : "");
+        d.procedureCode = in.text("procedure", 64)
+                              .value_or(old ? codeText(kept.procedures, old->procedureId) : "");
+        d.officerCode =
+            in.text("officer", 64).value_or(old ? codeText(kept.officers, old->officerId) : "");
+        d.counterCode =
+            in.text("counter", 64).value_or(old ? codeText(kept.counters, old->counterId) : "");
+        d.status = in.text("status", 20).value_or(old ? old->status : "");
+        d.phone = in.text("phone", 20).value_or(old ? old->phone : "");
+        d.receivedAtMs = in.time("received_at", !old);
+        d.dueAtMs = in.time("due_at");            // not given: kept by the store
+        d.returnedAtMs = in.time("returned_at");  // not given: kept by the store
+        return d;
+    };
+    mount<Dossier, DossierInput>(routes, rt, dossiers);
+
+    auto devices = std::make_shared<Resource<Device, DeviceInput>>();
+    devices->kind = "device";
+    devices->collection = "devices";
+    devices->privateReads = true;
+    devices->list = [&dir](const ListQuery& q) { return dir.devices(q); };
+    devices->find = [&dir](const std::string& c) { return dir.device(c); };
+    devices->render = [codesOf](const std::vector<Device>& list) {
+        std::set<std::int64_t> ids;
+        for (const auto& d : list) ids.insert(d.counterId);
+        const Codes counterCodes = codesOf("counters", ids);
+        Array::Ptr out = new Array;
+        for (const Device& d : list) {
+            Object::Ptr o = new Object;
+            o->set("code", d.code);
+            o->set("name", d.name);
+            o->set("counter", codeOr(counterCodes, d.counterId));
+            o->set("status", d.status);
+            setTime(o, "last_seen_at", d.lastSeenAtMs);
+            out->add(o);
+        }
+        return out;
+    };
+    devices->read = [&dir](JsonInput& in, const std::optional<Device>& old,
+                           const std::string& code) {
+        DeviceInput d;
+        d.code = code;
+        d.name = in.text("name", kNameChars, !old).value_or(old ? old->name : "");
+        d.counterCode = in.text("counter", 64, !old)
+                            .value_or(keptCode(dir, "counters", old, &Device::counterId));
+        return d;
+    };
+    mount<Device, DeviceInput>(routes, rt, devices);
+}
+
+}  // namespace hailong
