@@ -105,6 +105,16 @@ TEST_CASE("CLI: version, config, migrate, import and demo") {
     CHECK(test::runHailong({"import", "dossiers", dir.file("missing.csv"), "--db", db}, out) != 0);
     CHECK(out.find("Không tìm thấy tệp") != std::string::npos);
 
+    // The examples README points to import as documented.
+    const std::string examples = test::sourceDir() + "/examples/";
+    CHECK(test::runHailong({"import", "directory", examples + "directory.csv", "--db", db}, out) ==
+          0);
+    CHECK(out.find("6 dòng: 6 tạo mới") != std::string::npos);
+    CHECK(test::runHailong({"import", "dossiers", examples + "dossiers.csv", "--db", db}, out) ==
+          65);
+    CHECK(out.find("3 dòng: 2 tạo mới, 0 cập nhật, 0 không đổi, 1 bị từ chối.") !=
+          std::string::npos);
+
     const std::string demoDb = "sqlite:" + dir.file("demo.db");
     CHECK(test::runHailong({"demo", "--dossiers", "400", "--db", demoDb}, out) == 0);
     CHECK(out.find("400 dossiers") != std::string::npos);
