@@ -28,15 +28,12 @@ namespace {
 
 // Runs `body` once per backend, each in its own section with a fresh migrated database.
 void onEachBackend(const std::function<void(Database&, DirectoryStore&)>& body) {
-    for (Backend b : hailong::test::backends()) {
-        DYNAMIC_SECTION(hailong::test::name(b)) {
-            hailong::test::TestDatabase tdb(b);
-            Database& db = tdb.migrated();
-            IcuTextNormalizer text;
-            DirectoryStore store(db, text);
-            body(db, store);
-        }
-    }
+    test::onEachBackend([&](Backend b) {
+        test::TestDatabase tdb(b);
+        IcuTextNormalizer text;
+        DirectoryStore store(tdb.migrated(), text);
+        body(tdb.db(), store);
+    });
 }
 
 using test::problemOf;

@@ -37,17 +37,14 @@ struct Ctx {
 
 // Runs `body` once per backend, each in its own section with a fresh migrated database.
 void onEachBackend(const std::function<void(Ctx&)>& body) {
-    for (Backend b : hailong::test::backends()) {
-        DYNAMIC_SECTION(hailong::test::name(b)) {
-            hailong::test::TestDatabase tdb(b);
-            Database& db = tdb.migrated();
-            IcuTextNormalizer text;
-            DirectoryStore store(db, text);
-            DirectoryImporter importer(store);
-            Ctx ctx{b, db, store, importer};
-            body(ctx);
-        }
-    }
+    test::onEachBackend([&](Backend b) {
+        test::TestDatabase tdb(b);
+        IcuTextNormalizer text;
+        DirectoryStore store(tdb.migrated(), text);
+        DirectoryImporter importer(store);
+        Ctx ctx{b, tdb.db(), store, importer};
+        body(ctx);
+    });
 }
 
 using test::problemOf;

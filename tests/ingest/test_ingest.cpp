@@ -75,98 +75,90 @@ using test::hasError;
 }  // namespace
 
 TEST_CASE("a valid submission is stored with its answers and references") {
-    for (Backend b : test::backends()) {
-        DYNAMIC_SECTION(test::name(b)) {
-            Fixture f(b);
-            Submission s = rating("k-1", 1);
-            s.dossierCode = "XA-250304-00001";
-            s.answers.push_back({"reasons", std::nullopt, {"slow", "attitude"}, ""});
-            s.comment = "Tra ket qua  cham";
-            Receipt r = f.ingest.submit(s);
-            CHECK_FALSE(r.duplicate);
-            CHECK(r.code.size() == 10);
-            CHECK(f.count("responses") == 1);
-            CHECK(f.count("answers") == 3);  // one rating, two reasons
-            std::string comment, norm;
-            Poco::Nullable<std::int64_t> officer, procedure;
-            f.db.read([&](Session& ss) {
-                ss << "SELECT comment_raw, comment_norm, officer_id, procedure_id FROM responses",
-                    into(comment), into(norm), into(officer), into(procedure), now;
-            });
-            CHECK(comment == "Tra ket qua  cham");  // as received
-            CHECK(norm == "Tra ket qua cham");      // normalized
-            CHECK_FALSE(officer.isNull());          // from the dossier
-            CHECK_FALSE(procedure.isNull());
-        }
-    }
+    test::onEachBackend([](Backend b) {
+        Fixture f(b);
+        Submission s = rating("k-1", 1);
+        s.dossierCode = "XA-250304-00001";
+        s.answers.push_back({"reasons", std::nullopt, {"slow", "attitude"}, ""});
+        s.comment = "Tra ket qua  cham";
+        Receipt r = f.ingest.submit(s);
+        CHECK_FALSE(r.duplicate);
+        CHECK(r.code.size() == 10);
+        CHECK(f.count("responses") == 1);
+        CHECK(f.count("answers") == 3);  // one rating, two reasons
+        std::string comment, norm;
+        Poco::Nullable<std::int64_t> officer, procedure;
+        f.db.read([&](Session& ss) {
+            ss << "SELECT comment_raw, comment_norm, officer_id, procedure_id FROM responses",
+                into(comment), into(norm), into(officer), into(procedure), now;
+        });
+        CHECK(comment == "Tra ket qua  cham");  // as received
+        CHECK(norm == "Tra ket qua cham");      // normalized
+        CHECK_FALSE(officer.isNull());          // from the dossier
+        CHECK_FALSE(procedure.isNull());
+    });
 }
 
 TEST_CASE("the same idempotency key twice stores one response") {
-    for (Backend b : test::backends()) {
-        DYNAMIC_SECTION(test::name(b)) {
-            Fixture f(b);
-            Receipt first = f.ingest.submit(rating("same-key", 3));
-            Receipt second = f.ingest.submit(rating("same-key", 1));  // a retry, even if altered
-            CHECK_FALSE(first.duplicate);
-            CHECK(second.duplicate);
-            CHECK(second.code == first.code);
-            CHECK(second.responseId == first.responseId);
-            CHECK(f.count("responses") == 1);
-            CHECK(f.ingest.stats().duplicates == 1);
-        }
-    }
+    test::onEachBackend([](Backend b) {
+        Fixture f(b);
+        Receipt first = f.ingest.submit(rating("same-key", 3));
+        Receipt second = f.ingest.submit(rating("same-key", 1));  // a retry, even if altered
+        CHECK_FALSE(first.duplicate);
+        CHECK(second.duplicate);
+        CHECK(second.code == first.code);
+        CHECK(second.responseId == first.responseId);
+        CHECK(f.count("responses") == 1);
+        CHECK(f.ingest.stats().duplicates == 1);
+    });
 }
 
 TEST_CASE("concurrent submissions are committed in groups, each exactly once") {
-    for (Backend b : test::backends()) {
-        DYNAMIC_SECTION(test::name(b)) {
-            Fixture f(b);
-            constexpr int kThreads = 8, kEach = 40;
-            std::vector<std::thread> threads;
-            std::atomic<int> duplicates{0};
-            std::mutex m;
-            std::set<std::string> receipts;
-            for (int t = 0; t < kThreads; ++t) {
-                threads.emplace_back([&, t] {
-                    for (int i = 0; i < kEach; ++i) {
-                        // Every key is sent twice, from two different threads.
-                        const std::string key = "c-" + std::to_string((t / 2) * kEach + i);
-                        Receipt r = f.ingest.submit(rating(key, 1 + (i % 3)));
-                        if (r.duplicate) ++duplicates;
-                        std::lock_guard lock(m);
-                        receipts.insert(r.code);
-                    }
-                });
-            }
-            for (auto& t : threads) t.join();
-            const int unique = kThreads / 2 * kEach;
-            CHECK(f.count("responses") == unique);
-            CHECK(static_cast<int>(receipts.size()) == unique);
-            CHECK(duplicates == unique);
-            const auto stats = f.ingest.stats();
-            CHECK(stats.stored == static_cast<std::uint64_t>(unique));
-            CHECK(stats.batches < stats.stored + stats.duplicates);  // commits were grouped
+    test::onEachBackend([](Backend b) {
+        Fixture f(b);
+        constexpr int kThreads = 8, kEach = 40;
+        std::vector<std::thread> threads;
+        std::atomic<int> duplicates{0};
+        std::mutex m;
+        std::set<std::string> receipts;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                for (int i = 0; i < kEach; ++i) {
+                    // Every key is sent twice, from two different threads.
+                    const std::string key = "c-" + std::to_string((t / 2) * kEach + i);
+                    Receipt r = f.ingest.submit(rating(key, 1 + (i % 3)));
+                    if (r.duplicate) ++duplicates;
+                    std::lock_guard lock(m);
+                    receipts.insert(r.code);
+                }
+            });
         }
-    }
+        for (auto& t : threads) t.join();
+        const int unique = kThreads / 2 * kEach;
+        CHECK(f.count("responses") == unique);
+        CHECK(static_cast<int>(receipts.size()) == unique);
+        CHECK(duplicates == unique);
+        const auto stats = f.ingest.stats();
+        CHECK(stats.stored == static_cast<std::uint64_t>(unique));
+        CHECK(stats.batches < stats.stored + stats.duplicates);  // commits were grouped
+    });
 }
 
 TEST_CASE("one dossier is rated once per survey, whatever the key or channel") {
-    for (Backend b : test::backends()) {
-        DYNAMIC_SECTION(test::name(b)) {
-            Fixture f(b);
-            Submission atCounter = rating("tablet-uuid-1", 3);
-            atCounter.dossierCode = "XA-250304-00001";
-            Submission bySms = rating("sms-84912345678-1", 1);
-            bySms.dossierCode = "XA-250304-00001";
-            bySms.channel = "sms";
-            const Receipt first = f.ingest.submit(atCounter);
-            const Receipt second = f.ingest.submit(bySms);
-            CHECK_FALSE(first.duplicate);
-            CHECK(second.duplicate);
-            CHECK(second.code == first.code);
-            CHECK(f.count("responses") == 1);
-        }
-    }
+    test::onEachBackend([](Backend b) {
+        Fixture f(b);
+        Submission atCounter = rating("tablet-uuid-1", 3);
+        atCounter.dossierCode = "XA-250304-00001";
+        Submission bySms = rating("sms-84912345678-1", 1);
+        bySms.dossierCode = "XA-250304-00001";
+        bySms.channel = "sms";
+        const Receipt first = f.ingest.submit(atCounter);
+        const Receipt second = f.ingest.submit(bySms);
+        CHECK_FALSE(first.duplicate);
+        CHECK(second.duplicate);
+        CHECK(second.code == first.code);
+        CHECK(f.count("responses") == 1);
+    });
 }
 
 TEST_CASE("invalid submissions are refused with field errors and store nothing") {

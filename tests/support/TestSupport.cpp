@@ -54,6 +54,12 @@ const char* name(Backend b) {
     return b == Backend::SQLite ? "sqlite" : "postgresql";
 }
 
+void onEachBackend(const std::function<void(Backend)>& body) {
+    for (Backend b : backends()) {
+        DYNAMIC_SECTION(name(b)) { body(b); }
+    }
+}
+
 std::string postgresServerUrl() {
     if (const char* env = std::getenv("HAILONG_TEST_PG_URL"); env && *env) return env;
     Poco::File file(HAILONG_TEST_PG_FILE);

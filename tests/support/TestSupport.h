@@ -38,6 +38,8 @@ private:
 /// (scripts/pg-test-server.sh); its absence is a test failure, not a skip.
 std::vector<Backend> backends();
 const char* name(Backend b);
+/// Runs `body` once per backend, each in its own Catch section named after the backend.
+void onEachBackend(const std::function<void(Backend)>& body);
 
 /// An empty database of its own: a temporary SQLite file, or a new PostgreSQL database
 /// (dropped on destruction).
