@@ -33,18 +33,15 @@ namespace hailong {
 namespace {
 
 constexpr const char* kUsage =
-    "hailong COMMAND [options]\n\n"
     "Commands:\n"
-    "  serve                      run the host (HTTP API, console, channel plugins)\n"
-    "  migrate                    apply database migrations and exit\n"
-    "  plugins                    load and start the plugins, report each, and exit\n"
-    "  config                     print the effective configuration and where each value comes "
-    "from\n"
-    "  version                    print the version\n"
-    "  demo [--dossiers N]        load the demo province into an empty database\n"
-    "  import directory FILE      import agencies, counters, officers, procedures, devices "
-    "(CSV/JSON)\n"
-    "  import dossiers FILE       import dossiers (CSV/JSON)\n";
+    "  serve                   run the host (HTTP API, pages, channel plugins)\n"
+    "  migrate                 apply database migrations and exit\n"
+    "  plugins                 load and start the plugins, report each one, exit\n"
+    "  config                  print the effective settings and where each comes from\n"
+    "  version                 print the version\n"
+    "  demo [--dossiers N]     load the demo province into an empty database\n"
+    "  import directory FILE   agencies, counters, officers, procedures, devices\n"
+    "  import dossiers FILE    dossiers (CSV or JSON)\n";
 
 class HailongApp final : public Poco::Util::ServerApplication {
 protected:
@@ -109,8 +106,10 @@ protected:
 
     int main(const ArgVec& args) override {
         if (help_ || args.empty()) {
-            std::cout << kUsage << "\nOptions:\n";
             Poco::Util::HelpFormatter help(options());
+            help.setCommand("hailong");
+            help.setUsage("COMMAND [options]");
+            help.setHeader(std::string("\n") + kUsage + "\nOptions:");
             help.setUnixStyle(true);
             help.setIndent(4);
             help.format(std::cout);
@@ -134,7 +133,8 @@ protected:
             if (command == "plugins") return plugins();
             if (command == "demo") return demo();
             if (command == "import") return import(args);
-            std::cerr << "hailong: unknown command \"" << command << "\"\n\n" << kUsage;
+            std::cerr << "hailong: unknown command \"" << command << "\"\n\nUsage: hailong COMMAND "
+                      << "[options]\n" << kUsage;
             return EXIT_USAGE;
         } catch (const Problem& p) {
             std::cerr << "hailong: " << message(p.code(), p.params()) << "\n";
