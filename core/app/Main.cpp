@@ -37,7 +37,7 @@ constexpr const char* kUsage =
     "  serve                   run the host (HTTP API, pages, channel plugins)\n"
     "  migrate                 apply database migrations and exit\n"
     "  plugins                 load and start the plugins, report each one, exit\n"
-    "  config                  print the effective settings and where each comes from\n"
+    "  config                  print the effective settings and their sources\n"
     "  version                 print the version\n"
     "  demo [--dossiers N]     load the demo province into an empty database\n"
     "  import directory FILE   agencies, counters, officers, procedures, devices\n"
