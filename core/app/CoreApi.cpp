@@ -4,6 +4,7 @@
 #include "app/DirectoryApi.h"
 #include "app/Runtime.h"
 #include "common/Clock.h"
+#include "http/HttpServer.h"
 #include "http/JsonInput.h"
 #include "http/StaticFiles.h"
 #include "store/Migrations.h"
@@ -12,8 +13,11 @@
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 namespace hailong {
 namespace {
@@ -29,14 +33,25 @@ Object::Ptr localized(const LocalizedText& t) {
 
 // ---- submissions -----------------------------------------------------------------------------
 
-// Reads the envelope; its errors and the survey's are reported together in one 422.
-Submission submissionFrom(const HttpRequest& r, const SurveyCatalog& surveys,
-                          const IngestService& ingest) {
-    JsonInput in(r.jsonObject());
+// `p` with `prefix` in front of every field that does not have it yet.
+Problem prefixed(const Problem& p, const std::string& prefix) {
+    std::vector<FieldError> errors = p.errors();
+    for (FieldError& e : errors)
+        if (!e.field.starts_with(prefix)) e.field = prefix + e.field;
+    Problem out(p.status(), p.code(), p.params(), errors);
+    out.headers = p.headers;
+    return out;
+}
+
+// One response from a JSON object. The envelope's errors and the answers' are reported
+// together in one Problem(422), with `prefix` ("responses.3.") in front of each field.
+Submission submissionFrom(const Object::Ptr& body, const std::string& prefix,
+                          const SurveyCatalog& surveys, const IngestService& ingest) {
+    JsonInput in(body, prefix);
     Submission s;
     s.idempotencyKey = in.text("idempotency_key", 128, true).value_or("");
     s.surveyId = in.text("survey", 64, true).value_or("");
-    s.surveyVersion = static_cast<int>(in.integer("survey_version", 0, 100000).value_or(0));
+    s.surveyVersion = static_cast<int>(in.integer("version", 1, 1000000).value_or(0));
     s.channel = in.text("channel", 32).value_or("api");
     s.language = in.text("language", 5).value_or("vi");
     s.dossierCode = in.text("dossier", 64).value_or("");
@@ -45,7 +60,7 @@ Submission submissionFrom(const HttpRequest& r, const SurveyCatalog& surveys,
     s.officerCode = in.text("officer", 64).value_or("");
     s.procedureCode = in.text("procedure", 64).value_or("");
     s.deviceCode = in.text("device", 64).value_or("");
-    s.answeredAtMs = in.time("answered_at").value_or(0);
+    s.answeredAtMs = in.time("submitted_at").value_or(0);
     s.comment = in.text("comment", 2000).value_or("");
     auto survey = surveys.find(s.surveyId, s.surveyVersion);
     if (auto answers = in.object("answers")) {
@@ -69,18 +84,16 @@ Submission submissionFrom(const HttpRequest& r, const SurveyCatalog& surveys,
                     if (auto t = choiceText(c)) a.choices.push_back(*t);
                 }
             } else if (value.type() == typeid(Poco::JSON::Object::Ptr)) {
-                JsonInput sub(value.extract<Poco::JSON::Object::Ptr>(),
-                              "answers." + question + ".");
-                if (auto choices = sub.array("choices", 100))
+                // {"choices": [...], "text": "other...", "value": n}
+                JsonInput detail(value.extract<Poco::JSON::Object::Ptr>(),
+                                 prefix + "answers." + question + ".");
+                if (auto choices = detail.array("choices", 100))
                     for (const auto& c : *choices)
                         if (auto t = choiceText(c)) a.choices.push_back(*t);
-                a.text = sub.text("text", 5000).value_or("");
-                a.number = sub.number("value");
-                for (auto& e : sub.errors()) in.errors().push_back(e);
-                try {
-                    sub.finish();
-                } catch (const Problem&) {
-                }
+                a.text = detail.text("text", 5000).value_or("");
+                a.number = detail.number("value");
+                detail.checkUnknown();
+                for (auto& e : detail.errors()) in.errors().push_back(e);
             } else if (value.isString()) {
                 if (textual)
                     a.text = value.extract<std::string>();
@@ -90,24 +103,143 @@ Submission submissionFrom(const HttpRequest& r, const SurveyCatalog& surveys,
                 a.number = value.convert<double>();
             } else if (value.type() == typeid(bool)) {
                 a.number = value.extract<bool>() ? 1 : 0;
+            } else {
+                in.error("answers." + question, "submission.not_an_option");
             }
             s.answers.push_back(std::move(a));
         }
     } else {
         in.error("answers", "field.required");
     }
+    std::vector<FieldError> all;
     try {
         in.finish("submission.invalid");
-    } catch (Problem& envelope) {
-        std::vector<FieldError> all = envelope.errors();
-        try {
-            ingest.check(s);
-        } catch (const Problem& content) {
-            for (const FieldError& e : content.errors()) all.push_back(e);
-        }
-        throw Problem(422, "submission.invalid", {}, all);
+    } catch (const Problem& envelope) {
+        all = envelope.errors();
     }
-    return s;
+    if (all.empty()) return s;  // the answers are checked by Ingest::submit
+    try {                       // the envelope was wrong: also say what is wrong with the answers
+        ingest.check(s);
+    } catch (const Problem& content) {
+        const Problem named = prefixed(content, prefix);
+        for (const FieldError& e : named.errors())
+            if (std::none_of(all.begin(), all.end(), [&](const FieldError& x) {
+                    return x.field == e.field && x.code == e.code;
+                }))
+                all.push_back(e);
+    }
+    throw Problem(422, "submission.invalid", {}, all);
+}
+
+// Who is sending: the host's own token (any agency), or an API key (its agency subtree).
+struct Caller {
+    bool admin = false;
+    std::optional<ApiKey> key;
+};
+
+Caller caller(Runtime& rt, const HttpRequest& r) {
+    if (hasToken(rt, r)) return Caller{true, std::nullopt};
+    const std::string header = r.header("authorization");
+    if (header.starts_with("Bearer "))
+        if (auto key = rt.apiKeys().authenticate(header.substr(7))) return Caller{false, key};
+    Problem p(401, "apikey.invalid");
+    p.headers.emplace_back("WWW-Authenticate", "Bearer");
+    throw p;
+}
+
+// An API key writes only inside its agency subtree: every agency the response names (itself,
+// or through its dossier, counter or officer) must be there.
+void checkScope(Runtime& rt, const ApiKey& key, const Submission& s) {
+    DirectoryStore& dir = rt.directory();
+    std::vector<std::pair<std::string, std::optional<std::int64_t>>> named;
+    if (!s.agencyCode.empty())
+        if (auto a = dir.agency(s.agencyCode)) named.push_back({s.agencyCode, a->id});
+    if (!s.dossierCode.empty())
+        if (auto d = dir.dossier(s.dossierCode)) named.push_back({s.dossierCode, d->agencyId});
+    if (!s.counterCode.empty())
+        if (auto c = dir.counter(s.counterCode)) named.push_back({s.counterCode, c->agencyId});
+    if (!s.officerCode.empty())
+        if (auto o = dir.officer(s.officerCode)) named.push_back({s.officerCode, o->agencyId});
+    if (named.empty() && s.agencyCode.empty() && s.dossierCode.empty() && s.counterCode.empty() &&
+        s.officerCode.empty())
+        throw Problem(422, "submission.invalid", {}, {{"agency", "responses.agency_required", {}}});
+    for (const auto& [code, agencyId] : named) {
+        auto agency = agencyId ? dir.agencyById(*agencyId) : std::nullopt;
+        if (!agency || !agency->path.starts_with(key.agencyPath))
+            throw Problem(403, "apikey.out_of_scope", {{"scope", key.agencyCode}, {"code", code}});
+    }
+}
+
+Object::Ptr receiptJson(const Receipt& receipt) {
+    Object::Ptr body = new Object;
+    body->set("receipt", receipt.code);
+    body->set("response_id", receipt.responseId);
+    body->set("duplicate", receipt.duplicate);
+    body->set("stored_at", formatTimeMs(receipt.storedAtMs));
+    return body;
+}
+
+// POST /api/v1/responses: one response, or {"responses": [...]} (up to 1,000) with a result
+// for each item in order.
+HttpResponse postResponses(Runtime& rt, const HttpRequest& r) {
+    const Caller who = caller(rt, r);
+    auto body = r.jsonObject();
+    auto submitOne = [&](const Object::Ptr& item, const std::string& prefix) {
+        Submission s = submissionFrom(item, prefix, rt.surveys(), rt.ingest());
+        if (who.key) checkScope(rt, *who.key, s);
+        return rt.ingest().submit(s);
+    };
+    if (!body->has("responses")) {
+        const Receipt receipt = submitOne(body, "");
+        return HttpResponse::json(receiptJson(receipt), receipt.duplicate ? 200 : 201);
+    }
+    constexpr std::size_t kMaxBatch = 1000;
+    auto items = body->getArray("responses");
+    if (!items || body->size() != 1)
+        throw Problem(422, "request.invalid", {}, {{"responses", "field.array", {}}});
+    if (items->size() > kMaxBatch)
+        throw Problem(413, "responses.too_many", {{"max", std::to_string(kMaxBatch)}});
+    // Items are independent; several go at once so that their commits are grouped.
+    std::vector<Object::Ptr> results(items->size());
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+        for (std::size_t i = next++; i < items->size(); i = next++) {
+            Object::Ptr result;
+            const std::string prefix = "responses." + std::to_string(i) + ".";
+            try {
+                auto item = items->getObject(static_cast<unsigned>(i));
+                if (!item)
+                    throw Problem(422, "submission.invalid", {},
+                                  {{prefix.substr(0, prefix.size() - 1), "field.object", {}}});
+                const Receipt receipt = submitOne(item, prefix);
+                result = receiptJson(receipt);
+                result->set("status", receipt.duplicate ? 200 : 201);
+            } catch (const Problem& p) {
+                result = HttpServer::problemBody(prefixed(p, prefix), rt.messages(), r.language);
+            } catch (const Unavailable&) {
+                result = HttpServer::problemBody(Problem(503, "http.unavailable"), rt.messages(),
+                                                 r.language);
+            }
+            result->set("index", i);
+            results[i] = result;
+        }
+    };
+    std::vector<std::thread> workers;
+    for (int t = 0; t < 8; ++t) workers.emplace_back(work);
+    for (auto& w : workers) w.join();
+    Array::Ptr list = new Array;
+    std::size_t stored = 0, duplicates = 0, rejected = 0;
+    for (const auto& res : results) {
+        list->add(res);
+        const int status = res->getValue<int>("status");
+        ++(status == 201 ? stored : status == 200 ? duplicates : rejected);
+    }
+    Object::Ptr out = new Object;
+    out->set("results", list);
+    out->set("stored", stored);
+    out->set("duplicates", duplicates);
+    out->set("rejected", rejected);
+    return HttpResponse::json(out);
 }
 
 // Anyone may ask whether the host is up; where the database is, and why a plugin failed, is
@@ -160,39 +292,18 @@ HttpResponse health(Runtime& rt, bool details) {
     return r;
 }
 
-Object::Ptr surveyJson(const Survey& s, bool full) {
+// A version in a list: what it is, not what it asks.
+Object::Ptr surveySummary(const Survey& s) {
     Object::Ptr o = new Object;
     o->set("id", s.id);
     o->set("version", s.version);
+    o->set("status", s.status);
     o->set("title", localized(s.title));
     Array::Ptr channels = new Array;
     for (const auto& c : s.channels) channels->add(c);
     o->set("channels", channels);
-    if (!full) {
-        o->set("questions", s.questions.size());
-        return o;
-    }
-    static const char* types[] = {"rating", "single", "multiple", "yesno",
-                                  "nps",    "text",   "dossier"};
-    Array::Ptr questions = new Array;
-    for (const Question& q : s.questions) {
-        Object::Ptr qo = new Object;
-        qo->set("id", q.id);
-        qo->set("type", types[static_cast<int>(q.type)]);
-        qo->set("required", q.required);
-        qo->set("text", localized(q.text));
-        Array::Ptr options = new Array;
-        for (const auto& opt : q.options) {
-            Object::Ptr oo = new Object;
-            oo->set("id", opt.id);
-            oo->set("value", opt.value);
-            oo->set("label", localized(opt.label));
-            options->add(oo);
-        }
-        qo->set("options", options);
-        questions->add(qo);
-    }
-    o->set("questions", questions);
+    o->set("questions", s.questions.size());
+    o->set("content_hash", s.contentHash);
     return o;
 }
 
@@ -216,30 +327,51 @@ void registerCoreApi(Runtime& rt) {
         return HttpResponse::json(body);
     });
 
-    routes.add("POST", "/api/v1/submissions", [&rt](const HttpRequest& r) {
-        requireToken(rt, r);
-        const Receipt receipt = rt.ingest().submit(submissionFrom(r, rt.surveys(), rt.ingest()));
-        Object::Ptr body = new Object;
-        body->set("receipt", receipt.code);
-        body->set("response_id", receipt.responseId);
-        body->set("duplicate", receipt.duplicate);
-        body->set("stored_at", formatTimeMs(receipt.storedAtMs));
-        return HttpResponse::json(body, receipt.duplicate ? 200 : 201);
-    });
+    // Responses from systems that collect them themselves; the biggest batch is ~1,000 items.
+    RouteOptions batch;
+    batch.maxBodyBytes = 16 << 20;
+    routes.add(
+        "POST", "/api/v1/responses", [&rt](const HttpRequest& r) { return postResponses(rt, r); },
+        batch);
 
     routes.add("GET", "/api/v1/surveys", [&rt](const HttpRequest&) {
         Array::Ptr list = new Array;
-        for (const auto& s : rt.surveys().list()) list->add(surveyJson(*s, false));
+        for (const auto& s : rt.surveys().list()) list->add(surveySummary(*s));
         Object::Ptr body = new Object;
         body->set("items", list);
         return HttpResponse::json(body);
     });
+    // The whole definition of the latest published version, or of ?version=N (any status).
     routes.add("GET", "/api/v1/surveys/{id}", [&rt](const HttpRequest& r) {
         int version = 0;
-        if (auto v = r.queryParam("version")) version = std::atoi(v->c_str());
+        if (auto v = r.queryParam("version")) {
+            try {
+                std::size_t used = 0;
+                version = std::stoi(*v, &used);
+                if (used != v->size() || version < 1) throw std::invalid_argument(*v);
+            } catch (const std::exception&) {
+                throw Problem(400, "query.integer",
+                              {{"name", "version"}, {"min", "1"}, {"max", "1000000"}});
+            }
+        }
         auto s = rt.surveys().find(r.param("id"), version);
         if (!s) throw Problem(404, "survey.not_found", {{"id", r.param("id")}});
-        return HttpResponse::json(surveyJson(*s, true));
+        auto body = Poco::JSON::Parser()
+                        .parse(rt.surveys().definition(s->id, s->version))
+                        .extract<Object::Ptr>();
+        body->set("version", s->version);
+        body->set("status", s->status);
+        body->set("content_hash", s->contentHash);
+        return HttpResponse::json(body);
+    });
+    routes.add("GET", "/api/v1/surveys/{id}/versions", [&rt](const HttpRequest& r) {
+        auto versions = rt.surveys().versions(r.param("id"));
+        if (versions.empty()) throw Problem(404, "survey.not_found", {{"id", r.param("id")}});
+        Array::Ptr list = new Array;
+        for (const auto& s : versions) list->add(surveySummary(*s));
+        Object::Ptr body = new Object;
+        body->set("items", list);
+        return HttpResponse::json(body);
     });
 
     auto files = std::make_shared<StaticFiles>(rt.paths().web + "/static");

@@ -278,9 +278,9 @@ DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::strin
             if (rating == 1) {
                 Answer reasons{"reasons", std::nullopt, {}, ""};
                 reasons.choices.push_back(late
-                                              ? "slow"
+                                              ? "late"
                                               : g.pick(std::vector<std::string>{
-                                                    "attitude", "guidance", "fees", "facilities"}));
+                                                    "attitude", "guidance", "fees", "waiting"}));
                 sub.answers.push_back(reasons);
                 if (g.uniform() < 0.5) sub.comment = g.pick(kNegativeComments);
             } else if (rating == 3 && g.uniform() < 0.08) {

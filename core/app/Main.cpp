@@ -3,8 +3,10 @@
 #include "app/Paths.h"
 #include "app/Runtime.h"
 #include "app/Settings.h"
+#include "common/Clock.h"
 #include "directory/DirectoryImporter.h"
 #include "store/Migrations.h"
+#include "survey/SurveyParser.h"
 
 #include <hailong/Version.h>
 
@@ -17,6 +19,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Logger.h>
+#include <Poco/Path.h>
 #include <Poco/PatternFormatter.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/Util/HelpFormatter.h>
@@ -41,7 +44,13 @@ constexpr const char* kUsage =
     "  version                 print the version\n"
     "  demo [--dossiers N]     load the demo province into an empty database\n"
     "  import directory FILE   agencies, counters, officers, procedures, devices\n"
-    "  import dossiers FILE    dossiers (CSV or JSON)\n";
+    "  import dossiers FILE    dossiers (CSV or JSON)\n"
+    "  survey validate FILE... check survey definitions, every error with its place\n"
+    "  survey publish FILE     publish a survey (a new version when its content changed)\n"
+    "  survey list             every survey version and its status\n"
+    "  survey retire ID VER    stop a version taking responses (its data stays)\n"
+    "  apikey add NAME --agency CODE   a key for a system sending responses\n"
+    "  apikey list | apikey revoke NAME\n";
 
 class HailongApp final : public Poco::Util::ServerApplication {
 protected:
@@ -67,6 +76,7 @@ protected:
         add("json", "", "print machine-readable JSON", nullptr);
         add("dossiers", "", "demo: number of dossiers (default 24000)", "N");
         add("lang", "", "language of messages: vi (default) or en", "LANG");
+        add("agency", "", "apikey add: the agency (and its subtree) the key may send for", "CODE");
     }
 
     void onOption(const std::string& name, const std::string& value) {
@@ -97,6 +107,8 @@ protected:
             demoDossiers_ = std::stoul(value);
         else if (name == "lang")
             lang_ = value == "en" ? "en" : "vi";
+        else if (name == "agency")
+            agency_ = value;
     }
 
     void initialize(Application& self) override {
@@ -133,8 +145,11 @@ protected:
             if (command == "plugins") return plugins();
             if (command == "demo") return demo();
             if (command == "import") return import(args);
+            if (command == "survey") return survey(args);
+            if (command == "apikey") return apikey(args);
             std::cerr << "hailong: unknown command \"" << command << "\"\n\nUsage: hailong COMMAND "
-                      << "[options]\n" << kUsage;
+                      << "[options]\n"
+                      << kUsage;
             return EXIT_USAGE;
         } catch (const Problem& p) {
             std::cerr << "hailong: " << message(p.code(), p.params()) << "\n";
@@ -222,7 +237,7 @@ private:
 
     int plugins() {
         Runtime rt(settings_->config(), paths_, log());
-        rt.migrate();
+        rt.prepare();
         rt.loadPlugins();
         bool trouble = false;
         if (json_) {
@@ -258,7 +273,7 @@ private:
 
     int demo() {
         Runtime rt(settings_->config(), paths_, log());
-        rt.migrate();
+        rt.prepare();
         DemoOptions options;
         if (demoDossiers_) options.dossiers = demoDossiers_;
         std::cout << "loading the demo (" << options.dossiers << " dossiers)...\n" << std::flush;
@@ -294,7 +309,7 @@ private:
             Poco::StreamCopier::copyToString(in, content);
         }
         Runtime rt(settings_->config(), paths_, log());
-        rt.migrate();
+        rt.prepare();
         DirectoryImporter importer(rt.directory());
         const ImportReport report = args[1] == "directory"
                                         ? importer.importDirectory(content, file, importOptions_)
@@ -352,9 +367,121 @@ private:
                   << "\n";
     }
 
+    int survey(const ArgVec& args) {
+        const std::string sub = args.size() > 1 ? args[1] : "";
+        if (sub == "validate" && args.size() > 2) {
+            // No database needed: check the files only.
+            MessageCatalog catalog(paths_.locale);
+            bool allValid = true;
+            for (std::size_t i = 2; i < args.size(); ++i) {
+                std::string json;
+                try {
+                    Poco::FileInputStream in(args[i]);
+                    Poco::StreamCopier::copyToString(in, json);
+                } catch (const Poco::Exception&) {
+                    std::cout << catalog.text(lang_, "survey.file_unreadable", {{"file", args[i]}})
+                              << "\n";
+                    allValid = false;
+                    continue;
+                }
+                ParsedSurvey parsed = SurveyParser::parse(json);
+                if (parsed.survey) {
+                    std::cout << catalog.text(
+                                     lang_, "survey.valid",
+                                     {{"file", args[i]},
+                                      {"id", parsed.survey->id},
+                                      {"questions",
+                                       std::to_string(parsed.survey->questions.size())},
+                                      {"indices", std::to_string(parsed.survey->indices.size())}})
+                              << "\n";
+                    continue;
+                }
+                allValid = false;
+                for (const FieldError& e : parsed.errors)
+                    std::cout << args[i] << ": " << e.field << ": "
+                              << catalog.text(lang_, e.code, e.params) << "\n";
+            }
+            return allValid ? EXIT_OK : EXIT_DATAERR;
+        }
+        Runtime rt(settings_->config(), paths_, log());
+        rt.prepare();
+        MessageCatalog& catalog = rt.messages();
+        if (sub == "publish" && args.size() == 3) {
+            std::string json;
+            Poco::FileInputStream in(args[2]);
+            Poco::StreamCopier::copyToString(in, json);
+            try {
+                auto p = rt.surveys().publish(json, Poco::Path(args[2]).getFileName());
+                std::cout << catalog.text(lang_,
+                                          p.created ? "survey.published" : "survey.unchanged",
+                                          {{"id", p.id}, {"version", std::to_string(p.version)}})
+                          << "\n";
+                return EXIT_OK;
+            } catch (const Problem& p) {
+                for (const FieldError& e : p.errors())
+                    std::cout << args[2] << ": " << e.field << ": "
+                              << catalog.text(lang_, e.code, e.params) << "\n";
+                return EXIT_DATAERR;
+            }
+        }
+        if (sub == "list" && args.size() == 2) {
+            std::cout << std::left << std::setw(20) << "SURVEY" << std::setw(9) << "VERSION"
+                      << std::setw(11) << "STATUS" << std::setw(11) << "QUESTIONS"
+                      << "TITLE\n";
+            for (const auto& s : rt.surveys().versions())
+                std::cout << std::setw(20) << s->id << std::setw(9) << s->version << std::setw(11)
+                          << s->status << std::setw(11) << s->questions.size() << s->title.at("vi")
+                          << "\n";
+            return EXIT_OK;
+        }
+        if (sub == "retire" && args.size() == 4) {
+            const int version = std::atoi(args[3].c_str());
+            rt.surveys().retire(args[2], version);
+            std::cout << catalog.text(lang_, "survey.retired",
+                                      {{"id", args[2]}, {"version", std::to_string(version)}})
+                      << "\n";
+            return EXIT_OK;
+        }
+        std::cerr << "usage: hailong survey validate FILE... | publish FILE | list | retire ID "
+                     "VERSION\n";
+        return EXIT_USAGE;
+    }
+
+    int apikey(const ArgVec& args) {
+        const std::string sub = args.size() > 1 ? args[1] : "";
+        Runtime rt(settings_->config(), paths_, log());
+        rt.prepare();
+        MessageCatalog& catalog = rt.messages();
+        if (sub == "add" && args.size() == 3 && !agency_.empty()) {
+            const std::string key = rt.apiKeys().add(args[2], agency_);
+            std::cout << catalog.text(lang_, "apikey.created",
+                                      {{"name", args[2]}, {"agency", agency_}, {"key", key}})
+                      << "\n";
+            return EXIT_OK;
+        }
+        if (sub == "revoke" && args.size() == 3) {
+            rt.apiKeys().revoke(args[2]);
+            std::cout << catalog.text(lang_, "apikey.revoked", {{"name", args[2]}}) << "\n";
+            return EXIT_OK;
+        }
+        if (sub == "list" && args.size() == 2) {
+            std::cout << std::left << std::setw(24) << "NAME" << std::setw(14) << "KEY"
+                      << std::setw(14) << "AGENCY" << std::setw(26) << "LAST USED"
+                      << "STATE\n";
+            for (const ApiKey& k : rt.apiKeys().list())
+                std::cout << std::setw(24) << k.name << std::setw(14) << (k.prefix + "…")
+                          << std::setw(14) << k.agencyCode << std::setw(26)
+                          << (k.lastUsedAtMs ? formatTimeMs(*k.lastUsedAtMs) : "-")
+                          << (k.revokedAtMs ? "revoked" : "active") << "\n";
+            return EXIT_OK;
+        }
+        std::cerr << "usage: hailong apikey add NAME --agency CODE | list | revoke NAME\n";
+        return EXIT_USAGE;
+    }
+
     int serve() {
         Runtime rt(settings_->config(), paths_, log());
-        rt.migrate();
+        rt.prepare();
         if (settings_->config().getBool("demo.on_empty") && rt.directory().count("dossiers") == 0) {
             log().information(
                 "empty database: loading the demo (a year of dossiers, a few seconds)");
@@ -375,7 +502,7 @@ private:
     }
 
     bool help_ = false, json_ = false;
-    std::string configFile_, lang_ = "vi";
+    std::string configFile_, lang_ = "vi", agency_;
     std::map<std::string, std::string> flags_;
     ImportOptions importOptions_;
     std::size_t demoDossiers_ = 0;

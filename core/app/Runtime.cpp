@@ -100,9 +100,9 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
     dbOptions.poolSize = static_cast<std::size_t>(std::max(2, config.getInt("db.pool_size")));
     dbOptions.busyTimeoutMs = config.getInt("db.busy_timeout_ms");
     db_ = std::make_unique<Database>(url, dbOptions);
-    surveys_ = std::make_unique<JsonSurveyCatalog>(paths_.surveys);
-    for (const std::string& e : surveys_->loadErrors()) log_.error("survey skipped: %s", e);
+    surveys_ = std::make_unique<SurveyStore>(*db_);
     directory_ = std::make_unique<DirectoryStore>(*db_, text_);
+    apiKeys_ = std::make_unique<ApiKeyStore>(*db_, *directory_);
     IngestService::Options ingestOptions;
     ingestOptions.batchMax =
         static_cast<std::size_t>(std::max(1, config.getInt("ingest.batch_max")));
@@ -127,6 +127,21 @@ std::vector<int> Runtime::migrate() {
     auto applied = Migrations::apply(*db_);
     for (int v : applied) log_.information("migration %d applied", v);
     return applied;
+}
+
+void Runtime::prepare() {
+    migrate();
+    surveys_->load();
+    for (const auto& file : surveys_->publishFolder(paths_.surveys)) {
+        if (!file.errors.empty()) {
+            for (const FieldError& e : file.errors)
+                log_.error("survey %s skipped: %s: %s", file.file, e.field,
+                           messages_->text("en", e.code, e.params));
+        } else if (file.published.created) {
+            log_.information("survey %s version %d published from %s", file.published.id,
+                             file.published.version, file.file);
+        }
+    }
 }
 
 void Runtime::loadPlugins() {

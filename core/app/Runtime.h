@@ -2,6 +2,7 @@
 // built from the effective configuration, started and stopped in a fixed order.
 #pragma once
 
+#include "app/ApiKeys.h"
 #include "app/Paths.h"
 #include "common/MessageCatalog.h"
 #include "directory/DirectoryStore.h"
@@ -12,7 +13,7 @@
 #include "outbox/DurableOutbox.h"
 #include "plugin/PluginLoader.h"
 #include "store/Database.h"
-#include "survey/JsonSurveyCatalog.h"
+#include "survey/SurveyStore.h"
 #include "text/IcuTextNormalizer.h"
 
 #include <Poco/Util/AbstractConfiguration.h>
@@ -38,6 +39,9 @@ public:
 
     /// Applies missing migrations; returns the versions applied.
     std::vector<int> migrate();
+    /// Migrates, then loads the survey versions and publishes what changed in the surveys
+    /// folder (invalid files are logged and skipped). Every command that stores runs this.
+    void prepare();
     /// Loads, checks and starts the configured plugins (failures are recorded, not thrown).
     /// Outbound delivery starts only with serve().
     void loadPlugins();
@@ -48,10 +52,11 @@ public:
     Database& database() { return *db_; }
     DirectoryStore& directory() { return *directory_; }
     IngestService& ingest() { return *ingest_; }
-    JsonSurveyCatalog& surveys() { return *surveys_; }
+    SurveyStore& surveys() { return *surveys_; }
     MessageCatalog& messages() { return *messages_; }
     IcuTextNormalizer& text() { return text_; }
     DurableOutbox& outbox() { return *outbox_; }
+    ApiKeyStore& apiKeys() { return *apiKeys_; }
     RouteTable& routes() { return routes_; }
     const PluginLoader& plugins() const { return *plugins_; }
     const Paths& paths() const { return paths_; }
@@ -70,10 +75,11 @@ private:
     IcuTextNormalizer text_;
     std::unique_ptr<MessageCatalog> messages_;
     std::unique_ptr<Database> db_;
-    std::unique_ptr<JsonSurveyCatalog> surveys_;
+    std::unique_ptr<SurveyStore> surveys_;
     std::unique_ptr<DirectoryStore> directory_;
     std::unique_ptr<IngestService> ingest_;
     std::unique_ptr<DurableOutbox> outbox_;
+    std::unique_ptr<ApiKeyStore> apiKeys_;
     MustacheTemplates templates_;
     RouteTable routes_;
     // Hosts are declared before the loader so that they outlive the plugins they serve.

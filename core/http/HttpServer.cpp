@@ -53,17 +53,14 @@ void securityHeaders(Poco::Net::HTTPServerResponse& out) {
 
 }  // namespace
 
-HttpResponse HttpServer::problemResponse(const Problem& problem, const Messages& messages,
-                                         const std::string& lang, const std::string& instance,
-                                         const std::string& requestId) {
+Poco::JSON::Object::Ptr HttpServer::problemBody(const Problem& problem, const Messages& messages,
+                                                const std::string& lang) {
     Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
     body->set("type", "urn:hailong:problem:" + problem.code());
     body->set("title", messages.text(lang, "http." + std::to_string(problem.status())));
     body->set("status", problem.status());
     body->set("detail", messages.text(lang, problem.code(), problem.params()));
     body->set("code", problem.code());
-    body->set("instance", instance);
-    body->set("request_id", requestId);
     if (!problem.errors().empty()) {
         Poco::JSON::Array::Ptr errors = new Poco::JSON::Array;
         for (const FieldError& e : problem.errors()) {
@@ -75,6 +72,15 @@ HttpResponse HttpServer::problemResponse(const Problem& problem, const Messages&
         }
         body->set("errors", errors);
     }
+    return body;
+}
+
+HttpResponse HttpServer::problemResponse(const Problem& problem, const Messages& messages,
+                                         const std::string& lang, const std::string& instance,
+                                         const std::string& requestId) {
+    Poco::JSON::Object::Ptr body = problemBody(problem, messages, lang);
+    body->set("instance", instance);
+    body->set("request_id", requestId);
     HttpResponse r = HttpResponse::json(body, problem.status());
     r.contentType = "application/problem+json; charset=utf-8";
     r.headers = problem.headers;

@@ -6,6 +6,8 @@
 #include <hailong/Messages.h>
 #include <hailong/Problem.h>
 
+#include <Poco/JSON/Object.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -49,6 +51,9 @@ public:
     void stop();
     std::uint16_t port() const;
 
+    /// The problem+json body for `problem` (status, code, detail in `lang`, field errors).
+    static Poco::JSON::Object::Ptr problemBody(const Problem& problem, const Messages& messages,
+                                               const std::string& lang);
     /// The problem+json response for `problem`, in `lang`.
     static HttpResponse problemResponse(const Problem& problem, const Messages& messages,
                                         const std::string& lang, const std::string& instance,

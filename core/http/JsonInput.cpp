@@ -137,9 +137,15 @@ Poco::JSON::Object::Ptr JsonInput::object(const std::string& name) {
     return v->extract<Poco::JSON::Object::Ptr>();
 }
 
-void JsonInput::finish(const std::string& problemCode) {
+void JsonInput::checkUnknown() {
     for (const auto& [key, value] : *object_)
         if (!read_.contains(key)) error(key, "field.unknown");
+    read_.clear();
+    for (const auto& [key, value] : *object_) read_.insert(key);  // report each once
+}
+
+void JsonInput::finish(const std::string& problemCode) {
+    checkUnknown();
     if (!errors_.empty()) throw Problem(422, problemCode, {}, errors_);
 }
 

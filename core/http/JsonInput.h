@@ -36,7 +36,9 @@ public:
     void error(const std::string& name, std::string code,
                std::map<std::string, std::string> params = {});
     std::vector<FieldError>& errors() { return errors_; }
-    /// Throws Problem(422) if any field was wrong or any field is unknown (not read).
+    /// Adds an error for every field that was never read (unknown fields, typos).
+    void checkUnknown();
+    /// checkUnknown(), then throws Problem(422) if any field was wrong.
     void finish(const std::string& problemCode = "request.invalid");
 
 private:

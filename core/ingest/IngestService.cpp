@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 using namespace Poco::Data::Keywords;
@@ -142,6 +143,11 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
     }
     r.surveyId = survey->id;
     r.surveyVersion = survey->version;
+    if (survey->status != "published")  // retired versions keep their answers, take no new ones
+        errors.push_back({"survey_version", "submission.survey_not_open",
+                          {{"survey", survey->id},
+                           {"version", std::to_string(survey->version)},
+                           {"status", survey->status}}});
     if (!survey->allowsChannel(r.channel))
         errors.push_back({"channel", "submission.channel_not_allowed", {{"channel", r.channel}}});
 
@@ -203,13 +209,23 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
         r.commentNorm = text_.normalize(sub.comment);
     }
 
-    if (sub.answers.size() > kMaxAnswers)
+    validateAnswers(*survey, sub.answers, r, errors);
+    if (!errors.empty()) throw Problem(422, "submission.invalid", {}, errors);
+    return r;
+}
+
+void IngestService::validateAnswers(const Survey& survey, const std::vector<Answer>& answers,
+                                    Record& r, std::vector<FieldError>& errors) const {
+    if (answers.size() > kMaxAnswers) {
         errors.push_back({"answers", "submission.too_many_answers", {{"max", "200"}}});
+        return;
+    }
+    // First pass: which options were chosen, for the conditions of later questions.
+    std::map<std::string, std::set<std::string>> chosen;
     std::set<std::string> seen;
-    for (std::size_t i = 0; i < sub.answers.size() && i < kMaxAnswers; ++i) {
-        const Answer& a = sub.answers[i];
+    for (const Answer& a : answers) {
         const std::string where = "answers." + a.question;
-        const Question* q = survey->question(a.question);
+        const Question* q = survey.question(a.question);
         if (!q) {
             errors.push_back({where, "submission.unknown_question", {{"question", a.question}}});
             continue;
@@ -218,70 +234,76 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
             errors.push_back({where, "submission.duplicate_answer", {}});
             continue;
         }
-        auto option = [&](std::string_view id) -> const QuestionOption* {
-            for (const auto& o : q->options)
-                if (o.id == id) return &o;
-            return nullptr;
-        };
         switch (q->type) {
             case QuestionType::Rating:
-            case QuestionType::SingleChoice: {
+            case QuestionType::SingleChoice:
+            case QuestionType::YesNo:
+            case QuestionType::Nps: {
+                // One option, by id or by its numeric value.
                 const QuestionOption* o = nullptr;
-                if (a.choices.size() == 1) o = option(a.choices.front());
+                if (a.choices.size() == 1) o = q->option(a.choices.front());
                 if (!o && a.number && a.choices.empty())
                     for (const auto& opt : q->options)
                         if (opt.value == *a.number) o = &opt;
                 if (!o) {
-                    errors.push_back({where, "submission.not_an_option", {}});
-                    break;
-                }
-                r.answers.push_back({q->id, 0, Poco::Nullable<double>(o->value), o->id});
-                break;
-            }
-            case QuestionType::MultipleChoice: {
-                std::set<std::string> chosen;
-                for (const std::string& c : a.choices) {
-                    if (!option(c) || !chosen.insert(c).second) {
-                        errors.push_back({where, "submission.not_an_option", {}});
-                        break;
-                    }
-                }
-                int pos = 0;
-                for (const std::string& c : a.choices)
-                    r.answers.push_back({q->id, pos++,
-                                         Poco::Nullable<double>(option(c) ? option(c)->value : 0),
-                                         c});
-                if (!a.text.empty() && acceptableText(a.text, where, q->maxLength, errors))
-                    r.answers.push_back({q->id, pos, Poco::Nullable<double>(), a.text});
-                break;
-            }
-            case QuestionType::YesNo:
-            case QuestionType::Nps: {
-                if (!a.number || std::floor(*a.number) != *a.number || *a.number < q->min ||
-                    *a.number > q->max) {
-                    errors.push_back({where,
-                                      "field.range",
+                    errors.push_back({where, "submission.not_an_option",
                                       {{"min", std::to_string(static_cast<int>(q->min))},
                                        {"max", std::to_string(static_cast<int>(q->max))}}});
                     break;
                 }
-                r.answers.push_back({q->id, 0, Poco::Nullable<double>(*a.number), ""});
+                chosen[q->id].insert(o->id);
+                r.answers.push_back({q->id, 0, Poco::Nullable<double>(o->value), o->id});
+                if (!a.text.empty() && q->allowOther &&
+                    acceptableText(a.text, where, q->maxLength, errors))
+                    r.answers.push_back({q->id, 1, Poco::Nullable<double>(), a.text});
+                else if (!a.text.empty() && !q->allowOther)
+                    errors.push_back({where, "submission.other_not_allowed", {}});
+                break;
+            }
+            case QuestionType::MultipleChoice: {
+                int pos = 0;
+                for (const std::string& c : a.choices) {
+                    const QuestionOption* o = q->option(c);
+                    if (!o || chosen[q->id].contains(c)) {
+                        errors.push_back({where, "submission.not_an_option", {}});
+                        break;
+                    }
+                    chosen[q->id].insert(c);
+                    r.answers.push_back({q->id, pos++, Poco::Nullable<double>(o->value), c});
+                }
+                if (!a.text.empty()) {
+                    if (!q->allowOther)
+                        errors.push_back({where, "submission.other_not_allowed", {}});
+                    else if (acceptableText(a.text, where, q->maxLength, errors))
+                        r.answers.push_back({q->id, pos, Poco::Nullable<double>(), a.text});
+                }
+                if (a.choices.empty() && a.text.empty())
+                    errors.push_back({where, "submission.not_an_option", {}});
                 break;
             }
             case QuestionType::Text:
-            case QuestionType::DossierCode: {
+            case QuestionType::DossierCode:
                 if (!a.text.empty() && acceptableText(a.text, where, q->maxLength, errors))
                     r.answers.push_back({q->id, 0, Poco::Nullable<double>(), a.text});
                 break;
-            }
         }
     }
-    for (const Question& q : survey->questions)
-        if (q.required && !seen.contains(q.id))
+    // Second pass: conditions and required questions.
+    auto asked = [&](const Question& q) {
+        if (!q.showIf) return true;
+        auto it = chosen.find(q.showIf->question);
+        if (it == chosen.end()) return false;
+        return std::any_of(q.showIf->values.begin(), q.showIf->values.end(),
+                           [&](const std::string& v) { return it->second.contains(v); });
+    };
+    for (const Question& q : survey.questions) {
+        const bool isAsked = asked(q);
+        if (seen.contains(q.id) && !isAsked)
+            errors.push_back({"answers." + q.id, "submission.not_asked",
+                              {{"question", q.showIf->question}}});
+        else if (q.required && isAsked && !seen.contains(q.id))
             errors.push_back({"answers." + q.id, "submission.answer_required", {}});
-
-    if (!errors.empty()) throw Problem(422, "submission.invalid", {}, errors);
-    return r;
+    }
 }
 
 void IngestService::writerLoop() {

@@ -53,6 +53,8 @@ public:
 private:
     struct Pending;
     Record validate(const Submission& submission) const;
+    void validateAnswers(const Survey& survey, const std::vector<Answer>& answers, Record& record,
+                         std::vector<FieldError>& errors) const;
     void writerLoop();
     void commitBatch(std::vector<Pending*>& batch);
     Receipt store(Poco::Data::Session& s, Record& record);

@@ -133,6 +133,34 @@ const Migration kDirectory{
         "CREATE INDEX outbox_due ON outbox(status, next_attempt_at)",
     }};
 
+// Survey versions (immutable once published) and API keys for systems that send responses.
+const Migration kSurveys{
+    2,
+    "survey versions and API keys",
+    {
+        R"(CREATE TABLE survey_versions (
+            id {{id}},
+            survey_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'published',
+            content_hash TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            created_at BIGINT NOT NULL,
+            published_at BIGINT,
+            retired_at BIGINT,
+            UNIQUE (survey_id, version)))",
+        R"(CREATE TABLE api_keys (
+            id {{id}},
+            name TEXT NOT NULL UNIQUE,
+            agency_id BIGINT NOT NULL REFERENCES agencies(id),
+            key_hash TEXT NOT NULL UNIQUE,
+            prefix TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            last_used_at BIGINT,
+            revoked_at BIGINT))",
+    }};
+
 const std::string kLedger =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
     "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
@@ -146,7 +174,7 @@ int readVersion(Poco::Data::Session& s) {
 }  // namespace
 
 const std::vector<Migration>& Migrations::all() {
-    static const std::vector<Migration> migrations{kDirectory};
+    static const std::vector<Migration> migrations{kDirectory, kSurveys};
     return migrations;
 }
 

@@ -2,13 +2,19 @@
 // demo loader.
 #include "app/Demo.h"
 #include "support/TestSupport.h"
+#include "survey/SurveyParser.h"
 
 #include <Poco/File.h>
+#include <Poco/FileStream.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
 #include <Poco/Path.h>
+#include <Poco/StreamCopier.h>
 
 #include <catch2/catch.hpp>
+
+#include <set>
+#include <sstream>
 
 using namespace hailong;
 using namespace Poco::Data::Keywords;
@@ -88,7 +94,7 @@ TEST_CASE("CLI: version, config, migrate, import and demo") {
     CHECK(out.find("resolved folders (build tree)") != std::string::npos);
 
     CHECK(test::runHailong({"migrate", "--db", db}, out) == 0);
-    CHECK(out.find("schema version 1") != std::string::npos);
+    CHECK(out.find("schema version 2") != std::string::npos);
 
     const std::string csv = dir.write("directory.csv",
                                       "type,code,name,parent,agency\n"
@@ -133,7 +139,7 @@ TEST_CASE("the demo is realistic, complete and stored through ingest") {
             Settings settings = test::testSettings(tdb.url(), dir);
             Paths paths = Paths::resolve(settings.config(), Paths::executableDir());
             Runtime rt(settings.config(), paths, Poco::Logger::get("test.demo"));
-            rt.migrate();
+            rt.prepare();
             DemoOptions options;
             options.dossiers = 600;
             options.nowMs = 1764547200000;  // 2025-12-01: reproducible
@@ -173,7 +179,7 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
     Settings settings = test::testSettings(tdb.url(), dir);
     Paths paths = Paths::resolve(settings.config(), Paths::executableDir());
     Runtime rt(settings.config(), paths, Poco::Logger::get("test.api"));
-    rt.migrate();
+    rt.prepare();
     rt.serve();
     const auto port = rt.port();
 
@@ -256,10 +262,10 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
 
         // A submission about the dossier, then the same again.
         const std::string body =
-            R"({"idempotency_key":"a1","survey":"counter-quick","channel":"web","dossier":"XA-1","answers":{"rating":1,"reasons":["slow"]},"comment":"Chậm"})";
-        auto first = test::postJson(port, "/api/v1/submissions", body);
+            R"({"idempotency_key":"a1","survey":"counter-quick","channel":"web","dossier":"XA-1","answers":{"rating":1,"reasons":["late"]},"comment":"Chậm"})";
+        auto first = test::postJson(port, "/api/v1/responses", body);
         CHECK(first.status == 201);
-        auto again = test::postJson(port, "/api/v1/submissions", body);
+        auto again = test::postJson(port, "/api/v1/responses", body);
         CHECK(again.status == 200);
         CHECK(json(again.body)->getValue<bool>("duplicate"));
         CHECK(json(again.body)->getValue<std::string>("receipt") ==
@@ -267,7 +273,7 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
     }
     SECTION("a bad submission lists envelope and answer errors together") {
         auto r = test::postJson(
-            port, "/api/v1/submissions",
+            port, "/api/v1/responses",
             R"({"idempotency_key":"b1","survey":"counter-quick","answers":{"rating":9},"colour":"red"})");
         CHECK(r.status == 422);
         const std::string codes = errorCodes(json(r.body));
@@ -276,16 +282,16 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
     }
     SECTION("odd JSON types are 422s, not 500s") {
         auto r = test::postJson(
-            port, "/api/v1/submissions",
+            port, "/api/v1/responses",
             R"({"idempotency_key":"c1","survey":"counter-quick","answers":{"rating":[null]}})");
         CHECK(r.status == 422);
         CHECK(errorCodes(json(r.body)).find("answers.rating:submission.not_an_option") !=
               std::string::npos);
-        r = test::postJson(port, "/api/v1/submissions",
+        r = test::postJson(port, "/api/v1/responses",
                            R"({"idempotency_key":"c2","survey":"counter-quick",)"
-                           R"("answers":{"rating":3},"answered_at":1e300})");
+                           R"("answers":{"rating":3},"submitted_at":1e300})");
         CHECK(r.status == 422);
-        CHECK(errorCodes(json(r.body)).find("answered_at:field.time_range") != std::string::npos);
+        CHECK(errorCodes(json(r.body)).find("submitted_at:field.time_range") != std::string::npos);
         CHECK(test::postJson(port, "/api/v1/agencies", R"({"code":"PT","name":"P"})").status ==
               201);
         r = test::postJson(port, "/api/v1/dossiers",
@@ -303,9 +309,20 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
     }
     SECTION("surveys, health and the front page") {
         auto surveys = json(test::http(port, "GET", "/api/v1/surveys").body);
-        CHECK(surveys->getArray("items")->size() >= 1);
+        std::set<std::string> ids;
+        for (std::size_t i = 0; i < surveys->getArray("items")->size(); ++i)
+            ids.insert(surveys->getArray("items")
+                           ->getObject(static_cast<unsigned>(i))
+                           ->getValue<std::string>("id"));
+        CHECK(ids == std::set<std::string>{"counter-quick", "dossier-tt01", "nps-service",
+                                           "sipas-2017", "sms-quick"});
         auto quick = json(test::http(port, "GET", "/api/v1/surveys/counter-quick").body);
-        CHECK(quick->getArray("questions")->getObject(0)->getArray("options")->size() == 3);
+        CHECK(quick->getValue<int>("version") == 1);
+        CHECK(quick->getValue<std::string>("status") == "published");
+        CHECK(quick->getArray("questions")
+                  ->getObject(0)
+                  ->getObject("scale")
+                  ->getValue<int>("points") == 3);
         CHECK(test::http(port, "GET", "/api/v1/surveys/nope").status == 404);
         auto health = json(test::http(port, "GET", "/api/v1/health").body);
         CHECK_FALSE(health->getObject("database")->has("url"));  // not told to strangers
@@ -314,7 +331,7 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
                 .body);
         CHECK(detailed->getObject("database")->has("url"));
         CHECK(health->getValue<std::string>("status") == "ok");
-        CHECK(health->getObject("database")->getValue<int>("schema_version") == 1);
+        CHECK(health->getObject("database")->getValue<int>("schema_version") == 2);
         auto summary = json(test::http(port, "GET", "/api/v1/summary").body)->getObject("counts");
         CHECK(summary->getValue<int>("responses") == 0);
         CHECK(summary->has("dossiers"));
@@ -350,4 +367,196 @@ TEST_CASE("after cmake --install the binary finds its data and serves") {
     CHECK(problem->getValue<std::string>("detail").find("Không có trang") == 0);  // locale found
     server.terminate();
     CHECK(server.wait() == 0);
+}
+
+TEST_CASE("survey versions: immutable, answered against their exact version, retired") {
+    test::onEachBackend([](Backend b) {
+        test::TestDatabase tdb(b);
+        test::TempDir dir;
+        Settings settings = test::testSettings(tdb.url(), dir);
+        Paths paths = Paths::resolve(settings.config(), Paths::executableDir());
+        Runtime rt(settings.config(), paths, Poco::Logger::get("test.versions"));
+        rt.prepare();
+        rt.serve();
+        const auto port = rt.port();
+        SurveyStore& store = rt.surveys();
+        std::string v1;
+        {
+            Poco::FileInputStream in(test::sourceDir() + "/surveys/sms-quick.json");
+            Poco::StreamCopier::copyToString(in, v1);
+        }
+        // The shipped file is already version 1; publishing it again changes nothing.
+        CHECK_FALSE(store.publish(v1, "again").created);
+        CHECK(store.versions("sms-quick").size() == 1);
+        auto answer = [&](const std::string& key, const std::string& extra) {
+            return test::postJson(port, "/api/v1/responses",
+                                  R"({"idempotency_key":")" + key +
+                                      R"(","survey":"sms-quick","channel":"sms",)" + extra + "}");
+        };
+        const auto first = answer("v-1", R"("answers":{"rating":4})");
+        REQUIRE(first.status == 201);
+
+        // Version 2 adds a required yes/no question.
+        auto root = Poco::JSON::Parser().parse(v1).extract<Poco::JSON::Object::Ptr>();
+        Poco::JSON::Object::Ptr again = new Poco::JSON::Object;
+        again->set("id", "again");
+        again->set("type", "yesno");
+        again->set("required", true);
+        Poco::JSON::Object::Ptr text = new Poco::JSON::Object;
+        text->set("vi", "Ông/Bà có muốn quay lại làm thủ tục ở đây không?");
+        again->set("text", text);
+        root->getArray("questions")->add(again);
+        std::ostringstream v2;
+        root->stringify(v2);
+        const auto published = store.publish(v2.str(), "v2");
+        REQUIRE(published.created);
+        CHECK(published.version == 2);
+
+        // New answers are checked against version 2, which needs "again" ...
+        const auto missing = answer("v-2", R"("answers":{"rating":4})");
+        CHECK(missing.status == 422);
+        CHECK(errorCodes(json(missing.body)).find("answers.again:submission.answer_required") !=
+              std::string::npos);
+        CHECK(answer("v-3", R"("answers":{"rating":3,"again":true})").status == 201);
+        // ... an explicit version 1 still works, and old responses keep their version.
+        CHECK(answer("v-4", R"("version":1,"answers":{"rating":4})").status == 201);
+        CHECK(answer("v-6", R"("version":1,"answers":{"rating":4,"again":true})").status == 422);
+        std::vector<int> versions;
+        std::vector<std::string> keys;
+        rt.database().read([&](Poco::Data::Session& s) {
+            s << "SELECT survey_version, idempotency_key FROM responses ORDER BY idempotency_key",
+                into(versions), into(keys), now;
+        });
+        CHECK(keys == std::vector<std::string>{"v-1", "v-3", "v-4"});
+        CHECK(versions == std::vector<int>{1, 2, 1});
+        auto servedV1 = json(test::http(port, "GET", "/api/v1/surveys/sms-quick?version=1").body);
+        CHECK(servedV1->getArray("questions")->size() == 2);  // as it was published
+        CHECK(json(test::http(port, "GET", "/api/v1/surveys/sms-quick").body)
+                  ->getValue<int>("version") == 2);
+        CHECK(json(test::http(port, "GET", "/api/v1/surveys/sms-quick/versions").body)
+                  ->getArray("items")
+                  ->size() == 2);
+
+        // A retired version takes no new responses; its answers stay.
+        store.retire("sms-quick", 1);
+        const auto retired = answer("v-5", R"("version":1,"answers":{"rating":4})");
+        CHECK(retired.status == 422);
+        CHECK(errorCodes(json(retired.body)).find("survey_version:submission.survey_not_open") !=
+              std::string::npos);
+        CHECK(store.find("sms-quick", 1)->status == "retired");
+        rt.shutdown();
+    });
+}
+
+TEST_CASE("conditions: an answer to a question not asked is refused, a required one enforced") {
+    test::TestDatabase tdb(Backend::SQLite);
+    test::TempDir dir;
+    Settings settings = test::testSettings(tdb.url(), dir);
+    Paths paths = Paths::resolve(settings.config(), Paths::executableDir());
+    Runtime rt(settings.config(), paths, Poco::Logger::get("test.conditions"));
+    rt.prepare();
+    rt.serve();
+    auto post = [&](const std::string& key, const std::string& answers) {
+        return test::postJson(rt.port(), "/api/v1/responses",
+                              R"({"idempotency_key":")" + key +
+                                  R"(","survey":"counter-quick","answers":)" + answers + "}");
+    };
+    CHECK(post("c-1", R"({"rating":1,"reasons":["late","attitude"],"comment":"Chờ lâu"})").status ==
+          201);
+    auto notAsked = post("c-2", R"({"rating":3,"reasons":["late"]})");
+    CHECK(notAsked.status == 422);
+    CHECK(errorCodes(json(notAsked.body)).find("answers.reasons:submission.not_asked") !=
+          std::string::npos);
+    auto other =
+        post("c-3", R"({"rating":1,"reasons":{"choices":["late"],"text":"mất giấy hẹn"}})");
+    CHECK(other.status == 201);  // counter-quick allows "other" text on reasons
+    auto missing = post("c-4", R"({"reasons":["late"]})");
+    CHECK(missing.status == 422);
+    const std::string codes = errorCodes(json(missing.body));
+    CHECK(codes.find("answers.rating:submission.answer_required") != std::string::npos);
+    CHECK(codes.find("answers.reasons:submission.not_asked") != std::string::npos);
+    rt.shutdown();
+}
+
+TEST_CASE("API keys: scoped to an agency subtree, batches with a result per item") {
+    test::onEachBackend([](Backend b) {
+        test::TestDatabase tdb(b);
+        test::TempDir dir;
+        Settings settings = test::testSettings(tdb.url(), dir);
+        Paths paths = Paths::resolve(settings.config(), Paths::executableDir());
+        Runtime rt(settings.config(), paths, Poco::Logger::get("test.apikeys"));
+        rt.prepare();
+        rt.serve();
+        const auto port = rt.port();
+        DirectoryStore& d = rt.directory();
+        d.save(AgencyInput{"PT", "Tỉnh Phú Thọ", "", "province", "", true});
+        d.save(AgencyInput{"XA", "Xã A", "PT", "commune", "", true});
+        d.save(AgencyInput{"XB", "Xã B", "PT", "commune", "", true});
+        d.save(CounterInput{"XB-Q1", "Quầy 1", "XB", true});
+        const std::string key = rt.apiKeys().add("mot-cua-xa-a", "XA");
+        CHECK(key.starts_with("hl_"));
+        CHECK_THROWS_AS(rt.apiKeys().add("mot-cua-xa-a", "XA"), Problem);
+        const std::map<std::string, std::string> auth{{"Content-Type", "application/json"},
+                                                      {"Authorization", "Bearer " + key}};
+        auto send = [&](const std::string& body, const std::map<std::string, std::string>& h) {
+            return test::http(port, "POST", "/api/v1/responses", body, h);
+        };
+        const std::string inA =
+            R"({"idempotency_key":"k-a","survey":"sms-quick","agency":"XA","answers":{"rating":5}})";
+        CHECK(send(inA, auth).status == 201);
+        // Outside the key's subtree, named directly or through a counter: 403.
+        auto outside = send(
+            R"({"idempotency_key":"k-b","survey":"sms-quick","agency":"XB","answers":{"rating":5}})",
+            auth);
+        CHECK(outside.status == 403);
+        CHECK(json(outside.body)->getValue<std::string>("code") == "apikey.out_of_scope");
+        CHECK(
+            send(
+                R"({"idempotency_key":"k-c","survey":"sms-quick","agency":"XA","counter":"XB-Q1","answers":{"rating":5}})",
+                auth)
+                .status == 403);
+        // A key must say which agency the response is about.
+        CHECK(send(R"({"idempotency_key":"k-d","survey":"sms-quick","answers":{"rating":5}})", auth)
+                  .status == 422);
+        // Unknown and revoked keys.
+        CHECK(send(inA, {{"Content-Type", "application/json"}, {"Authorization", "Bearer hl_nope"}})
+                  .status == 401);
+
+        // A batch: one stored, one duplicate, one invalid, one out of scope, each reported.
+        const std::string batch =
+            R"({"responses":[)"
+            R"({"idempotency_key":"b-1","survey":"sms-quick","agency":"XA","answers":{"rating":2}},)"
+            R"({"idempotency_key":"k-a","survey":"sms-quick","agency":"XA","answers":{"rating":5}},)"
+            R"({"idempotency_key":"b-3","survey":"sms-quick","agency":"XA","answers":{"rating":9}},)"
+            R"({"idempotency_key":"b-4","survey":"sms-quick","agency":"XB","answers":{"rating":1}}]})";
+        auto result = send(batch, auth);
+        REQUIRE(result.status == 200);
+        auto body = json(result.body);
+        CHECK(body->getValue<int>("stored") == 1);
+        CHECK(body->getValue<int>("duplicates") == 1);
+        CHECK(body->getValue<int>("rejected") == 2);
+        auto results = body->getArray("results");
+        REQUIRE(results->size() == 4);
+        CHECK(results->getObject(0)->getValue<int>("status") == 201);
+        CHECK(results->getObject(1)->getValue<int>("status") == 200);
+        CHECK(results->getObject(2)->getValue<int>("status") == 422);
+        CHECK(results->getObject(2)->getArray("errors")->getObject(0)->getValue<std::string>(
+                  "field") == "responses.2.answers.rating");
+        CHECK(results->getObject(3)->getValue<int>("status") == 403);
+        CHECK(results->getObject(3)->getValue<int>("index") == 3);
+
+        // More than 1,000 items are refused whole.
+        std::string big = R"({"responses":[)";
+        for (int i = 0; i < 1001; ++i) big += std::string(i ? "," : "") + "{}";
+        CHECK(send(big + "]}", auth).status == 413);
+
+        rt.apiKeys().revoke("mot-cua-xa-a");
+        CHECK(send(inA, auth).status == 401);
+        std::int64_t stored = 0;
+        rt.database().read([&](Poco::Data::Session& s) {
+            s << "SELECT COUNT(*) FROM responses", into(stored), now;
+        });
+        CHECK(stored == 2);
+        rt.shutdown();
+    });
 }

@@ -62,7 +62,7 @@ TEST_CASE("responses acknowledged before a SIGKILL are all stored, exactly once"
                             const std::string key =
                                 "kill-" + std::to_string(c) + "-" + std::to_string(i);
                             try {
-                                auto r = test::postJson(port, "/api/v1/submissions",
+                                auto r = test::postJson(port, "/api/v1/responses",
                                                         submission(key, 1 + i % 3));
                                 if (r.status == 201 || r.status == 200) {
                                     std::lock_guard lock(m);
@@ -101,7 +101,7 @@ TEST_CASE("responses acknowledged before a SIGKILL are all stored, exactly once"
             int tried = 0;
             for (const auto& k : acknowledged) {
                 if (++tried > 50) break;
-                auto r = test::postJson(port, "/api/v1/submissions", submission(k, 3));
+                auto r = test::postJson(port, "/api/v1/responses", submission(k, 3));
                 auto body = Poco::JSON::Parser().parse(r.body).extract<Poco::JSON::Object::Ptr>();
                 if (r.status == 200 && body->getValue<bool>("duplicate")) ++duplicates;
             }
@@ -131,7 +131,7 @@ TEST_CASE("SIGTERM stops cleanly: in-flight responses are answered and kept") {
             for (int i = 0; !stop; ++i) {
                 const std::string key = "term-" + std::to_string(c) + "-" + std::to_string(i);
                 try {
-                    auto r = test::postJson(port, "/api/v1/submissions", submission(key, 2));
+                    auto r = test::postJson(port, "/api/v1/responses", submission(key, 2));
                     if (r.status == 201) {
                         std::lock_guard lock(m);
                         acknowledged.insert(key);

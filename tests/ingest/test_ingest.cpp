@@ -3,7 +3,7 @@
 #include "directory/DirectoryStore.h"
 #include "ingest/IngestService.h"
 #include "support/TestSupport.h"
-#include "survey/JsonSurveyCatalog.h"
+#include "survey/SurveyStore.h"
 #include "text/IcuTextNormalizer.h"
 
 #include <hailong/Problem.h>
@@ -24,9 +24,10 @@ struct Fixture {
     explicit Fixture(Backend b, IngestService::Options options = {})
         : tdb(b),
           db(tdb.migrated()),
-          surveys(test::sourceDir() + "/surveys"),
+          surveys(db),
           directory(db, text),
           ingest(db, surveys, directory, text, options) {
+        surveys.publishFolder(test::sourceDir() + "/surveys");
         directory.save(AgencyInput{"PT", "Tỉnh Phú Thọ", "", "province", "", true});
         directory.save(AgencyInput{"XA", "Xã Thử", "PT", "commune", "", true});
         directory.save(CounterInput{"XA-Q1", "Quầy 1", "XA", true});
@@ -49,7 +50,7 @@ struct Fixture {
     test::TestDatabase tdb;
     Database& db;
     IcuTextNormalizer text;
-    JsonSurveyCatalog surveys;
+    SurveyStore surveys;
     DirectoryStore directory;
     IngestService ingest;
 };
@@ -79,7 +80,7 @@ TEST_CASE("a valid submission is stored with its answers and references") {
         Fixture f(b);
         Submission s = rating("k-1", 1);
         s.dossierCode = "XA-250304-00001";
-        s.answers.push_back({"reasons", std::nullopt, {"slow", "attitude"}, ""});
+        s.answers.push_back({"reasons", std::nullopt, {"late", "attitude"}, ""});
         s.comment = "Tra ket qua  cham";
         Receipt r = f.ingest.submit(s);
         CHECK_FALSE(r.duplicate);
@@ -181,7 +182,7 @@ TEST_CASE("invalid submissions are refused with field errors and store nothing")
     }
     SECTION("reasons not among the options, duplicated answer") {
         Submission s = rating("x", 1);
-        s.answers.push_back({"reasons", std::nullopt, {"slow", "bribes"}, ""});
+        s.answers.push_back({"reasons", std::nullopt, {"late", "bribes"}, ""});
         s.answers.push_back({"rating", 2.0, {}, ""});
         auto errors = problemErrors(f.ingest, s);
         CHECK(hasError(errors, "answers.reasons", "submission.not_an_option"));

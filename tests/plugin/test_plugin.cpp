@@ -25,7 +25,7 @@ TEST_CASE("plugins: loaded, refused and failed ones are reported and the host se
                             {"plugin.echo.greeting", "xin chào"}});
     Paths paths = Paths::resolve(settings.config(), Paths::executableDir());
     Runtime rt(settings.config(), paths, Poco::Logger::get("test.plugins"));
-    rt.migrate();
+    rt.prepare();
     rt.loadPlugins();
 
     const PluginStatus* echo = find(rt, "echo");
