@@ -374,6 +374,11 @@ private:
             MessageCatalog catalog(paths_.locale);
             bool allValid = true;
             for (std::size_t i = 2; i < args.size(); ++i) {
+                if (args[i].ends_with(".schema.json")) {  // the format's schema, not a survey
+                    std::cout << catalog.text(lang_, "survey.schema_skipped", {{"file", args[i]}})
+                              << "\n";
+                    continue;
+                }
                 std::string json;
                 try {
                     Poco::FileInputStream in(args[i]);

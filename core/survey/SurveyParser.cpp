@@ -20,11 +20,13 @@ using Poco::Dynamic::Var;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 
-const std::map<std::string, QuestionType> kTypes{
-    {"rating", QuestionType::Rating},   {"single", QuestionType::SingleChoice},
-    {"multiple", QuestionType::MultipleChoice}, {"yesno", QuestionType::YesNo},
-    {"nps", QuestionType::Nps},         {"text", QuestionType::Text},
-    {"dossier", QuestionType::DossierCode}};
+const std::map<std::string, QuestionType> kTypes{{"rating", QuestionType::Rating},
+                                                 {"single", QuestionType::SingleChoice},
+                                                 {"multiple", QuestionType::MultipleChoice},
+                                                 {"yesno", QuestionType::YesNo},
+                                                 {"nps", QuestionType::Nps},
+                                                 {"text", QuestionType::Text},
+                                                 {"dossier", QuestionType::DossierCode}};
 
 const std::map<std::string, IndexMethod> kMethods{
     {"share", IndexMethod::Share},       {"mean100", IndexMethod::Mean100},
@@ -35,6 +37,20 @@ const std::map<std::string, IndexMethod> kMethods{
 // Channels and the most questions a survey on them may ask (a tap, an SMS).
 const std::map<std::string, std::size_t> kChannels{
     {"counter", 4}, {"sms", 3}, {"web", 1000}, {"api", 1000}, {"import", 1000}};
+
+// One reference token of a JSON pointer (RFC 6901): "~" is "~0" and "/" is "~1".
+std::string token(const std::string& key) {
+    std::string out;
+    for (char c : key) {
+        if (c == '~')
+            out += "~0";
+        else if (c == '/')
+            out += "~1";
+        else
+            out.push_back(c);
+    }
+    return out;
+}
 
 bool slug(const std::string& s, std::size_t min, std::size_t max) {
     if (s.size() < min || s.size() > max) return false;
@@ -48,8 +64,11 @@ class Reader {
 public:
     std::vector<FieldError> errors;
 
+    bool muted = false;  // while re-reading a referenced index: only loops are reported
+
     void error(const std::string& path, std::string code,
                std::map<std::string, std::string> params = {}) {
+        if (muted && code != "survey.index_cycle") return;
         errors.push_back({path.empty() ? "/" : path, std::move(code), std::move(params)});
     }
 
@@ -58,7 +77,7 @@ public:
                    std::initializer_list<const char*> known) {
         for (const auto& [key, value] : *o) {
             if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; }))
-                error(path + "/" + key, "survey.unknown_field", {{"field", key}});
+                error(path + "/" + token(key), "survey.unknown_field", {{"field", key}});
         }
     }
 
@@ -116,9 +135,11 @@ public:
         if (!v) return std::nullopt;
         auto d = number(*v, path + "/" + key);
         if (!d) return std::nullopt;
-        if (std::floor(*d) != *d || *d < static_cast<double>(min) || *d > static_cast<double>(max)) {
+        if (std::floor(*d) != *d || *d < static_cast<double>(min) ||
+            *d > static_cast<double>(max)) {
             error(path + "/" + key, rangeCode,
-                  {{"min", std::to_string(min)}, {"max", std::to_string(max)},
+                  {{"min", std::to_string(min)},
+                   {"max", std::to_string(max)},
                    {"value", v->toString()}});
             return std::nullopt;
         }
@@ -144,8 +165,8 @@ public:
         return v->extract<Array::Ptr>();
     }
 
-    std::vector<std::string> strings(const Object::Ptr& o, const std::string& path,
-                                     const char* key, bool required) {
+    std::vector<std::string> strings(const Object::Ptr& o, const std::string& path, const char* key,
+                                     bool required) {
         std::vector<std::string> out;
         auto a = array(o, path, key, required);
         if (!a) return out;
@@ -162,32 +183,46 @@ public:
     // {"vi": "...", "en": "..."} or a plain Vietnamese string.
     LocalizedText localized(const Object::Ptr& o, const std::string& path, const char* key,
                             bool required) {
-        LocalizedText out;
         auto v = get(o, path, key, required);
-        if (!v) return out;
+        if (!v) return {};
         const std::string where = path + "/" + key;
         if (v->isString()) {
-            out["vi"] = v->extract<std::string>();
-        } else if (v->type() == typeid(Object::Ptr)) {
-            auto t = v->extract<Object::Ptr>();
-            for (const auto& [lang, value] : *t) {
-                if (lang != "vi" && lang != "en") {
-                    error(where + "/" + lang, "survey.language", {{"value", lang}});
-                } else if (!value.isString()) {
-                    error(where + "/" + lang, "survey.type_text");
-                } else {
-                    out[lang] = value.extract<std::string>();
-                }
-            }
-        } else {
-            error(where, "survey.type_text");
+            LocalizedText out{{"vi", v->extract<std::string>()}};
+            checkTexts(out, where, true);
             return out;
         }
-        for (const auto& [lang, s] : out)
-            if (!utf8::isValid(s) || utf8::firstControl(s) || utf8::length(s) > 2000)
-                error(where + "/" + lang, "survey.text_invalid", {{"max", "2000"}});
-        if (!out.contains("vi") || out["vi"].empty()) error(where, "survey.localized_vi");
+        if (v->type() != typeid(Object::Ptr)) {
+            error(where, "survey.type_text");
+            return {};
+        }
+        return localizedHere(v->extract<Object::Ptr>(), where, {});
+    }
+
+    // The "vi"/"en" fields of `o` itself (other fields allowed: `also`).
+    LocalizedText localizedHere(const Object::Ptr& o, const std::string& path,
+                                std::initializer_list<const char*> also) {
+        LocalizedText out;
+        for (const auto& [lang, value] : *o) {
+            if (std::any_of(also.begin(), also.end(), [&](const char* a) { return lang == a; }))
+                continue;
+            if (lang != "vi" && lang != "en")
+                error(path + "/" + token(lang), "survey.language", {{"value", lang}});
+            else if (!value.isString())
+                error(path + "/" + lang, "survey.type_text");
+            else
+                out[lang] = value.extract<std::string>();
+        }
+        checkTexts(out, path, false);
         return out;
+    }
+
+    // Texts are valid UTF-8 without control characters; Vietnamese is required.
+    void checkTexts(const LocalizedText& texts, const std::string& path, bool plain) {
+        for (const auto& [lang, s] : texts)
+            if (!utf8::isValid(s) || utf8::firstControl(s) || utf8::length(s) > 2000)
+                error(plain ? path : path + "/" + lang, "survey.text_invalid", {{"max", "2000"}});
+        auto vi = texts.find("vi");
+        if (vi == texts.end() || vi->second.empty()) error(path, "survey.localized_vi");
     }
 };
 
@@ -202,8 +237,9 @@ public:
 
     std::optional<Survey> read(const Object::Ptr& root) {
         Survey s;
-        r_.onlyKnown(root, "", {"id", "title", "description", "language", "channels", "scales",
-                                "questions", "indices", "$schema"});
+        r_.onlyKnown(root, "",
+                     {"id", "title", "description", "language", "channels", "scales", "questions",
+                      "indices", "$schema"});
         s.id = r_.text(root, "", "id", true).value_or("");
         if (!s.id.empty() && !slug(s.id, 2, 64))
             r_.error("/id", "survey.id_format", {{"value", s.id}});
@@ -240,7 +276,8 @@ private:
         auto scales = r_.object(*v, "/scales");
         if (!scales) return;
         for (const auto& [name, def] : *scales) {
-            const std::string path = "/scales/" + name;
+            const std::string path = "/scales/" + token(name);
+            declaredScales_.insert(name);  // even when broken: its users are not to blame
             if (auto scale = readScale(def, path)) scales_[name] = *scale;
         }
     }
@@ -254,9 +291,9 @@ private:
         auto labels = r_.array(o, path, "labels", true);
         if (!points || !labels) return std::nullopt;
         if (static_cast<long>(labels->size()) != *points) {
-            r_.error(path, "survey.scale_labels",
-                     {{"labels", std::to_string(labels->size())},
-                      {"points", std::to_string(*points)}});
+            r_.error(
+                path, "survey.scale_labels",
+                {{"labels", std::to_string(labels->size())}, {"points", std::to_string(*points)}});
             return std::nullopt;
         }
         ScaleDef scale;
@@ -265,16 +302,10 @@ private:
             const std::string lp = path + "/labels/" + std::to_string(i);
             auto lo = r_.object(labels->get(static_cast<unsigned>(i)), lp);
             if (!lo) continue;
-            r_.onlyKnown(lo, lp, {"vi", "en", "icon"});
             QuestionOption opt;
             opt.id = std::to_string(i + 1);
             opt.value = static_cast<double>(i + 1);
-            Object::Ptr texts = new Object;
-            for (const char* lang : {"vi", "en"})
-                if (lo->has(lang)) texts->set(lang, lo->get(lang));
-            Object::Ptr holder = new Object;
-            holder->set("label", texts);
-            opt.label = r_.localized(holder, lp, "label", true);
+            opt.label = r_.localizedHere(lo, lp, {"icon"});
             opt.icon = r_.text(lo, lp, "icon", false, 40).value_or("");
             scale.options.push_back(std::move(opt));
         }
@@ -283,20 +314,25 @@ private:
 
     void readQuestions(const Object::Ptr& root, Survey& s) {
         auto questions = r_.array(root, "", "questions", true);
+        if (!questions || questions->size() == 0) questionsBroken_ = true;
         if (!questions) return;
         if (questions->size() == 0) r_.error("/questions", "survey.no_questions");
         for (std::size_t i = 0; i < questions->size(); ++i) {
             const std::string path = "/questions/" + std::to_string(i);
             auto o = r_.object(questions->get(static_cast<unsigned>(i)), path);
             if (!o) continue;
-            if (auto q = readQuestion(o, path, s)) s.questions.push_back(std::move(*q));
+            if (auto q = readQuestion(o, path, s))
+                s.questions.push_back(std::move(*q));
+            else
+                failedQuestions_.insert(o->optValue<std::string>("id", ""));
         }
     }
 
     std::optional<Question> readQuestion(const Object::Ptr& o, const std::string& path,
                                          const Survey& s) {
-        r_.onlyKnown(o, path, {"id", "type", "required", "text", "help", "group", "scale",
-                               "options", "other", "maxLength", "showIf"});
+        r_.onlyKnown(o, path,
+                     {"id", "type", "required", "text", "help", "group", "scale", "options",
+                      "other", "maxLength", "showIf"});
         Question q;
         q.id = r_.text(o, path, "id", true).value_or("");
         if (!q.id.empty() && !slug(q.id, 1, 64))
@@ -322,12 +358,12 @@ private:
             auto scaleVar = r_.get(o, path, "scale", true);
             std::optional<ScaleDef> scale;
             if (scaleVar && scaleVar->isString()) {
-                auto named = scales_.find(scaleVar->extract<std::string>());
-                if (named == scales_.end())
-                    r_.error(path + "/scale", "survey.unknown_scale",
-                             {{"value", scaleVar->extract<std::string>()}});
-                else
+                const std::string name = scaleVar->extract<std::string>();
+                auto named = scales_.find(name);
+                if (named != scales_.end())
                     scale = named->second;
+                else if (!declaredScales_.contains(name))
+                    r_.error(path + "/scale", "survey.unknown_scale", {{"value", name}});
             } else if (scaleVar) {
                 scale = readScale(*scaleVar, path + "/scale");
             }
@@ -347,7 +383,8 @@ private:
                 r_.error(path + "/options", "survey.not_for_type",
                          {{"field", "options"}, {"type", type}});
             if (o->has("other"))
-                r_.error(path + "/other", "survey.not_for_type", {{"field", "other"}, {"type", type}});
+                r_.error(path + "/other", "survey.not_for_type",
+                         {{"field", "other"}, {"type", type}});
         }
         if (q.type == QuestionType::YesNo) {
             q.min = 0, q.max = 1;
@@ -357,8 +394,10 @@ private:
         if (q.type == QuestionType::Nps) {
             q.min = 0, q.max = 10;
             for (int i = 0; i <= 10; ++i)
-                q.options.push_back({std::to_string(i), static_cast<double>(i),
-                                     {{"vi", std::to_string(i)}, {"en", std::to_string(i)}}, ""});
+                q.options.push_back({std::to_string(i),
+                                     static_cast<double>(i),
+                                     {{"vi", std::to_string(i)}, {"en", std::to_string(i)}},
+                                     ""});
         }
         if (o->has("maxLength") && q.type != QuestionType::Text &&
             q.type != QuestionType::DossierCode && !q.allowOther)
@@ -371,8 +410,7 @@ private:
     void readOptions(const Object::Ptr& o, const std::string& path, Question& q) {
         auto options = r_.array(o, path, "options", true);
         if (!options) return;
-        if (options->size() < 2)
-            r_.error(path + "/options", "survey.options_required");
+        if (options->size() < 2) r_.error(path + "/options", "survey.options_required");
         std::set<std::string> ids;
         for (std::size_t i = 0; i < options->size(); ++i) {
             const std::string op = path + "/options/" + std::to_string(i);
@@ -415,6 +453,7 @@ private:
         c.values = r_.strings(co, cp, "in", true);
         if (c.question.empty()) return;
         const Question* target = s.question(c.question);
+        if (!target && (failedQuestions_.contains(c.question) || questionsBroken_)) return;
         if (!target) {
             r_.error(cp + "/question", "survey.condition_question", {{"value", c.question}});
             return;
@@ -424,7 +463,7 @@ private:
             return;
         }
         if (c.values.empty()) r_.error(cp + "/in", "survey.required", {{"field", "in"}});
-        for (std::size_t i = 0; i < c.values.size(); ++i)
+        for (std::size_t i = 0; i < c.values.size() && !undefined(target); ++i)
             if (!target->option(c.values[i]))
                 r_.error(cp + "/in/" + std::to_string(i), "survey.not_an_answer",
                          {{"value", c.values[i]}, {"question", c.question}});
@@ -460,8 +499,15 @@ private:
         const Object::Ptr& o, const std::string& path, const Survey& s,
         const std::map<std::string, std::pair<Object::Ptr, std::string>>& byId,
         std::vector<std::string>& stack, std::set<std::string>& seenIds, int inheritedMinN) {
-        r_.onlyKnown(o, path, {"id", "title", "method", "question", "questions", "values",
-                               "children", "weights", "minN"});
+        r_.onlyKnown(o, path,
+                     {"id", "title", "method", "question", "questions", "values", "children",
+                      "weights", "minN"});
+        if (++indexNodes_ > kMaxIndexNodes) {
+            if (!tooLarge_)
+                r_.error(path, "survey.index_too_large", {{"max", std::to_string(kMaxIndexNodes)}});
+            tooLarge_ = true;
+            return std::nullopt;
+        }
         IndexDefinition d;
         d.id = r_.text(o, path, "id", true).value_or("");
         if (!d.id.empty() && !slug(d.id, 1, 64))
@@ -498,14 +544,15 @@ private:
             if (d.method == IndexMethod::Share) {
                 d.values = r_.strings(o, path, "values", true);
                 const Question* q = d.questions.empty() ? nullptr : s.question(d.questions[0]);
-                for (std::size_t i = 0; q && i < d.values.size(); ++i)
+                for (std::size_t i = 0; q && !undefined(q) && i < d.values.size(); ++i)
                     if (!q->option(d.values[i]))
                         r_.error(path + "/values/" + std::to_string(i), "survey.not_an_answer",
                                  {{"value", d.values[i]}, {"question", q->id}});
                 if (o->has("values") && d.values.empty())
                     r_.error(path + "/values", "survey.required", {{"field", "values"}});
             } else if (o->has("values")) {
-                r_.error(path + "/values", "survey.not_for_method", {{"field", "values"}, {"method", method}});
+                r_.error(path + "/values", "survey.not_for_method",
+                         {{"field", "values"}, {"method", method}});
             }
             return d;
         }
@@ -525,15 +572,19 @@ private:
                     r_.error(cp, "survey.index_ref", {{"value", ref}});
                 } else if (std::find(stack.begin(), stack.end(), ref) != stack.end()) {
                     r_.error(cp, "survey.index_cycle", {{"value", ref}});
+                } else if (auto done = resolved_.find(ref); done != resolved_.end()) {
+                    child = done->second;  // resolved once, copied wherever it is included
+                    indexNodes_ += nodes(*child);
                 } else {
+                    // The referenced index reports its own errors where it stands; here only
+                    // a loop through it matters.
+                    const bool wasMuted = r_.muted;
+                    r_.muted = true;
                     std::set<std::string> ignored;
-                    Reader quiet;  // the referenced index reports its own errors where it stands
-                    SurveyReader again(quiet);
-                    again.scales_ = scales_;
-                    child = again.readIndex(target->second.first, target->second.second, s, byId,
-                                            stack, ignored, d.minN);
-                    for (const auto& e : quiet.errors)
-                        if (e.code == "survey.index_cycle") r_.errors.push_back(e);
+                    child = readIndex(target->second.first, target->second.second, s, byId, stack,
+                                      ignored, 30);
+                    r_.muted = wasMuted;
+                    if (child) resolved_[ref] = *child;
                 }
             } else if (auto co = r_.object(c, cp)) {
                 child = readIndex(co, cp, s, byId, stack, seenIds, d.minN);
@@ -568,12 +619,15 @@ private:
     void checkLeafQuestion(const IndexDefinition& d, const std::string& method, const Question* q,
                            const std::string& id, const std::string& path) {
         if (!q) {
-            r_.error(path, "survey.index_question", {{"value", id}});
+            if (!questionsBroken_ && !failedQuestions_.contains(id))
+                r_.error(path, "survey.index_question", {{"value", id}});
             return;
         }
         bool ok = true;
         switch (d.method) {
-            case IndexMethod::Nps: ok = q->type == QuestionType::Nps; break;
+            case IndexMethod::Nps:
+                ok = q->type == QuestionType::Nps;
+                break;
             case IndexMethod::Points:
                 ok = q->type == QuestionType::SingleChoice || q->type == QuestionType::YesNo;
                 break;
@@ -589,8 +643,28 @@ private:
                      {{"method", method}, {"value", id}, {"type", toString(q->type)}});
     }
 
+    // A question whose own definition failed is not to be blamed again by what refers to it.
+    bool undefined(const Question* q) const {
+        return q && q->options.empty() && q->type != QuestionType::Text &&
+               q->type != QuestionType::DossierCode;
+    }
+    bool questionsBroken() const { return questionsBroken_; }
+
     Reader& r_;
     std::map<std::string, ScaleDef> scales_;
+    std::set<std::string> declaredScales_;
+    std::set<std::string> failedQuestions_;            // ids of questions that did not parse
+    bool questionsBroken_ = false;                     // the list itself is missing or empty
+    std::map<std::string, IndexDefinition> resolved_;  // referenced indices, resolved once
+    int indexNodes_ = 0;  // nodes of the expanded tree, bounded: references can multiply them
+    bool tooLarge_ = false;
+    static constexpr int kMaxIndexNodes = 5000;
+
+    static int nodes(const IndexDefinition& d) {
+        int n = 1;
+        for (const auto& c : d.children) n += nodes(c);
+        return n;
+    }
 };
 
 }  // namespace

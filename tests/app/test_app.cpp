@@ -127,6 +127,21 @@ TEST_CASE("CLI: version, config, migrate, import and demo") {
     CHECK(test::runHailong({"demo", "--dossiers", "400", "--db", demoDb}, out) != 0);  // not empty
     CHECK(out.find("already holds dossiers") != std::string::npos);
 
+    // Survey files are checked without a database, every error with its JSON path.
+    std::vector<std::string> validate{"survey", "validate"};
+    for (const char* f :
+         {"counter-quick", "dossier-tt01", "nps-service", "sipas-2017", "sms-quick"})
+        validate.push_back(test::sourceDir() + "/surveys/" + f + ".json");
+    CHECK(test::runHailong(validate, out) == 0);
+    CHECK(out.find("hợp lệ (phiếu «sipas-2017», 24 câu hỏi, 1 chỉ số)") != std::string::npos);
+    const std::string broken =
+        test::sourceDir() + "/tests/survey/broken/13-scale-seven-labels.json";
+    CHECK(test::runHailong({"survey", "validate", broken, "--lang", "en"}, out) == 65);
+    CHECK(out.find("13-scale-seven-labels.json: /questions/0/scale: 7 labels for 5 points.") !=
+          std::string::npos);
+    CHECK(test::runHailong({"survey", "list", "--db", db}, out) == 0);
+    CHECK(out.find("sipas-2017          1        published  24") != std::string::npos);
+
     CHECK(test::runHailong({"frobnicate"}, out) != 0);
     CHECK(out.find("unknown command") != std::string::npos);
 }
