@@ -52,6 +52,13 @@ constexpr const char* kUsage =
     "  apikey add NAME --agency CODE   a key for a system sending responses\n"
     "  apikey list | apikey revoke NAME\n";
 
+// Nodes of an index tree: what "N indices" means to the person who wrote the file.
+std::size_t indexCount(const std::vector<IndexDefinition>& indices) {
+    std::size_t n = 0;
+    for (const auto& i : indices) n += 1 + indexCount(i.children);
+    return n;
+}
+
 class HailongApp final : public Poco::Util::ServerApplication {
 protected:
     void defineOptions(Poco::Util::OptionSet& options) override {
@@ -391,14 +398,14 @@ private:
                 }
                 ParsedSurvey parsed = SurveyParser::parse(json);
                 if (parsed.survey) {
-                    std::cout << catalog.text(
-                                     lang_, "survey.valid",
-                                     {{"file", args[i]},
-                                      {"id", parsed.survey->id},
-                                      {"questions",
-                                       std::to_string(parsed.survey->questions.size())},
-                                      {"indices", std::to_string(parsed.survey->indices.size())}})
-                              << "\n";
+                    std::cout
+                        << catalog.text(
+                               lang_, "survey.valid",
+                               {{"file", args[i]},
+                                {"id", parsed.survey->id},
+                                {"questions", std::to_string(parsed.survey->questions.size())},
+                                {"indices", std::to_string(indexCount(parsed.survey->indices))}})
+                        << "\n";
                     continue;
                 }
                 allValid = false;

@@ -530,8 +530,16 @@ private:
         if (d.isLeaf()) {
             if (o->has("children"))
                 r_.error(path + "/children", "survey.index_leaf_children", {{"method", method}});
+            // Each field belongs to some methods only; elsewhere it is a mistake, not ignored.
+            for (const char* field :
+                 {"weights", d.method == IndexMethod::Points ? "question" : "questions"})
+                if (o->has(field))
+                    r_.error(path + "/" + field, "survey.not_for_method",
+                             {{"field", field}, {"method", method}});
             if (d.method == IndexMethod::Points) {
                 d.questions = r_.strings(o, path, "questions", true);
+                if (o->has("questions") && d.questions.empty())
+                    r_.error(path + "/questions", "survey.required", {{"field", "questions"}});
             } else {
                 if (auto q = r_.text(o, path, "question", true)) d.questions.push_back(*q);
             }
@@ -557,6 +565,10 @@ private:
             return d;
         }
 
+        for (const char* field : {"question", "questions", "values"})
+            if (o->has(field))
+                r_.error(path + "/" + field, "survey.not_for_method",
+                         {{"field", field}, {"method", method}});
         auto children = r_.array(o, path, "children", true);
         if (children && children->size() == 0)
             r_.error(path + "/children", "survey.index_children", {{"method", method}});

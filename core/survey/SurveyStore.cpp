@@ -53,7 +53,8 @@ void SurveyStore::load() {
     }
 }
 
-SurveyStore::Published SurveyStore::publish(const std::string& json, const std::string& source) {
+SurveyStore::Published SurveyStore::publish(const std::string& json, const std::string& source,
+                                            bool unlessSeen) {
     ParsedSurvey parsed = SurveyParser::parse(json);
     if (!parsed.survey) throw Problem(422, "survey.invalid", {}, parsed.errors);
     Survey survey = std::move(*parsed.survey);
@@ -71,6 +72,16 @@ SurveyStore::Published SurveyStore::publish(const std::string& json, const std::
         if (!latest.isNull() && latestHash == survey.contentHash) {
             result.version = latest.value();
             return;
+        }
+        if (unlessSeen) {
+            Poco::Nullable<int> seen;
+            s << "SELECT MAX(version) FROM survey_versions WHERE survey_id = $1 AND "
+                 "content_hash = $2",
+                use(survey.id), use(survey.contentHash), into(seen), now;
+            if (!seen.isNull()) {
+                result.version = seen.value();
+                return;
+            }
         }
         result.version = latest.isNull() ? 1 : latest.value() + 1;
         result.created = true;
@@ -104,7 +115,7 @@ std::vector<SurveyStore::FileResult> SurveyStore::publishFolder(const std::strin
             Poco::FileInputStream in(file);
             std::string json;
             Poco::StreamCopier::copyToString(in, json);
-            r.published = publish(json, Poco::Path(file).getFileName());
+            r.published = publish(json, Poco::Path(file).getFileName(), true);
         } catch (const Problem& p) {
             r.errors = p.errors();
         }

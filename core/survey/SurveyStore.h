@@ -30,9 +30,12 @@ public:
         int version = 0;
         bool created = false;  ///< false: identical to the latest version, nothing new
     };
-    /// Validates `json` and publishes it. Throws Problem(422, "survey.invalid") listing every
-    /// error with its JSON path; nothing is stored then.
-    Published publish(const std::string& json, const std::string& source);
+    /// Validates `json` and publishes it unless it equals the latest version (or, with
+    /// `unlessSeen`, any version: what the surveys folder uses, so that a file published once is
+    /// not published again over a version an official made or a retirement). Throws
+    /// Problem(422, "survey.invalid") listing every error with its JSON path; nothing is stored.
+    Published publish(const std::string& json, const std::string& source,
+                      bool unlessSeen = false);
 
     /// What happened to one file of a folder.
     struct FileResult {

@@ -133,7 +133,7 @@ TEST_CASE("CLI: version, config, migrate, import and demo") {
          {"counter-quick", "dossier-tt01", "nps-service", "sipas-2017", "sms-quick"})
         validate.push_back(test::sourceDir() + "/surveys/" + f + ".json");
     CHECK(test::runHailong(validate, out) == 0);
-    CHECK(out.find("hợp lệ (phiếu «sipas-2017», 24 câu hỏi, 1 chỉ số)") != std::string::npos);
+    CHECK(out.find("hợp lệ (phiếu «sipas-2017», 24 câu hỏi, 28 chỉ số)") != std::string::npos);
     const std::string broken =
         test::sourceDir() + "/tests/survey/broken/13-scale-seven-labels.json";
     CHECK(test::runHailong({"survey", "validate", broken, "--lang", "en"}, out) == 65);
@@ -151,10 +151,8 @@ TEST_CASE("the demo is realistic, complete and stored through ingest") {
         DYNAMIC_SECTION(test::name(b)) {
             test::TestDatabase tdb(b);
             test::TempDir dir;
-            Settings settings = test::testSettings(tdb.url(), dir);
-            Paths paths = Paths::resolve(settings.config(), Paths::executableDir());
-            Runtime rt(settings.config(), paths, Poco::Logger::get("test.demo"));
-            rt.prepare();
+            test::TestHost host(tdb.url(), dir, false);
+            Runtime& rt = host.runtime();
             DemoOptions options;
             options.dossiers = 600;
             options.nowMs = 1764547200000;  // 2025-12-01: reproducible
@@ -191,11 +189,8 @@ TEST_CASE("the demo is realistic, complete and stored through ingest") {
 TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
     test::TestDatabase tdb(Backend::SQLite);
     test::TempDir dir;
-    Settings settings = test::testSettings(tdb.url(), dir);
-    Paths paths = Paths::resolve(settings.config(), Paths::executableDir());
-    Runtime rt(settings.config(), paths, Poco::Logger::get("test.api"));
-    rt.prepare();
-    rt.serve();
+    test::TestHost host(tdb.url(), dir, true);
+    Runtime& rt = host.runtime();
     const auto port = rt.port();
 
     SECTION("writes need the token") {
@@ -388,11 +383,8 @@ TEST_CASE("survey versions: immutable, answered against their exact version, ret
     test::onEachBackend([](Backend b) {
         test::TestDatabase tdb(b);
         test::TempDir dir;
-        Settings settings = test::testSettings(tdb.url(), dir);
-        Paths paths = Paths::resolve(settings.config(), Paths::executableDir());
-        Runtime rt(settings.config(), paths, Poco::Logger::get("test.versions"));
-        rt.prepare();
-        rt.serve();
+        test::TestHost host(tdb.url(), dir, true);
+        Runtime& rt = host.runtime();
         const auto port = rt.port();
         SurveyStore& store = rt.surveys();
         std::string v1;
@@ -466,11 +458,8 @@ TEST_CASE("survey versions: immutable, answered against their exact version, ret
 TEST_CASE("conditions: an answer to a question not asked is refused, a required one enforced") {
     test::TestDatabase tdb(Backend::SQLite);
     test::TempDir dir;
-    Settings settings = test::testSettings(tdb.url(), dir);
-    Paths paths = Paths::resolve(settings.config(), Paths::executableDir());
-    Runtime rt(settings.config(), paths, Poco::Logger::get("test.conditions"));
-    rt.prepare();
-    rt.serve();
+    test::TestHost host(tdb.url(), dir, true);
+    Runtime& rt = host.runtime();
     auto post = [&](const std::string& key, const std::string& answers) {
         return test::postJson(rt.port(), "/api/v1/responses",
                               R"({"idempotency_key":")" + key +
@@ -497,11 +486,8 @@ TEST_CASE("API keys: scoped to an agency subtree, batches with a result per item
     test::onEachBackend([](Backend b) {
         test::TestDatabase tdb(b);
         test::TempDir dir;
-        Settings settings = test::testSettings(tdb.url(), dir);
-        Paths paths = Paths::resolve(settings.config(), Paths::executableDir());
-        Runtime rt(settings.config(), paths, Poco::Logger::get("test.apikeys"));
-        rt.prepare();
-        rt.serve();
+        test::TestHost host(tdb.url(), dir, true);
+        Runtime& rt = host.runtime();
         const auto port = rt.port();
         DirectoryStore& d = rt.directory();
         d.save(AgencyInput{"PT", "Tỉnh Phú Thọ", "", "province", "", true});

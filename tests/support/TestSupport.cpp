@@ -6,6 +6,7 @@
 
 #include <Poco/File.h>
 #include <Poco/FileStream.h>
+#include <Poco/Logger.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -56,7 +57,9 @@ const char* name(Backend b) {
 
 void onEachBackend(const std::function<void(Backend)>& body) {
     for (Backend b : backends()) {
-        DYNAMIC_SECTION(name(b)) { body(b); }
+        DYNAMIC_SECTION(name(b)) {
+            body(b);
+        }
     }
 }
 
@@ -131,6 +134,16 @@ Settings testSettings(const std::string& dbUrl, const TempDir& dir,
     for (auto& [k, v] : extra) flags[k] = v;
     char* noEnv[] = {nullptr};
     return Settings::load("", flags, noEnv);
+}
+
+TestHost::TestHost(const std::string& dbUrl, const TempDir& dir, bool serve,
+                   std::map<std::string, std::string> extra)
+    : settings_(testSettings(dbUrl, dir, std::move(extra))),
+      paths_(Paths::resolve(settings_.config(), Paths::executableDir())),
+      runtime_(
+          std::make_unique<Runtime>(settings_.config(), paths_, Poco::Logger::get("test.host"))) {
+    runtime_->prepare();
+    if (serve) runtime_->serve();
 }
 
 HttpResult http(std::uint16_t port, const std::string& method, const std::string& path,

@@ -75,6 +75,21 @@ std::string testPluginDir();
 Settings testSettings(const std::string& dbUrl, const TempDir& dir,
                       std::map<std::string, std::string> extra = {});
 
+/// A prepared Runtime (migrated, surveys published) on `dbUrl` with testSettings(); serving on
+/// a free port when `serve`. Not thread-safe; one per test.
+class TestHost {
+public:
+    TestHost(const std::string& dbUrl, const TempDir& dir, bool serve = true,
+             std::map<std::string, std::string> extra = {});
+    Runtime& runtime() { return *runtime_; }
+    std::uint16_t port() const { return runtime_->port(); }
+
+private:
+    Settings settings_;
+    Paths paths_;
+    std::unique_ptr<Runtime> runtime_;
+};
+
 struct HttpResult {
     int status = 0;
     std::string body;

@@ -64,6 +64,11 @@ TEST_CASE("survey store: a folder is published whole file by file, bad files ski
         CHECK(store.find(id, 1)->title.at("vi") != "Tiêu đề mới");
         CHECK(store.find(id)->version == 2);
 
+        // The folder's file, published once, is not published again over the official's v2.
+        auto again = store.publishFolder(dir.path());
+        CHECK_FALSE(again[0].published.created);
+        CHECK(store.find(id)->version == 2);
+
         // Retiring the latest makes the previous one current; a reload sees the same.
         store.retire(id, 2);
         CHECK(store.find(id)->version == 1);
@@ -75,6 +80,9 @@ TEST_CASE("survey store: a folder is published whole file by file, bad files ski
         CHECK(reloaded.find(id)->version == 1);
         CHECK(reloaded.find(id, 1)->contentHash == store.find(id, 1)->contentHash);
         CHECK(reloaded.definition(id, 1) == store.definition(id, 1));
+        // Restarting (publishing the folder again) does not undo the retirement either.
+        CHECK_FALSE(reloaded.publishFolder(dir.path())[0].published.created);
+        CHECK(reloaded.versions(id).size() == 2);
 
         // An invalid definition is refused whole with its errors.
         auto p = test::problemOf([&] { store.publish(R"({"id":"x"})", "bad"); });
