@@ -7,6 +7,8 @@
 #include "directory/DirectoryImporter.h"
 #include "store/Migrations.h"
 #include "survey/SurveyParser.h"
+#include "text/Decoding.h"
+#include "text/IcuTextNormalizer.h"
 
 #include <hailong/Version.h>
 
@@ -50,7 +52,11 @@ constexpr const char* kUsage =
     "  survey list             every survey version and its status\n"
     "  survey retire ID VER    stop a version taking responses (its data stays)\n"
     "  apikey add NAME --agency CODE   a key for a system sending responses\n"
-    "  apikey list | apikey revoke NAME\n";
+    "  apikey list | apikey revoke NAME\n"
+    "  text normalize [--from ENC] [--style new|old]   stdin to stdout, NFC UTF-8\n"
+    "  text key TEXT           the accent-free key used for matching\n"
+    "  text intent [--json] TEXT   what a short reply means\n"
+    "  text detect < FILE      guess a file's encoding\n";
 
 // Nodes of an index tree: what "N indices" means to the person who wrote the file.
 std::size_t indexCount(const std::vector<IndexDefinition>& indices) {
@@ -84,6 +90,8 @@ protected:
         add("dossiers", "", "demo: number of dossiers (default 24000)", "N");
         add("lang", "", "language of messages: vi (default) or en", "LANG");
         add("agency", "", "apikey add: the agency (and its subtree) the key may send for", "CODE");
+        add("from", "", "text normalize: auto, utf8, utf-16be, cp1258, tcvn3, vni, viqr", "ENC");
+        add("style", "", "text normalize: tone marks new (hoà) or old (hòa)", "STYLE");
     }
 
     void onOption(const std::string& name, const std::string& value) {
@@ -116,6 +124,10 @@ protected:
             lang_ = value == "en" ? "en" : "vi";
         else if (name == "agency")
             agency_ = value;
+        else if (name == "from")
+            from_ = value;
+        else if (name == "style")
+            style_ = value;
     }
 
     void initialize(Application& self) override {
@@ -154,6 +166,7 @@ protected:
             if (command == "import") return import(args);
             if (command == "survey") return survey(args);
             if (command == "apikey") return apikey(args);
+            if (command == "text") return text(args);
             std::cerr << "hailong: unknown command \"" << command << "\"\n\nUsage: hailong COMMAND "
                       << "[options]\n"
                       << kUsage;
@@ -491,6 +504,80 @@ private:
         return EXIT_USAGE;
     }
 
+    int text(const ArgVec& args) {
+        const std::string sub = args.size() > 1 ? args[1] : "";
+        const std::string style =
+            style_.empty() ? settings_->config().getString("text.tone_style", "new") : style_;
+        if (style != "new" && style != "old") {
+            std::cerr << "hailong: --style must be new or old\n";
+            return EXIT_USAGE;
+        }
+        IcuTextNormalizer normalizer(paths_.locale,
+                                     style == "old" ? vi::ToneStyle::Old : vi::ToneStyle::New);
+        auto joined = [&](std::size_t from) {
+            std::string s;
+            for (std::size_t i = from; i < args.size(); ++i) s += (s.empty() ? "" : " ") + args[i];
+            return s;
+        };
+        if (sub == "normalize" && args.size() == 2) {
+            std::string bytes;
+            Poco::StreamCopier::copyToString(std::cin, bytes);
+            vi::LegacyTables tables(paths_.locale + "/vi/encodings");
+            vi::Encoding encoding = vi::Encoding::Utf8;
+            if (from_ == "auto") {
+                const vi::Detection d = vi::detect(bytes, tables);
+                encoding = d.encoding;
+                if (d.encoding != vi::Encoding::Utf8)
+                    std::cerr << "hailong: read as " << vi::toString(d.encoding) << " (" << d.reason
+                              << ", confidence " << d.confidence << ")\n";
+            } else if (auto named = vi::encodingNamed(from_)) {
+                encoding = *named;
+            } else {
+                std::cerr << "hailong: unknown encoding \"" << from_ << "\"\n";
+                return EXIT_USAGE;
+            }
+            std::cout << normalizer.normalize(vi::decode(bytes, encoding, tables));
+            if (!bytes.empty() && bytes.back() == '\n') std::cout << "\n";
+            return EXIT_OK;
+        }
+        if (sub == "detect" && args.size() == 2) {
+            std::string bytes;
+            Poco::StreamCopier::copyToString(std::cin, bytes);
+            const vi::Detection d =
+                vi::detect(bytes, vi::LegacyTables(paths_.locale + "/vi/encodings"));
+            std::cout << vi::toString(d.encoding) << " " << d.confidence << " (" << d.reason
+                      << ")\n";
+            return EXIT_OK;
+        }
+        if (sub == "key" && args.size() > 2) {
+            std::cout << normalizer.key(joined(2)) << "\n";
+            return EXIT_OK;
+        }
+        if (sub == "intent" && args.size() > 2) {
+            const ReplyIntent intent = normalizer.readReply(joined(2));
+            static const char* commands[] = {nullptr, "rate", "stop", "help"};
+            Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+            const char* command = commands[static_cast<int>(intent.command)];
+            o->set("command", command ? Poco::Dynamic::Var(command) : Poco::Dynamic::Var());
+            o->set("score",
+                   intent.score ? Poco::Dynamic::Var(*intent.score) : Poco::Dynamic::Var());
+            o->set("code",
+                   intent.code.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(intent.code));
+            o->set("comment", intent.comment.empty() ? Poco::Dynamic::Var()
+                                                     : Poco::Dynamic::Var(intent.comment));
+            if (json_) {
+                o->stringify(std::cout);
+            } else {
+                o->stringify(std::cout, 2);
+            }
+            std::cout << "\n";
+            return EXIT_OK;
+        }
+        std::cerr << "usage: hailong text normalize [--from ENC] [--style new|old] | key TEXT | "
+                     "intent [--json] TEXT | detect\n";
+        return EXIT_USAGE;
+    }
+
     int serve() {
         Runtime rt(settings_->config(), paths_, log());
         rt.prepare();
@@ -514,7 +601,7 @@ private:
     }
 
     bool help_ = false, json_ = false;
-    std::string configFile_, lang_ = "vi", agency_;
+    std::string configFile_, lang_ = "vi", agency_, from_ = "auto", style_;
     std::map<std::string, std::string> flags_;
     ImportOptions importOptions_;
     std::size_t demoDossiers_ = 0;

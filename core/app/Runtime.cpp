@@ -91,9 +91,18 @@ private:
     std::vector<std::string> senders_;
 };
 
+namespace {
+vi::ToneStyle toneStyle(const Poco::Util::AbstractConfiguration& config) {
+    const std::string style = config.getString("text.tone_style", "new");
+    if (style != "new" && style != "old")
+        throw std::runtime_error("setting text.tone_style must be new or old, not \"" + style + "\"");
+    return style == "old" ? vi::ToneStyle::Old : vi::ToneStyle::New;
+}
+}  // namespace
+
 Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& paths,
                  Poco::Logger& log)
-    : config_(config), paths_(paths), log_(log) {
+    : config_(config), paths_(paths), log_(log), text_(paths_.locale, toneStyle(config)) {
     messages_ = std::make_unique<MessageCatalog>(paths_.locale);
     const DatabaseUrl url = DatabaseUrl::parse(config.getString("db.url"));
     Database::Options dbOptions;

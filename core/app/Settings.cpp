@@ -46,6 +46,8 @@ const std::vector<Setting>& settings() {
         {"outbox.poll_ms", "1000", "How often the outbox looks for due messages"},
         {"outbox.max_attempts", "8", "Delivery attempts before a message is marked failed"},
         {"demo.on_empty", "false", "Load the demo data when the database is empty at start"},
+        {"text.tone_style", "new",
+         "Where tone marks go in oa/oe/uy: new (hoà, khoẻ, thuỷ) or old (hòa, khỏe, thủy)"},
         {"log.level", "information", "fatal, error, warning, notice, information, debug, trace"},
         {"log.file", "", "Log file (default: standard error)"},
     };

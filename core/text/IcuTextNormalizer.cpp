@@ -4,10 +4,17 @@
 
 #include <hailong/Problem.h>
 
+#include <Poco/File.h>
+#include <Poco/FileStream.h>
+
+#include <unicode/brkiter.h>
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 
+#include <algorithm>
+#include <memory>
+#include <sstream>
 #include <stdexcept>
 
 namespace hailong {
@@ -18,16 +25,49 @@ void requireUtf8(std::string_view text) {
         throw Problem(400, "text.invalid_utf8", {{"offset", std::to_string(*bad)}});
 }
 
-const icu::Normalizer2& normalizer(bool composed) {
+const icu::Normalizer2& nfcNormalizer() {
     UErrorCode status = U_ZERO_ERROR;
-    const icu::Normalizer2* n = composed ? icu::Normalizer2::getNFCInstance(status)
-                                         : icu::Normalizer2::getNFDInstance(status);
-    if (U_FAILURE(status) || n == nullptr) throw std::logic_error("ICU normalizer unavailable");
+    const icu::Normalizer2* n = icu::Normalizer2::getNFCInstance(status);
+    if (U_FAILURE(status) || n == nullptr) throw std::logic_error("ICU NFC unavailable");
+    return *n;
+}
+const icu::Normalizer2& nfdNormalizer() {
+    UErrorCode status = U_ZERO_ERROR;
+    const icu::Normalizer2* n = icu::Normalizer2::getNFDInstance(status);
+    if (U_FAILURE(status) || n == nullptr) throw std::logic_error("ICU NFD unavailable");
     return *n;
 }
 
-// Collapses runs of white space (any Unicode space) into one ASCII space and trims the ends.
-icu::UnicodeString tidySpaces(const icu::UnicodeString& in) {
+// Whether `text` needs the slow path of tidying: control characters, runs of spaces, spaces at
+// the ends, non-ASCII spaces or the Icelandic eth (U+00D0, read as Đ).
+bool needsTidy(std::string_view text) {
+    if (text.empty()) return false;
+    if (text.front() == ' ' || text.back() == ' ') return true;
+    char previous = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x20 || c == 0x7F || (c == ' ' && previous == ' ')) return true;
+        if (c == 0xC2 && i + 1 < text.size()) {  // U+0080..U+00BF: C1 controls, NBSP
+            const auto d = static_cast<unsigned char>(text[i + 1]);
+            if (d < 0xA0 || d == 0xA0 || d == 0xAD) return true;
+        }
+        if (c == 0xC3 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x90)
+            return true;                                    // U+00D0
+        if (c == 0xE2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80)
+            return true;                                    // U+2000..U+203F spaces, ZWSP
+        if (c == 0xEF && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0xBB &&
+            static_cast<unsigned char>(text[i + 2]) == 0xBF)
+            return true;                                    // BOM
+        if (c == 0xE3 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+            static_cast<unsigned char>(text[i + 2]) == 0x80)
+            return true;                                    // ideographic space
+        previous = static_cast<char>(c);
+    }
+    return false;
+}
+
+// Collapses runs of white space into one ASCII space, trims the ends, drops controls.
+icu::UnicodeString tidy(const icu::UnicodeString& in) {
     icu::UnicodeString out;
     bool pendingSpace = false;
     for (int32_t i = 0; i < in.length();) {
@@ -37,42 +77,113 @@ icu::UnicodeString tidySpaces(const icu::UnicodeString& in) {
             pendingSpace = !out.isEmpty();
             continue;
         }
-        if (u_iscntrl(c)) continue;
+        if (u_iscntrl(c) || c == 0x00AD) continue;
         if (pendingSpace) out.append(static_cast<UChar>(0x20));
         pendingSpace = false;
-        out.append(c == 0x00D0 ? static_cast<UChar32>(0x0110) : c);  // Ð (Icelandic eth) -> Đ
+        out.append(c == 0x00D0 ? static_cast<UChar32>(0x0110) : c);  // Ð (eth) -> Đ
     }
     return out;
 }
 
+std::vector<std::string> splitWords(const std::string& s) {
+    std::vector<std::string> out;
+    std::istringstream in(s);
+    for (std::string w; in >> w;) out.push_back(w);
+    return out;
+}
+
+std::vector<std::vector<std::string>> readTsv(const std::string& file) {
+    std::vector<std::vector<std::string>> rows;
+    if (!Poco::File(file).exists()) throw std::runtime_error("language data missing: " + file);
+    Poco::FileInputStream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty()) continue;
+        std::vector<std::string> fields;
+        std::size_t pos = 0;
+        while (pos <= line.size()) {
+            auto tab = line.find('\t', pos);
+            if (tab == std::string::npos) tab = line.size();
+            fields.push_back(line.substr(pos, tab - pos));
+            pos = tab + 1;
+        }
+        rows.push_back(std::move(fields));
+    }
+    return rows;
+}
+
 }  // namespace
 
-std::string IcuTextNormalizer::normalize(std::string_view text) const {
-    requireUtf8(text);
-    UErrorCode status = U_ZERO_ERROR;
-    icu::UnicodeString s = tidySpaces(icu::UnicodeString::fromUTF8(
-        icu::StringPiece(text.data(), static_cast<int32_t>(text.size()))));
-    const icu::Normalizer2& nfc = normalizer(true);
-    const int32_t done = nfc.spanQuickCheckYes(s, status);
-    if (U_SUCCESS(status) && done < s.length()) {
-        icu::UnicodeString head(s, 0, done);
-        icu::UnicodeString tail(s, done);
-        nfc.normalizeSecondAndAppend(head, tail, status);
-        s = head;
+IcuTextNormalizer::IcuTextNormalizer(const std::string& localeFolder, vi::ToneStyle style)
+    : style_(style) {
+    if (localeFolder.empty()) return;
+    const std::string vi = localeFolder + "/vi";
+    for (const auto& row : readTsv(vi + "/abbreviations.tsv")) {
+        if (row[0].starts_with("#") || row.size() < 2) continue;
+        abbreviations_[key(row[0])] = splitWords(key(row[1]));
     }
-    if (U_FAILURE(status)) throw std::logic_error(u_errorName(status));
-    std::string out;
-    s.toUTF8String(out);
-    return out;
+    for (const auto& row : readTsv(vi + "/lexicon/sentiment.tsv")) {
+        if (row[0].starts_with("#negators:")) {
+            for (auto& w : splitWords(row[0].substr(10))) negators_.insert(key(w));
+        } else if (row[0].starts_with("#intensifiers:")) {
+            for (auto& w : splitWords(row[0].substr(14))) intensifiers_.insert(key(w));
+        } else if (!row[0].starts_with("#") && row.size() >= 3) {
+            const int weight = std::stoi(row[2]);
+            sentiment_.push_back({splitWords(key(row[0])), row[1] == "-" ? -weight : weight, ""});
+        }
+    }
+    for (const auto& row : readTsv(vi + "/lexicon/topics.tsv")) {
+        if (row[0].starts_with("#") || row.size() < 2) continue;
+        topics_.push_back({splitWords(key(row[1])), 0, row[0]});
+    }
+    // Longest phrases first, so that "thai do kem" wins over "kem".
+    auto longestFirst = [](const Phrase& a, const Phrase& b) { return a.words.size() > b.words.size(); };
+    std::stable_sort(sentiment_.begin(), sentiment_.end(), longestFirst);
+    std::stable_sort(topics_.begin(), topics_.end(), longestFirst);
+}
+
+std::string IcuTextNormalizer::normalize(std::string_view text) const {
+    return normalize(text, style_);
+}
+
+std::string IcuTextNormalizer::normalize(std::string_view text, vi::ToneStyle style) const {
+    requireUtf8(text);
+    const icu::Normalizer2& nfc = nfcNormalizer();
+    UErrorCode status = U_ZERO_ERROR;
+    std::string result;
+    // Fast path: already NFC and tidy (the common case) needs no UTF-16 round trip.
+    if (!needsTidy(text) &&
+        nfc.isNormalizedUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())),
+                             status) &&
+        U_SUCCESS(status)) {
+        result.assign(text);
+    } else {
+        status = U_ZERO_ERROR;
+        icu::UnicodeString s = tidy(icu::UnicodeString::fromUTF8(
+            icu::StringPiece(text.data(), static_cast<int32_t>(text.size()))));
+        const int32_t done = nfc.spanQuickCheckYes(s, status);
+        if (U_SUCCESS(status) && done < s.length()) {
+            icu::UnicodeString head(s, 0, done);
+            icu::UnicodeString tail(s, done);
+            nfc.normalizeSecondAndAppend(head, tail, status);
+            s = head;
+        }
+        if (U_FAILURE(status)) throw std::logic_error(u_errorName(status));
+        s.toUTF8String(result);
+    }
+    std::string placed;
+    if (vi::placeTones(result, style, placed)) return placed;
+    return result;
 }
 
 std::string IcuTextNormalizer::key(std::string_view text) const {
     requireUtf8(text);
     UErrorCode status = U_ZERO_ERROR;
-    icu::UnicodeString s = tidySpaces(icu::UnicodeString::fromUTF8(
+    icu::UnicodeString s = tidy(icu::UnicodeString::fromUTF8(
         icu::StringPiece(text.data(), static_cast<int32_t>(text.size()))));
     s.foldCase();
-    icu::UnicodeString decomposed = normalizer(false).normalize(s, status);
+    icu::UnicodeString decomposed = nfdNormalizer().normalize(s, status);
     if (U_FAILURE(status)) throw std::logic_error(u_errorName(status));
     icu::UnicodeString out;
     for (int32_t i = 0; i < decomposed.length();) {
@@ -84,6 +195,99 @@ std::string IcuTextNormalizer::key(std::string_view text) const {
     std::string result;
     out.toUTF8String(result);
     return result;
+}
+
+std::vector<std::string> IcuTextNormalizer::syllables(std::string_view text) const {
+    const std::string normalized = normalize(text);
+    icu::UnicodeString s = icu::UnicodeString::fromUTF8(normalized);
+    UErrorCode status = U_ZERO_ERROR;
+    std::unique_ptr<icu::BreakIterator> words(
+        icu::BreakIterator::createWordInstance(icu::Locale("vi"), status));
+    if (U_FAILURE(status)) throw std::logic_error("ICU word break iterator unavailable");
+    words->setText(s);
+    std::vector<std::string> out;
+    for (int32_t start = words->first(), end = words->next(); end != icu::BreakIterator::DONE;
+         start = end, end = words->next()) {
+        if (words->getRuleStatus() == UBRK_WORD_NONE) continue;  // spaces, punctuation
+        std::string w;
+        s.tempSubStringBetween(start, end).toUTF8String(w);
+        out.push_back(std::move(w));
+    }
+    return out;
+}
+
+std::vector<IcuTextNormalizer::Word> IcuTextNormalizer::words(const std::string& text) const {
+    std::vector<Word> out;
+    std::size_t i = 0;
+    auto isWordByte = [](unsigned char c) {
+        return c >= 0x80 || std::isalnum(c) || c == '.' || c == '-' || c == '*' || c == '/' ||
+               c == '_';
+    };
+    while (i < text.size()) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c == '?') {  // a lone question mark asks for help
+            out.push_back({"?", i, i + 1});
+            ++i;
+            continue;
+        }
+        if (!isWordByte(c)) {
+            ++i;
+            continue;
+        }
+        const std::size_t begin = i;
+        while (i < text.size() && isWordByte(static_cast<unsigned char>(text[i]))) ++i;
+        std::size_t end = i;
+        while (end > begin && (text[end - 1] == '.' || text[end - 1] == '-')) --end;  // "tốt."
+        if (end == begin) continue;
+        const std::string k = key(std::string_view(text).substr(begin, end - begin));
+        auto abbreviation = abbreviations_.find(k);
+        if (abbreviation != abbreviations_.end()) {
+            for (const std::string& w : abbreviation->second) out.push_back({w, begin, end});
+        } else {
+            out.push_back({k, begin, end});
+        }
+    }
+    return out;
+}
+
+CommentTags IcuTextNormalizer::tag(std::string_view text) const {
+    CommentTags tags;
+    const std::vector<Word> ws = words(normalize(text));
+    auto matches = [&](const std::vector<std::string>& phrase, std::size_t at) {
+        if (at + phrase.size() > ws.size()) return false;
+        for (std::size_t k = 0; k < phrase.size(); ++k)
+            if (ws[at + k].key != phrase[k]) return false;
+        return true;
+    };
+    for (std::size_t i = 0; i < ws.size();) {
+        std::size_t used = 0;
+        for (const Phrase& p : sentiment_) {
+            if (!matches(p.words, i)) continue;
+            int weight = p.weight;
+            // Look back over up to two words for intensifiers and a negator.
+            bool negated = false;
+            for (std::size_t back = 1; back <= 2 && back <= i; ++back) {
+                const std::string& w = ws[i - back].key;
+                if (negators_.contains(w)) negated = !negated;
+                else if (intensifiers_.contains(w)) weight *= 2;
+                else break;
+            }
+            if (i + p.words.size() < ws.size() &&
+                intensifiers_.contains(ws[i + p.words.size()].key))  // "tốt lắm", "chậm quá"
+                weight *= 2;
+            tags.score += negated ? -weight : weight;
+            used = p.words.size();
+            break;
+        }
+        i += used ? used : 1;
+    }
+    for (const Phrase& p : topics_)
+        for (std::size_t i = 0; i < ws.size(); ++i)
+            if (matches(p.words, i) &&
+                std::find(tags.topics.begin(), tags.topics.end(), p.topic) == tags.topics.end())
+                tags.topics.push_back(p.topic);
+    tags.sentiment = tags.score > 0 ? "positive" : tags.score < 0 ? "negative" : "neutral";
+    return tags;
 }
 
 }  // namespace hailong

@@ -1,18 +1,52 @@
-// hailong — IcuTextNormalizer: the TextNormalizer built on ICU.
+// hailong — IcuTextNormalizer: the TextNormalizer built on ICU and the data in locale/vi.
 #pragma once
+
+#include "text/Tones.h"
 
 #include <hailong/TextNormalizer.h>
 
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
 namespace hailong {
 
-/// NFC (with ICU's quick-check fast path), U+00D0 read as Đ, whitespace tidied; keys are
-/// case-folded and accent-free (đ -> d). Thread-safe: ICU normalizer instances are immutable
-/// singletons. The full Vietnamese pipeline (legacy encodings, tone placement, reply reading)
-/// grows here.
+/// Immutable after construction; thread-safe. The language data (abbreviations, sentiment and
+/// topic lexicons) comes from <locale>/vi; without a folder only the built-in reading of
+/// scores works.
 class IcuTextNormalizer final : public TextNormalizer {
 public:
+    explicit IcuTextNormalizer(const std::string& localeFolder = "",
+                               vi::ToneStyle style = vi::ToneStyle::New);
+
     std::string normalize(std::string_view utf8) const override;
     std::string key(std::string_view utf8) const override;
+    std::vector<std::string> syllables(std::string_view utf8) const override;
+    ReplyIntent readReply(std::string_view utf8) const override;
+    CommentTags tag(std::string_view utf8) const override;
+
+    /// normalize() in another style than the configured one.
+    std::string normalize(std::string_view utf8, vi::ToneStyle style) const;
+
+    /// A token of a reply: its accent-free words (after abbreviations) and where it stands.
+    struct Word {
+        std::string key;
+        std::size_t begin = 0, end = 0;  ///< byte span in the normalized text
+    };
+    /// The normalized text's words, keyed and with abbreviations expanded.
+    std::vector<Word> words(const std::string& normalized) const;
+
+private:
+    vi::ToneStyle style_;
+    std::map<std::string, std::vector<std::string>> abbreviations_;  // key -> words
+    struct Phrase {
+        std::vector<std::string> words;
+        int weight = 0;  // sentiment: signed weight
+        std::string topic;
+    };
+    std::vector<Phrase> sentiment_, topics_;
+    std::set<std::string> negators_, intensifiers_;
 };
 
 }  // namespace hailong

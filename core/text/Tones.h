@@ -1,0 +1,41 @@
+// hailong — Vietnamese letters and where a syllable's tone mark goes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace hailong::vi {
+
+/// Where the tone mark of an open "oa", "oe", "uy" syllable goes: old style on the first vowel
+/// (hòa, khỏe, thủy), new style on the second (hoà, khoẻ, thuỷ). Every other syllable is
+/// written the same way in both styles.
+enum class ToneStyle { New, Old };
+
+/// The tone marks, in the order of VIQR and most keyboards.
+enum Tone : std::uint8_t { NoTone = 0, Grave, Acute, Hook, Tilde, Dot };
+
+/// A letter broken into its parts: a base vowel (a ă â e ê i o ô ơ u ư y, as an index
+/// 0..11), its tone and its case; `vowel` is -1 for anything that is not a Vietnamese vowel.
+struct Letter {
+    int vowel = -1;
+    Tone tone = NoTone;
+    bool upper = false;
+};
+
+/// The parts of code point `cp` (a precomposed NFC letter). Thread-safe (immutable tables).
+Letter split(char32_t cp) noexcept;
+/// The precomposed code point of a vowel with a tone (inverse of split).
+char32_t compose(int vowel, Tone tone, bool upper) noexcept;
+
+/// Moves the tone mark of one syllable (NFC code points, letters only) to where `style`
+/// puts it. Leaves the syllable alone when it is not plausibly Vietnamese (no vowel, more than
+/// one tone mark, more than three vowels in a row). Returns true when it changed something.
+bool placeTone(std::u32string& syllable, ToneStyle style);
+
+/// Rewrites every syllable of NFC UTF-8 `text` with placeTone; everything else is copied.
+/// Returns false (and leaves `out` empty) when nothing had to change, so callers can keep the
+/// input as it is.
+bool placeTones(std::string_view text, ToneStyle style, std::string& out);
+
+}  // namespace hailong::vi
