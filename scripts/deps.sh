@@ -6,7 +6,7 @@ set -euo pipefail
 what=${1:-build}
 build=(cmake ninja-build g++ ccache pkg-config libpoco-dev libsqlite3-dev libicu-dev
        libkainjow-mustache-dev libpq-dev)
-test=(catch2 postgresql util-linux sqlite3)
+test=(catch2 postgresql util-linux sqlite3 hunspell-vi clang)
 packages=("${build[@]}")
 [[ "$what" == test ]] && packages+=("${test[@]}")
 

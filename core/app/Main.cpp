@@ -30,6 +30,7 @@
 #include <Poco/Util/ServerApplication.h>
 
 #include <iomanip>
+#include <sstream>
 #include <iostream>
 
 extern char** environ;
@@ -536,8 +537,10 @@ private:
                 std::cerr << "hailong: unknown encoding \"" << from_ << "\"\n";
                 return EXIT_USAGE;
             }
-            std::cout << normalizer.normalize(vi::decode(bytes, encoding, tables));
-            if (!bytes.empty() && bytes.back() == '\n') std::cout << "\n";
+            // Line by line: spaces are tidied inside a line, the lines themselves are kept.
+            std::istringstream lines(vi::decode(bytes, encoding, tables));
+            for (std::string line; std::getline(lines, line);)
+                std::cout << normalizer.normalize(line) << "\n";
             return EXIT_OK;
         }
         if (sub == "detect" && args.size() == 2) {

@@ -8,8 +8,8 @@
 #include <Poco/FileStream.h>
 
 #include <unicode/normalizer2.h>
-#include <unicode/ucnv.h>
 #include <unicode/uchar.h>
+#include <unicode/ucnv.h>
 #include <unicode/unistr.h>
 
 #include <algorithm>
@@ -46,23 +46,36 @@ std::string viqr(std::string_view in) {
     std::size_t i = 0;
     auto vowelIndex = [](char c, char mark) -> int {
         switch (std::tolower(static_cast<unsigned char>(c))) {
-            case 'a': return mark == '(' ? 1 : mark == '^' ? 2 : 0;
-            case 'e': return mark == '^' ? 4 : 3;
-            case 'i': return 5;
-            case 'o': return mark == '^' ? 7 : mark == '+' ? 8 : 6;
-            case 'u': return mark == '+' ? 10 : 9;
-            case 'y': return 11;
-            default: return -1;
+            case 'a':
+                return mark == '(' ? 1 : mark == '^' ? 2 : 0;
+            case 'e':
+                return mark == '^' ? 4 : 3;
+            case 'i':
+                return 5;
+            case 'o':
+                return mark == '^' ? 7 : mark == '+' ? 8 : 6;
+            case 'u':
+                return mark == '+' ? 10 : 9;
+            case 'y':
+                return 11;
+            default:
+                return -1;
         }
     };
     auto toneOf = [](char c) -> int {
         switch (c) {
-            case '`': return Grave;
-            case '\'': return Acute;
-            case '?': return Hook;
-            case '~': return Tilde;
-            case '.': return Dot;
-            default: return -1;
+            case '`':
+                return Grave;
+            case '\'':
+                return Acute;
+            case '?':
+                return Hook;
+            case '~':
+                return Tilde;
+            case '.':
+                return Dot;
+            default:
+                return -1;
         }
     };
     while (i < in.size()) {
@@ -108,20 +121,21 @@ std::string viaIcu(std::string_view bytes, const char* converter, Encoding e, In
     UErrorCode status = U_ZERO_ERROR;
     std::unique_ptr<UConverter, void (*)(UConverter*)> conv(ucnv_open(converter, &status),
                                                             ucnv_close);
-    if (U_FAILURE(status)) throw std::logic_error(std::string("ICU converter missing: ") + converter);
+    if (U_FAILURE(status))
+        throw std::logic_error(std::string("ICU converter missing: ") + converter);
     if (invalid == Invalid::Reject) {
         ucnv_setToUCallBack(conv.get(), UCNV_TO_U_CALLBACK_STOP, nullptr, nullptr, nullptr,
                             &status);
     }
-    icu::UnicodeString s(bytes.data(), static_cast<std::int32_t>(bytes.size()), conv.get(),
-                         status);
+    icu::UnicodeString s(bytes.data(), static_cast<std::int32_t>(bytes.size()), conv.get(), status);
     if (U_FAILURE(status)) {
         // Find where: convert byte by byte prefixes would be costly; report the first
         // odd-length or unpaired unit position as best we can.
         std::size_t offset = 0;
         if (e == Encoding::Utf16BE || e == Encoding::Utf16LE) {
             for (std::size_t k = 0; k + 1 < bytes.size(); k += 2) {
-                const auto hi = static_cast<unsigned char>(bytes[k + (e == Encoding::Utf16BE ? 0 : 1)]);
+                const auto hi =
+                    static_cast<unsigned char>(bytes[k + (e == Encoding::Utf16BE ? 0 : 1)]);
                 if (hi >= 0xD8 && hi <= 0xDF) {
                     offset = k;
                     break;
@@ -193,19 +207,27 @@ std::optional<Encoding> encodingNamed(std::string_view raw) {
 
 const char* toString(Encoding e) {
     switch (e) {
-        case Encoding::Utf8: return "utf8";
-        case Encoding::Utf16BE: return "utf-16be";
-        case Encoding::Utf16LE: return "utf-16le";
-        case Encoding::Cp1258: return "cp1258";
-        case Encoding::Tcvn3: return "tcvn3";
-        case Encoding::Vni: return "vni";
-        case Encoding::Viqr: return "viqr";
+        case Encoding::Utf8:
+            return "utf8";
+        case Encoding::Utf16BE:
+            return "utf-16be";
+        case Encoding::Utf16LE:
+            return "utf-16le";
+        case Encoding::Cp1258:
+            return "cp1258";
+        case Encoding::Tcvn3:
+            return "tcvn3";
+        case Encoding::Vni:
+            return "vni";
+        case Encoding::Viqr:
+            return "viqr";
     }
     return "?";
 }
 
 LegacyTables::LegacyTables(const std::string& folder) {
     for (unsigned b = 0; b < 256; ++b) tcvn3_[b] = b < 0x80 ? b : 0;
+    tcvn3_[0xA0] = 0xA0;  // no-break space, as in Latin-1 (the table lists letters only)
     auto read = [&](const std::string& name, auto onLine) {
         const std::string file = folder + "/" + name;
         Poco::FileInputStream in(file);
@@ -278,9 +300,12 @@ std::string decode(std::string_view bytes, Encoding encoding, const LegacyTables
             }
             return nfc(std::string(bytes));
         }
-        case Encoding::Utf16BE: return nfc(viaIcu(bytes, "UTF-16BE", encoding, invalid));
-        case Encoding::Utf16LE: return nfc(viaIcu(bytes, "UTF-16LE", encoding, invalid));
-        case Encoding::Cp1258: return nfc(viaIcu(bytes, "windows-1258", encoding, invalid));
+        case Encoding::Utf16BE:
+            return nfc(viaIcu(bytes, "UTF-16BE", encoding, invalid));
+        case Encoding::Utf16LE:
+            return nfc(viaIcu(bytes, "UTF-16LE", encoding, invalid));
+        case Encoding::Cp1258:
+            return nfc(viaIcu(bytes, "windows-1258", encoding, invalid));
         case Encoding::Tcvn3:
             for (std::size_t i = 0; i < bytes.size(); ++i) {
                 const char32_t c = tables.tcvn3(static_cast<unsigned char>(bytes[i]));
@@ -301,8 +326,11 @@ std::string decode(std::string_view bytes, Encoding encoding, const LegacyTables
                 } else {
                     // Anything else is Windows-1252 (VNI fonts keep Latin-1 for other text).
                     const auto b = static_cast<unsigned char>(bytes[i++]);
-                    if (b < 0x80) out.push_back(static_cast<char>(b));
-                    else out += viaIcu(std::string_view(reinterpret_cast<const char*>(&b), 1), "windows-1252", encoding, Invalid::Replace);
+                    if (b < 0x80)
+                        out.push_back(static_cast<char>(b));
+                    else
+                        out += viaIcu(std::string_view(reinterpret_cast<const char*>(&b), 1),
+                                      "windows-1252", encoding, Invalid::Replace);
                 }
             }
             return nfc(out);
@@ -332,7 +360,8 @@ Detection detect(std::string_view bytes, const LegacyTables& tables) {
                 ++marks;
             if (c == 'd' && (bytes[i + 1] == 'd' || bytes[i + 1] == 'D')) ++marks;
         }
-        if (marks >= 2 && letters && static_cast<double>(marks) / static_cast<double>(letters) > 0.02)
+        if (marks >= 2 && letters &&
+            static_cast<double>(marks) / static_cast<double>(letters) > 0.02)
             return {Encoding::Viqr, std::min(0.95, 0.5 + static_cast<double>(marks) / 20.0),
                     "ASCII with VIQR marks after vowels"};
         return {Encoding::Utf8, 1.0, "plain ASCII"};
@@ -354,8 +383,7 @@ Detection detect(std::string_view bytes, const LegacyTables& tables) {
     for (Encoding e : {Encoding::Tcvn3, Encoding::Vni, Encoding::Cp1258}) {
         try {
             std::size_t words = 0;
-            const double score =
-                vietnameseScore(decode(bytes, e, tables, Invalid::Replace), words);
+            const double score = vietnameseScore(decode(bytes, e, tables, Invalid::Replace), words);
             candidates.push_back({e, score, words});
         } catch (const std::exception&) {
         }
@@ -367,7 +395,7 @@ Detection detect(std::string_view bytes, const LegacyTables& tables) {
     const Candidate& best = candidates.front();
     const double second = candidates.size() > 1 ? candidates[1].score : 0;
     // Sure when most words read well and clearly better than the runner-up, on enough words.
-    double confidence = best.score * (best.score - second + 0.1) / 1.1;
+    double confidence = best.score * std::min(1.0, (best.score - second) * 2 + 0.3);
     if (best.words < 5) confidence *= 0.5;
     return {best.e, std::clamp(confidence, 0.0, 0.99),
             std::to_string(static_cast<int>(best.score * 100)) + "% of " +

@@ -52,15 +52,15 @@ bool needsTidy(std::string_view text) {
             if (d < 0xA0 || d == 0xA0 || d == 0xAD) return true;
         }
         if (c == 0xC3 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x90)
-            return true;                                    // U+00D0
+            return true;  // U+00D0
         if (c == 0xE2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80)
-            return true;                                    // U+2000..U+203F spaces, ZWSP
+            return true;  // U+2000..U+203F spaces, ZWSP
         if (c == 0xEF && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0xBB &&
             static_cast<unsigned char>(text[i + 2]) == 0xBF)
-            return true;                                    // BOM
+            return true;  // BOM
         if (c == 0xE3 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
             static_cast<unsigned char>(text[i + 2]) == 0x80)
-            return true;                                    // ideographic space
+            return true;  // ideographic space
         previous = static_cast<char>(c);
     }
     return false;
@@ -138,7 +138,9 @@ IcuTextNormalizer::IcuTextNormalizer(const std::string& localeFolder, vi::ToneSt
         topics_.push_back({splitWords(key(row[1])), 0, row[0]});
     }
     // Longest phrases first, so that "thai do kem" wins over "kem".
-    auto longestFirst = [](const Phrase& a, const Phrase& b) { return a.words.size() > b.words.size(); };
+    auto longestFirst = [](const Phrase& a, const Phrase& b) {
+        return a.words.size() > b.words.size();
+    };
     std::stable_sort(sentiment_.begin(), sentiment_.end(), longestFirst);
     std::stable_sort(topics_.begin(), topics_.end(), longestFirst);
 }
@@ -226,7 +228,7 @@ std::vector<IcuTextNormalizer::Word> IcuTextNormalizer::words(const std::string&
     while (i < text.size()) {
         const auto c = static_cast<unsigned char>(text[i]);
         if (c == '?') {  // a lone question mark asks for help
-            out.push_back({"?", i, i + 1});
+            out.push_back({"?", i, i + 1, false, "?"});
             ++i;
             continue;
         }
@@ -239,12 +241,22 @@ std::vector<IcuTextNormalizer::Word> IcuTextNormalizer::words(const std::string&
         std::size_t end = i;
         while (end > begin && (text[end - 1] == '.' || text[end - 1] == '-')) --end;  // "tốt."
         if (end == begin) continue;
-        const std::string k = key(std::string_view(text).substr(begin, end - begin));
+        const std::string_view source = std::string_view(text).substr(begin, end - begin);
+        const std::string k = key(source);
+        const bool marked = std::any_of(source.begin(), source.end(), [](char ch) {
+            return static_cast<unsigned char>(ch) >= 0x80;
+        });
+        std::string lower;
+        icu::UnicodeString(icu::UnicodeString::fromUTF8(icu::StringPiece(
+                               source.data(), static_cast<int32_t>(source.size()))))
+            .toLower(icu::Locale("vi"))
+            .toUTF8String(lower);
         auto abbreviation = abbreviations_.find(k);
         if (abbreviation != abbreviations_.end()) {
-            for (const std::string& w : abbreviation->second) out.push_back({w, begin, end});
+            for (const std::string& w : abbreviation->second)
+                out.push_back({w, begin, end, marked, lower});
         } else {
-            out.push_back({k, begin, end});
+            out.push_back({k, begin, end, marked, lower});
         }
     }
     return out;
@@ -268,9 +280,12 @@ CommentTags IcuTextNormalizer::tag(std::string_view text) const {
             bool negated = false;
             for (std::size_t back = 1; back <= 2 && back <= i; ++back) {
                 const std::string& w = ws[i - back].key;
-                if (negators_.contains(w)) negated = !negated;
-                else if (intensifiers_.contains(w)) weight *= 2;
-                else break;
+                if (negators_.contains(w))
+                    negated = !negated;
+                else if (intensifiers_.contains(w))
+                    weight *= 2;
+                else
+                    break;
             }
             if (i + p.words.size() < ws.size() &&
                 intensifiers_.contains(ws[i + p.words.size()].key))  // "tốt lắm", "chậm quá"

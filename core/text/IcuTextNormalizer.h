@@ -33,6 +33,8 @@ public:
     struct Word {
         std::string key;
         std::size_t begin = 0, end = 0;  ///< byte span in the normalized text
+        bool marked = false;             ///< the source token had letters with marks
+        std::string lower;               ///< the source token in lower case (NFC)
     };
     /// The normalized text's words, keyed and with abbreviations expanded.
     std::vector<Word> words(const std::string& normalized) const;

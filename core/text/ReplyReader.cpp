@@ -1,5 +1,6 @@
-// IcuTextNormalizer::readReply: what a short SMS reply means. Deliberately conservative:
-// anything it cannot read with confidence is Command::None, never a guess.
+// IcuTextNormalizer::readReply: what a short SMS reply means, following the rules written at
+// the top of tests/text/intents.tsv. Deliberately conservative: anything it cannot read with
+// confidence is Command::None, never a guess; "không hài lòng" is never read as "hài lòng".
 #include "text/IcuTextNormalizer.h"
 
 #include <algorithm>
@@ -11,160 +12,282 @@ namespace {
 
 using Words = std::vector<IcuTextNormalizer::Word>;
 
-struct ScorePhrase {
-    std::vector<std::string> words;
-    int score;
+// A score expression found at some position.
+struct Expression {
+    int score = 0;
+    std::size_t length = 0;      // words used
+    bool explicitScore = false;  // a digit or a scale label (soft words: tốt, tệ, ổn...)
 };
 
+struct Phrase {
+    std::vector<std::string> words;
+    int score;  // 0: recognised but not a score ("không bình thường" = "không biết")
+    bool explicitScore;
+};
+
+const std::vector<std::string> kNegators{"khong", "chua", "chang", "cha"};
+
 // Longest first: "rat khong hai long" must win over "khong hai long" and "hai long".
-const std::vector<ScorePhrase>& scorePhrases() {
-    static const std::vector<ScorePhrase> phrases = [] {
-        std::vector<ScorePhrase> p;
-        auto add = [&](std::initializer_list<const char*> words, int score) {
-            p.push_back({std::vector<std::string>(words.begin(), words.end()), score});
+const std::vector<Phrase>& phrases() {
+    static const std::vector<Phrase> all = [] {
+        std::vector<Phrase> p;
+        auto add = [&](std::vector<std::string> words, int score, bool strong) {
+            p.push_back({std::move(words), score, strong});
         };
-        for (const char* neg : {"khong", "chua", "chang", "cha"}) {
-            add({"rat", neg, "hai", "long"}, 1);
-            add({neg, "hai", "long", "chut", "nao"}, 1);
-            add({neg, "hai", "long"}, 2);
-            add({neg, "tot"}, 2);
+        for (const std::string& neg : kNegators) {
+            add({"rat", neg, "hai", "long"}, 1, true);
+            add({neg, "hai", "long", "lam"}, 2, true);
+            add({neg, "hai", "long", "qua"}, 2, true);
+            add({neg, "hai", "long"}, 2, true);
+            add({neg, "binh", "thuong"}, 0, true);  // "ko bt": không biết
+            add({neg, "tot"}, 2, false);
         }
-        add({"rat", "te"}, 1), add({"qua", "te"}, 1), add({"te", "qua"}, 1), add({"te", "lam"}, 1);
-        add({"rat", "kem"}, 1), add({"qua", "kem"}, 1), add({"kem", "qua"}, 1);
-        add({"te"}, 2), add({"kem"}, 2);
-        add({"binh", "thuong"}, 3), add({"tam", "duoc"}, 3), add({"trung", "binh"}, 3);
-        add({"tam", "on"}, 3), add({"tam"}, 3);
-        add({"rat", "hai", "long"}, 5), add({"hai", "long", "lam"}, 5), add({"rat", "tot"}, 5);
-        add({"tot", "lam"}, 5), add({"tuyet", "voi"}, 5), add({"xuat", "sac"}, 5);
-        add({"hai", "long"}, 4), add({"tot"}, 4);
-        std::stable_sort(p.begin(), p.end(), [](const ScorePhrase& a, const ScorePhrase& b) {
+        for (const char* intensifier : {"rat", "cuc ky", "vo cung", "rat la", "rat rat"}) {
+            std::vector<std::string> w;
+            std::string s = intensifier;
+            for (std::size_t pos = 0; pos <= s.size();) {
+                auto space = s.find(' ', pos);
+                if (space == std::string::npos) space = s.size();
+                w.push_back(s.substr(pos, space - pos));
+                pos = space + 1;
+            }
+            auto withLabel = w;
+            withLabel.insert(withLabel.end(), {"hai", "long"});
+            add(withLabel, 5, true);
+            auto withBad = w;
+            withBad.push_back("te");
+            add(withBad, 1, false);
+        }
+        add({"hai", "long", "lam"}, 5, true), add({"hai", "long", "qua"}, 5, true);
+        add({"kha", "hai", "long"}, 4, true), add({"hai", "long"}, 4, true);
+        add({"binh", "thuong"}, 3, true);
+        add({"rat", "tot"}, 5, false), add({"tot", "lam"}, 5, false), add({"tot", "qua"}, 5, false);
+        add({"tuyet", "voi"}, 5, false);
+        add({"tot"}, 4, false), add({"on"}, 4, false);
+        add({"tam", "duoc"}, 3, false), add({"tam", "on"}, 3, false),
+            add({"cung", "duoc"}, 3, false);
+        add({"trung", "binh"}, 3, false);
+        add({"qua", "te"}, 1, false), add({"te", "qua"}, 1, false), add({"rat", "kem"}, 1, false);
+        add({"kem", "qua"}, 1, false);
+        add({"te"}, 2, false), add({"kem"}, 2, false);
+        std::stable_sort(p.begin(), p.end(), [](const Phrase& a, const Phrase& b) {
             return a.words.size() > b.words.size();
         });
         return p;
     }();
-    return phrases;
+    return all;
 }
 
-// Words a citizen may put before the score without changing it ("tôi thấy hài lòng").
-const std::set<std::string> kLeading{"toi", "em", "minh", "chau", "con", "anh", "chi",
-                                     "thay", "cam", "cho", "muc", "la", "danh", "gia"};
+const std::set<std::string> kUnits{"lan",   "ngay",  "tieng", "gio",  "phut", "p",
+                                   "k",     "nghin", "ngan",  "dong", "tr",   "trieu",
+                                   "thang", "nam",   "tuan",  "nguoi"};
+// Politeness particles, as typed (before abbreviations: "a" alone would become "anh").
+const std::set<std::string> kParticles{"ạ", "a", "nhé", "nhe", "nha", "nhá", "à", "ah", "thôi"};
 
-bool isDigitScore(const std::string& w, int& score) {
-    std::string s = w;
-    if (s.ends_with("*")) s.pop_back();
-    if (s.ends_with("/5")) s.resize(s.size() - 2);
-    if (s.empty() || !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); }))
-        return false;
-    score = s.size() > 2 ? 99 : std::stoi(s);
-    return true;
+bool allDigits(std::string_view s) {
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
-// Reads a score at `at`; returns the number of words used, 0 when there is none, -1 when the
-// words say something that cannot be a score on the scale (e.g. "7" or "5 4").
-int readScore(const Words& ws, std::size_t at, int& score) {
-    if (at >= ws.size()) return 0;
+// A digit form: "4", "4*", "4/5", "5sao", "4diem"; 99 for numbers that are not 1..5.
+std::optional<int> digitForm(std::string w, bool& withUnit) {
+    withUnit = false;
+    for (const char* suffix : {"sao", "diem", "*", "/5"}) {
+        if (w.size() > std::string_view(suffix).size() && w.ends_with(suffix)) {
+            w.resize(w.size() - std::string_view(suffix).size());
+            withUnit = true;
+            break;
+        }
+    }
+    if (!allDigits(w)) return std::nullopt;
+    if (w.size() > 1) return 99;
+    const int v = w[0] - '0';
+    return v >= 1 && v <= 5 ? v : 99;
+}
+
+// The expression starting at `at`, if any; score 0 means "recognised, not a score".
+std::optional<Expression> expressionAt(const Words& ws, std::size_t at) {
+    if (at >= ws.size()) return std::nullopt;
     std::size_t i = at;
-    bool point = false;  // "điểm 4"
-    if (ws[i].key == "diem" && i + 1 < ws.size()) {
-        point = true;
-        ++i;
-    }
-    int digit = 0;
-    if (isDigitScore(ws[i].key, digit)) {
-        if (digit < 1 || digit > 5) return -1;
+    const bool pointFirst = ws[i].key == "diem" && i + 1 < ws.size();  // "điểm 4"
+    if (pointFirst) ++i;
+    bool suffixed = false;
+    if (auto digit = digitForm(ws[i].key, suffixed)) {
         std::size_t used = i - at + 1;
-        if (!point && at + used < ws.size() &&
-            (ws[at + used].key == "sao" || ws[at + used].key == "diem" || ws[at + used].key == "*"))
-            ++used;
-        // A second number right after, or "hoặc/hay" a number, makes it ambiguous.
-        std::size_t next = at + used;
-        if (next < ws.size() && (ws[next].key == "hoac" || ws[next].key == "hay")) ++next;
-        int other = 0;
-        if (next < ws.size() && isDigitScore(ws[next].key, other)) return -1;
-        score = digit;
-        return static_cast<int>(used);
+        if (!suffixed && !pointFirst && at + used < ws.size()) {
+            const std::string& next = ws[at + used].key;
+            if (kUnits.contains(next)) return Expression{0, used + 1, true};  // "3 lần"
+            if (next == "sao" || next == "diem" || next == "*") ++used;
+        }
+        if (*digit == 99) return Expression{0, used, true};
+        return Expression{*digit, used, true};
     }
-    if (point) return 0;
-    for (const ScorePhrase& p : scorePhrases()) {
+    if (pointFirst) return std::nullopt;
+    for (const Phrase& p : phrases()) {
         if (at + p.words.size() > ws.size()) continue;
         bool match = true;
         for (std::size_t k = 0; k < p.words.size() && match; ++k)
             match = ws[at + k].key == p.words[k];
-        if (!match) continue;
-        score = p.score;
-        return static_cast<int>(p.words.size());
+        if (match) return Expression{p.score, p.words.size(), p.explicitScore};
     }
-    return 0;
+    return std::nullopt;
 }
 
-bool looksLikeCode(const std::string& key) {
-    return key.size() >= 3 && key.size() <= 64 &&
-           std::any_of(key.begin(), key.end(), [](unsigned char c) { return std::isdigit(c); }) &&
-           std::all_of(key.begin(), key.end(), [](unsigned char c) {
-               return std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == '/';
-           });
-}
-
-bool only(const Words& ws, std::initializer_list<std::initializer_list<const char*>> forms) {
-    for (const auto& form : forms) {
-        if (form.size() != ws.size()) continue;
-        std::size_t k = 0;
+// Commands are the whole reply. A token typed with marks must carry the command's own marks:
+// "Đúng" (right) folds to "dung" but is not "dừng" (stop).
+bool isCommand(const Words& ws, const IcuTextNormalizer& text,
+               std::initializer_list<std::pair<const char*, const char*>> forms) {
+    for (const auto& [plain, marked] : forms) {
+        std::vector<std::string> plainWords, markedWords;
+        for (std::string_view s : {std::string_view(plain)}) {
+            for (std::size_t pos = 0; pos <= s.size();) {
+                auto space = s.find(' ', pos);
+                if (space == std::string_view::npos) space = s.size();
+                plainWords.emplace_back(s.substr(pos, space - pos));
+                pos = space + 1;
+            }
+        }
+        const std::string normalizedMarked = text.normalize(marked);
+        for (std::size_t pos = 0; pos <= normalizedMarked.size();) {
+            auto space = normalizedMarked.find(' ', pos);
+            if (space == std::string::npos) space = normalizedMarked.size();
+            markedWords.push_back(normalizedMarked.substr(pos, space - pos));
+            pos = space + 1;
+        }
+        if (plainWords.size() != ws.size()) continue;
         bool match = true;
-        for (const char* w : form) match = match && ws[k++].key == w;
+        for (std::size_t k = 0; k < ws.size() && match; ++k)
+            match = ws[k].key == plainWords[k] && (!ws[k].marked || ws[k].lower == markedWords[k]);
         if (match) return true;
     }
     return false;
 }
 
+bool looksLikeCode(const std::string& key, bool strict) {
+    if (key.size() < 3 || key.size() > 64) return false;
+    const auto digits =
+        std::count_if(key.begin(), key.end(), [](unsigned char c) { return std::isdigit(c); });
+    if (!std::all_of(key.begin(), key.end(), [](unsigned char c) {
+            return std::isalnum(c) || c == '.' || c == '-' || c == '_';
+        }))
+        return false;
+    if (strict) return key.find('-') != std::string::npos && digits >= 6;
+    return digits >= 1;
+}
+
+// The text between two byte offsets, trimmed; empty when it holds only politeness particles.
+std::string commentBetween(const std::string& text, const Words& ws, std::size_t fromWord,
+                           std::size_t toWord) {
+    if (fromWord >= toWord) return {};
+    bool onlyParticles = true;
+    for (std::size_t k = fromWord; k < toWord; ++k)
+        onlyParticles = onlyParticles && kParticles.contains(ws[k].lower);
+    if (onlyParticles) return {};
+    const std::size_t begin = ws[fromWord].begin;
+    const std::size_t end = toWord < ws.size() ? ws[toWord].begin : text.size();
+    std::string s = text.substr(begin, end - begin);
+    const char* trim = " ,.;:-!\t";
+    const auto first = s.find_first_not_of(trim);
+    if (first == std::string::npos) return {};
+    return s.substr(first, s.find_last_not_of(trim) - first + 1);
+}
+
+// Index of the first word after those that share the source token of word `i` (an expanded
+// abbreviation such as "khl" is several words from one token).
+std::size_t afterToken(const Words& ws, std::size_t i) {
+    std::size_t j = i + 1;
+    while (j < ws.size() && ws[j].begin == ws[i].begin) ++j;
+    return j;
+}
+
 }  // namespace
 
-ReplyIntent IcuTextNormalizer::readReply(std::string_view text) const {
+ReplyIntent IcuTextNormalizer::readReply(std::string_view raw) const {
+    ReplyIntent none;
+    const std::string text = normalize(raw);
+    const Words ws = words(text);
+    if (ws.empty()) return none;
+    if (isCommand(ws, *this,
+                  {{"stop", "stop"},
+                   {"huy", "hủy"},
+                   {"tu choi", "từ chối"},
+                   {"dung", "dừng"},
+                   {"huy dang ky", "hủy đăng ký"}}))
+        return ReplyIntent{ReplyIntent::Command::Stop, std::nullopt, "", ""};
+    if (isCommand(ws, *this, {{"help", "help"}, {"hd", "hd"}, {"huong dan", "hướng dẫn"}}) ||
+        std::all_of(ws.begin(), ws.end(), [](const Word& w) { return w.key == "?"; }))
+        return ReplyIntent{ReplyIntent::Command::Help, std::nullopt, "", ""};
+
     ReplyIntent intent;
-    const std::string normalized = normalize(text);
-    const Words ws = words(normalized);
-    if (ws.empty()) return intent;
-    if (only(ws, {{"stop"}, {"huy"}, {"tu", "choi"}, {"dung"}, {"dung", "lai"}})) {
-        intent.command = ReplyIntent::Command::Stop;
-        return intent;
-    }
-    if (only(ws, {{"help"}, {"hd"}, {"huong", "dan"}, {"?"}, {"tro", "giup"}})) {
-        intent.command = ReplyIntent::Command::Help;
-        return intent;
-    }
     std::size_t at = 0;
-    // "DG <code> ...", "ĐG", "DANH GIA", "Đánh giá", "danhgia".
+    // Keyword form: DG | ĐG | DANH GIA | ĐÁNH GIÁ | DANHGIA, then a code unless a score follows.
+    bool keyword = false;
     if (ws[0].key == "dg" || ws[0].key == "danhgia") {
-        at = 1;
+        at = 1, keyword = true;
     } else if (ws.size() > 1 && ws[0].key == "danh" && ws[1].key == "gia") {
-        at = 2;
+        at = 2, keyword = true;
     }
-    if (at > 0) {
-        if (at >= ws.size() || !looksLikeCode(ws[at].key)) return intent;  // keyword, no code
-        intent.code = normalized.substr(ws[at].begin, ws[at].end - ws[at].begin);
+    auto takeCode = [&](std::size_t i) {
+        intent.code = text.substr(ws[i].begin, ws[i].end - ws[i].begin);
         std::transform(intent.code.begin(), intent.code.end(), intent.code.begin(),
                        [](unsigned char c) { return std::toupper(c); });
-        ++at;
+    };
+    if (keyword && at < ws.size() && !expressionAt(ws, at) && looksLikeCode(ws[at].key, false)) {
+        takeCode(at++);
+    } else if (!keyword && looksLikeCode(ws[0].key, true)) {
+        takeCode(at++);
     }
-    // Skip a few words that may precede the score ("tôi thấy ..."), never more than three.
-    std::size_t start = at;
-    int score = 0, used = 0;
-    for (std::size_t skipped = 0; start < ws.size(); ++start, ++skipped) {
-        used = readScore(ws, start, score);
-        if (used != 0 || skipped >= 3 || !kLeading.contains(ws[start].key)) break;
-    }
-    if (used <= 0) {
-        intent.code.clear();
-        return intent;
+    // Fillers: "dạ", "vâng", and "tôi/em/mình/cháu" + "chấm/cho".
+    while (at < ws.size() && (ws[at].key == "da" || ws[at].key == "vang")) ++at;
+    if (at + 1 < ws.size() &&
+        (ws[at].key == "toi" || ws[at].key == "em" || ws[at].key == "minh" ||
+         ws[at].key == "chau") &&
+        (ws[at + 1].key == "cham" || ws[at + 1].key == "cho"))
+        at += 2;
+
+    std::optional<Expression> first = expressionAt(ws, at);
+    std::size_t commentFrom = 0, commentTo = 0;
+    if (first) {
+        if (first->score == 0) return none;  // "7", "3 lần", "ko bt"
+        std::size_t end = at + first->length;
+        int score = first->score;
+        std::size_t softFrom = ws.size(), softTo = ws.size();
+        // The next expression, directly or after "hoặc"/"hay".
+        std::size_t next = end;
+        if (next < ws.size() && (ws[next].key == "hoac" || ws[next].key == "hay")) ++next;
+        if (auto second = expressionAt(ws, next); second && second->explicitScore) {
+            if (!first->explicitScore && second->score != 0) {
+                // A soft word before an explicit score is comment: "tốt 5 sao".
+                softFrom = at, softTo = end;
+                score = second->score;
+                end = next + second->length;
+            } else if (second->score != score) {
+                return none;  // "5 4", "hài lòng 5", "4 hoặc 5"
+            } else {
+                end = next + second->length;  // an echo: "5 rất hài lòng", "hài lòng 4"
+            }
+        }
+        intent.score = score;
+        if (softFrom < softTo) {
+            commentFrom = softFrom, commentTo = softTo;
+        } else {
+            commentFrom = afterToken(ws, end - 1), commentTo = ws.size();
+        }
+    } else {
+        // Not at the start: an explicit score that ends the reply, after the comment.
+        for (std::size_t k = at + 1; k < ws.size(); ++k) {
+            auto e = expressionAt(ws, k);
+            if (e && e->explicitScore && e->score > 0 && k + e->length == ws.size() &&
+                (k == 0 || ws[k].begin != ws[k - 1].begin)) {
+                intent.score = e->score;
+                commentFrom = at, commentTo = k;
+                break;
+            }
+        }
+        if (!intent.score) return none;
     }
     intent.command = ReplyIntent::Command::Rate;
-    intent.score = score;
-    const std::size_t last = start + static_cast<std::size_t>(used) - 1;
-    // The comment: what follows the score, as written; words sharing the score's last source
-    // token (an expanded abbreviation) are part of the score.
-    std::size_t from = ws[last].end;
-    std::string comment = normalized.substr(std::min(from, normalized.size()));
-    const auto first = comment.find_first_not_of(" ,.;:!-");
-    intent.comment = first == std::string::npos ? "" : comment.substr(first);
+    intent.comment = commentBetween(text, ws, commentFrom, commentTo);
     return intent;
 }
 

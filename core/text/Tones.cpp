@@ -47,9 +47,13 @@ const Tables& tables() {
     return built;
 }
 
-bool hasOwnMark(int v) { return v == Abreve || v == Acirc || v == Ecirc || v == Ocirc || v == Ohorn || v == Uhorn; }
+bool hasOwnMark(int v) {
+    return v == Abreve || v == Acirc || v == Ecirc || v == Ocirc || v == Ohorn || v == Uhorn;
+}
 
-char32_t lower(char32_t c) { return static_cast<char32_t>(u_tolower(static_cast<UChar32>(c))); }
+char32_t lower(char32_t c) {
+    return static_cast<char32_t>(u_tolower(static_cast<UChar32>(c)));
+}
 
 }  // namespace
 
@@ -84,7 +88,8 @@ bool placeTone(std::u32string& s, ToneStyle style) {
     if (first == n) return false;
     const char32_t before = first > 0 ? lower(s[first - 1]) : 0;
     if (first + 1 < n && parts[first + 1].vowel >= 0 &&
-        ((before == U'q' && parts[first].vowel == U) || (before == U'g' && parts[first].vowel == I)))
+        ((before == U'q' && parts[first].vowel == U) ||
+         (before == U'g' && parts[first].vowel == I)))
         ++first;
     std::size_t last = first;
     while (last + 1 < n && parts[last + 1].vowel >= 0) ++last;
@@ -117,8 +122,7 @@ bool placeTone(std::u32string& s, ToneStyle style) {
     }
     if (target == static_cast<std::size_t>(toned)) return false;
     const Tone tone = parts[toned].tone;
-    s[static_cast<std::size_t>(toned)] =
-        compose(parts[toned].vowel, NoTone, parts[toned].upper);
+    s[static_cast<std::size_t>(toned)] = compose(parts[toned].vowel, NoTone, parts[toned].upper);
     if (parts[target].vowel < 0) return false;
     s[target] = compose(parts[target].vowel, tone, parts[target].upper);
     return true;
@@ -158,7 +162,8 @@ bool placeTones(std::string_view text, ToneStyle style, std::string& out) {
         if (!nonAscii || !placeTone(syllable, style)) continue;
         if (!changed) out.reserve(text.size());
         changed = true;
-        out.append(text.substr(static_cast<std::size_t>(copied), static_cast<std::size_t>(start - copied)));
+        out.append(text.substr(static_cast<std::size_t>(copied),
+                               static_cast<std::size_t>(start - copied)));
         for (char32_t c : syllable) {
             char buffer[4];
             std::int32_t len = 0;
