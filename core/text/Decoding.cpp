@@ -24,11 +24,12 @@ void appendUtf8(std::string& out, char32_t c) {
     icu::UnicodeString(static_cast<UChar32>(c)).toUTF8String(out);
 }
 
+// NFC of `utf8`; invalid sequences (possible only from Invalid::Replace paths) become U+FFFD.
 std::string nfc(const std::string& utf8) {
     UErrorCode status = U_ZERO_ERROR;
     const icu::Normalizer2* n = icu::Normalizer2::getNFCInstance(status);
     icu::UnicodeString s = icu::UnicodeString::fromUTF8(utf8);
-    if (n->isNormalized(s, status)) return utf8;
+    if (utf8::isValid(utf8) && n->isNormalized(s, status)) return utf8;
     std::string out;
     n->normalize(s, status).toUTF8String(out);
     return out;
