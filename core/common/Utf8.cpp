@@ -1,5 +1,8 @@
 #include "common/Utf8.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace hailong::utf8 {
 
 std::optional<std::size_t> firstInvalid(std::string_view text) noexcept {
@@ -7,6 +10,14 @@ std::optional<std::size_t> firstInvalid(std::string_view text) noexcept {
     const std::size_t n = text.size();
     std::size_t i = 0;
     while (i < n) {
+        // ASCII runs, eight bytes at a time.
+        while (i + 8 <= n) {
+            std::uint64_t chunk;
+            std::memcpy(&chunk, s + i, 8);
+            if (chunk & 0x8080808080808080ULL) break;
+            i += 8;
+        }
+        if (i >= n) break;
         const unsigned char c = s[i];
         if (c < 0x80) {
             ++i;

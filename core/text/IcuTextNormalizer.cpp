@@ -46,6 +46,10 @@ bool needsTidy(std::string_view text) {
     char previous = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
         const auto c = static_cast<unsigned char>(text[i]);
+        if (c > ' ' && c < 0x7F) {  // the common case: a visible ASCII byte
+            previous = static_cast<char>(c);
+            continue;
+        }
         if (c < 0x20 || c == 0x7F || (c == ' ' && previous == ' ')) return true;
         if (c == 0xC2 && i + 1 < text.size()) {  // U+0080..U+00BF: C1 controls, NBSP
             const auto d = static_cast<unsigned char>(text[i + 1]);
@@ -117,6 +121,9 @@ std::vector<std::vector<std::string>> readTsv(const std::string& file) {
 
 IcuTextNormalizer::IcuTextNormalizer(const std::string& localeFolder, vi::ToneStyle style)
     : style_(style) {
+    for (const char* word :
+         {"stop", "hủy", "từ chối", "dừng", "hủy đăng ký", "help", "hd", "hướng dẫn"})
+        commands_[word] = normalize(word);
     if (localeFolder.empty()) return;
     const std::string vi = localeFolder + "/vi";
     for (const auto& row : readTsv(vi + "/abbreviations.tsv")) {
@@ -174,13 +181,69 @@ std::string IcuTextNormalizer::normalize(std::string_view text, vi::ToneStyle st
         if (U_FAILURE(status)) throw std::logic_error(u_errorName(status));
         s.toUTF8String(result);
     }
+    // Moving a mark can make text that NFC writes differently; repeat until nothing moves, so
+    // that normalize(normalize(x)) == normalize(x) always holds.
     std::string placed;
-    if (vi::placeTones(result, style, placed)) return placed;
+    for (int round = 0; round < 4 && vi::placeTones(result, style, placed); ++round) {
+        status = U_ZERO_ERROR;
+        result.clear();
+        nfc.normalize(icu::UnicodeString::fromUTF8(placed), status).toUTF8String(result);
+    }
     return result;
 }
 
+namespace {
+// The key of text made only of ASCII and precomposed Vietnamese letters, without ICU; false when
+// something else needs the general path (other scripts, combining marks, odd spaces).
+bool fastKey(std::string_view text, std::string& out) {
+    static constexpr char kBase[] = {'a', 'a', 'a', 'e', 'e', 'i', 'o', 'o', 'o', 'u', 'u', 'y'};
+    out.clear();
+    out.reserve(text.size());
+    bool space = false;
+    for (std::size_t i = 0; i < text.size();) {
+        const auto b = static_cast<unsigned char>(text[i]);
+        if (b < 0x80) {
+            if (b == ' ') {
+                space = !out.empty();
+            } else if (b < 0x20 || b == 0x7F) {
+                return false;
+            } else {
+                if (space) out.push_back(' ');
+                space = false;
+                out.push_back(static_cast<char>(b >= 'A' && b <= 'Z' ? b + 32 : b));
+            }
+            ++i;
+            continue;
+        }
+        char32_t cp;
+        if ((b & 0xE0) == 0xC0 && i + 1 < text.size()) {
+            cp = ((b & 0x1Fu) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3Fu), i += 2;
+        } else if ((b & 0xF0) == 0xE0 && i + 2 < text.size()) {
+            cp = ((b & 0x0Fu) << 12) | ((static_cast<unsigned char>(text[i + 1]) & 0x3Fu) << 6) |
+                 (static_cast<unsigned char>(text[i + 2]) & 0x3Fu);
+            i += 3;
+        } else {
+            return false;
+        }
+        char c;
+        if (cp == 0x0110 || cp == 0x0111 || cp == 0x00D0) {
+            c = 'd';
+        } else {
+            const vi::Letter l = vi::split(cp);
+            if (l.vowel < 0) return false;
+            c = kBase[l.vowel];
+        }
+        if (space) out.push_back(' ');
+        space = false;
+        out.push_back(c);
+    }
+    return true;
+}
+}  // namespace
+
 std::string IcuTextNormalizer::key(std::string_view text) const {
     requireUtf8(text);
+    if (std::string fast; fastKey(text, fast)) return fast;
     UErrorCode status = U_ZERO_ERROR;
     icu::UnicodeString s = tidy(icu::UnicodeString::fromUTF8(
         icu::StringPiece(text.data(), static_cast<int32_t>(text.size()))));
@@ -260,6 +323,12 @@ std::vector<IcuTextNormalizer::Word> IcuTextNormalizer::words(const std::string&
         }
     }
     return out;
+}
+
+const std::string& IcuTextNormalizer::normalizedCommand(const std::string& marked) const {
+    auto it = commands_.find(marked);
+    if (it == commands_.end()) throw std::logic_error("not a command word: " + marked);
+    return it->second;
 }
 
 CommentTags IcuTextNormalizer::tag(std::string_view text) const {

@@ -38,6 +38,8 @@ public:
     };
     /// The normalized text's words, keyed and with abbreviations expanded.
     std::vector<Word> words(const std::string& normalized) const;
+    /// A command word as this normalizer writes it ("hủy" in the configured tone style).
+    const std::string& normalizedCommand(const std::string& marked) const;
 
 private:
     vi::ToneStyle style_;
@@ -49,6 +51,7 @@ private:
     };
     std::vector<Phrase> sentiment_, topics_;
     std::set<std::string> negators_, intensifiers_;
+    std::map<std::string, std::string> commands_;  // marked command words, normalized
 };
 
 }  // namespace hailong

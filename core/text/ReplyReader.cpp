@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <mutex>
 #include <set>
 
 namespace hailong {
@@ -147,7 +149,7 @@ bool isCommand(const Words& ws, const IcuTextNormalizer& text,
                 pos = space + 1;
             }
         }
-        const std::string normalizedMarked = text.normalize(marked);
+        const std::string& normalizedMarked = text.normalizedCommand(marked);
         for (std::size_t pos = 0; pos <= normalizedMarked.size();) {
             auto space = normalizedMarked.find(' ', pos);
             if (space == std::string::npos) space = normalizedMarked.size();

@@ -2,7 +2,6 @@
 
 #include <array>
 #include <mutex>
-#include <unordered_map>
 
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
@@ -18,8 +17,14 @@ constexpr std::array<char32_t, 12> kBaseLower{U'a', U'ă', U'â', U'e', U'ê', U
 constexpr std::array<char32_t, 6> kToneMarks{0, 0x0300, 0x0301, 0x0309, 0x0303, 0x0323};
 enum : int { A = 0, Abreve, Acirc, E, Ecirc, I, O, Ocirc, Ohorn, U, Uhorn, Y };
 
+// Vietnamese vowels live in U+00C0..U+01B0 and U+1EA0..U+1EF9 (plus ASCII): direct tables.
+constexpr char32_t kLatinFirst = 0x00C0, kLatinLast = 0x01B0;
+constexpr char32_t kExtFirst = 0x1EA0, kExtLast = 0x1EF9;
+
 struct Tables {
-    std::unordered_map<char32_t, Letter> letters;
+    Letter ascii[128];
+    Letter latin[kLatinLast - kLatinFirst + 1];
+    Letter extended[kExtLast - kExtFirst + 1];
     char32_t composed[12][6][2] = {};
 };
 
@@ -38,7 +43,13 @@ const Tables& tables() {
                     icu::UnicodeString c = nfc->normalize(s, status);
                     const char32_t cp = static_cast<char32_t>(c.char32At(0));
                     t.composed[v][tone][upper] = cp;
-                    t.letters[cp] = Letter{v, static_cast<Tone>(tone), upper != 0};
+                    const Letter letter{v, static_cast<Tone>(tone), upper != 0};
+                    if (cp < 128)
+                        t.ascii[cp] = letter;
+                    else if (cp >= kLatinFirst && cp <= kLatinLast)
+                        t.latin[cp - kLatinFirst] = letter;
+                    else if (cp >= kExtFirst && cp <= kExtLast)
+                        t.extended[cp - kExtFirst] = letter;
                 }
             }
         }
@@ -59,8 +70,10 @@ char32_t lower(char32_t c) {
 
 Letter split(char32_t cp) noexcept {
     const auto& t = tables();
-    auto it = t.letters.find(cp);
-    return it == t.letters.end() ? Letter{} : it->second;
+    if (cp < 128) return t.ascii[cp];
+    if (cp >= kLatinFirst && cp <= kLatinLast) return t.latin[cp - kLatinFirst];
+    if (cp >= kExtFirst && cp <= kExtLast) return t.extended[cp - kExtFirst];
+    return Letter{};
 }
 
 char32_t compose(int vowel, Tone tone, bool upper) noexcept {
@@ -130,40 +143,79 @@ bool placeTone(std::u32string& s, ToneStyle style) {
 
 bool placeTones(std::string_view text, ToneStyle style, std::string& out) {
     out.clear();
+    const Tables& t = tables();
+    auto letterOf = [&t](char32_t cp) -> Letter {
+        if (cp >= kLatinFirst && cp <= kLatinLast) return t.latin[cp - kLatinFirst];
+        if (cp >= kExtFirst && cp <= kExtLast) return t.extended[cp - kExtFirst];
+        return Letter{};
+    };
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(text.data());
-    const auto length = static_cast<std::int32_t>(text.size());
-    std::int32_t i = 0, copied = 0;
+    const std::size_t length = text.size();
+    std::size_t i = 0, copied = 0;
     bool changed = false;
     std::u32string syllable;
+    // One pass over the bytes: a syllable is a run of letters; only a syllable with exactly one
+    // tone mark and two or more vowels can have its mark misplaced, and only those are decoded.
     while (i < length) {
-        // Cheap skip of ASCII non-letters.
-        if (bytes[i] < 0x80 && !((bytes[i] | 0x20) >= 'a' && (bytes[i] | 0x20) <= 'z')) {
-            ++i;
-            continue;
-        }
-        const std::int32_t start = i;
-        syllable.clear();
-        bool nonAscii = false;
+        const std::size_t start = i;
+        int vowels = 0, tones = 0;
+        bool letters = false, skip = false;
         while (i < length) {
-            std::int32_t next = i;
-            UChar32 c;
-            U8_NEXT(bytes, next, length, c);
-            if (c < 0 || !u_isalpha(c)) break;
-            nonAscii = nonAscii || c >= 0x80;
-            syllable.push_back(static_cast<char32_t>(c));
-            i = next;
+            const std::uint8_t b = bytes[i];
+            if (b < 0x80) {
+                const std::uint8_t lower = b | 0x20;
+                if (lower < 'a' || lower > 'z') break;
+                vowels += lower == 'a' || lower == 'e' || lower == 'i' || lower == 'o' ||
+                          lower == 'u' || lower == 'y';
+                letters = true;
+                ++i;
+                continue;
+            }
+            // Two- and three-byte letters (Vietnamese needs no more); anything else ends it.
+            char32_t cp = 0;
+            std::size_t len = 0;
+            if ((b & 0xE0) == 0xC0 && i + 1 < length) {
+                cp = ((b & 0x1Fu) << 6) | (bytes[i + 1] & 0x3Fu), len = 2;
+            } else if ((b & 0xF0) == 0xE0 && i + 2 < length) {
+                cp = ((b & 0x0Fu) << 12) | ((bytes[i + 1] & 0x3Fu) << 6) | (bytes[i + 2] & 0x3Fu);
+                len = 3;
+            } else {
+                break;
+            }
+            const Letter l = letterOf(cp);
+            if (cp >= 0x0300 && cp <= 0x036F) {  // a mark NFC could not compose: leave it be
+                skip = true;
+                letters = true;
+                i += len;
+                continue;
+            }
+            if (l.vowel < 0 && cp != 0x0110 && cp != 0x0111 && !u_isalpha(static_cast<UChar32>(cp)))
+                break;
+            vowels += l.vowel >= 0;
+            tones += l.tone != NoTone;
+            letters = true;
+            i += len;
         }
-        if (i == start) {  // a non-letter non-ASCII character
-            UChar32 c;
-            U8_NEXT(bytes, i, length, c);
-            (void)c;
+        if (!letters) {  // a non-letter: skip it whole
+            const std::uint8_t b = bytes[i];
+            i += b < 0x80             ? 1
+                 : (b & 0xE0) == 0xC0 ? 2
+                 : (b & 0xF0) == 0xE0 ? 3
+                 : (b & 0xF8) == 0xF0 ? 4
+                                      : 1;
             continue;
         }
-        if (!nonAscii || !placeTone(syllable, style)) continue;
-        if (!changed) out.reserve(text.size());
+        if (skip || tones != 1 || vowels < 2) continue;
+        syllable.clear();
+        for (std::int32_t k = static_cast<std::int32_t>(start); k < static_cast<std::int32_t>(i);) {
+            UChar32 c;
+            U8_NEXT_UNSAFE(bytes, k, c);
+            syllable.push_back(static_cast<char32_t>(c));
+        }
+        if (!placeTone(syllable, style)) continue;
+        if (!changed) out.reserve(length);
         changed = true;
-        out.append(text.substr(static_cast<std::size_t>(copied),
-                               static_cast<std::size_t>(start - copied)));
+        out.append(text.substr(copied, start - copied));
         for (char32_t c : syllable) {
             char buffer[4];
             std::int32_t len = 0;
@@ -173,7 +225,7 @@ bool placeTones(std::string_view text, ToneStyle style, std::string& out) {
         copied = i;
     }
     if (!changed) return false;
-    out.append(text.substr(static_cast<std::size_t>(copied)));
+    out.append(text.substr(copied));
     return true;
 }
 

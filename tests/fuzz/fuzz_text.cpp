@@ -18,9 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static const vi::LegacyTables tables(HAILONG_SOURCE_DIR "/locale/vi/encodings");
     const std::string_view bytes(reinterpret_cast<const char*>(data), size);
     (void)vi::detect(bytes, tables);
-    for (vi::Encoding e : {vi::Encoding::Utf8, vi::Encoding::Utf16BE, vi::Encoding::Utf16LE,
-                           vi::Encoding::Cp1258, vi::Encoding::Tcvn3, vi::Encoding::Vni,
-                           vi::Encoding::Viqr}) {
+    for (vi::Encoding e :
+         {vi::Encoding::Utf8, vi::Encoding::Utf16BE, vi::Encoding::Utf16LE, vi::Encoding::Cp1258,
+          vi::Encoding::Tcvn3, vi::Encoding::Vni, vi::Encoding::Viqr}) {
         std::string decoded;
         try {
             decoded = vi::decode(bytes, e, tables, vi::Invalid::Replace);
