@@ -80,26 +80,25 @@ char32_t compose(int vowel, Tone tone, bool upper) noexcept {
     return tables().composed[vowel][tone][upper ? 1 : 0];
 }
 
-bool placeTone(std::u32string& s, ToneStyle style) {
-    const std::size_t n = s.size();
-    if (n == 0 || n > 12) return false;
-    Letter parts[12];
-    int toned = -1, tones = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        parts[i] = split(s[i]);
-        if (parts[i].tone != NoTone) {
-            toned = static_cast<int>(i);
-            ++tones;
-        }
-    }
-    if (tones != 1) return false;  // nothing to place, or not one Vietnamese syllable
+namespace {
+
+// Where the one tone mark of a syllable (its letters `cps`, split into `parts`) should be: the
+// index of the target letter, or -1 when it is already there or the syllable is not plausibly
+// one Vietnamese syllable. `toned` receives the index of the letter that carries the mark.
+int targetOf(const Letter* parts, const char32_t* cps, std::size_t n, ToneStyle style, int& toned) {
+    if (n == 0 || n > 12) return -1;
+    int tones = 0;
+    toned = -1;
+    for (std::size_t i = 0; i < n; ++i)
+        if (parts[i].tone != NoTone) toned = static_cast<int>(i), ++tones;
+    if (tones != 1) return -1;  // nothing to place, or not one Vietnamese syllable
 
     // The vowel cluster: the first run of vowels, where "qu" and "gi" (before a vowel) belong
     // to the initial consonant.
     std::size_t first = 0;
     while (first < n && parts[first].vowel < 0) ++first;
-    if (first == n) return false;
-    const char32_t before = first > 0 ? lower(s[first - 1]) : 0;
+    if (first == n) return -1;
+    const char32_t before = first > 0 ? lower(cps[first - 1]) : 0;
     if (first + 1 < n && parts[first + 1].vowel >= 0 &&
         ((before == U'q' && parts[first].vowel == U) ||
          (before == U'g' && parts[first].vowel == I)))
@@ -107,13 +106,13 @@ bool placeTone(std::u32string& s, ToneStyle style) {
     std::size_t last = first;
     while (last + 1 < n && parts[last + 1].vowel >= 0) ++last;
     for (std::size_t i = last + 1; i < n; ++i)
-        if (parts[i].vowel >= 0) return false;  // vowels after a consonant: not one syllable
+        if (parts[i].vowel >= 0) return -1;  // vowels after a consonant: not one syllable
     // The tone may sit on the "u" of "qu" or the "i" of "gi" (typed as qúy, gía): fine.
     if (static_cast<std::size_t>(toned) < first - (first > 0 ? 1 : 0) ||
         static_cast<std::size_t>(toned) > last)
-        return false;
+        return -1;
     const std::size_t count = last - first + 1;
-    if (count > 3) return false;
+    if (count > 3) return -1;
     const bool closed = last + 1 < n;
 
     std::size_t target = first;
@@ -133,11 +132,28 @@ bool placeTone(std::u32string& s, ToneStyle style) {
         const bool glide = (a == O && (b == A || b == E)) || (a == U && b == Y);
         target = glide && style == ToneStyle::New ? last : first;
     }
-    if (target == static_cast<std::size_t>(toned)) return false;
-    const Tone tone = parts[toned].tone;
-    s[static_cast<std::size_t>(toned)] = compose(parts[toned].vowel, NoTone, parts[toned].upper);
-    if (parts[target].vowel < 0) return false;
-    s[target] = compose(parts[target].vowel, tone, parts[target].upper);
+    if (target == static_cast<std::size_t>(toned) || parts[target].vowel < 0) return -1;
+    return static_cast<int>(target);
+}
+
+// Moves the mark from `toned` to `target` in `cps`.
+void moveTone(const Letter* parts, char32_t* cps, int toned, int target) {
+    const Letter& from = parts[toned];
+    const Letter& to = parts[target];
+    cps[toned] = compose(from.vowel, NoTone, from.upper);
+    cps[target] = compose(to.vowel, from.tone, to.upper);
+}
+
+}  // namespace
+
+bool placeTone(std::u32string& s, ToneStyle style) {
+    if (s.empty() || s.size() > 12) return false;
+    Letter parts[12];
+    for (std::size_t i = 0; i < s.size(); ++i) parts[i] = split(s[i]);
+    int toned = -1;
+    const int target = targetOf(parts, s.data(), s.size(), style, toned);
+    if (target < 0) return false;
+    moveTone(parts, s.data(), toned, target);
     return true;
 }
 
@@ -153,7 +169,6 @@ bool placeTones(std::string_view text, ToneStyle style, std::string& out) {
     const std::size_t length = text.size();
     std::size_t i = 0, copied = 0;
     bool changed = false;
-    std::u32string syllable;
     // One pass over the bytes: a syllable is a run of letters; only a syllable with exactly one
     // tone mark and two or more vowels can have its mark misplaced, and only those are decoded.
     while (i < length) {
@@ -206,20 +221,29 @@ bool placeTones(std::string_view text, ToneStyle style, std::string& out) {
             continue;
         }
         if (skip || tones != 1 || vowels < 2) continue;
-        syllable.clear();
-        for (std::int32_t k = static_cast<std::int32_t>(start); k < static_cast<std::int32_t>(i);) {
+        // Decode the syllable into fixed arrays (no allocation) and check where the mark goes.
+        char32_t cps[12];
+        Letter parts[12];
+        std::size_t n = 0;
+        for (std::size_t k = start; k < i && n < 12; ++n) {
             UChar32 c;
             U8_NEXT_UNSAFE(bytes, k, c);
-            syllable.push_back(static_cast<char32_t>(c));
+            cps[n] = static_cast<char32_t>(c);
+            parts[n] = c < 0x80 ? t.ascii[c] : letterOf(cps[n]);
         }
-        if (!placeTone(syllable, style)) continue;
+        if (n >= 12) continue;
+        int toned = -1;
+        const int target = targetOf(parts, cps, n, style, toned);
+        if (target < 0) continue;
+        moveTone(parts, cps, toned, target);
         if (!changed) out.reserve(length);
         changed = true;
         out.append(text.substr(copied, start - copied));
-        for (char32_t c : syllable) {
+        for (std::size_t k = 0; k < n; ++k) {
             char buffer[4];
             std::int32_t len = 0;
-            U8_APPEND_UNSAFE(reinterpret_cast<std::uint8_t*>(buffer), len, static_cast<UChar32>(c));
+            U8_APPEND_UNSAFE(reinterpret_cast<std::uint8_t*>(buffer), len,
+                             static_cast<UChar32>(cps[k]));
             out.append(buffer, static_cast<std::size_t>(len));
         }
         copied = i;
