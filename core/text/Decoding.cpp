@@ -1,5 +1,6 @@
 #include "text/Decoding.h"
 
+#include "common/Tsv.h"
 #include "common/Utf8.h"
 #include "text/Tones.h"
 
@@ -246,17 +247,7 @@ LegacyTables::LegacyTables(const std::string& folder) {
         if (!field.starts_with("U+")) throw std::runtime_error("expected U+XXXX");
         return static_cast<char32_t>(std::stoul(field.substr(2), nullptr, 16));
     };
-    auto fields = [](const std::string& line) {
-        std::vector<std::string> out;
-        std::size_t pos = 0;
-        while (pos <= line.size()) {
-            auto tab = line.find('\t', pos);
-            if (tab == std::string::npos) tab = line.size();
-            out.push_back(line.substr(pos, tab - pos));
-            pos = tab + 1;
-        }
-        return out;
-    };
+    auto fields = [](const std::string& line) { return tsv::split(line); };
     read("tcvn3.tsv", [&](const std::string& line) {
         auto f = fields(line);
         if (f.size() < 2) throw std::runtime_error("expected byte<TAB>U+XXXX");

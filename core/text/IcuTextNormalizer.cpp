@@ -1,5 +1,6 @@
 #include "text/IcuTextNormalizer.h"
 
+#include "common/Tsv.h"
 #include "common/Utf8.h"
 
 #include <hailong/Problem.h>
@@ -96,27 +97,6 @@ std::vector<std::string> splitWords(const std::string& s) {
     return out;
 }
 
-std::vector<std::vector<std::string>> readTsv(const std::string& file) {
-    std::vector<std::vector<std::string>> rows;
-    if (!Poco::File(file).exists()) throw std::runtime_error("language data missing: " + file);
-    Poco::FileInputStream in(file);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.empty()) continue;
-        std::vector<std::string> fields;
-        std::size_t pos = 0;
-        while (pos <= line.size()) {
-            auto tab = line.find('\t', pos);
-            if (tab == std::string::npos) tab = line.size();
-            fields.push_back(line.substr(pos, tab - pos));
-            pos = tab + 1;
-        }
-        rows.push_back(std::move(fields));
-    }
-    return rows;
-}
-
 }  // namespace
 
 IcuTextNormalizer::IcuTextNormalizer(const std::string& localeFolder, vi::ToneStyle style)
@@ -126,11 +106,11 @@ IcuTextNormalizer::IcuTextNormalizer(const std::string& localeFolder, vi::ToneSt
         commands_[word] = normalize(word);
     if (localeFolder.empty()) return;
     const std::string vi = localeFolder + "/vi";
-    for (const auto& row : readTsv(vi + "/abbreviations.tsv")) {
+    for (const auto& row : tsv::read(vi + "/abbreviations.tsv")) {
         if (row[0].starts_with("#") || row.size() < 2) continue;
         abbreviations_[key(row[0])] = splitWords(key(row[1]));
     }
-    for (const auto& row : readTsv(vi + "/lexicon/sentiment.tsv")) {
+    for (const auto& row : tsv::read(vi + "/lexicon/sentiment.tsv")) {
         if (row[0].starts_with("#negators:")) {
             for (auto& w : splitWords(row[0].substr(10))) negators_.insert(key(w));
         } else if (row[0].starts_with("#intensifiers:")) {
@@ -140,7 +120,7 @@ IcuTextNormalizer::IcuTextNormalizer(const std::string& localeFolder, vi::ToneSt
             sentiment_.push_back({splitWords(key(row[0])), row[1] == "-" ? -weight : weight, ""});
         }
     }
-    for (const auto& row : readTsv(vi + "/lexicon/topics.tsv")) {
+    for (const auto& row : tsv::read(vi + "/lexicon/topics.tsv")) {
         if (row[0].starts_with("#") || row.size() < 2) continue;
         topics_.push_back({splitWords(key(row[1])), 0, row[0]});
     }

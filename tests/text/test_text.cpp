@@ -1,5 +1,6 @@
 // Tests for core/text against real references: hunspell-vi's dictionary, glibc iconv's
 // TCVN5712-1, ICU's windows-1258; plus idempotence, legacy encodings, replies and tags.
+#include "common/Tsv.h"
 #include "support/TestSupport.h"
 #include "text/Decoding.h"
 #include "text/IcuTextNormalizer.h"
@@ -267,14 +268,7 @@ TEST_CASE("replies: the intent table, read as the table says") {
     std::size_t cases = 0;
     for (const std::string& row : rows) {
         if (row.empty() || row[0] == '#') continue;
-        std::vector<std::string> f;
-        std::size_t pos = 0;
-        while (pos <= row.size()) {
-            auto tab = row.find('\t', pos);
-            if (tab == std::string::npos) tab = row.size();
-            f.push_back(row.substr(pos, tab - pos));
-            pos = tab + 1;
-        }
+        const std::vector<std::string> f = tsv::split(row);
         REQUIRE(f.size() == 5);
         const ReplyIntent got = text().readReply(f[0]);
         static const char* names[] = {"none", "rate", "stop", "help"};
