@@ -137,6 +137,7 @@ std::string IcuTextNormalizer::normalize(std::string_view text) const {
 }
 
 std::string IcuTextNormalizer::normalize(std::string_view text, vi::ToneStyle style) const {
+    if (vi::isSettled(text, style)) return std::string(text);  // the common case, one pass
     requireUtf8(text);
     const icu::Normalizer2& nfc = nfcNormalizer();
     UErrorCode status = U_ZERO_ERROR;

@@ -33,6 +33,12 @@ char32_t compose(int vowel, Tone tone, bool upper) noexcept;
 /// one tone mark, more than three vowels in a row). Returns true when it changed something.
 bool placeTone(std::u32string& syllable, ToneStyle style);
 
+/// True when `text` is already what normalization in `style` produces: valid UTF-8, NFC, tidy
+/// (no control characters, no runs of spaces or odd spaces, nothing at the ends) and every tone
+/// mark in place. One pass; callers then keep `text` as it is. False means "take the slow
+/// path", not "invalid".
+bool isSettled(std::string_view text, ToneStyle style) noexcept;
+
 /// Rewrites every syllable of NFC UTF-8 `text` with placeTone; everything else is copied.
 /// Returns false (and leaves `out` empty) when nothing had to change, so callers can keep the
 /// input as it is.

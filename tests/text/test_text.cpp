@@ -238,7 +238,7 @@ TEST_CASE("normalize is idempotent on a generated corpus of messy text") {
     const std::vector<std::string> noise{" ",        "  ", "\t",          "\n",
                                          ", ",       ".",  "\xC2\xA0",    "\xE2\x80\x8B",
                                          "\xC3\x90", "!",  "\xEF\xBB\xBF"};
-    std::size_t checked = 0;
+    std::size_t checked = 0, settled = 0;
     for (int i = 0; i < 20000; ++i) {
         std::string s;
         const int n = 1 + static_cast<int>(rng() % 8);
@@ -258,9 +258,22 @@ TEST_CASE("normalize is idempotent on a generated corpus of messy text") {
         }
         const std::string once = text().normalize(s);
         CHECK(text().normalize(once) == once);
+        // The one-pass fast check agrees with the full pipeline: what it calls settled is.
+        for (const std::string* x : std::initializer_list<const std::string*>{&s, &once}) {
+            if (!vi::isSettled(*x, ToneStyle::New)) continue;
+            ++settled;
+            std::string moved;
+            CHECK_FALSE(vi::placeTones(*x, ToneStyle::New, moved));
+            UErrorCode status = U_ZERO_ERROR;
+            CHECK(icu::Normalizer2::getNFCInstance(status)->isNormalized(
+                icu::UnicodeString::fromUTF8(*x), status));
+            CHECK(x->find("  ") == std::string::npos);
+            CHECK(x->find('\n') == std::string::npos);
+        }
         ++checked;
     }
     CHECK(checked == 20000);
+    CHECK(settled > 10000);  // the fast path is the common case on normalized text
 }
 
 TEST_CASE("replies: the intent table, read as the table says") {
