@@ -225,7 +225,8 @@ HttpResponse postResponses(Runtime& rt, const HttpRequest& r) {
         }
     };
     std::vector<std::thread> workers;
-    for (int t = 0; t < 8; ++t) workers.emplace_back(work);
+    for (std::size_t t = 0; t < std::min<std::size_t>(8, items->size()); ++t)
+        workers.emplace_back(work);
     for (auto& w : workers) w.join();
     Array::Ptr list = new Array;
     std::size_t stored = 0, duplicates = 0, rejected = 0;

@@ -277,10 +277,9 @@ DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::strin
             sub.answers.push_back({"rating", static_cast<double>(rating), {}, ""});
             if (rating == 1) {
                 Answer reasons{"reasons", std::nullopt, {}, ""};
-                reasons.choices.push_back(late
-                                              ? "late"
-                                              : g.pick(std::vector<std::string>{
-                                                    "attitude", "guidance", "fees", "waiting"}));
+                reasons.choices.push_back(late ? "late"
+                                               : g.pick(std::vector<std::string>{
+                                                     "attitude", "guidance", "fees", "waiting"}));
                 sub.answers.push_back(reasons);
                 if (g.uniform() < 0.5) sub.comment = g.pick(kNegativeComments);
             } else if (rating == 3 && g.uniform() < 0.08) {

@@ -30,8 +30,8 @@
 #include <Poco/Util/ServerApplication.h>
 
 #include <iomanip>
-#include <sstream>
 #include <iostream>
+#include <sstream>
 
 extern char** environ;
 

@@ -95,7 +95,8 @@ namespace {
 vi::ToneStyle toneStyle(const Poco::Util::AbstractConfiguration& config) {
     const std::string style = config.getString("text.tone_style", "new");
     if (style != "new" && style != "old")
-        throw std::runtime_error("setting text.tone_style must be new or old, not \"" + style + "\"");
+        throw std::runtime_error("setting text.tone_style must be new or old, not \"" + style +
+                                 "\"");
     return style == "old" ? vi::ToneStyle::Old : vi::ToneStyle::New;
 }
 }  // namespace

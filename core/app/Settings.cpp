@@ -123,7 +123,7 @@ Settings Settings::load(const std::string& file, const std::map<std::string, std
             std::transform(key.begin(), key.end(), key.begin(),
                            [](unsigned char c) { return std::tolower(c); });
             env->setString(key, value);
-        } else if (name != "HAILONG_TEST_PG_URL" && name != "HAILONG_CONFIG") {
+        } else if (name != "HAILONG_CONFIG") {
             s.unknown_.push_back(name + " (environment)");
         }
     }

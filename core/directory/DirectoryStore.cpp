@@ -232,7 +232,7 @@ std::optional<Device> DirectoryStore::device(std::string_view code) const {
 std::optional<Agency> DirectoryStore::agencyById(std::int64_t id) const {
     return db_.read([&](Session& s) {
         return one<Agency>(s, std::string("SELECT ") + kAgencyCols + " WHERE id = $1", id,
-                               readAgency);
+                           readAgency);
     });
 }
 

@@ -144,7 +144,8 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
     r.surveyId = survey->id;
     r.surveyVersion = survey->version;
     if (survey->status != "published")  // retired versions keep their answers, take no new ones
-        errors.push_back({"survey_version", "submission.survey_not_open",
+        errors.push_back({"survey_version",
+                          "submission.survey_not_open",
                           {{"survey", survey->id},
                            {"version", std::to_string(survey->version)},
                            {"status", survey->status}}});
@@ -246,7 +247,8 @@ void IngestService::validateAnswers(const Survey& survey, const std::vector<Answ
                     for (const auto& opt : q->options)
                         if (opt.value == *a.number) o = &opt;
                 if (!o) {
-                    errors.push_back({where, "submission.not_an_option",
+                    errors.push_back({where,
+                                      "submission.not_an_option",
                                       {{"min", std::to_string(static_cast<int>(q->min))},
                                        {"max", std::to_string(static_cast<int>(q->max))}}});
                     break;
@@ -299,8 +301,8 @@ void IngestService::validateAnswers(const Survey& survey, const std::vector<Answ
     for (const Question& q : survey.questions) {
         const bool isAsked = asked(q);
         if (seen.contains(q.id) && !isAsked)
-            errors.push_back({"answers." + q.id, "submission.not_asked",
-                              {{"question", q.showIf->question}}});
+            errors.push_back(
+                {"answers." + q.id, "submission.not_asked", {{"question", q.showIf->question}}});
         else if (q.required && isAsked && !seen.contains(q.id))
             errors.push_back({"answers." + q.id, "submission.answer_required", {}});
     }

@@ -76,6 +76,16 @@ int DurableOutbox::deliverDue() {
         for (const auto& [channel, sender] : senders_) channels.push_back(channel);
     }
     if (channels.empty()) return 0;
+    // Look before claiming: an idle outbox must not take SQLite's write lock every poll.
+    const bool anyDue = db_.read([&](Session& s) {
+        std::int64_t at = nowMs();
+        int due = 0;
+        s << "SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE status IN ('pending', 'sending') "
+             "AND next_attempt_at <= $1 LIMIT 1) AS d",
+            use(at), into(due), now;
+        return due > 0;
+    });
+    if (!anyDue) return 0;
     // Claim due messages of the channels we can deliver: 'sending' with a lease. Another host
     // (or this one after a crash) takes a message again only once its lease has run out, so a
     // message is delivered at least once and, barring a crash mid-send, exactly once.

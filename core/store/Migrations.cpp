@@ -134,11 +134,10 @@ const Migration kDirectory{
     }};
 
 // Survey versions (immutable once published) and API keys for systems that send responses.
-const Migration kSurveys{
-    2,
-    "survey versions and API keys",
-    {
-        R"(CREATE TABLE survey_versions (
+const Migration kSurveys{2,
+                         "survey versions and API keys",
+                         {
+                             R"(CREATE TABLE survey_versions (
             id {{id}},
             survey_id TEXT NOT NULL,
             version INTEGER NOT NULL,
@@ -150,7 +149,7 @@ const Migration kSurveys{
             published_at BIGINT,
             retired_at BIGINT,
             UNIQUE (survey_id, version)))",
-        R"(CREATE TABLE api_keys (
+                             R"(CREATE TABLE api_keys (
             id {{id}},
             name TEXT NOT NULL UNIQUE,
             agency_id BIGINT NOT NULL REFERENCES agencies(id),
@@ -159,7 +158,7 @@ const Migration kSurveys{
             created_at BIGINT NOT NULL,
             last_used_at BIGINT,
             revoked_at BIGINT))",
-    }};
+                         }};
 
 const std::string kLedger =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "

@@ -687,12 +687,6 @@ const char* toString(QuestionType type) {
     return "?";
 }
 
-const char* toString(IndexMethod method) {
-    for (const auto& [name, m] : kMethods)
-        if (m == method) return name.c_str();
-    return "?";
-}
-
 const QuestionOption* Question::option(std::string_view optionId) const {
     for (const auto& o : options)
         if (o.id == optionId) return &o;

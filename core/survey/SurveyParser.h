@@ -28,6 +28,5 @@ public:
 };
 
 const char* toString(QuestionType type);
-const char* toString(IndexMethod method);
 
 }  // namespace hailong

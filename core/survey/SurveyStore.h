@@ -34,8 +34,7 @@ public:
     /// `unlessSeen`, any version: what the surveys folder uses, so that a file published once is
     /// not published again over a version an official made or a retirement). Throws
     /// Problem(422, "survey.invalid") listing every error with its JSON path; nothing is stored.
-    Published publish(const std::string& json, const std::string& source,
-                      bool unlessSeen = false);
+    Published publish(const std::string& json, const std::string& source, bool unlessSeen = false);
 
     /// What happened to one file of a folder.
     struct FileResult {

@@ -125,30 +125,26 @@ std::string viaIcu(std::string_view bytes, const char* converter, Encoding e, In
                                                             ucnv_close);
     if (U_FAILURE(status))
         throw std::logic_error(std::string("ICU converter missing: ") + converter);
-    if (invalid == Invalid::Reject) {
+    if (invalid == Invalid::Reject)
         ucnv_setToUCallBack(conv.get(), UCNV_TO_U_CALLBACK_STOP, nullptr, nullptr, nullptr,
                             &status);
-    }
-    icu::UnicodeString s(bytes.data(), static_cast<std::int32_t>(bytes.size()), conv.get(), status);
+    // Convert in one call with flush, so that a failure leaves `source` just past the bad bytes.
+    std::u16string units(bytes.size() + 1, u'\0');
+    UChar* target = units.data();
+    const char* source = bytes.data();
+    ucnv_toUnicode(conv.get(), &target, units.data() + units.size(), &source,
+                   bytes.data() + bytes.size(), nullptr, true, &status);
     if (U_FAILURE(status)) {
-        // Find where: convert byte by byte prefixes would be costly; report the first
-        // odd-length or unpaired unit position as best we can.
-        std::size_t offset = 0;
-        if (e == Encoding::Utf16BE || e == Encoding::Utf16LE) {
-            for (std::size_t k = 0; k + 1 < bytes.size(); k += 2) {
-                const auto hi =
-                    static_cast<unsigned char>(bytes[k + (e == Encoding::Utf16BE ? 0 : 1)]);
-                if (hi >= 0xD8 && hi <= 0xDF) {
-                    offset = k;
-                    break;
-                }
-            }
-            if (bytes.size() % 2) offset = bytes.size() - 1;
-        }
-        invalidAt(offset, e);
+        char bad[32];
+        int8_t badLength = sizeof bad;
+        UErrorCode ignored = U_ZERO_ERROR;
+        ucnv_getInvalidChars(conv.get(), bad, &badLength, &ignored);
+        const auto consumed = static_cast<std::size_t>(source - bytes.data());
+        invalidAt(consumed - std::min<std::size_t>(consumed, static_cast<std::size_t>(badLength)),
+                  e);
     }
     std::string out;
-    s.toUTF8String(out);
+    icu::UnicodeString(units.data(), static_cast<int32_t>(target - units.data())).toUTF8String(out);
     return out;
 }
 

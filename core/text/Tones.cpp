@@ -147,17 +147,6 @@ void moveTone(const Letter* parts, char32_t* cps, int toned, int target) {
 
 }  // namespace
 
-bool placeTone(std::u32string& s, ToneStyle style) {
-    if (s.empty() || s.size() > 12) return false;
-    Letter parts[12];
-    for (std::size_t i = 0; i < s.size(); ++i) parts[i] = split(s[i]);
-    int toned = -1;
-    const int target = targetOf(parts, s.data(), s.size(), style, toned);
-    if (target < 0) return false;
-    moveTone(parts, s.data(), toned, target);
-    return true;
-}
-
 namespace {
 
 // The vowel cluster of the syllable being scanned, kept as the scan goes (no second decode).

@@ -28,11 +28,6 @@ Letter split(char32_t cp) noexcept;
 /// The precomposed code point of a vowel with a tone (inverse of split).
 char32_t compose(int vowel, Tone tone, bool upper) noexcept;
 
-/// Moves the tone mark of one syllable (NFC code points, letters only) to where `style`
-/// puts it. Leaves the syllable alone when it is not plausibly Vietnamese (no vowel, more than
-/// one tone mark, more than three vowels in a row). Returns true when it changed something.
-bool placeTone(std::u32string& syllable, ToneStyle style);
-
 /// True when `text` is already what normalization in `style` produces: valid UTF-8, NFC, tidy
 /// (no control characters, no runs of spaces or odd spaces, nothing at the ends) and every tone
 /// mark in place. One pass; callers then keep `text` as it is. False means "take the slow

@@ -380,11 +380,7 @@ TEST_CASE("after cmake --install the binary finds its data and serves") {
 }
 
 TEST_CASE("survey versions: immutable, answered against their exact version, retired") {
-    test::onEachBackend([](Backend b) {
-        test::TestDatabase tdb(b);
-        test::TempDir dir;
-        test::TestHost host(tdb.url(), dir, true);
-        Runtime& rt = host.runtime();
+    test::onEachHost([](Runtime& rt) {
         const auto port = rt.port();
         SurveyStore& store = rt.surveys();
         std::string v1;
@@ -483,11 +479,7 @@ TEST_CASE("conditions: an answer to a question not asked is refused, a required 
 }
 
 TEST_CASE("API keys: scoped to an agency subtree, batches with a result per item") {
-    test::onEachBackend([](Backend b) {
-        test::TestDatabase tdb(b);
-        test::TempDir dir;
-        test::TestHost host(tdb.url(), dir, true);
-        Runtime& rt = host.runtime();
+    test::onEachHost([](Runtime& rt) {
         const auto port = rt.port();
         DirectoryStore& d = rt.directory();
         d.save(AgencyInput{"PT", "Tỉnh Phú Thọ", "", "province", "", true});

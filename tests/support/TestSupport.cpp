@@ -64,12 +64,12 @@ void onEachBackend(const std::function<void(Backend)>& body) {
 }
 
 std::string postgresServerUrl() {
-    if (const char* env = std::getenv("HAILONG_TEST_PG_URL"); env && *env) return env;
+    if (const char* env = std::getenv("TEST_PG_URL"); env && *env) return env;
     Poco::File file(HAILONG_TEST_PG_FILE);
     if (!file.exists())
         throw std::runtime_error(
             "no PostgreSQL test server: run the tests with ctest (fixture pg_start) or set "
-            "HAILONG_TEST_PG_URL");
+            "TEST_PG_URL");
     Poco::FileInputStream in(HAILONG_TEST_PG_FILE);
     std::string url;
     std::getline(in, url);
@@ -144,6 +144,15 @@ TestHost::TestHost(const std::string& dbUrl, const TempDir& dir, bool serve,
           std::make_unique<Runtime>(settings_.config(), paths_, Poco::Logger::get("test.host"))) {
     runtime_->prepare();
     if (serve) runtime_->serve();
+}
+
+void onEachHost(const std::function<void(Runtime&)>& body) {
+    onEachBackend([&](Backend b) {
+        TestDatabase tdb(b);
+        TempDir dir;
+        TestHost host(tdb.url(), dir, true);
+        body(host.runtime());
+    });
 }
 
 HttpResult http(std::uint16_t port, const std::string& method, const std::string& path,

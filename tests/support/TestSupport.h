@@ -90,6 +90,10 @@ private:
     std::unique_ptr<Runtime> runtime_;
 };
 
+/// Runs `body` once per backend (a Catch section each) with a serving TestHost on a fresh
+/// database.
+void onEachHost(const std::function<void(Runtime&)>& body);
+
 struct HttpResult {
     int status = 0;
     std::string body;

@@ -179,8 +179,19 @@ TEST_CASE("VNI, VIQR, UTF-16 and invalid input") {
     CHECK(p.params().at("offset") == "2");
     CHECK(vi::decode("ok\xff", vi::Encoding::Utf8, tables(), vi::Invalid::Replace) ==
           "ok\xEF\xBF\xBD");
-    CHECK_THROWS_AS(vi::decode(std::string("\xd8\x00", 2), vi::Encoding::Utf16BE, tables()),
-                    Problem);
+    // A valid surrogate pair first, then a lone high surrogate at byte 6.
+    p = test::problemOf([] {
+        vi::decode(std::string("\x00"
+                               "a\xd8\x3d\xde\x00\xd8\x00\x00"
+                               "b",
+                               10),
+                   vi::Encoding::Utf16BE, tables());
+    });
+    CHECK(p.params().at("offset") == "6");
+    // An odd byte at the end of UTF-16 is cut off at byte 2.
+    p = test::problemOf(
+        [] { vi::decode(std::string("a\0b", 3), vi::Encoding::Utf16LE, tables()); });
+    CHECK(p.params().at("offset") == "2");
 }
 
 TEST_CASE("detect() tells the encodings of a Vietnamese text apart") {

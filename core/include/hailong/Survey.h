@@ -50,14 +50,14 @@ struct Question {
 
 /// How an index is computed. Leaves work on answers; inner nodes combine their children.
 enum class IndexMethod {
-    Share,    ///< leaf: % of answers to `question` whose option id is in `values`
-    Mean100,  ///< leaf: mean of `question` rescaled to 0–100
-    Average,  ///< leaf: plain mean of `question` (CES 1–7, presses of a button box)
-    Nps,      ///< leaf: % 9–10 minus % 0–6 of an NPS question
-    Points,   ///< leaf: points earned over points possible over `questions` (Circular 01)
-    Mean,     ///< inner: mean of the children's values
-    Weighted, ///< inner: weighted mean of the children (`weights`)
-    Pooled,   ///< inner: all the children's answers together (children must be Share leaves)
+    Share,     ///< leaf: % of answers to `question` whose option id is in `values`
+    Mean100,   ///< leaf: mean of `question` rescaled to 0–100
+    Average,   ///< leaf: plain mean of `question` (CES 1–7, presses of a button box)
+    Nps,       ///< leaf: % 9–10 minus % 0–6 of an NPS question
+    Points,    ///< leaf: points earned over points possible over `questions` (Circular 01)
+    Mean,      ///< inner: mean of the children's values
+    Weighted,  ///< inner: weighted mean of the children (`weights`)
+    Pooled,    ///< inner: all the children's answers together (children must be Share leaves)
 };
 
 /// A node of a survey's index tree. Immutable once loaded.
@@ -65,14 +65,16 @@ struct IndexDefinition {
     std::string id;
     LocalizedText title;
     IndexMethod method = IndexMethod::Share;
-    std::vector<std::string> questions;   ///< leaves: one question (Points: one or more)
-    std::vector<std::string> values;      ///< Share: the option ids that count
+    std::vector<std::string> questions;  ///< leaves: one question (Points: one or more)
+    std::vector<std::string> values;     ///< Share: the option ids that count
     std::vector<IndexDefinition> children;
-    std::vector<double> weights;          ///< Weighted: one per child
-    int minN = 30;                        ///< below this n the value is flagged
+    std::vector<double> weights;  ///< Weighted: one per child
+    int minN = 30;                ///< below this n the value is flagged
 
-    bool isLeaf() const { return method != IndexMethod::Mean && method != IndexMethod::Weighted &&
-                                 method != IndexMethod::Pooled; }
+    bool isLeaf() const {
+        return method != IndexMethod::Mean && method != IndexMethod::Weighted &&
+               method != IndexMethod::Pooled;
+    }
 };
 
 /// One immutable version of a survey. Shared, read-only, thread-safe.
@@ -82,9 +84,9 @@ struct Survey {
     std::string status = "published";  ///< "draft", "published", "retired"
     std::string contentHash;           ///< SHA-256 of the canonical definition
     LocalizedText title;
-    LocalizedText description;         ///< includes the source of the questionnaire
-    std::string language = "vi";       ///< default language
-    std::vector<std::string> channels; ///< channels allowed to use it; empty = all
+    LocalizedText description;          ///< includes the source of the questionnaire
+    std::string language = "vi";        ///< default language
+    std::vector<std::string> channels;  ///< channels allowed to use it; empty = all
     std::vector<Question> questions;
     std::vector<IndexDefinition> indices;
 
