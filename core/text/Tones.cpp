@@ -16,7 +16,7 @@ namespace {
 constexpr std::array<char32_t, 12> kBaseLower{U'a', U'ă', U'â', U'e', U'ê', U'i',
                                               U'o', U'ô', U'ơ', U'u', U'ư', U'y'};
 constexpr std::array<char32_t, 6> kToneMarks{0, 0x0300, 0x0301, 0x0309, 0x0303, 0x0323};
-enum : int { A = 0, Abreve, Acirc, E, Ecirc, I, O, Ocirc, Ohorn, U, Uhorn, Y };
+using namespace vowel;
 
 // Vietnamese vowels live in U+00C0..U+01B0 and U+1EA0..U+1EF9 (plus ASCII): direct tables.
 constexpr char32_t kLatinFirst = 0x00C0, kLatinLast = 0x01B0;
@@ -59,10 +59,6 @@ const Tables& tables() {
     return built;
 }
 
-bool hasOwnMark(int v) {
-    return v == Abreve || v == Acirc || v == Ecirc || v == Ocirc || v == Ohorn || v == Uhorn;
-}
-
 char32_t lower(char32_t c) {
     return static_cast<char32_t>(u_tolower(static_cast<UChar32>(c)));
 }
@@ -79,6 +75,23 @@ Letter split(char32_t cp) noexcept {
 
 char32_t compose(int vowel, Tone tone, bool upper) noexcept {
     return tables().composed[vowel][tone][upper ? 1 : 0];
+}
+
+bool hasOwnMark(int v) noexcept {
+    return v == Abreve || v == Acirc || v == Ecirc || v == Ocirc || v == Ohorn || v == Uhorn;
+}
+
+int markTarget(const int* vowels, int n, bool closed, ToneStyle style) noexcept {
+    int marked = -1;  // the last vowel with its own diacritic
+    for (int k = 0; k < n; ++k)
+        if (hasOwnMark(vowels[k])) marked = k;
+    if (marked >= 0) return marked;  // ươ: on ơ (the last); ê, ô, â, ă, ư, ơ: on it
+    if (n == 1) return 0;
+    if (n == 3) return 1;      // oai, uyu, oay...: the middle one
+    if (closed) return n - 1;  // hoàn, toán, quyết (no mark)...: the second
+    const int a = vowels[0], b = vowels[n - 1];
+    const bool glide = (a == O && (b == A || b == E)) || (a == U && b == Y);
+    return glide && style == ToneStyle::New ? n - 1 : 0;
 }
 
 namespace {
@@ -116,23 +129,10 @@ int targetOf(const Letter* parts, const char32_t* cps, std::size_t n, ToneStyle 
     if (count > 3) return -1;
     const bool closed = last + 1 < n;
 
-    std::size_t target = first;
-    std::size_t marked = n;  // the last vowel with its own diacritic
-    for (std::size_t i = first; i <= last; ++i)
-        if (hasOwnMark(parts[i].vowel)) marked = i;
-    if (marked != n) {
-        target = marked;  // ươ: on ơ (the last); ê, ô, â, ă, ư, ơ: on it
-    } else if (count == 1) {
-        target = first;
-    } else if (count == 3) {
-        target = first + 1;  // oai, uyu, oay...: the middle one
-    } else if (closed) {
-        target = last;  // hoàn, toán, quyết (no mark)...: the second
-    } else {
-        const int a = parts[first].vowel, b = parts[last].vowel;
-        const bool glide = (a == O && (b == A || b == E)) || (a == U && b == Y);
-        target = glide && style == ToneStyle::New ? last : first;
-    }
+    int run[3];
+    for (std::size_t i = first; i <= last; ++i) run[i - first] = parts[i].vowel;
+    const std::size_t target =
+        first + static_cast<std::size_t>(markTarget(run, static_cast<int>(count), closed, style));
     if (target == static_cast<std::size_t>(toned) || parts[target].vowel < 0) return -1;
     return static_cast<int>(target);
 }
@@ -146,133 +146,6 @@ void moveTone(const Letter* parts, char32_t* cps, int toned, int target) {
 }
 
 }  // namespace
-
-namespace {
-
-// The vowel cluster of the syllable being scanned, kept as the scan goes (no second decode).
-struct Cluster {
-    Letter vowels[4];
-    int count = 0;        // vowels in the first run (more than 4: not checked)
-    int toned = -1;       // which of them carries the mark
-    int tones = 0;        // marks in the whole syllable
-    char32_t before = 0;  // the letter just before the first vowel (lower case ASCII)
-    bool closed = false;  // a consonant after the run
-    bool broken = false;  // a vowel after that consonant, or too long: not checked
-    bool inWord = false;
-
-    void reset() { *this = Cluster{}; }
-    void letter(char32_t lowerAscii, const Letter& l) {
-        inWord = true;
-        if (l.vowel >= 0) {
-            if (closed) {
-                broken = true;
-            } else if (count < 4) {
-                if (l.tone != NoTone) toned = count;
-                vowels[count++] = l;
-            } else {
-                broken = true;
-            }
-            tones += l.tone != NoTone;
-        } else if (count > 0) {
-            closed = true;
-        } else {
-            before = lowerAscii;
-        }
-    }
-    // Whether the mark sits where targetOf() would put it (the same rules, on the cluster).
-    bool settled(ToneStyle style) const {
-        if (broken || tones != 1 || count < 2 || toned < 0) return true;
-        int first = 0;
-        if ((before == U'q' && vowels[0].vowel == U) || (before == U'g' && vowels[0].vowel == I))
-            first = 1;
-        const int n = count - first;
-        if (n > 3 || n < 1) return true;
-        int target = first, marked = -1;
-        for (int k = first; k < count; ++k)
-            if (hasOwnMark(vowels[k].vowel)) marked = k;
-        if (marked >= 0) {
-            target = marked;
-        } else if (n == 1) {
-            target = first;
-        } else if (n == 3) {
-            target = first + 1;
-        } else if (closed) {
-            target = count - 1;
-        } else {
-            const int a = vowels[first].vowel, b = vowels[count - 1].vowel;
-            const bool glide = (a == O && (b == A || b == E)) || (a == U && b == Y);
-            target = glide && style == ToneStyle::New ? count - 1 : first;
-        }
-        return target == toned;
-    }
-};
-
-}  // namespace
-
-bool isSettled(std::string_view text, ToneStyle style) noexcept {
-    const std::size_t length = text.size();
-    if (length == 0) return true;
-    const auto* bytes = reinterpret_cast<const std::uint8_t*>(text.data());
-    if (bytes[0] == ' ' || bytes[length - 1] == ' ') return false;
-    const Tables& t = tables();
-    Cluster c;
-    std::uint8_t previous = 0;
-    for (std::size_t i = 0; i < length;) {
-        const std::uint8_t b = bytes[i];
-        if (b < 0x80) {
-            if (static_cast<std::uint8_t>((b | 0x20) - 'a') < 26) {
-                c.letter(b | 0x20, t.ascii[b]);
-            } else {
-                if (b < 0x20 || b == 0x7F || (b == ' ' && previous == ' ')) return false;
-                if (c.inWord) {
-                    if (!c.settled(style)) return false;
-                    c.reset();
-                }
-            }
-            previous = b;
-            ++i;
-            continue;
-        }
-        // Decode strictly; anything unusual goes to the slow path.
-        char32_t cp;
-        std::size_t len;
-        if (b >= 0xC2 && b <= 0xDF && i + 1 < length && (bytes[i + 1] & 0xC0) == 0x80) {
-            cp = ((b & 0x1Fu) << 6) | (bytes[i + 1] & 0x3Fu), len = 2;
-        } else if ((b & 0xF0) == 0xE0 && i + 2 < length && (bytes[i + 1] & 0xC0) == 0x80 &&
-                   (bytes[i + 2] & 0xC0) == 0x80) {
-            cp = ((b & 0x0Fu) << 12) | ((bytes[i + 1] & 0x3Fu) << 6) | (bytes[i + 2] & 0x3Fu);
-            len = 3;
-            if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-        } else {
-            return false;  // 4-byte sequences and invalid bytes: the slow path decides
-        }
-        Letter l{};
-        if (cp >= kLatinFirst && cp <= kLatinLast)
-            l = t.latin[cp - kLatinFirst];
-        else if (cp >= kExtFirst && cp <= kExtLast)
-            l = t.extended[cp - kExtFirst];
-        if (l.vowel >= 0 || cp == 0x0110 || cp == 0x0111) {
-            c.letter(0, l);
-        } else {
-            // Another character: it must be left alone by NFC and by tidying.
-            const auto u = static_cast<UChar32>(cp);
-            if (cp == 0x00D0 || cp == 0x00AD || u_isUWhiteSpace(u) || u_iscntrl(u) ||
-                u_hasBinaryProperty(u, UCHAR_DEFAULT_IGNORABLE_CODE_POINT) ||
-                u_getCombiningClass(u) != 0 ||
-                u_getIntPropertyValue(u, UCHAR_NFC_QUICK_CHECK) != UNORM_YES)
-                return false;
-            if (u_isalpha(u)) {
-                c.letter(0, l);  // a letter of another alphabet: part of the word
-            } else if (c.inWord) {
-                if (!c.settled(style)) return false;
-                c.reset();
-            }
-        }
-        previous = 0x80;
-        i += len;
-    }
-    return !c.inWord || c.settled(style);
-}
 
 bool placeTones(std::string_view text, ToneStyle style, std::string& out) {
     out.clear();

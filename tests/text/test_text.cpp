@@ -287,6 +287,77 @@ TEST_CASE("normalize is idempotent on a generated corpus of messy text") {
     CHECK(settled > 10000);  // the fast path is the common case on normalized text
 }
 
+TEST_CASE("the compiled settled-check agrees with its rules applied step by step") {
+    // Pieces that reach every event and every decoder state: toned and plain vowels of both
+    // cases, "qu"/"gi", đ, spaces and separators, quotes and dashes (E2 80 xx), letters and signs
+    // outside the tables, marks, controls, odd spaces, 4-byte characters and broken UTF-8.
+    std::vector<std::string> pieces{"q",
+                                    "Q",
+                                    "g",
+                                    "G",
+                                    "n",
+                                    "h",
+                                    "t",
+                                    "đ",
+                                    "Đ",
+                                    "ng",
+                                    " ",
+                                    " ",
+                                    " ",
+                                    ",",
+                                    ".",
+                                    "-",
+                                    "\xE2\x80\x9C",
+                                    "\xE2\x80\xA6",
+                                    "\xE2\x80\x8B",
+                                    "\xC2\xA0",
+                                    "\xC2\xAB",
+                                    "\xC3\x90",
+                                    "\xC3\x97",
+                                    "\xC3\xB1",
+                                    "\xCC\x81",
+                                    "\xD0\xB4",
+                                    "\xE4\xB8\xAD",
+                                    "\xF0\x9F\x98\x80",
+                                    "\t",
+                                    "\n",
+                                    "\xFF",
+                                    "\xC3",
+                                    "\xE1\xBA",
+                                    "\xE1\xB8\x80",
+                                    "\xE2\x82\xAC"};
+    for (int v = 0; v < 12; ++v)
+        for (int tone = 0; tone < 6; ++tone)
+            for (bool upper : {false, true}) {
+                std::string letter;
+                icu::UnicodeString(
+                    static_cast<UChar32>(vi::compose(v, static_cast<vi::Tone>(tone), upper)))
+                    .toUTF8String(letter);
+                pieces.push_back(letter);
+            }
+    std::mt19937 rng(7);
+    std::size_t settled = 0;
+    for (int i = 0; i < 200000; ++i) {
+        std::string s;
+        const int n = 1 + static_cast<int>(rng() % 12);
+        for (int k = 0; k < n; ++k) {
+            // Mostly vowels and consonants, so that syllables of two and three vowels are common.
+            const std::size_t at = rng() % 3 ? 35 + rng() % (pieces.size() - 35) : rng() % 35;
+            s += pieces[at];
+        }
+        for (ToneStyle style : {ToneStyle::New, ToneStyle::Old}) {
+            const bool fast = vi::isSettled(s, style);
+            INFO("text: " << s);
+            REQUIRE(fast == vi::isSettledStepByStep(s, style));
+            settled += fast;
+            // A leading space sends it down the full pipeline, which must then change nothing else.
+            if (fast) CHECK(text().normalize(" " + s, style) == s);
+        }
+    }
+    CHECK(settled > 20000);  // both answers are common, so neither is checked only one way
+    CHECK(settled < 380000);
+}
+
 TEST_CASE("replies: the intent table, read as the table says") {
     const auto rows = lines(test::sourceDir() + "/tests/text/intents.tsv");
     std::size_t cases = 0;
