@@ -101,9 +101,17 @@ std::vector<std::string> splitWords(const std::string& s) {
 
 IcuTextNormalizer::IcuTextNormalizer(const std::string& localeFolder, vi::ToneStyle style)
     : style_(style) {
-    for (const char* word :
-         {"stop", "hủy", "từ chối", "dừng", "hủy đăng ký", "help", "hd", "hướng dẫn"})
-        commands_[word] = normalize(word);
+    using enum ReplyIntent::Command;
+    for (const auto& [command, form] :
+         std::initializer_list<std::pair<ReplyIntent::Command, const char*>>{{Stop, "stop"},
+                                                                             {Stop, "hủy"},
+                                                                             {Stop, "từ chối"},
+                                                                             {Stop, "dừng"},
+                                                                             {Stop, "hủy đăng ký"},
+                                                                             {Help, "help"},
+                                                                             {Help, "hd"},
+                                                                             {Help, "hướng dẫn"}})
+        commands_.push_back({command, splitWords(key(form)), splitWords(normalize(form))});
     if (localeFolder.empty()) return;
     const std::string vi = localeFolder + "/vi";
     for (const auto& row : tsv::read(vi + "/abbreviations.tsv")) {
@@ -290,11 +298,18 @@ std::vector<IcuTextNormalizer::Word> IcuTextNormalizer::words(const std::string&
         const bool marked = std::any_of(source.begin(), source.end(), [](char ch) {
             return static_cast<unsigned char>(ch) >= 0x80;
         });
-        std::string lower;
-        icu::UnicodeString(icu::UnicodeString::fromUTF8(icu::StringPiece(
-                               source.data(), static_cast<int32_t>(source.size()))))
-            .toLower(icu::Locale("vi"))
-            .toUTF8String(lower);
+        std::string lower(source);
+        if (marked) {
+            static const icu::Locale vietnamese("vi");
+            lower.clear();
+            icu::UnicodeString(icu::UnicodeString::fromUTF8(icu::StringPiece(
+                                   source.data(), static_cast<int32_t>(source.size()))))
+                .toLower(vietnamese)
+                .toUTF8String(lower);
+        } else {
+            for (char& ch : lower)
+                if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
+        }
         auto abbreviation = abbreviations_.find(k);
         if (abbreviation != abbreviations_.end()) {
             for (const std::string& w : abbreviation->second)
@@ -304,12 +319,6 @@ std::vector<IcuTextNormalizer::Word> IcuTextNormalizer::words(const std::string&
         }
     }
     return out;
-}
-
-const std::string& IcuTextNormalizer::normalizedCommand(const std::string& marked) const {
-    auto it = commands_.find(marked);
-    if (it == commands_.end()) throw std::logic_error("not a command word: " + marked);
-    return it->second;
 }
 
 CommentTags IcuTextNormalizer::tag(std::string_view text) const {

@@ -38,8 +38,13 @@ public:
     };
     /// The normalized text's words, keyed and with abbreviations expanded.
     std::vector<Word> words(const std::string& normalized) const;
-    /// A command word as this normalizer writes it ("hủy" in the configured tone style).
-    const std::string& normalizedCommand(const std::string& marked) const;
+    /// A way of writing a command: its words accent-free, and as this normalizer writes them
+    /// ("hủy" in the configured tone style), for replies typed with marks.
+    struct CommandForm {
+        ReplyIntent::Command command;
+        std::vector<std::string> plain, marked;
+    };
+    const std::vector<CommandForm>& commandForms() const { return commands_; }
 
 private:
     vi::ToneStyle style_;
@@ -51,7 +56,7 @@ private:
     };
     std::vector<Phrase> sentiment_, topics_;
     std::set<std::string> negators_, intensifiers_;
-    std::map<std::string, std::string> commands_;  // marked command words, normalized
+    std::vector<CommandForm> commands_;
 };
 
 }  // namespace hailong

@@ -137,29 +137,12 @@ std::optional<Expression> expressionAt(const Words& ws, std::size_t at) {
 
 // Commands are the whole reply. A token typed with marks must carry the command's own marks:
 // "Đúng" (right) folds to "dung" but is not "dừng" (stop).
-bool isCommand(const Words& ws, const IcuTextNormalizer& text,
-               std::initializer_list<std::pair<const char*, const char*>> forms) {
-    for (const auto& [plain, marked] : forms) {
-        std::vector<std::string> plainWords, markedWords;
-        for (std::string_view s : {std::string_view(plain)}) {
-            for (std::size_t pos = 0; pos <= s.size();) {
-                auto space = s.find(' ', pos);
-                if (space == std::string_view::npos) space = s.size();
-                plainWords.emplace_back(s.substr(pos, space - pos));
-                pos = space + 1;
-            }
-        }
-        const std::string& normalizedMarked = text.normalizedCommand(marked);
-        for (std::size_t pos = 0; pos <= normalizedMarked.size();) {
-            auto space = normalizedMarked.find(' ', pos);
-            if (space == std::string::npos) space = normalizedMarked.size();
-            markedWords.push_back(normalizedMarked.substr(pos, space - pos));
-            pos = space + 1;
-        }
-        if (plainWords.size() != ws.size()) continue;
+bool isCommand(const Words& ws, const IcuTextNormalizer& text, ReplyIntent::Command command) {
+    for (const auto& form : text.commandForms()) {
+        if (form.command != command || form.plain.size() != ws.size()) continue;
         bool match = true;
         for (std::size_t k = 0; k < ws.size() && match; ++k)
-            match = ws[k].key == plainWords[k] && (!ws[k].marked || ws[k].lower == markedWords[k]);
+            match = ws[k].key == form.plain[k] && (!ws[k].marked || ws[k].lower == form.marked[k]);
         if (match) return true;
     }
     return false;
@@ -209,14 +192,9 @@ ReplyIntent IcuTextNormalizer::readReply(std::string_view raw) const {
     const std::string text = normalize(raw);
     const Words ws = words(text);
     if (ws.empty()) return none;
-    if (isCommand(ws, *this,
-                  {{"stop", "stop"},
-                   {"huy", "hủy"},
-                   {"tu choi", "từ chối"},
-                   {"dung", "dừng"},
-                   {"huy dang ky", "hủy đăng ký"}}))
+    if (isCommand(ws, *this, ReplyIntent::Command::Stop))
         return ReplyIntent{ReplyIntent::Command::Stop, std::nullopt, "", ""};
-    if (isCommand(ws, *this, {{"help", "help"}, {"hd", "hd"}, {"huong dan", "hướng dẫn"}}) ||
+    if (isCommand(ws, *this, ReplyIntent::Command::Help) ||
         std::all_of(ws.begin(), ws.end(), [](const Word& w) { return w.key == "?"; }))
         return ReplyIntent{ReplyIntent::Command::Help, std::nullopt, "", ""};
 
