@@ -55,4 +55,14 @@ ListQuery listQuery(const HttpRequest& r) {
     return q;
 }
 
+Caller caller(Runtime& rt, const HttpRequest& r) {
+    if (hasToken(rt, r)) return Caller{true, std::nullopt};
+    const std::string header = r.header("authorization");
+    if (header.starts_with("Bearer "))
+        if (auto key = rt.apiKeys().authenticate(header.substr(7))) return Caller{false, key};
+    Problem p(401, "apikey.invalid");
+    p.headers.emplace_back("WWW-Authenticate", "Bearer");
+    throw p;
+}
+
 }  // namespace hailong

@@ -1,7 +1,10 @@
 // hailong — what the core API handlers share: the API token check and list parameters.
 #pragma once
 
+#include "app/ApiKeys.h"
 #include "directory/DirectoryStore.h"
+
+#include <optional>
 
 #include <hailong/Http.h>
 
@@ -16,6 +19,14 @@ bool hasToken(const Runtime& rt, const HttpRequest& request);
 /// of case data (dossiers, devices), need it until the console's accounts replace it.
 void requireToken(const Runtime& rt, const HttpRequest& request,
                   const char* code = "auth.token_required");
+
+/// Who is calling: the host's own token (any agency), or an API key (its agency subtree).
+struct Caller {
+    bool admin = false;
+    std::optional<ApiKey> key;
+};
+/// The caller of `request`; Problem(401) with a WWW-Authenticate header when it is neither.
+Caller caller(Runtime& rt, const HttpRequest& request);
 
 /// ?agency=, ?q=, ?limit=, ?offset=, ?from=, ?to=, bounded; Problem(400) when malformed.
 ListQuery listQuery(const HttpRequest& request);

@@ -131,22 +131,6 @@ Submission submissionFrom(const Object::Ptr& body, const std::string& prefix,
     throw Problem(422, "submission.invalid", {}, all);
 }
 
-// Who is sending: the host's own token (any agency), or an API key (its agency subtree).
-struct Caller {
-    bool admin = false;
-    std::optional<ApiKey> key;
-};
-
-Caller caller(Runtime& rt, const HttpRequest& r) {
-    if (hasToken(rt, r)) return Caller{true, std::nullopt};
-    const std::string header = r.header("authorization");
-    if (header.starts_with("Bearer "))
-        if (auto key = rt.apiKeys().authenticate(header.substr(7))) return Caller{false, key};
-    Problem p(401, "apikey.invalid");
-    p.headers.emplace_back("WWW-Authenticate", "Bearer");
-    throw p;
-}
-
 // An API key writes only inside its agency subtree: every agency the response names (itself,
 // or through its dossier, counter or officer) must be there.
 void checkScope(Runtime& rt, const ApiKey& key, const Submission& s) {

@@ -1,5 +1,6 @@
 // hailong — the binary: serve, migrate, plugins, config, version, demo, import.
 #include "app/Demo.h"
+#include "app/IndexApi.h"
 #include "app/Paths.h"
 #include "app/Runtime.h"
 #include "app/Settings.h"
@@ -57,7 +58,13 @@ constexpr const char* kUsage =
     "  text normalize [--from ENC] [--style new|old]   stdin to stdout, NFC UTF-8\n"
     "  text key TEXT           the accent-free key used for matching\n"
     "  text intent [--json] TEXT   what a short reply means\n"
-    "  text detect < FILE      guess a file's encoding\n";
+    "  text detect < FILE      guess a file's encoding\n"
+    "  index --survey ID [--by agency|counter|officer|procedure|channel|version]\n"
+    "        [--period day|week|month|quarter|year] [--from DATE] [--to DATE]\n"
+    "        [--agency CODE] [--channel C] [--format table|json|csv] [--raw]\n"
+    "                          satisfaction indices with 95% intervals\n"
+    "  index fold              count every new response into the aggregates now\n"
+    "  index verify [--survey ID]  check the aggregates against the raw responses\n";
 
 // Nodes of an index tree: what "N indices" means to the person who wrote the file.
 std::size_t indexCount(const std::vector<IndexDefinition>& indices) {
@@ -93,6 +100,13 @@ protected:
         add("agency", "", "apikey add: the agency (and its subtree) the key may send for", "CODE");
         add("from", "", "text normalize: auto, utf8, utf-16be, cp1258, tcvn3, vni, viqr", "ENC");
         add("style", "", "text normalize: tone marks new (hoà) or old (hòa)", "STYLE");
+        add("survey", "", "index: the survey (its id)", "ID");
+        add("by", "", "index: agency, counter, officer, procedure, channel or version", "WHAT");
+        add("period", "", "index: a trend by day, week, month, quarter or year", "GRAIN");
+        add("to", "", "index: the last day, YYYY-MM-DD (--from: the first)", "DATE");
+        add("channel", "", "index: only this channel", "CHANNEL");
+        add("format", "", "index: table (default), json or csv", "FORMAT");
+        add("raw", "", "index: count the raw responses, not the aggregates", nullptr);
     }
 
     void onOption(const std::string& name, const std::string& value) {
@@ -129,6 +143,10 @@ protected:
             from_ = value;
         else if (name == "style")
             style_ = value;
+        else if (name == "raw")
+            indexParams_["raw"] = "1";
+        else
+            indexParams_[name] = value;  // survey, by, period, to, channel, format
     }
 
     void initialize(Application& self) override {
@@ -168,6 +186,7 @@ protected:
             if (command == "survey") return survey(args);
             if (command == "apikey") return apikey(args);
             if (command == "text") return text(args);
+            if (command == "index") return indexCommand(args);
             std::cerr << "hailong: unknown command \"" << command << "\"\n\nUsage: hailong COMMAND "
                       << "[options]\n"
                       << kUsage;
@@ -505,6 +524,56 @@ private:
         return EXIT_USAGE;
     }
 
+    int indexCommand(const ArgVec& args) {
+        const std::string sub = args.size() > 1 ? args[1] : "";
+        Runtime rt(settings_->config(), paths_, log());
+        rt.prepare();
+        if (sub == "fold") {
+            std::cout << rt.indices().foldAll() << " responses folded\n";
+            return EXIT_OK;
+        }
+        if (sub == "verify") {
+            std::vector<std::string> surveys;
+            if (indexParams_.contains("survey"))
+                surveys.push_back(indexParams_["survey"]);
+            else
+                for (const auto& s : rt.surveys().list()) surveys.push_back(s->id);
+            bool ok = true;
+            for (const std::string& id : surveys) {
+                const index::Verification v = index::verify(rt.indices().store(), id);
+                std::cout << id << ": " << v.cells << " cells in " << v.queries << " queries, "
+                          << v.responses << " responses: "
+                          << (v.mismatches.empty() ? "aggregates match the raw responses"
+                                                   : "MISMATCH")
+                          << "\n";
+                for (const std::string& m : v.mismatches) std::cout << "  " << m << "\n";
+                ok = ok && v.mismatches.empty();
+            }
+            return ok ? EXIT_OK : EXIT_DATAERR;
+        }
+        if (!sub.empty()) {
+            std::cerr << "usage: hailong index --survey ID [options] | index fold | index verify\n";
+            return EXIT_USAGE;
+        }
+        std::map<std::string, std::string> params = indexParams_;
+        if (from_ != "auto") params["from"] = from_;
+        if (!agency_.empty()) params["agency"] = agency_;
+        const auto request = indexRequest(rt, [&params](const std::string& n) {
+            auto it = params.find(n);
+            return it == params.end() ? std::nullopt : std::optional<std::string>(it->second);
+        });
+        const auto report = rt.indices().report(request);
+        const std::string format = params.contains("format") ? params["format"] : "table";
+        if (format == "json")
+            indexJson(report)->stringify(std::cout, 2);
+        else if (format == "csv")
+            writeIndexCsv(std::cout, report);
+        else
+            writeIndexTable(std::cout, report);
+        if (format == "json") std::cout << "\n";
+        return EXIT_OK;
+    }
+
     int text(const ArgVec& args) {
         const std::string sub = args.size() > 1 ? args[1] : "";
         const std::string style =
@@ -605,7 +674,7 @@ private:
 
     bool help_ = false, json_ = false;
     std::string configFile_, lang_ = "vi", agency_, from_ = "auto", style_;
-    std::map<std::string, std::string> flags_;
+    std::map<std::string, std::string> flags_, indexParams_;
     ImportOptions importOptions_;
     std::size_t demoDossiers_ = 0;
     std::unique_ptr<Settings> settings_;

@@ -1,6 +1,7 @@
 #include "app/Runtime.h"
 
 #include "app/CoreApi.h"
+#include "app/IndexApi.h"
 #include "common/Random.h"
 #include "store/Migrations.h"
 
@@ -119,6 +120,7 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
     ingestOptions.queueMax =
         static_cast<std::size_t>(std::max(1, config.getInt("ingest.queue_max")));
     ingest_ = std::make_unique<IngestService>(*db_, *surveys_, *directory_, text_, ingestOptions);
+    indices_ = std::make_unique<index::IndexService>(*db_, *surveys_);
     DurableOutbox::Options outboxOptions;
     outboxOptions.pollMs = std::max(10, config.getInt("outbox.poll_ms"));
     outboxOptions.maxAttempts = std::max(1, config.getInt("outbox.max_attempts"));
@@ -201,6 +203,7 @@ std::string Runtime::loadOrCreateToken() {
 void Runtime::serve() {
     apiToken_ = loadOrCreateToken();
     registerCoreApi(*this);
+    registerIndexApi(*this);
     HttpServerOptions o;
     o.host = config_.getString("http.host");
     o.port = static_cast<std::uint16_t>(config_.getInt("http.port"));
@@ -213,6 +216,7 @@ void Runtime::serve() {
     o.logRequests = config_.getBool("http.log_requests");
     http_ = std::make_unique<HttpServer>(routes_, *messages_, Poco::Logger::get("hailong.http"), o);
     outbox_->start();
+    indices_->start(std::max(10, config_.getInt("index.fold_interval_ms")));
     http_->start();
 }
 
@@ -224,6 +228,7 @@ void Runtime::shutdown() noexcept {
         outbox_->stop();           // no sender is called once its plugin is stopping
         plugins_->stopAll();
         ingest_->stop();  // commits what is queued
+        indices_->stop();
     } catch (const std::exception& e) {
         log_.error("shutdown: %s", std::string(e.what()));
     }

@@ -9,6 +9,7 @@
 #include "http/HttpServer.h"
 #include "http/MustacheTemplates.h"
 #include "http/RouteTable.h"
+#include "index/IndexService.h"
 #include "ingest/IngestService.h"
 #include "outbox/DurableOutbox.h"
 #include "plugin/PluginLoader.h"
@@ -28,7 +29,8 @@ namespace hailong {
 
 /// Owns every service of a host. Construction opens the database (no schema change);
 /// migrate(), loadPlugins(), serve() follow; shutdown() (or destruction) stops HTTP first,
-/// then plugins, the outbox, and finally drains ingest so that nothing acknowledged is lost.
+/// then plugins, the outbox, drains ingest so that nothing acknowledged is lost, and stops
+/// the index fold last (what it has not counted yet, queries count from the raw responses).
 /// Not thread-safe itself; the services it hands out are.
 class Runtime {
 public:
@@ -52,6 +54,7 @@ public:
     Database& database() { return *db_; }
     DirectoryStore& directory() { return *directory_; }
     IngestService& ingest() { return *ingest_; }
+    index::IndexService& indices() { return *indices_; }
     SurveyStore& surveys() { return *surveys_; }
     MessageCatalog& messages() { return *messages_; }
     IcuTextNormalizer& text() { return text_; }
@@ -78,6 +81,7 @@ private:
     std::unique_ptr<SurveyStore> surveys_;
     std::unique_ptr<DirectoryStore> directory_;
     std::unique_ptr<IngestService> ingest_;
+    std::unique_ptr<index::IndexService> indices_;
     std::unique_ptr<DurableOutbox> outbox_;
     std::unique_ptr<ApiKeyStore> apiKeys_;
     MustacheTemplates templates_;

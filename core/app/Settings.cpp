@@ -45,6 +45,8 @@ const std::vector<Setting>& settings() {
         {"ingest.queue_max", "10000", "Responses waiting to be written before 503"},
         {"outbox.poll_ms", "1000", "How often the outbox looks for due messages"},
         {"outbox.max_attempts", "8", "Delivery attempts before a message is marked failed"},
+        {"index.fold_interval_ms", "1000",
+         "How often new responses are counted into the index aggregates (queries add the rest)"},
         {"demo.on_empty", "false", "Load the demo data when the database is empty at start"},
         {"text.tone_style", "new",
          "Where tone marks go in oa/oe/uy: new (hoà, khoẻ, thuỷ) or old (hòa, khỏe, thủy)"},
@@ -141,7 +143,8 @@ Settings Settings::load(const std::string& file, const std::map<std::string, std
     for (const char* key :
          {"db.pool_size", "db.busy_timeout_ms", "http.port", "http.threads", "http.queue",
           "http.keep_alive_timeout_s", "http.max_body_bytes", "http.io_timeout_s",
-          "ingest.batch_max", "ingest.queue_max", "outbox.poll_ms", "outbox.max_attempts"}) {
+          "ingest.batch_max", "ingest.queue_max", "outbox.poll_ms", "outbox.max_attempts",
+          "index.fold_interval_ms"}) {
         int v = 0;
         try {
             v = s.config_->getInt(key);

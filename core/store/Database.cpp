@@ -144,7 +144,7 @@ void Database::begin(Poco::Data::Session& s, bool write) {
     if (url_.backend == Backend::SQLite)
         s << (write ? "BEGIN IMMEDIATE" : "BEGIN"), now;
     else
-        s << "BEGIN", now;
+        s << (write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"), now;
 }
 
 void Database::commit(Poco::Data::Session& s) {

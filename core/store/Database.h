@@ -96,6 +96,28 @@ public:
         });
     }
 
+    /// Runs fn(Session&) inside a read-only transaction that sees one consistent snapshot
+    /// (SQLite's WAL read transaction; PostgreSQL REPEATABLE READ), then ends it.
+    template <class F>
+    auto snapshot(F&& fn) {
+        auto lease = acquire();
+        return guarded([&] {
+            begin(*lease, false);
+            try {
+                if constexpr (std::is_void_v<decltype(fn(*lease))>) {
+                    fn(*lease);
+                    commit(*lease);
+                } else {
+                    auto result = fn(*lease);
+                    commit(*lease);
+                    return result;
+                }
+            } catch (...) {
+                rollback(*lease);
+                throw;
+            }
+        });
+    }
     /// Runs fn(Session&) on a pooled session outside any explicit transaction.
     template <class F>
     auto read(F&& fn) {

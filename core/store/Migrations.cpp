@@ -160,6 +160,36 @@ const Migration kSurveys{2,
             revoked_at BIGINT))",
                          }};
 
+// Aggregates for the index engine: counts per rollup cell (a family of breakdowns at a day or
+// month grain), item (question, index score, responses) and value. `folded` marks the responses
+// already counted there; the partial index finds the others (the real-time tail) at once.
+const Migration kIndices{3,
+                         "index aggregates",
+                         {
+                             "ALTER TABLE responses ADD COLUMN folded INTEGER NOT NULL DEFAULT 0",
+                             "CREATE INDEX responses_unfolded ON responses(id) WHERE folded = 0",
+                             R"(CREATE TABLE index_counts (
+            rollup TEXT NOT NULL,
+            survey_id TEXT NOT NULL,
+            period BIGINT NOT NULL,
+            agency_id BIGINT NOT NULL,
+            group_id BIGINT NOT NULL,
+            channel TEXT NOT NULL,
+            survey_version INTEGER NOT NULL,
+            item TEXT NOT NULL,
+            value TEXT NOT NULL,
+            n BIGINT NOT NULL,
+            total {{real}} NOT NULL,
+            squares {{real}} NOT NULL,
+            PRIMARY KEY (rollup, survey_id, period, agency_id, group_id, channel,
+                         survey_version, item, value)))",
+                             R"(CREATE TABLE index_state (
+            id INTEGER PRIMARY KEY,
+            folds BIGINT NOT NULL,
+            folded BIGINT NOT NULL))",
+                             "INSERT INTO index_state (id, folds, folded) VALUES (1, 0, 0)",
+                         }};
+
 const std::string kLedger =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
     "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
@@ -173,7 +203,7 @@ int readVersion(Poco::Data::Session& s) {
 }  // namespace
 
 const std::vector<Migration>& Migrations::all() {
-    static const std::vector<Migration> migrations{kDirectory, kSurveys};
+    static const std::vector<Migration> migrations{kDirectory, kSurveys, kIndices};
     return migrations;
 }
 

@@ -681,6 +681,12 @@ private:
 
 }  // namespace
 
+const char* toString(IndexMethod method) {
+    for (const auto& [name, m] : kMethods)
+        if (m == method) return name.c_str();
+    return "";
+}
+
 const char* toString(QuestionType type) {
     for (const auto& [name, t] : kTypes)
         if (t == type) return name.c_str();

@@ -28,5 +28,7 @@ public:
 };
 
 const char* toString(QuestionType type);
+/// The name a survey file gives an index method ("share", "mean"...).
+const char* toString(IndexMethod method);
 
 }  // namespace hailong

@@ -1,0 +1,213 @@
+#include "index/Calculator.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace hailong::index {
+namespace {
+
+constexpr double kZ = 1.959963984540054;  // the 97.5th percentile of the normal distribution
+
+// The mean and the sample variance of a question's chosen option values, from its counts.
+struct Histogram {
+    double n = 0, sum = 0, squares = 0;
+    double mean() const { return n ? sum / n : 0; }
+    double variance() const {
+        if (n < 2) return 0;
+        const double v = (squares - n * mean() * mean()) / (n - 1);
+        return v > 0 ? v : 0;
+    }
+};
+
+Histogram histogram(const Question& q, const Tally& tally) {
+    Histogram h;
+    auto it = tally.answers.find(q.id);
+    if (it == tally.answers.end()) return h;
+    for (const auto& [option, count] : it->second) {
+        const QuestionOption* o = option.empty() ? nullptr : q.option(option);
+        if (!o) continue;
+        const auto c = static_cast<double>(count);
+        h.n += c, h.sum += c * o->value, h.squares += c * o->value * o->value;
+    }
+    return h;
+}
+
+// Answers to a question, and those among them whose option is in `values`.
+std::pair<double, double> shareCounts(const Question& q, const std::vector<std::string>& values,
+                                      const Tally& tally) {
+    auto it = tally.answers.find(q.id);
+    if (it == tally.answers.end()) return {0, 0};
+    double in = 0, all = 0;
+    for (const auto& [option, count] : it->second) {
+        if (option.empty()) continue;
+        if (std::find(values.begin(), values.end(), option) != values.end())
+            in += static_cast<double>(count);
+        all += static_cast<double>(count);
+    }
+    if (q.type == QuestionType::MultipleChoice) {  // a response counts once, however many chosen
+        auto answered = it->second.find("");
+        all = answered == it->second.end() ? 0 : static_cast<double>(answered->second);
+        in = std::min(in, all);
+    }
+    return {in, all};
+}
+
+void normalInterval(IndexValue& v, double centre, double variance, double n, double lo, double hi) {
+    if (n < 2) return;
+    const double half = kZ * std::sqrt(variance / n);
+    v.low = std::clamp(centre - half, lo, hi);
+    v.high = std::clamp(centre + half, lo, hi);
+}
+
+void setShare(IndexValue& v, double in, double all) {
+    v.value = in / all * 100;
+    const auto [low, high] = wilson(in, all);
+    v.low = low, v.high = high;
+    v.interval = "wilson";
+}
+
+IndexValue computeNode(const Survey& survey, const IndexDefinition& node, const Tally& tally) {
+    IndexValue v;
+    v.id = node.id;
+    v.definition = &node;
+    for (const IndexDefinition& child : node.children)
+        v.children.push_back(computeNode(survey, child, tally));
+    const Question* q = node.questions.empty() ? nullptr : survey.question(node.questions.front());
+    switch (node.method) {
+        case IndexMethod::Share: {
+            if (!q) break;
+            const auto [in, all] = shareCounts(*q, node.values, tally);
+            v.n = static_cast<std::int64_t>(all);
+            if (all > 0) {
+                setShare(v, in, all);
+            }
+            break;
+        }
+        case IndexMethod::Mean100:
+        case IndexMethod::Average: {
+            if (!q) break;
+            const Histogram h = histogram(*q, tally);
+            v.n = static_cast<std::int64_t>(h.n);
+            if (h.n == 0) break;
+            double scale = 1, offset = 0, lo = q->min, hi = q->max;
+            if (node.method == IndexMethod::Mean100 && q->max > q->min) {
+                scale = 100 / (q->max - q->min), offset = q->min, lo = 0, hi = 100;
+            }
+            v.value = (h.mean() - offset) * scale;
+            normalInterval(v, *v.value, h.variance() * scale * scale, h.n, lo, hi);
+            v.interval = "normal";
+            break;
+        }
+        case IndexMethod::Nps: {
+            if (!q) break;
+            const Histogram h = histogram(*q, tally);
+            double promoters = 0, detractors = 0;
+            auto it = tally.answers.find(q->id);
+            if (it != tally.answers.end()) {
+                for (const auto& [option, count] : it->second) {
+                    const QuestionOption* o = q->option(option);
+                    if (o && o->value >= 9) promoters += static_cast<double>(count);
+                    if (o && o->value <= 6) detractors += static_cast<double>(count);
+                }
+            }
+            v.n = static_cast<std::int64_t>(h.n);
+            if (h.n == 0) break;
+            const double p = promoters / h.n, d = detractors / h.n;
+            v.value = (p - d) * 100;
+            // Each response scores +100, 0 or −100; the variance of that score.
+            const double variance =
+                (p + d - (p - d) * (p - d)) * 10000 * h.n / std::max(1.0, h.n - 1);
+            normalInterval(v, *v.value, variance, h.n, -100, 100);
+            v.interval = "normal";
+            break;
+        }
+        case IndexMethod::Points: {
+            double earned = 0, possible = 0, full = 0, answered = 0;
+            for (const std::string& id : node.questions) {
+                const Question* pq = survey.question(id);
+                if (!pq) continue;
+                const Histogram h = histogram(*pq, tally);
+                double best = 0;
+                for (const QuestionOption& o : pq->options) best = std::max(best, o.value);
+                earned += h.sum, possible += h.n * best, full += best;
+                answered = std::max(answered, h.n);
+            }
+            const auto s = tally.scores.find(node.id);
+            v.n = s == tally.scores.end() ? static_cast<std::int64_t>(answered) : s->second.n;
+            if (possible <= 0) break;
+            v.value = earned / possible * 100;
+            v.points = *v.value / 100 * full;
+            v.maxPoints = full;
+            if (s != tally.scores.end())
+                normalInterval(v, *v.value, s->second.variance(), static_cast<double>(s->second.n),
+                               0, 100);
+            v.interval = "per-response";
+            break;
+        }
+        case IndexMethod::Mean:
+        case IndexMethod::Weighted: {
+            double sum = 0, weights = 0;
+            for (std::size_t i = 0; i < v.children.size(); ++i) {
+                if (!v.children[i].value) continue;
+                const double w = node.method == IndexMethod::Weighted && i < node.weights.size()
+                                     ? node.weights[i]
+                                     : 1.0;
+                sum += w * *v.children[i].value, weights += w;
+            }
+            const auto s = tally.scores.find(node.id);
+            v.n = s == tally.scores.end() ? 0 : s->second.n;
+            if (weights <= 0) break;
+            v.value = sum / weights;
+            // The interval of the responses' own scores, centred on the tree's value: a
+            // linearization of the mean of means.
+            if (s != tally.scores.end())
+                normalInterval(v, *v.value, s->second.variance(), static_cast<double>(s->second.n),
+                               -100, 100);
+            v.interval = "per-response";
+            break;
+        }
+        case IndexMethod::Pooled: {
+            double in = 0, all = 0;
+            for (const IndexDefinition& child : node.children) {
+                const Question* cq =
+                    child.questions.empty() ? nullptr : survey.question(child.questions.front());
+                if (!cq) continue;
+                const auto [k, n] = shareCounts(*cq, child.values, tally);
+                in += k, all += n;
+            }
+            v.n = static_cast<std::int64_t>(all);
+            if (all <= 0) break;
+            setShare(v, in, all);
+            break;
+        }
+    }
+    v.tooFew = v.n < node.minN;
+    return v;
+}
+
+}  // namespace
+
+std::pair<double, double> wilson(double k, double n) {
+    if (n <= 0) return {0, 0};
+    const double p = k / n, z2 = kZ * kZ;
+    const double centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+    const double half = kZ * std::sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n);
+    return {std::max(0.0, centre - half) * 100, std::min(1.0, centre + half) * 100};
+}
+
+std::vector<IndexValue> compute(const Survey& survey, const Tally& tally) {
+    std::vector<IndexValue> out;
+    for (const IndexDefinition& node : survey.indices)
+        out.push_back(computeNode(survey, node, tally));
+    return out;
+}
+
+const IndexValue* find(const std::vector<IndexValue>& values, const std::string& id) {
+    for (const IndexValue& v : values) {
+        if (v.id == id) return &v;
+        if (const IndexValue* c = find(v.children, id)) return c;
+    }
+    return nullptr;
+}
+
+}  // namespace hailong::index

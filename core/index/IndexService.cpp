@@ -1,0 +1,287 @@
+#include "index/IndexService.h"
+
+#include <hailong/Problem.h>
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Statement.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::RecordSet;
+using Poco::Data::Session;
+using Poco::Data::Statement;
+
+namespace hailong::index {
+namespace {
+
+struct Named {
+    std::string code, name, path;
+    int depth = 0;
+};
+
+// id → code and name of one directory table (agencies also give their path and depth).
+std::map<std::int64_t, Named> namesOf(Database& db, const std::string& table) {
+    return db.read([&](Session& s) {
+        const bool agencies = table == "agencies";
+        Statement select(s);
+        select << "SELECT id, code, name" + std::string(agencies ? ", path, depth" : "") +
+                      " FROM " + table,
+            now;
+        RecordSet rs(select);
+        std::map<std::int64_t, Named> out;
+        for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+            Named n{rs.value(1).convert<std::string>(), rs.value(2).convert<std::string>(), "", 0};
+            if (agencies) {
+                n.path = rs.value(3).convert<std::string>();
+                n.depth = rs.value(4).convert<int>();
+            }
+            out[rs.value(0).convert<std::int64_t>()] = n;
+        }
+        return out;
+    });
+}
+
+std::vector<std::int64_t> ancestors(const std::string& path) {  // "/1/7/12/" → 1, 7, 12
+    std::vector<std::int64_t> ids;
+    std::int64_t v = 0;
+    bool digits = false;
+    for (char c : path) {
+        if (c >= '0' && c <= '9') {
+            v = v * 10 + (c - '0'), digits = true;
+        } else if (digits) {
+            ids.push_back(v), v = 0, digits = false;
+        }
+    }
+    return ids;
+}
+
+// Standard error read back from a 95% interval.
+std::optional<double> standardError(const IndexValue& v) {
+    if (!v.low || !v.high) return std::nullopt;
+    return (*v.high - *v.low) / (2 * 1.959963984540054);
+}
+
+void collect(const std::vector<IndexValue>& values, std::vector<const IndexValue*>& out) {
+    for (const IndexValue& v : values) {
+        out.push_back(&v);
+        collect(v.children, out);
+    }
+}
+
+}  // namespace
+
+Verification verify(IndexStore& store, const std::string& surveyId) {
+    Verification v;
+    const auto span = store.span(surveyId);
+    if (!span) return v;
+    for (Family f : {Family::Agency, Family::Counter, Family::Officer, Family::Procedure}) {
+        for (std::optional<Grain> g :
+             {std::optional<Grain>(), std::optional<Grain>(Grain::Day),
+              std::optional<Grain>(Grain::Week), std::optional<Grain>(Grain::Month),
+              std::optional<Grain>(Grain::Quarter), std::optional<Grain>(Grain::Year)}) {
+            CellQuery q{surveyId, f, span->first, span->second, g, std::nullopt, std::nullopt};
+            const Cells fast = store.aggregated(q), slow = store.raw(q);
+            ++v.queries;
+            v.cells += slow.size();
+            if (f == Family::Agency && !g)
+                for (const auto& [cell, tally] : slow) v.responses += tally.responses;
+            const std::string where =
+                std::string(name(f)) + (g ? std::string(" by ") + name(*g) : "");
+            if (fast.size() != slow.size())
+                v.mismatches.push_back(where + ": " + std::to_string(fast.size()) + " cells vs " +
+                                       std::to_string(slow.size()) + " from raw responses");
+            for (const auto& [cell, tally] : slow) {
+                auto it = fast.find(cell);
+                std::string why = "missing";
+                if (it == fast.end() || !sameTally(it->second, tally, why)) {
+                    v.mismatches.push_back(where + ", agency " + std::to_string(cell.agency) +
+                                           ", group " + std::to_string(cell.group) + ", " +
+                                           cell.channel + ", " + format(cell.bucket) + ": " + why);
+                    if (v.mismatches.size() > 20) return v;
+                }
+            }
+        }
+    }
+    return v;
+}
+
+IndexService::IndexService(Database& db, const SurveyCatalog& surveys)
+    : db_(db), surveys_(surveys), store_(db, surveys) {}
+
+IndexService::~IndexService() {
+    stop();
+}
+
+void IndexService::start(int intervalMs) {
+    if (folder_.joinable()) return;
+    stopping_ = false;
+    folder_ = std::thread([this, intervalMs] { loop(intervalMs); });
+}
+
+void IndexService::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (folder_.joinable()) folder_.join();
+}
+
+void IndexService::loop(int intervalMs) {
+    for (;;) {
+        std::size_t folded = 0;
+        try {
+            folded = store_.fold();
+        } catch (const std::exception&) {
+            folded = 0;  // the database is away: the next round tries again, nothing is lost
+        }
+        std::unique_lock lock(mutex_);
+        if (stopping_) return;
+        // A full fold means more is waiting: go on at once; otherwise wait for the next round.
+        if (folded < 5000)
+            wake_.wait_for(lock, std::chrono::milliseconds(intervalMs), [&] { return stopping_; });
+        if (stopping_) return;
+    }
+}
+
+std::size_t IndexService::foldAll() {
+    std::size_t total = 0;
+    for (std::size_t n = store_.fold(); n > 0; n = store_.fold()) total += n;
+    return total;
+}
+
+IndexReport IndexService::report(const IndexRequest& request) {
+    IndexReport out;
+    out.request = request;
+    out.survey = surveys_.find(request.surveyId, request.version.value_or(0));
+    if (!out.survey) throw Problem(404, "survey.not_found", {{"id", request.surveyId}});
+    if (request.toDay < request.fromDay)
+        throw Problem(422, "index.bad_range",
+                      {{"from", format(request.fromDay)}, {"to", format(request.toDay)}});
+    static const std::vector<std::string> kBy{"",          "agency",  "counter", "officer",
+                                              "procedure", "channel", "version"};
+    if (std::find(kBy.begin(), kBy.end(), request.by) == kBy.end())
+        throw Problem(422, "index.bad_breakdown", {{"by", request.by}});
+
+    CellQuery q;
+    q.surveyId = request.surveyId;
+    q.family = parseFamily(request.by).value_or(Family::Agency);
+    q.fromDay = request.fromDay, q.toDay = request.toDay;
+    q.buckets = request.period;
+    q.channel = request.channel, q.version = request.version;
+    const Cells cells = request.raw ? store_.raw(q) : store_.aggregated(q);
+
+    const auto agencies = namesOf(db_, "agencies");
+    std::string scopePath;
+    if (request.scopeAgency) {
+        auto it = agencies.find(*request.scopeAgency);
+        if (it == agencies.end()) throw Problem(404, "index.unknown_agency", {});
+        scopePath = it->second.path;
+    }
+    auto inScope = [&](std::int64_t agency) {
+        if (scopePath.empty()) return true;
+        auto it = agencies.find(agency);
+        return it != agencies.end() && it->second.path.starts_with(scopePath);
+    };
+    std::map<std::int64_t, Named> groupNames;
+    if (q.family != Family::Agency)
+        groupNames = namesOf(db_, request.by == "counter"   ? "counters"
+                                  : request.by == "officer" ? "officers"
+                                                            : "procedures");
+
+    // Sort key: agencies in tree order, others by key; then by bucket.
+    std::map<std::tuple<std::string, std::string, std::int64_t>, GroupResult> groups;
+    auto groupFor = [&](const std::string& order, const std::string& key, const std::string& name,
+                        int depth, std::int64_t bucket) -> GroupResult& {
+        GroupResult& g = groups[{order, key, bucket}];
+        g.key = key, g.name = name, g.depth = depth, g.periodStart = bucket;
+        g.period = request.period ? label(bucket, *request.period) : "";
+        return g;
+    };
+    for (const auto& [cell, tally] : cells) {
+        if (!inScope(cell.agency)) continue;
+        if (request.by == "agency") {
+            auto self = agencies.find(cell.agency);
+            if (self == agencies.end()) continue;
+            for (std::int64_t id : ancestors(self->second.path)) {
+                auto a = agencies.find(id);
+                if (a == agencies.end() || !a->second.path.starts_with(scopePath)) continue;
+                groupFor(a->second.path, a->second.code, a->second.name, a->second.depth,
+                         cell.bucket)
+                    .tally.merge(tally);
+            }
+        } else if (q.family != Family::Agency) {
+            auto g = groupNames.find(cell.group);
+            const std::string code =
+                g == groupNames.end() ? std::to_string(cell.group) : g->second.code;
+            groupFor(code, code, g == groupNames.end() ? "" : g->second.name, 0, cell.bucket)
+                .tally.merge(tally);
+        } else if (request.by == "channel") {
+            groupFor(cell.channel, cell.channel, cell.channel, 0, cell.bucket).tally.merge(tally);
+        } else if (request.by == "version") {
+            const std::string v = std::to_string(cell.version);
+            groupFor(std::string(8 - std::min<std::size_t>(8, v.size()), '0') + v, v, v, 0,
+                     cell.bucket)
+                .tally.merge(tally);
+        } else {
+            groupFor("", "", "", 0, cell.bucket).tally.merge(tally);
+        }
+    }
+    for (auto& [order, g] : groups) {
+        g.indices = compute(*out.survey, g.tally);
+        out.groups.push_back(std::move(g));
+    }
+    return out;
+}
+
+std::vector<Change> IndexService::compare(const IndexReport& before, const IndexReport& after,
+                                          const std::string& indexId) {
+    std::vector<Change> out;
+    std::map<std::string, const GroupResult*> earlier;
+    for (const GroupResult& g : before.groups) earlier[g.key] = &g;
+    for (const GroupResult& g : after.groups) {
+        std::vector<const IndexValue*> values;
+        collect(g.indices, values);
+        for (const IndexValue* v : values) {
+            if (!indexId.empty() && v->id != indexId) continue;
+            Change c{g.key, v->id, std::nullopt, v->value, std::nullopt, false};
+            auto e = earlier.find(g.key);
+            const IndexValue* old = e == earlier.end() ? nullptr : find(e->second->indices, v->id);
+            if (old) c.before = old->value;
+            if (c.before && c.after) {
+                c.delta = *c.after - *c.before;
+                const auto s1 = standardError(*old), s2 = standardError(*v);
+                if (s1 && s2 && !old->tooFew && !v->tooFew)
+                    c.significant =
+                        std::fabs(*c.delta) > 1.959963984540054 * std::sqrt(*s1 * *s1 + *s2 * *s2);
+            }
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::vector<std::pair<int, const GroupResult*>> IndexService::rank(const IndexReport& report,
+                                                                   const std::string& indexId) {
+    std::vector<std::pair<double, const GroupResult*>> ranked;
+    std::vector<const GroupResult*> unranked;
+    for (const GroupResult& g : report.groups) {
+        const IndexValue* v = find(g.indices, indexId);
+        if (v && v->value && !v->tooFew)
+            ranked.emplace_back(*v->value, &g);
+        else
+            unranked.push_back(&g);
+    }
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<std::pair<int, const GroupResult*>> out;
+    for (std::size_t i = 0; i < ranked.size(); ++i)
+        out.emplace_back(static_cast<int>(i + 1), ranked[i].second);
+    for (const GroupResult* g : unranked) out.emplace_back(0, g);
+    return out;
+}
+
+}  // namespace hailong::index

@@ -1,0 +1,312 @@
+#include "index/IndexStore.h"
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Statement.h>
+
+#include <algorithm>
+#include <memory>
+#include <stdexcept>
+#include <tuple>
+#include <vector>
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::RecordSet;
+using Poco::Data::Session;
+using Poco::Data::Statement;
+
+namespace hailong::index {
+namespace {
+
+constexpr Family kFamilies[] = {Family::Agency, Family::Counter, Family::Officer,
+                                Family::Procedure};
+constexpr std::size_t kChunk = 2000;
+
+std::int64_t i64(RecordSet& rs, std::size_t col) {
+    return rs.value(col).isEmpty() ? 0 : rs.value(col).convert<std::int64_t>();
+}
+std::string str(RecordSet& rs, std::size_t col) {
+    return rs.value(col).isEmpty() ? std::string() : rs.value(col).convert<std::string>();
+}
+
+std::string rollup(Family f, bool months) {
+    return std::string(name(f)) + (months ? ".month" : ".day");
+}
+
+// One stored response as the engine reads it.
+struct Stored {
+    std::int64_t id = 0;
+    std::string surveyId, channel;
+    int version = 0;
+    std::int64_t agency = 0, counter = 0, officer = 0, procedure = 0;
+    std::int64_t day = 0;
+    ResponseAnswers answers;
+
+    std::int64_t group(Family f) const {
+        switch (f) {
+            case Family::Agency:
+                return 0;
+            case Family::Counter:
+                return counter;
+            case Family::Officer:
+                return officer;
+            case Family::Procedure:
+                return procedure;
+        }
+        return 0;
+    }
+};
+
+// Reads the responses that match `where` (a condition on responses r, where $1 is the survey id
+// when `surveyId` is given), in id order and in chunks, each with the options it chose; calls
+// `each` on every one. Stops after `limit` responses.
+template <class F>
+void readResponses(Session& s, const std::string& where, const std::string* surveyId,
+                   std::size_t limit, F&& each) {
+    std::int64_t last = 0;
+    std::size_t seen = 0;
+    while (seen < limit) {
+        const std::size_t chunk = std::min(kChunk, limit - seen);
+        Statement select(s);
+        select << "SELECT r.id, r.survey_id, r.survey_version, r.channel, r.agency_id, "
+                  "r.counter_id, r.officer_id, r.procedure_id, r.answered_at FROM responses r "
+                  "WHERE " +
+                      where + " AND r.id > " + std::to_string(last) + " ORDER BY r.id LIMIT " +
+                      std::to_string(chunk);
+        if (surveyId) select, bind(*surveyId);
+        select.execute();
+        RecordSet rs(select);
+        std::vector<Stored> batch;
+        batch.reserve(rs.rowCount());
+        for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+            Stored r;
+            r.id = i64(rs, 0), r.surveyId = str(rs, 1), r.version = static_cast<int>(i64(rs, 2));
+            r.channel = str(rs, 3), r.agency = i64(rs, 4), r.counter = i64(rs, 5);
+            r.officer = i64(rs, 6), r.procedure = i64(rs, 7), r.day = localDay(i64(rs, 8));
+            batch.push_back(std::move(r));
+        }
+        if (batch.empty()) return;
+        // The chosen options of the chunk: one range read on the answers' primary key.
+        Statement answers(s);
+        answers
+            << "SELECT response_id, question_id, value_text FROM answers WHERE response_id >= " +
+                   std::to_string(batch.front().id) +
+                   " AND response_id <= " + std::to_string(batch.back().id) +
+                   " AND value_num IS NOT NULL ORDER BY response_id, question_id, position";
+        answers.execute();
+        RecordSet as(answers);
+        std::size_t at = 0;
+        for (bool more = as.moveFirst(); more; more = as.moveNext()) {
+            const std::int64_t id = i64(as, 0);
+            while (at < batch.size() && batch[at].id < id) ++at;
+            if (at == batch.size()) break;
+            if (batch[at].id == id) batch[at].answers[str(as, 1)].push_back(str(as, 2));
+        }
+        for (Stored& r : batch) each(r);
+        seen += batch.size();
+        last = batch.back().id;
+        if (batch.size() < chunk) return;
+    }
+}
+
+// The survey versions met while reading, looked up once each.
+class Versions {
+public:
+    explicit Versions(const SurveyCatalog& catalog) : catalog_(catalog) {}
+    const Survey* get(const std::string& id, int version) {
+        auto key = std::make_pair(id, version);
+        auto it = cache_.find(key);
+        if (it == cache_.end()) it = cache_.emplace(key, catalog_.find(id, version)).first;
+        return it->second.get();
+    }
+
+private:
+    const SurveyCatalog& catalog_;
+    std::map<std::pair<std::string, int>, std::shared_ptr<const Survey>> cache_;
+};
+
+// Counts the raw responses matching `where` into the cells of `q`.
+Cells countRaw(Session& s, const SurveyCatalog& catalog, const CellQuery& q,
+               const std::string& where) {
+    Versions versions(catalog);
+    Cells cells;
+    const std::string condition =
+        "r.survey_id = $1 AND r.answered_at >= " + std::to_string(dayStartMs(q.fromDay)) +
+        " AND r.answered_at < " + std::to_string(dayStartMs(q.toDay + 1)) + where;
+    readResponses(s, condition, &q.surveyId, static_cast<std::size_t>(-1), [&](const Stored& r) {
+        if (q.channel && r.channel != *q.channel) return;
+        if (q.version && r.version != *q.version) return;
+        const std::int64_t group = r.group(q.family);
+        if (q.family != Family::Agency && group == 0) return;
+        const Survey* survey = versions.get(r.surveyId, r.version);
+        if (!survey) return;
+        Cell c{r.agency, group, r.channel, r.version,
+               q.buckets ? bucketStart(r.day, *q.buckets) : q.fromDay};
+        addResponse(cells[c], *survey, r.answers);
+    });
+    return cells;
+}
+
+}  // namespace
+
+const char* name(Family f) {
+    switch (f) {
+        case Family::Agency:
+            return "agency";
+        case Family::Counter:
+            return "counter";
+        case Family::Officer:
+            return "officer";
+        case Family::Procedure:
+            return "procedure";
+    }
+    return "";
+}
+
+std::optional<Family> parseFamily(std::string_view text) {
+    for (Family f : kFamilies)
+        if (text == name(f)) return f;
+    return std::nullopt;
+}
+
+std::size_t IndexStore::fold(std::size_t limit) {
+    return db_.write([&](Session& s) -> std::size_t {
+        // The state row's lock makes folds take turns across hosts (SQLite's BEGIN IMMEDIATE
+        // already does); a fold then sees every response committed before it.
+        s << "UPDATE index_state SET folds = folds + 1 WHERE id = 1", now;
+        struct Key {
+            std::string rollup, surveyId;
+            std::int64_t period, agency, group;
+            std::string channel;
+            int version;
+            auto operator<=>(const Key&) const = default;
+        };
+        std::map<Key, Tally> tallies;
+        std::vector<std::int64_t> ids;
+        Versions versions(surveys_);
+        readResponses(s, "r.folded = 0", nullptr, limit, [&](const Stored& r) {
+            ids.push_back(r.id);
+            const Survey* survey = versions.get(r.surveyId, r.version);
+            if (!survey) return;  // a version this host does not know: counted by the raw path
+            for (Family f : kFamilies) {
+                const std::int64_t group = r.group(f);
+                if (f != Family::Agency && group == 0) continue;
+                for (bool months : {false, true}) {
+                    Key k{rollup(f, months), r.surveyId, months ? monthOf(r.day) : r.day,
+                          r.agency,          group,      r.channel,
+                          r.version};
+                    addResponse(tallies[k], *survey, r.answers);
+                }
+            }
+        });
+        if (ids.empty()) return 0;
+        std::vector<std::string> rollups, surveyIds, channels, items, values;
+        std::vector<std::int64_t> periods, agencies, groups, counts;
+        std::vector<int> versionsOf;
+        std::vector<double> sums, squares;
+        for (const auto& [k, tally] : tallies) {
+            for (const TallyRow& row : rowsOf(tally)) {
+                rollups.push_back(k.rollup), surveyIds.push_back(k.surveyId);
+                periods.push_back(k.period), agencies.push_back(k.agency);
+                groups.push_back(k.group), channels.push_back(k.channel);
+                versionsOf.push_back(k.version), items.push_back(row.item);
+                values.push_back(row.value), counts.push_back(row.n);
+                sums.push_back(row.sum), squares.push_back(row.squares);
+            }
+        }
+        if (!rollups.empty())
+            s << "INSERT INTO index_counts (rollup, survey_id, period, agency_id, group_id, "
+                 "channel, survey_version, item, value, n, total, squares) VALUES ($1, $2, $3, "
+                 "$4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (rollup, survey_id, period, "
+                 "agency_id, group_id, channel, survey_version, item, value) DO UPDATE SET "
+                 "n = index_counts.n + excluded.n, total = index_counts.total + excluded.total, "
+                 "squares = index_counts.squares + excluded.squares",
+                use(rollups), use(surveyIds), use(periods), use(agencies), use(groups),
+                use(channels), use(versionsOf), use(items), use(values), use(counts), use(sums),
+                use(squares), now;
+        for (std::size_t at = 0; at < ids.size(); at += 500) {
+            std::string list;
+            for (std::size_t i = at; i < std::min(ids.size(), at + 500); ++i)
+                list += (i > at ? "," : "") + std::to_string(ids[i]);
+            s << "UPDATE responses SET folded = 1 WHERE id IN (" + list + ")", now;
+        }
+        const auto folded = static_cast<std::int64_t>(ids.size());
+        s << "UPDATE index_state SET folded = folded + $1 WHERE id = 1", bind(folded), now;
+        return ids.size();
+    });
+}
+
+std::int64_t IndexStore::unfolded() {
+    return db_.read([](Session& s) {
+        std::int64_t n = 0;
+        s << "SELECT COUNT(*) FROM responses WHERE folded = 0", into(n), now;
+        return n;
+    });
+}
+
+Cells IndexStore::aggregated(const CellQuery& q) {
+    // Whole months inside the range come from month rows when the buckets are months or
+    // longer; the days around them (or every day, for day and week buckets) from day rows.
+    const bool monthsServe = !q.buckets || (*q.buckets != Grain::Day && *q.buckets != Grain::Week);
+    std::int64_t firstMonth = monthOf(q.fromDay), lastMonth = monthOf(q.toDay);
+    if (firstDayOfMonth(firstMonth) < q.fromDay) ++firstMonth;
+    if (lastDayOfMonth(lastMonth) > q.toDay) --lastMonth;
+    struct Span {
+        bool months;
+        std::int64_t from, to;
+    };
+    std::vector<Span> spans;
+    if (monthsServe && firstMonth <= lastMonth) {
+        spans.push_back({true, firstMonth, lastMonth});
+        if (q.fromDay < firstDayOfMonth(firstMonth))
+            spans.push_back({false, q.fromDay, firstDayOfMonth(firstMonth) - 1});
+        if (lastDayOfMonth(lastMonth) < q.toDay)
+            spans.push_back({false, lastDayOfMonth(lastMonth) + 1, q.toDay});
+    } else {
+        spans.push_back({false, q.fromDay, q.toDay});
+    }
+    return db_.snapshot([&](Session& s) {
+        Cells cells;
+        for (const Span& span : spans) {
+            Statement select(s);
+            const std::string rollupName = rollup(q.family, span.months);
+            select << "SELECT period, agency_id, group_id, channel, survey_version, item, value, "
+                      "n, total, squares FROM index_counts WHERE rollup = $1 AND survey_id = $2 "
+                      "AND period >= $3 AND period <= $4",
+                bind(rollupName), bind(q.surveyId), bind(span.from), bind(span.to), now;
+            RecordSet rs(select);
+            for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+                const std::string channel = str(rs, 3);
+                const int version = static_cast<int>(i64(rs, 4));
+                if (q.channel && channel != *q.channel) continue;
+                if (q.version && version != *q.version) continue;
+                const std::int64_t period = i64(rs, 0);
+                const std::int64_t day = span.months ? firstDayOfMonth(period) : period;
+                Cell c{i64(rs, 1), i64(rs, 2), channel, version,
+                       q.buckets ? bucketStart(day, *q.buckets) : q.fromDay};
+                addRow(cells[c],
+                       TallyRow{str(rs, 5), str(rs, 6), i64(rs, 7), rs.value(8).convert<double>(),
+                                rs.value(9).convert<double>()});
+            }
+        }
+        // The real-time tail: responses stored since the last fold.
+        for (auto& [cell, tally] : countRaw(s, surveys_, q, " AND r.folded = 0"))
+            cells[cell].merge(tally);
+        return cells;
+    });
+}
+
+Cells IndexStore::raw(const CellQuery& q) {
+    return db_.snapshot([&](Session& s) { return countRaw(s, surveys_, q, ""); });
+}
+
+std::optional<std::pair<std::int64_t, std::int64_t>> IndexStore::span(const std::string& surveyId) {
+    return db_.read([&](Session& s) -> std::optional<std::pair<std::int64_t, std::int64_t>> {
+        Poco::Nullable<std::int64_t> first, last;
+        s << "SELECT MIN(answered_at), MAX(answered_at) FROM responses WHERE survey_id = $1",
+            bind(surveyId), into(first), into(last), now;
+        if (first.isNull() || last.isNull()) return std::nullopt;
+        return std::make_pair(localDay(first.value()), localDay(last.value()));
+    });
+}
+
+}  // namespace hailong::index

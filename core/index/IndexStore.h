@@ -1,0 +1,70 @@
+// hailong — IndexStore: the aggregates behind the indices. Folds stored responses into counts
+// per rollup cell, and reads a query's cells back from them (plus the responses not folded
+// yet) or, for verification, from the raw responses alone.
+#pragma once
+
+#include "index/Periods.h"
+#include "index/Tally.h"
+#include "store/Database.h"
+
+#include <hailong/Survey.h>
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace hailong::index {
+
+/// The families of breakdowns kept as rollups, each at a day and a month grain. Every cell
+/// also knows its agency, channel and survey version.
+enum class Family { Agency, Counter, Officer, Procedure };
+const char* name(Family f);
+std::optional<Family> parseFamily(std::string_view text);
+
+/// A cell as a query sees it: where, how, on which version, and the first day of its bucket.
+struct Cell {
+    std::int64_t agency = 0;  ///< 0: no agency
+    std::int64_t group = 0;   ///< the counter, officer or procedure; 0 in the agency family
+    std::string channel;
+    int version = 0;
+    std::int64_t bucket = 0;
+    auto operator<=>(const Cell&) const = default;
+};
+using Cells = std::map<Cell, Tally>;
+
+struct CellQuery {
+    std::string surveyId;
+    Family family = Family::Agency;
+    std::int64_t fromDay = 0, toDay = 0;  ///< local days, inclusive
+    std::optional<Grain> buckets;         ///< none: the whole range is one bucket (fromDay)
+    std::optional<std::string> channel;
+    std::optional<int> version;
+};
+
+/// Thread-safe (each call uses its own pooled session). Several hosts may fold into one
+/// PostgreSQL database at once: a fold holds the index_state row lock while it counts.
+class IndexStore {
+public:
+    IndexStore(Database& db, const SurveyCatalog& surveys) : db_(db), surveys_(surveys) {}
+
+    /// Counts up to `limit` responses not folded yet into the aggregates, in one transaction;
+    /// returns how many it folded.
+    std::size_t fold(std::size_t limit = 5000);
+    /// Responses stored but not folded yet.
+    std::int64_t unfolded();
+    /// The cells of `q` from the aggregates and the responses not folded yet, read from one
+    /// snapshot: real time, at a cost that grows with cells, not responses.
+    Cells aggregated(const CellQuery& q);
+    /// The same cells counted from every raw response: the reference for `hailong index verify`.
+    Cells raw(const CellQuery& q);
+    /// The local days of the first and the last response to `surveyId`, if any.
+    std::optional<std::pair<std::int64_t, std::int64_t>> span(const std::string& surveyId);
+
+private:
+    Database& db_;
+    const SurveyCatalog& surveys_;
+};
+
+}  // namespace hailong::index
