@@ -11,7 +11,9 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/StreamCopier.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <iomanip>
 #include <map>
 #include <mutex>
@@ -83,6 +85,32 @@ std::string dossierCode(const std::string& agency, std::int64_t receivedMs, std:
         << d.month() << std::setw(2) << d.day() << '-' << std::setw(5) << seq;
     return out.str();
 }
+
+// The SIPAS 2017 criteria and how each tends to be rated against the citizen's mood (seats and
+// feedback handling lower, officers' manners higher, as provincial reports describe).
+const std::vector<std::pair<std::string, double>> kSipasCriteria{
+    {"access_seats", -0.35},
+    {"access_equipment_sufficient", -0.2},
+    {"access_equipment_modern", -0.3},
+    {"access_equipment_easy", -0.15},
+    {"procedure_posted_full", 0.1},
+    {"procedure_posted_accurate", 0.1},
+    {"procedure_dossier", 0},
+    {"procedure_fees", 0.15},
+    {"procedure_time", -0.1},
+    {"officer_polite", 0.25},
+    {"officer_listens", 0.2},
+    {"officer_explains", 0.15},
+    {"officer_guides", 0.15},
+    {"officer_guidance_clear", 0.1},
+    {"officer_rules", 0.2},
+    {"result_as_prescribed", 0.2},
+    {"result_complete", 0.15},
+    {"result_accurate", 0.2},
+    {"feedback_channel", -0.25},
+    {"feedback_easy", -0.3},
+    {"feedback_handled", -0.4},
+    {"feedback_notified", -0.45}};
 
 const std::vector<std::string> kNegativeComments{
     "Phải đi lại nhiều lần mới xong hồ sơ.",
@@ -286,6 +314,24 @@ DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::strin
                 sub.comment = g.pick(kPositiveComments);
             }
             ratings.push_back(std::move(sub));
+
+            // One citizen in six also fills in the SIPAS questionnaire on the web: 22 criteria
+            // on the five-level scale, moved by the same mood and by each element's own level.
+            if (g.uniform() < 1.0 / 6) {
+                Submission sipas;
+                sipas.channel = "web";
+                sipas.idempotencyKey = "demo-sipas:" + d.code;
+                sipas.surveyId = "sipas-2017";
+                sipas.dossierCode = d.code;
+                sipas.answeredAtMs = std::min(
+                    today, *d.returnedAtMs + static_cast<std::int64_t>(1 + g.below(72)) * kHour);
+                for (const auto& [question, offset] : kSipasCriteria) {
+                    const double level = 3.7 + mood * 0.55 + offset + g.normal(0, 0.75);
+                    const int answer = std::clamp(static_cast<int>(std::lround(level)), 1, 5);
+                    sipas.answers.push_back({question, static_cast<double>(answer), {}, ""});
+                }
+                ratings.push_back(std::move(sipas));
+            }
         }
     });
 

@@ -32,22 +32,25 @@ Histogram histogram(const Question& q, const Tally& tally) {
     return h;
 }
 
-// Answers to a question, and those among them whose option is in `values`.
-std::pair<double, double> shareCounts(const Question& q, const std::vector<std::string>& values,
+// Responses that answered a share's question, and those among them whose answer is in its
+// set. A multiple-choice response counts once, however many options it chose: its own score
+// says whether any of them is in the set.
+std::pair<double, double> shareCounts(const Survey& survey, const IndexDefinition& node,
                                       const Tally& tally) {
-    auto it = tally.answers.find(q.id);
+    const Question* q = node.questions.empty() ? nullptr : survey.question(node.questions.front());
+    if (!q) return {0, 0};
+    if (q->type == QuestionType::MultipleChoice) {
+        auto s = tally.scores.find(node.id);
+        if (s == tally.scores.end()) return {0, 0};
+        return {std::round(s->second.sum / 100), static_cast<double>(s->second.n)};
+    }
+    auto it = tally.answers.find(q->id);
     if (it == tally.answers.end()) return {0, 0};
     double in = 0, all = 0;
     for (const auto& [option, count] : it->second) {
-        if (option.empty()) continue;
-        if (std::find(values.begin(), values.end(), option) != values.end())
+        if (std::find(node.values.begin(), node.values.end(), option) != node.values.end())
             in += static_cast<double>(count);
         all += static_cast<double>(count);
-    }
-    if (q.type == QuestionType::MultipleChoice) {  // a response counts once, however many chosen
-        auto answered = it->second.find("");
-        all = answered == it->second.end() ? 0 : static_cast<double>(answered->second);
-        in = std::min(in, all);
     }
     return {in, all};
 }
@@ -75,8 +78,7 @@ IndexValue computeNode(const Survey& survey, const IndexDefinition& node, const 
     const Question* q = node.questions.empty() ? nullptr : survey.question(node.questions.front());
     switch (node.method) {
         case IndexMethod::Share: {
-            if (!q) break;
-            const auto [in, all] = shareCounts(*q, node.values, tally);
+            const auto [in, all] = shareCounts(survey, node, tally);
             v.n = static_cast<std::int64_t>(all);
             if (all > 0) {
                 setShare(v, in, all);
@@ -169,10 +171,7 @@ IndexValue computeNode(const Survey& survey, const IndexDefinition& node, const 
         case IndexMethod::Pooled: {
             double in = 0, all = 0;
             for (const IndexDefinition& child : node.children) {
-                const Question* cq =
-                    child.questions.empty() ? nullptr : survey.question(child.questions.front());
-                if (!cq) continue;
-                const auto [k, n] = shareCounts(*cq, child.values, tally);
+                const auto [k, n] = shareCounts(survey, child, tally);
                 in += k, all += n;
             }
             v.n = static_cast<std::int64_t>(all);
@@ -192,7 +191,9 @@ std::pair<double, double> wilson(double k, double n) {
     const double p = k / n, z2 = kZ * kZ;
     const double centre = (p + z2 / (2 * n)) / (1 + z2 / n);
     const double half = kZ * std::sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n);
-    return {std::max(0.0, centre - half) * 100, std::min(1.0, centre + half) * 100};
+    // All or none in the set: the interval ends exactly at the bound (rounding would not).
+    return {k <= 0 ? 0.0 : std::max(0.0, centre - half) * 100,
+            k >= n ? 100.0 : std::min(1.0, centre + half) * 100};
 }
 
 std::vector<IndexValue> compute(const Survey& survey, const Tally& tally) {

@@ -169,6 +169,14 @@ std::optional<Family> parseFamily(std::string_view text) {
 }
 
 std::size_t IndexStore::fold(std::size_t limit) {
+    // Nothing waiting (the usual case between rounds): no write transaction, no lock taken.
+    const bool waiting = db_.read([](Session& s) {
+        std::int64_t any = 0;
+        s << "SELECT COUNT(*) FROM (SELECT 1 FROM responses WHERE folded = 0 LIMIT 1) t",
+            into(any), now;
+        return any > 0;
+    });
+    if (!waiting) return 0;
     return db_.write([&](Session& s) -> std::size_t {
         // The state row's lock makes folds take turns across hosts (SQLite's BEGIN IMMEDIATE
         // already does); a fold then sees every response committed before it.

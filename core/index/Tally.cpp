@@ -64,7 +64,7 @@ double maxPoints(const Question& q) {
 
 void addScores(Tally& tally, const Survey& survey, const IndexDefinition& node,
                const ResponseAnswers& answers) {
-    if (needsScores(node))
+    if (needsScores(survey, node))
         if (auto s = scoreOf(survey, node, answers)) tally.scores[node.id].add(*s);
     for (const IndexDefinition& child : node.children) addScores(tally, survey, child, answers);
 }
@@ -78,13 +78,14 @@ void addResponse(Tally& tally, const Survey& survey, const ResponseAnswers& answ
         if (!q || options.empty()) continue;
         auto& counts = tally.answers[question];
         for (const std::string& o : options) ++counts[o];
-        if (q->type == QuestionType::MultipleChoice) ++counts[""];
     }
     for (const IndexDefinition& node : survey.indices) addScores(tally, survey, node, answers);
 }
 
-bool needsScores(const IndexDefinition& node) {
-    return !node.isLeaf() || node.method == IndexMethod::Points;
+bool needsScores(const Survey& survey, const IndexDefinition& node) {
+    if (!node.isLeaf() || node.method == IndexMethod::Points) return true;
+    const Question* q = node.questions.empty() ? nullptr : survey.question(node.questions.front());
+    return node.method == IndexMethod::Share && q && q->type == QuestionType::MultipleChoice;
 }
 
 std::optional<double> scoreOf(const Survey& survey, const IndexDefinition& node,

@@ -37,11 +37,10 @@ struct Moments {
 /// same arithmetic.
 struct Tally {
     std::int64_t responses = 0;
-    /// question → option id → answers choosing it. For multiple-choice questions the option ""
-    /// counts the responses that answered at all.
+    /// question → option id → answers choosing it.
     std::map<std::string, std::map<std::string, std::int64_t>> answers;
-    /// index node id → the responses' own scores on it (inner nodes and Points leaves, whose
-    /// intervals need them).
+    /// index node id → the responses' own scores on it (inner nodes, Points leaves and shares
+    /// of multiple-choice questions, which counts of options cannot give).
     std::map<std::string, Moments> scores;
 
     void merge(const Tally& other);
@@ -58,8 +57,9 @@ using ResponseAnswers = std::map<std::string, std::vector<std::string>>;
 /// Adds one response, answered on `survey` (its own version), to `tally`.
 void addResponse(Tally& tally, const Survey& survey, const ResponseAnswers& answers);
 
-/// Whether node's interval needs the responses' own scores (inner nodes and Points leaves).
-bool needsScores(const IndexDefinition& node);
+/// Whether node's value or interval needs the responses' own scores (inner nodes, Points
+/// leaves, shares of a multiple-choice question).
+bool needsScores(const Survey& survey, const IndexDefinition& node);
 
 /// One response's own value on `node` (the scale of the node's value), or nothing when it
 /// answered none of the node's questions.

@@ -1,0 +1,296 @@
+// Tests for core/index's storage: the aggregates read back (with the real-time tail) give the
+// same cells as the raw responses, for every family and time grain, on SQLite and on a real
+// PostgreSQL; several hosts folding one database at once lose and double nothing.
+#include "directory/DirectoryStore.h"
+#include "index/IndexService.h"
+#include "ingest/IngestService.h"
+#include "support/TestSupport.h"
+#include "survey/SurveyStore.h"
+#include "text/IcuTextNormalizer.h"
+
+#include <Poco/FileStream.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/StreamCopier.h>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <random>
+#include <thread>
+
+using namespace hailong;
+using namespace hailong::index;
+using namespace Poco::Data::Keywords;
+using Poco::Data::Session;
+
+namespace {
+
+constexpr std::int64_t kDay = 86400000;
+
+// A province of two departments and four communes, each with a counter and two officers.
+struct Province {
+    explicit Province(Backend b)
+        : tdb(b),
+          db(tdb.migrated()),
+          surveys(db),
+          directory(db, text),
+          ingest(db, surveys, directory, text, {}),
+          indices(db, surveys) {
+        surveys.publishFolder(test::sourceDir() + "/surveys");
+        directory.save(AgencyInput{"PT", "Tỉnh Phú Thọ", "", "province", "", true});
+        for (const char* dept : {"SA", "SB"})
+            directory.save(
+                AgencyInput{dept, std::string("Sở ") + dept, "PT", "department", "", true});
+        for (const auto& [commune, parent] : std::vector<std::pair<std::string, std::string>>{
+                 {"A1", "SA"}, {"A2", "SA"}, {"B1", "SB"}, {"B2", "SB"}}) {
+            directory.save(AgencyInput{commune, "Xã " + commune, parent, "commune", "", true});
+            leaves.push_back(commune);
+        }
+        for (const std::string& a : {std::string("SA"), std::string("SB"), std::string("A1"),
+                                     std::string("A2"), std::string("B1"), std::string("B2")}) {
+            directory.save(CounterInput{a + "-Q1", "Quầy 1", a, true});
+            for (int k = 1; k <= 2; ++k)
+                directory.save(OfficerInput{a + "-CB" + std::to_string(k), "Cán bộ", "", a, true});
+        }
+        for (const char* p : {"1.001", "1.002", "1.003"})
+            directory.save(
+                ProcedureInput{p, std::string("Thủ tục ") + p, "Hộ tịch", "full", 1, true});
+    }
+
+    // A random valid answer sheet for `survey`, as a citizen could send it.
+    Submission randomSubmission(std::mt19937& rng, const Survey& survey, int serial) {
+        Submission s;
+        s.idempotencyKey = "t-" + std::to_string(serial);
+        s.surveyId = survey.id;
+        static const std::vector<std::string> anyChannel{"counter", "sms", "web"};
+        const auto& channels = survey.channels.empty() ? anyChannel : survey.channels;
+        s.channel = channels[rng() % channels.size()];
+        const std::string agency =
+            rng() % 5 == 0 ? (rng() % 2 ? "SA" : "SB") : leaves[rng() % leaves.size()];
+        s.agencyCode = agency;
+        if (rng() % 3) s.counterCode = agency + "-Q1";
+        if (rng() % 4) s.officerCode = agency + "-CB" + std::to_string(1 + rng() % 2);
+        if (rng() % 3) s.procedureCode = std::string("1.00") + std::to_string(1 + rng() % 3);
+        s.answeredAtMs = nowMs - static_cast<std::int64_t>(rng() % 420) * kDay -
+                         static_cast<std::int64_t>(rng() % kDay);
+        std::map<std::string, std::string> chosen;
+        for (const Question& q : survey.questions) {
+            if (q.showIf) {
+                auto it = chosen.find(q.showIf->question);
+                if (it == chosen.end() ||
+                    std::find(q.showIf->values.begin(), q.showIf->values.end(), it->second) ==
+                        q.showIf->values.end())
+                    continue;
+            }
+            if (q.options.empty() || (!q.required && rng() % 5 == 0)) continue;
+            Answer a{q.id, std::nullopt, {}, ""};
+            a.choices.push_back(q.options[rng() % q.options.size()].id);
+            if (q.type == QuestionType::MultipleChoice && q.options.size() > 1 && rng() % 2) {
+                const std::string second = q.options[rng() % q.options.size()].id;
+                if (second != a.choices.front()) a.choices.push_back(second);
+            }
+            chosen[q.id] = a.choices.front();
+            s.answers.push_back(a);
+        }
+        return s;
+    }
+
+    // Publishes a second version of sipas-2017 (a new title is a new content hash).
+    void publishSipasV2() {
+        Poco::FileInputStream in(test::sourceDir() + "/surveys/sipas-2017.json");
+        std::string json;
+        Poco::StreamCopier::copyToString(in, json);
+        auto o = Poco::JSON::Parser().parse(json).extract<Poco::JSON::Object::Ptr>();
+        o->getObject("title")->set("vi", "SIPAS (phiên bản 2)");
+        std::ostringstream out;
+        o->stringify(out);
+        REQUIRE(surveys.publish(out.str(), "sipas-v2.json").version == 2);
+    }
+
+    std::size_t submitRandom(std::mt19937& rng, std::size_t count, int& serial) {
+        std::size_t stored = 0;
+        const auto all = surveys.list();
+        for (std::size_t i = 0; i < count; ++i) {
+            const auto& survey = all[rng() % all.size()];
+            try {
+                if (!ingest.submit(randomSubmission(rng, *survey, serial++)).duplicate) ++stored;
+            } catch (const Problem& p) {
+                FAIL("a generated submission was refused: " << p.code() << " for " << survey->id);
+            }
+        }
+        return stored;
+    }
+
+    test::TestDatabase tdb;
+    Database& db;
+    IcuTextNormalizer text;
+    SurveyStore surveys;
+    DirectoryStore directory;
+    IngestService ingest;
+    IndexService indices;
+    std::vector<std::string> leaves;
+    const std::int64_t nowMs = 1795000000000;  // 2026-11-18
+};
+
+void requireSame(const Cells& fast, const Cells& slow, const std::string& where) {
+    INFO(where);
+    REQUIRE(fast.size() == slow.size());
+    for (const auto& [cell, tally] : slow) {
+        auto it = fast.find(cell);
+        REQUIRE(it != fast.end());
+        std::string why;
+        INFO("agency " << cell.agency << " group " << cell.group << " " << cell.channel << " v"
+                       << cell.version << " " << format(cell.bucket));
+        CHECK(sameTally(it->second, tally, why));
+        if (!why.empty()) INFO(why);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("aggregates with their real-time tail equal the raw responses, for every breakdown") {
+    test::onEachBackend([](Backend b) {
+        Province p(b);
+        std::mt19937 rng(20261125);
+        int serial = 0;
+        std::size_t stored = p.submitRandom(rng, 250, serial);
+        // Fold part of it; publish a second version mid-way; store more, fold a little more.
+        p.indices.store().fold(120);
+        p.publishSipasV2();
+        stored += p.submitRandom(rng, 250, serial);
+        p.indices.store().fold(90);
+        REQUIRE(p.indices.store().unfolded() > 0);  // the tail is not empty: both paths count
+        REQUIRE(stored == 500);
+
+        for (const auto& survey : p.surveys.list()) {
+            const auto span = p.indices.store().span(survey->id);
+            REQUIRE(span);
+            for (Family f : {Family::Agency, Family::Counter, Family::Officer, Family::Procedure})
+                for (std::optional<Grain> g :
+                     {std::optional<Grain>(), std::optional<Grain>(Grain::Day),
+                      std::optional<Grain>(Grain::Week), std::optional<Grain>(Grain::Month),
+                      std::optional<Grain>(Grain::Quarter), std::optional<Grain>(Grain::Year)}) {
+                    // The whole span, and a range that cuts months in the middle.
+                    for (auto [from, to] :
+                         {*span, std::make_pair(span->first + 17, span->second - 23)}) {
+                        CellQuery q{survey->id, f, from, to, g, std::nullopt, std::nullopt};
+                        requireSame(
+                            p.indices.store().aggregated(q), p.indices.store().raw(q),
+                            survey->id + " " + name(f) + (g ? std::string(" ") + name(*g) : ""));
+                    }
+                }
+            // Reports through every breakdown agree too, value for value.
+            for (const char* by :
+                 {"", "agency", "counter", "officer", "procedure", "channel", "version"}) {
+                IndexRequest r{survey->id,     by,           span->first,  span->second,
+                               Grain::Quarter, std::nullopt, std::nullopt, std::nullopt,
+                               false};
+                IndexRequest raw = r;
+                raw.raw = true;
+                const auto a = p.indices.report(r), w = p.indices.report(raw);
+                REQUIRE(a.groups.size() == w.groups.size());
+                for (std::size_t i = 0; i < a.groups.size(); ++i) {
+                    REQUIRE(a.groups[i].key == w.groups[i].key);
+                    const auto& x = a.groups[i].indices;
+                    const auto& y = w.groups[i].indices;
+                    REQUIRE(x.size() == y.size());
+                    for (std::size_t k = 0; k < x.size(); ++k) {
+                        CHECK(x[k].n == y[k].n);
+                        CHECK(x[k].value.has_value() == y[k].value.has_value());
+                        if (x[k].value && y[k].value)
+                            CHECK(*x[k].value == Approx(*y[k].value).epsilon(1e-12));
+                    }
+                }
+            }
+        }
+        // After a full fold there is no tail, and `verify` finds nothing to report.
+        p.indices.foldAll();
+        CHECK(p.indices.store().unfolded() == 0);
+        for (const auto& survey : p.surveys.list()) {
+            const Verification v = verify(p.indices.store(), survey->id);
+            CHECK(v.mismatches.empty());
+            CHECK(v.queries == 24);
+        }
+    });
+}
+
+TEST_CASE("a parent agency counts its descendants; a scope keeps to its subtree") {
+    test::onEachBackend([](Backend b) {
+        Province p(b);
+        std::mt19937 rng(7);
+        int serial = 0;
+        p.submitRandom(rng, 200, serial);
+        p.indices.foldAll();
+        const auto span = p.indices.store().span("counter-quick");
+        REQUIRE(span);
+        IndexRequest r{"counter-quick", "agency",     span->first,  span->second, std::nullopt,
+                       std::nullopt,    std::nullopt, std::nullopt, false};
+        const auto report = p.indices.report(r);
+        std::map<std::string, std::int64_t> responses;
+        for (const auto& g : report.groups) responses[g.key] = g.tally.responses;
+        CHECK(responses["SA"] >= responses["A1"] + responses["A2"]);
+        CHECK(responses["PT"] == responses["SA"] + responses["SB"]);
+        std::int64_t all = 0;
+        p.db.read([&](Session& s) {
+            s << "SELECT COUNT(*) FROM responses WHERE survey_id = 'counter-quick'", into(all), now;
+        });
+        CHECK(responses["PT"] == all);
+        // Scoped to SB: SB and its communes only.
+        r.scopeAgency = p.directory.agency("SB")->id;
+        for (const auto& g : p.indices.report(r).groups)
+            CHECK((g.key == "SB" || g.key == "B1" || g.key == "B2"));
+    });
+}
+
+TEST_CASE("several hosts folding one database at once lose and double nothing") {
+    test::onEachBackend([](Backend b) {
+        Province p(b);
+        // Two more hosts: their own connections, their own stores.
+        Database second(DatabaseUrl::parse(p.tdb.url())), third(DatabaseUrl::parse(p.tdb.url()));
+        IndexStore other1(second, p.surveys), other2(third, p.surveys);
+        std::atomic<bool> done{false};
+        std::atomic<std::size_t> folded{0};
+        std::mutex failureMutex;
+        std::string failure;
+        auto folder = [&](IndexStore& store) {
+            try {
+                while (!done) {
+                    folded += store.fold(37);
+                    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+                }
+                folded += store.fold(1000000);
+            } catch (const std::exception& e) {
+                std::lock_guard lock(failureMutex);
+                failure = e.what();
+            }
+        };
+        std::thread f1(folder, std::ref(other1)), f2(folder, std::ref(other2));
+        std::mt19937 rng(99);
+        int serial = 0;
+        std::size_t stored = 0;
+        try {
+            for (int round = 0; round < 6; ++round) {
+                stored += p.submitRandom(rng, 60, serial);
+                folded += p.indices.store().fold(25);
+            }
+        } catch (const std::exception& e) {
+            std::lock_guard lock(failureMutex);
+            failure = std::string("main: ") + e.what();
+        }
+        done = true;
+        f1.join();
+        f2.join();
+        INFO(failure);
+        CHECK(failure.empty());
+        folded += p.indices.foldAll();
+        CHECK(folded == stored);  // each response folded exactly once
+        std::int64_t counted = 0;
+        p.db.read([&](Session& s) {
+            s << "SELECT folded FROM index_state WHERE id = 1", into(counted), now;
+        });
+        CHECK(counted == static_cast<std::int64_t>(stored));
+        for (const auto& survey : p.surveys.list())
+            CHECK(verify(p.indices.store(), survey->id).mismatches.empty());
+    });
+}
