@@ -94,7 +94,7 @@ TEST_CASE("CLI: version, config, migrate, import and demo") {
     CHECK(out.find("resolved folders (build tree)") != std::string::npos);
 
     CHECK(test::runHailong({"migrate", "--db", db}, out) == 0);
-    CHECK(out.find("schema version 2") != std::string::npos);
+    CHECK(out.find("schema version 3") != std::string::npos);
 
     const std::string csv = dir.write("directory.csv",
                                       "type,code,name,parent,agency\n"
@@ -341,7 +341,7 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
                 .body);
         CHECK(detailed->getObject("database")->has("url"));
         CHECK(health->getValue<std::string>("status") == "ok");
-        CHECK(health->getObject("database")->getValue<int>("schema_version") == 2);
+        CHECK(health->getObject("database")->getValue<int>("schema_version") == 3);
         auto summary = json(test::http(port, "GET", "/api/v1/summary").body)->getObject("counts");
         CHECK(summary->getValue<int>("responses") == 0);
         CHECK(summary->has("dossiers"));
