@@ -172,8 +172,8 @@ std::size_t IndexStore::fold(std::size_t limit) {
     // Nothing waiting (the usual case between rounds): no write transaction, no lock taken.
     const bool waiting = db_.read([](Session& s) {
         std::int64_t any = 0;
-        s << "SELECT COUNT(*) FROM (SELECT 1 FROM responses WHERE folded = 0 LIMIT 1) t",
-            into(any), now;
+        s << "SELECT COUNT(*) FROM (SELECT 1 FROM responses WHERE folded = 0 LIMIT 1) t", into(any),
+            now;
         return any > 0;
     });
     if (!waiting) return 0;

@@ -79,21 +79,7 @@ public:
             lease = acquire();
             guarded([&] { begin(*lease, true); });
         }
-        return guarded([&] {
-            try {
-                if constexpr (std::is_void_v<decltype(fn(*lease))>) {
-                    fn(*lease);
-                    commit(*lease);
-                } else {
-                    auto result = fn(*lease);
-                    commit(*lease);
-                    return result;
-                }
-            } catch (...) {
-                rollback(*lease);
-                throw;
-            }
-        });
+        return guarded([&] { return commitAfter(*lease, fn); });
     }
 
     /// Runs fn(Session&) inside a read-only transaction that sees one consistent snapshot
@@ -103,19 +89,7 @@ public:
         auto lease = acquire();
         return guarded([&] {
             begin(*lease, false);
-            try {
-                if constexpr (std::is_void_v<decltype(fn(*lease))>) {
-                    fn(*lease);
-                    commit(*lease);
-                } else {
-                    auto result = fn(*lease);
-                    commit(*lease);
-                    return result;
-                }
-            } catch (...) {
-                rollback(*lease);
-                throw;
-            }
+            return commitAfter(*lease, fn);
         });
     }
     /// Runs fn(Session&) on a pooled session outside any explicit transaction.
@@ -143,6 +117,23 @@ public:
     }
 
 private:
+    // Runs fn(s) in the transaction begun on `s`: commits after it, rolls back if it throws.
+    template <class F>
+    auto commitAfter(Poco::Data::Session& s, F& fn) {
+        try {
+            if constexpr (std::is_void_v<decltype(fn(s))>) {
+                fn(s);
+                commit(s);
+            } else {
+                auto result = fn(s);
+                commit(s);
+                return result;
+            }
+        } catch (...) {
+            rollback(s);
+            throw;
+        }
+    }
     void begin(Poco::Data::Session& s, bool write);
     void commit(Poco::Data::Session& s);
     static void rollback(Poco::Data::Session& s) noexcept;
