@@ -24,6 +24,23 @@ void requireToken(const Runtime& rt, const HttpRequest& request, const char* cod
     throw p;
 }
 
+int queryInteger(const std::string& name, const std::string& text, int min, int max) {
+    try {
+        std::size_t used = 0;
+        const int n = std::stoi(text, &used);
+        if (used == text.size() && n >= min && n <= max) return n;
+    } catch (const std::exception&) {
+    }
+    throw Problem(400, "query.integer",
+                  {{"name", name}, {"min", std::to_string(min)}, {"max", std::to_string(max)}});
+}
+
+Poco::JSON::Object::Ptr localized(const LocalizedText& text) {
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+    for (const auto& [lang, value] : text) o->set(lang, value);
+    return o;
+}
+
 ListQuery listQuery(const HttpRequest& r) {
     ListQuery q;
     q.agencyCode = r.queryParam("agency").value_or("");
@@ -31,15 +48,7 @@ ListQuery listQuery(const HttpRequest& r) {
     if (q.search.size() > 200) throw Problem(400, "field.too_long", {{"max", "200"}});
     auto integer = [&](const char* name, int def, int min, int max) {
         auto v = r.queryParam(name);
-        if (!v) return def;
-        try {
-            std::size_t used = 0;
-            int n = std::stoi(*v, &used);
-            if (used == v->size() && n >= min && n <= max) return n;
-        } catch (const std::exception&) {
-        }
-        throw Problem(400, "query.integer",
-                      {{"name", name}, {"min", std::to_string(min)}, {"max", std::to_string(max)}});
+        return v ? queryInteger(name, *v, min, max) : def;
     };
     q.limit = integer("limit", 100, 1, 1000);
     q.offset = integer("offset", 0, 0, 100000000);

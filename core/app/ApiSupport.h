@@ -7,6 +7,9 @@
 #include <optional>
 
 #include <hailong/Http.h>
+#include <hailong/Survey.h>
+
+#include <Poco/JSON/Object.h>
 
 namespace hailong {
 
@@ -27,6 +30,13 @@ struct Caller {
 };
 /// The caller of `request`; Problem(401) with a WWW-Authenticate header when it is neither.
 Caller caller(Runtime& rt, const HttpRequest& request);
+
+/// Parameter `name` as a whole number in [min, max]; Problem(400) naming it and the range
+/// otherwise.
+int queryInteger(const std::string& name, const std::string& text, int min, int max);
+
+/// Text in several languages as a JSON object {"vi": ..., "en": ...}.
+Poco::JSON::Object::Ptr localized(const LocalizedText& text);
 
 /// ?agency=, ?q=, ?limit=, ?offset=, ?from=, ?to=, bounded; Problem(400) when malformed.
 ListQuery listQuery(const HttpRequest& request);

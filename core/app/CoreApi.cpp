@@ -25,12 +25,6 @@ namespace {
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 
-Object::Ptr localized(const LocalizedText& t) {
-    Object::Ptr o = new Object;
-    for (const auto& [lang, text] : t) o->set(lang, text);
-    return o;
-}
-
 // ---- submissions -----------------------------------------------------------------------------
 
 // `p` with `prefix` in front of every field that does not have it yet.
@@ -329,16 +323,7 @@ void registerCoreApi(Runtime& rt) {
     // The whole definition of the latest published version, or of ?version=N (any status).
     routes.add("GET", "/api/v1/surveys/{id}", [&rt](const HttpRequest& r) {
         int version = 0;
-        if (auto v = r.queryParam("version")) {
-            try {
-                std::size_t used = 0;
-                version = std::stoi(*v, &used);
-                if (used != v->size() || version < 1) throw std::invalid_argument(*v);
-            } catch (const std::exception&) {
-                throw Problem(400, "query.integer",
-                              {{"name", "version"}, {"min", "1"}, {"max", "1000000"}});
-            }
-        }
+        if (auto v = r.queryParam("version")) version = queryInteger("version", *v, 1, 1000000);
         auto s = rt.surveys().find(r.param("id"), version);
         if (!s) throw Problem(404, "survey.not_found", {{"id", r.param("id")}});
         auto body = Poco::JSON::Parser()

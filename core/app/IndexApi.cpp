@@ -20,12 +20,6 @@ namespace {
 
 using index::IndexValue;
 
-Object::Ptr localized(const LocalizedText& t) {
-    Object::Ptr o = new Object;
-    for (const auto& [lang, text] : t) o->set(lang, text);
-    return o;
-}
-
 Object::Ptr valueJson(const IndexValue& v) {
     Object::Ptr o = new Object;
     o->set("id", v.id);
@@ -57,27 +51,9 @@ std::string number(const std::optional<double>& v, int decimals = 2) {
     return buffer;
 }
 
-int integer(const std::string& name, const std::string& text, int min, int max) {
-    try {
-        std::size_t used = 0;
-        const int v = std::stoi(text, &used);
-        if (used == text.size() && v >= min && v <= max) return v;
-    } catch (const std::exception&) {
-    }
-    throw Problem(400, "query.integer",
-                  {{"name", name}, {"min", std::to_string(min)}, {"max", std::to_string(max)}});
-}
-
 std::int64_t day(const std::string& name, const std::string& text) {
     if (auto d = index::parseDay(text)) return *d;
     throw Problem(400, "query.date", {{"name", name}, {"value", text}});
-}
-
-void flatten(const std::vector<IndexValue>& values, std::vector<const IndexValue*>& out) {
-    for (const IndexValue& v : values) {
-        out.push_back(&v);
-        flatten(v.children, out);
-    }
 }
 
 // The caller's scope: an API key sees its own agency subtree only.
@@ -114,7 +90,8 @@ index::IndexRequest indexRequest(Runtime& rt, const ParamSource& param) {
         r.scopeAgency = agency->id;
     }
     if (auto c = param("channel"); c && !c->empty()) r.channel = *c;
-    if (auto v = param("version"); v && !v->empty()) r.version = integer("version", *v, 1, 1000000);
+    if (auto v = param("version"); v && !v->empty())
+        r.version = queryInteger("version", *v, 1, 1000000);
     if (auto raw = param("raw")) r.raw = *raw == "1" || *raw == "true";
     const auto from = param("from"), to = param("to");
     const auto span = rt.indices().store().span(r.surveyId);
@@ -203,9 +180,7 @@ void writeIndexCsv(std::ostream& out, const index::IndexReport& report) {
     };
     out << "period,group,name,responses,index,value,n,low,high,too_few\n";
     for (const index::GroupResult& g : report.groups) {
-        std::vector<const IndexValue*> values;
-        flatten(g.indices, values);
-        for (const IndexValue* v : values)
+        for (const IndexValue* v : index::flatten(g.indices))
             out << g.period << "," << quoted(g.key) << "," << quoted(g.name) << ","
                 << g.tally.responses << "," << v->id << "," << number(v->value, 4) << "," << v->n
                 << "," << number(v->low, 4) << "," << number(v->high, 4) << ","

@@ -3,6 +3,7 @@
 #include "common/Clock.h"
 #include "common/Utf8.h"
 #include "directory/Validation.h"
+#include "store/Columns.h"
 
 #include <hailong/Problem.h>
 #include <hailong/TextNormalizer.h>
@@ -25,21 +26,13 @@ using Poco::Data::Statement;
 namespace hailong {
 namespace {
 
+using namespace columns;
+
 using NullableId = Poco::Nullable<std::int64_t>;
 
 constexpr std::int64_t kEarliestMs = 946684800000;  // 2000-01-01
 constexpr std::int64_t kLatestMs = 7258118400000;   // 2200-01-01
 
-std::int64_t i64(RecordSet& rs, std::size_t col) {
-    return rs.value(col).isEmpty() ? 0 : rs.value(col).convert<std::int64_t>();
-}
-std::optional<std::int64_t> optI64(RecordSet& rs, std::size_t col) {
-    if (rs.value(col).isEmpty()) return std::nullopt;
-    return rs.value(col).convert<std::int64_t>();
-}
-std::string str(RecordSet& rs, std::size_t col) {
-    return rs.value(col).isEmpty() ? std::string() : rs.value(col).convert<std::string>();
-}
 NullableId nullable(const std::optional<std::int64_t>& v) {
     return v ? NullableId(*v) : NullableId();
 }

@@ -8,27 +8,13 @@ namespace {
 
 constexpr double kZ = 1.959963984540054;  // the 97.5th percentile of the normal distribution
 
-// The mean and the sample variance of a question's chosen option values, from its counts.
-struct Histogram {
-    double n = 0, sum = 0, squares = 0;
-    double mean() const { return n ? sum / n : 0; }
-    double variance() const {
-        if (n < 2) return 0;
-        const double v = (squares - n * mean() * mean()) / (n - 1);
-        return v > 0 ? v : 0;
-    }
-};
-
-Histogram histogram(const Question& q, const Tally& tally) {
-    Histogram h;
+// The moments of a question's chosen option values, from its counts.
+Moments histogram(const Question& q, const Tally& tally) {
+    Moments h;
     auto it = tally.answers.find(q.id);
     if (it == tally.answers.end()) return h;
-    for (const auto& [option, count] : it->second) {
-        const QuestionOption* o = option.empty() ? nullptr : q.option(option);
-        if (!o) continue;
-        const auto c = static_cast<double>(count);
-        h.n += c, h.sum += c * o->value, h.squares += c * o->value * o->value;
-    }
+    for (const auto& [option, count] : it->second)
+        if (const QuestionOption* o = q.option(option)) h.add(o->value, count);
     return h;
 }
 
@@ -88,38 +74,33 @@ IndexValue computeNode(const Survey& survey, const IndexDefinition& node, const 
         case IndexMethod::Mean100:
         case IndexMethod::Average: {
             if (!q) break;
-            const Histogram h = histogram(*q, tally);
-            v.n = static_cast<std::int64_t>(h.n);
+            const Moments h = histogram(*q, tally);
+            v.n = h.n;
             if (h.n == 0) break;
             double scale = 1, offset = 0, lo = q->min, hi = q->max;
             if (node.method == IndexMethod::Mean100 && q->max > q->min) {
                 scale = 100 / (q->max - q->min), offset = q->min, lo = 0, hi = 100;
             }
             v.value = (h.mean() - offset) * scale;
-            normalInterval(v, *v.value, h.variance() * scale * scale, h.n, lo, hi);
+            normalInterval(v, *v.value, h.variance() * scale * scale, static_cast<double>(h.n), lo,
+                           hi);
             v.interval = "normal";
             break;
         }
         case IndexMethod::Nps: {
             if (!q) break;
-            const Histogram h = histogram(*q, tally);
-            double promoters = 0, detractors = 0;
+            // Each answer scores +100 (9–10), 0 (7–8) or −100 (0–6): NPS is their mean.
+            Moments scores;
             auto it = tally.answers.find(q->id);
-            if (it != tally.answers.end()) {
-                for (const auto& [option, count] : it->second) {
-                    const QuestionOption* o = q->option(option);
-                    if (o && o->value >= 9) promoters += static_cast<double>(count);
-                    if (o && o->value <= 6) detractors += static_cast<double>(count);
-                }
-            }
-            v.n = static_cast<std::int64_t>(h.n);
-            if (h.n == 0) break;
-            const double p = promoters / h.n, d = detractors / h.n;
-            v.value = (p - d) * 100;
-            // Each response scores +100, 0 or −100; the variance of that score.
-            const double variance =
-                (p + d - (p - d) * (p - d)) * 10000 * h.n / std::max(1.0, h.n - 1);
-            normalInterval(v, *v.value, variance, h.n, -100, 100);
+            if (it != tally.answers.end())
+                for (const auto& [option, count] : it->second)
+                    if (const QuestionOption* o = q->option(option))
+                        scores.add(o->value >= 9 ? 100.0 : o->value <= 6 ? -100.0 : 0.0, count);
+            v.n = scores.n;
+            if (scores.n == 0) break;
+            v.value = scores.mean();
+            normalInterval(v, *v.value, scores.variance(), static_cast<double>(scores.n), -100,
+                           100);
             v.interval = "normal";
             break;
         }
@@ -128,11 +109,11 @@ IndexValue computeNode(const Survey& survey, const IndexDefinition& node, const 
             for (const std::string& id : node.questions) {
                 const Question* pq = survey.question(id);
                 if (!pq) continue;
-                const Histogram h = histogram(*pq, tally);
+                const Moments h = histogram(*pq, tally);
                 double best = 0;
                 for (const QuestionOption& o : pq->options) best = std::max(best, o.value);
-                earned += h.sum, possible += h.n * best, full += best;
-                answered = std::max(answered, h.n);
+                earned += h.sum, possible += static_cast<double>(h.n) * best, full += best;
+                answered = std::max(answered, static_cast<double>(h.n));
             }
             const auto s = tally.scores.find(node.id);
             v.n = s == tally.scores.end() ? static_cast<std::int64_t>(answered) : s->second.n;
@@ -200,6 +181,15 @@ std::vector<IndexValue> compute(const Survey& survey, const Tally& tally) {
     std::vector<IndexValue> out;
     for (const IndexDefinition& node : survey.indices)
         out.push_back(computeNode(survey, node, tally));
+    return out;
+}
+
+std::vector<const IndexValue*> flatten(const std::vector<IndexValue>& values) {
+    std::vector<const IndexValue*> out;
+    for (const IndexValue& v : values) {
+        out.push_back(&v);
+        for (const IndexValue* c : flatten(v.children)) out.push_back(c);
+    }
     return out;
 }
 

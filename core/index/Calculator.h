@@ -31,6 +31,9 @@ std::pair<double, double> wilson(double k, double n);
 /// Every index of `survey` computed over `tally`. Pure; thread-safe.
 std::vector<IndexValue> compute(const Survey& survey, const Tally& tally);
 
+/// Every node of `values`, parents before their children.
+std::vector<const IndexValue*> flatten(const std::vector<IndexValue>& values);
+
 /// The node `id` anywhere in `values`, or null.
 const IndexValue* find(const std::vector<IndexValue>& values, const std::string& id);
 

@@ -1,5 +1,7 @@
 #include "index/IndexService.h"
 
+#include "store/Columns.h"
+
 #include <hailong/Problem.h>
 
 #include <Poco/Data/RecordSet.h>
@@ -33,12 +35,12 @@ std::map<std::int64_t, Named> namesOf(Database& db, const std::string& table) {
         RecordSet rs(select);
         std::map<std::int64_t, Named> out;
         for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
-            Named n{rs.value(1).convert<std::string>(), rs.value(2).convert<std::string>(), "", 0};
+            Named n{columns::str(rs, 1), columns::str(rs, 2), "", 0};
             if (agencies) {
-                n.path = rs.value(3).convert<std::string>();
-                n.depth = rs.value(4).convert<int>();
+                n.path = columns::str(rs, 3);
+                n.depth = static_cast<int>(columns::i64(rs, 4));
             }
-            out[rs.value(0).convert<std::int64_t>()] = n;
+            out[columns::i64(rs, 0)] = n;
         }
         return out;
     });
@@ -62,13 +64,6 @@ std::vector<std::int64_t> ancestors(const std::string& path) {  // "/1/7/12/" â†
 std::optional<double> standardError(const IndexValue& v) {
     if (!v.low || !v.high) return std::nullopt;
     return (*v.high - *v.low) / (2 * 1.959963984540054);
-}
-
-void collect(const std::vector<IndexValue>& values, std::vector<const IndexValue*>& out) {
-    for (const IndexValue& v : values) {
-        out.push_back(&v);
-        collect(v.children, out);
-    }
 }
 
 }  // namespace
@@ -141,7 +136,7 @@ void IndexService::loop(int intervalMs) {
         std::unique_lock lock(mutex_);
         if (stopping_) return;
         // A full fold means more is waiting: go on at once; otherwise wait for the next round.
-        if (folded < 5000)
+        if (folded < kFoldBatch)
             wake_.wait_for(lock, std::chrono::milliseconds(intervalMs), [&] { return stopping_; });
         if (stopping_) return;
     }
@@ -243,9 +238,7 @@ std::vector<Change> IndexService::compare(const IndexReport& before, const Index
     std::map<std::string, const GroupResult*> earlier;
     for (const GroupResult& g : before.groups) earlier[g.key] = &g;
     for (const GroupResult& g : after.groups) {
-        std::vector<const IndexValue*> values;
-        collect(g.indices, values);
-        for (const IndexValue* v : values) {
+        for (const IndexValue* v : flatten(g.indices)) {
             if (!indexId.empty() && v->id != indexId) continue;
             Change c{g.key, v->id, std::nullopt, v->value, std::nullopt, false};
             auto e = earlier.find(g.key);

@@ -1,5 +1,7 @@
 #include "index/IndexStore.h"
 
+#include "store/Columns.h"
+
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
 
@@ -17,16 +19,11 @@ using Poco::Data::Statement;
 namespace hailong::index {
 namespace {
 
+using namespace columns;
+
 constexpr Family kFamilies[] = {Family::Agency, Family::Counter, Family::Officer,
                                 Family::Procedure};
 constexpr std::size_t kChunk = 2000;
-
-std::int64_t i64(RecordSet& rs, std::size_t col) {
-    return rs.value(col).isEmpty() ? 0 : rs.value(col).convert<std::int64_t>();
-}
-std::string str(RecordSet& rs, std::size_t col) {
-    return rs.value(col).isEmpty() ? std::string() : rs.value(col).convert<std::string>();
-}
 
 std::string rollup(Family f, bool months) {
     return std::string(name(f)) + (months ? ".month" : ".day");
@@ -77,21 +74,23 @@ void readResponses(Session& s, const std::string& where, const std::string* surv
         RecordSet rs(select);
         std::vector<Stored> batch;
         batch.reserve(rs.rowCount());
+        std::string ids;
         for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
             Stored r;
             r.id = i64(rs, 0), r.surveyId = str(rs, 1), r.version = static_cast<int>(i64(rs, 2));
             r.channel = str(rs, 3), r.agency = i64(rs, 4), r.counter = i64(rs, 5);
             r.officer = i64(rs, 6), r.procedure = i64(rs, 7), r.day = localDay(i64(rs, 8));
+            ids += (ids.empty() ? "" : ",") + std::to_string(r.id);
             batch.push_back(std::move(r));
         }
         if (batch.empty()) return;
-        // The chosen options of the chunk: one range read on the answers' primary key.
+        // The chosen options of exactly these responses (their ids are not contiguous: other
+        // surveys' and already folded responses lie between them).
         Statement answers(s);
-        answers
-            << "SELECT response_id, question_id, value_text FROM answers WHERE response_id >= " +
-                   std::to_string(batch.front().id) +
-                   " AND response_id <= " + std::to_string(batch.back().id) +
-                   " AND value_num IS NOT NULL ORDER BY response_id, question_id, position";
+        answers << "SELECT response_id, question_id, value_text FROM answers WHERE response_id "
+                   "IN (" +
+                       ids +
+                       ") AND value_num IS NOT NULL ORDER BY response_id, question_id, position";
         answers.execute();
         RecordSet as(answers);
         std::size_t at = 0;
@@ -124,15 +123,19 @@ private:
     std::map<std::pair<std::string, int>, std::shared_ptr<const Survey>> cache_;
 };
 
-// Counts the raw responses matching `where` into the cells of `q`.
-Cells countRaw(Session& s, const SurveyCatalog& catalog, const CellQuery& q,
-               const std::string& where) {
+// Counts raw responses into the cells of `q`: every stored one, or only the tail not folded
+// yet. The tail is read through the partial index on unfolded responses alone (filtering on the
+// survey in SQL would let the planner scan the survey's every response), then filtered here.
+Cells countRaw(Session& s, const SurveyCatalog& catalog, const CellQuery& q, bool tailOnly) {
     Versions versions(catalog);
     Cells cells;
     const std::string condition =
-        "r.survey_id = $1 AND r.answered_at >= " + std::to_string(dayStartMs(q.fromDay)) +
-        " AND r.answered_at < " + std::to_string(dayStartMs(q.toDay + 1)) + where;
-    readResponses(s, condition, &q.surveyId, static_cast<std::size_t>(-1), [&](const Stored& r) {
+        tailOnly
+            ? std::string("r.folded = 0")
+            : "r.survey_id = $1 AND r.answered_at >= " + std::to_string(dayStartMs(q.fromDay)) +
+                  " AND r.answered_at < " + std::to_string(dayStartMs(q.toDay + 1));
+    auto each = [&](const Stored& r) {
+        if (r.surveyId != q.surveyId || r.day < q.fromDay || r.day > q.toDay) return;
         if (q.channel && r.channel != *q.channel) return;
         if (q.version && r.version != *q.version) return;
         const std::int64_t group = r.group(q.family);
@@ -142,7 +145,9 @@ Cells countRaw(Session& s, const SurveyCatalog& catalog, const CellQuery& q,
         Cell c{r.agency, group, r.channel, r.version,
                q.buckets ? bucketStart(r.day, *q.buckets) : q.fromDay};
         addResponse(cells[c], *survey, r.answers);
-    });
+    };
+    readResponses(s, condition, tailOnly ? nullptr : &q.surveyId, static_cast<std::size_t>(-1),
+                  each);
     return cells;
 }
 
@@ -297,23 +302,32 @@ Cells IndexStore::aggregated(const CellQuery& q) {
             }
         }
         // The real-time tail: responses stored since the last fold.
-        for (auto& [cell, tally] : countRaw(s, surveys_, q, " AND r.folded = 0"))
-            cells[cell].merge(tally);
+        for (auto& [cell, tally] : countRaw(s, surveys_, q, true)) cells[cell].merge(tally);
         return cells;
     });
 }
 
 Cells IndexStore::raw(const CellQuery& q) {
-    return db_.snapshot([&](Session& s) { return countRaw(s, surveys_, q, ""); });
+    return db_.snapshot([&](Session& s) { return countRaw(s, surveys_, q, false); });
 }
 
 std::optional<std::pair<std::int64_t, std::int64_t>> IndexStore::span(const std::string& surveyId) {
-    return db_.read([&](Session& s) -> std::optional<std::pair<std::int64_t, std::int64_t>> {
+    // The folded days from the day rollup's key, the rest from the tail: no scan of responses.
+    return db_.snapshot([&](Session& s) -> std::optional<std::pair<std::int64_t, std::int64_t>> {
         Poco::Nullable<std::int64_t> first, last;
-        s << "SELECT MIN(answered_at), MAX(answered_at) FROM responses WHERE survey_id = $1",
+        s << "SELECT MIN(period), MAX(period) FROM index_counts WHERE rollup = 'agency.day' AND "
+             "survey_id = $1",
             bind(surveyId), into(first), into(last), now;
-        if (first.isNull() || last.isNull()) return std::nullopt;
-        return std::make_pair(localDay(first.value()), localDay(last.value()));
+        std::optional<std::pair<std::int64_t, std::int64_t>> out;
+        if (!first.isNull() && !last.isNull()) out = std::make_pair(first.value(), last.value());
+        readResponses(s, "r.folded = 0", nullptr, static_cast<std::size_t>(-1),
+                      [&](const Stored& r) {
+                          if (r.surveyId != surveyId) return;
+                          if (!out) out = std::make_pair(r.day, r.day);
+                          out->first = std::min(out->first, r.day);
+                          out->second = std::max(out->second, r.day);
+                      });
+        return out;
     });
 }
 

@@ -43,6 +43,9 @@ struct CellQuery {
     std::optional<int> version;
 };
 
+/// The most responses one fold counts in one transaction.
+constexpr std::size_t kFoldBatch = 5000;
+
 /// Thread-safe (each call uses its own pooled session). Several hosts may fold into one
 /// PostgreSQL database at once: a fold holds the index_state row lock while it counts.
 class IndexStore {
@@ -51,7 +54,7 @@ public:
 
     /// Counts up to `limit` responses not folded yet into the aggregates, in one transaction;
     /// returns how many it folded.
-    std::size_t fold(std::size_t limit = 5000);
+    std::size_t fold(std::size_t limit = kFoldBatch);
     /// Responses stored but not folded yet.
     std::int64_t unfolded();
     /// The cells of `q` from the aggregates and the responses not folded yet, read from one

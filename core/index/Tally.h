@@ -17,10 +17,11 @@ struct Moments {
     std::int64_t n = 0;
     double sum = 0, squares = 0;
 
-    void add(double x) {
-        ++n;
-        sum += x;
-        squares += x * x;
+    /// Adds `x`, `count` times.
+    void add(double x, std::int64_t count = 1) {
+        n += count;
+        sum += static_cast<double>(count) * x;
+        squares += static_cast<double>(count) * x * x;
     }
     void merge(const Moments& other) {
         n += other.n;
