@@ -77,7 +77,14 @@ Verification verify(IndexStore& store, const std::string& surveyId) {
              {std::optional<Grain>(), std::optional<Grain>(Grain::Day),
               std::optional<Grain>(Grain::Week), std::optional<Grain>(Grain::Month),
               std::optional<Grain>(Grain::Quarter), std::optional<Grain>(Grain::Year)}) {
-            CellQuery q{surveyId, f, span->first, span->second, g, std::nullopt, std::nullopt};
+            if (!hasDays(f) && (g == Grain::Day || g == Grain::Week)) continue;
+            CellQuery q{surveyId,
+                        f,
+                        hasDays(f) ? span->first : firstDayOfMonth(monthOf(span->first)),
+                        hasDays(f) ? span->second : lastDayOfMonth(monthOf(span->second)),
+                        g,
+                        std::nullopt,
+                        std::nullopt};
             const Cells fast = store.aggregated(q), slow = store.raw(q);
             ++v.queries;
             v.cells += slow.size();
@@ -167,6 +174,13 @@ IndexReport IndexService::report(const IndexRequest& request) {
     q.fromDay = request.fromDay, q.toDay = request.toDay;
     q.buckets = request.period;
     q.channel = request.channel, q.version = request.version;
+    if (!hasDays(q.family)) {  // kept by month: whole months, and the report says so
+        if (q.buckets == Grain::Day || q.buckets == Grain::Week)
+            throw Problem(422, "index.grain_too_fine", {{"by", request.by}});
+        q.fromDay = firstDayOfMonth(monthOf(q.fromDay));
+        q.toDay = lastDayOfMonth(monthOf(q.toDay));
+        out.request.fromDay = q.fromDay, out.request.toDay = q.toDay;
+    }
     const Cells cells = request.raw ? store_.raw(q) : store_.aggregated(q);
 
     const auto agencies = namesOf(db_, "agencies");

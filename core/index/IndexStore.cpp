@@ -1,8 +1,5 @@
 #include "index/IndexStore.h"
 
-#include "store/Columns.h"
-
-#include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
 
 #include <algorithm>
@@ -12,21 +9,64 @@
 #include <vector>
 
 using namespace Poco::Data::Keywords;
-using Poco::Data::RecordSet;
 using Poco::Data::Session;
 using Poco::Data::Statement;
 
 namespace hailong::index {
 namespace {
 
-using namespace columns;
-
 constexpr Family kFamilies[] = {Family::Agency, Family::Counter, Family::Officer,
                                 Family::Procedure};
 constexpr std::size_t kChunk = 2000;
 
-std::string rollup(Family f, bool months) {
-    return std::string(name(f)) + (months ? ".month" : ".day");
+// The grains rollups are kept at: a period is a local day number, a month number
+// (year * 12 + month - 1) or a year.
+enum class Kept { Day, Month, Year };
+
+std::string rollup(Family f, Kept k) {
+    return std::string(name(f)) + (k == Kept::Day ? ".day" : k == Kept::Month ? ".month" : ".year");
+}
+
+std::int64_t periodOf(std::int64_t day, Kept k) {
+    return k == Kept::Day ? day : k == Kept::Month ? monthOf(day) : dateOf(day).year;
+}
+
+std::int64_t firstDayOf(std::int64_t period, Kept k) {
+    return k == Kept::Day     ? period
+           : k == Kept::Month ? firstDayOfMonth(period)
+                              : firstDayOfMonth(period * 12);
+}
+
+std::int64_t lastDayOf(std::int64_t period, Kept k) {
+    return k == Kept::Day     ? period
+           : k == Kept::Month ? lastDayOfMonth(period)
+                              : lastDayOfMonth(period * 12 + 11);
+}
+
+// Where a range is read from: whole years from year rows, whole months around them from month
+// rows, the days at the ends from day rows; a grain only when the query's buckets do not cut
+// through its periods.
+struct Span {
+    Kept kept;
+    std::int64_t from, to;  // periods
+};
+void plan(std::int64_t fromDay, std::int64_t toDay, Kept coarsest, std::vector<Span>& spans) {
+    if (fromDay > toDay) return;
+    if (coarsest == Kept::Day) {
+        spans.push_back({Kept::Day, fromDay, toDay});
+        return;
+    }
+    const Kept finer = coarsest == Kept::Year ? Kept::Month : Kept::Day;
+    std::int64_t first = periodOf(fromDay, coarsest), last = periodOf(toDay, coarsest);
+    if (firstDayOf(first, coarsest) < fromDay) ++first;
+    if (lastDayOf(last, coarsest) > toDay) --last;
+    if (first > last) {
+        plan(fromDay, toDay, finer, spans);
+        return;
+    }
+    spans.push_back({coarsest, first, last});
+    plan(fromDay, firstDayOf(first, coarsest) - 1, finer, spans);
+    plan(lastDayOf(last, coarsest) + 1, toDay, finer, spans);
 }
 
 // One stored response as the engine reads it.
@@ -63,42 +103,45 @@ void readResponses(Session& s, const std::string& where, const std::string* surv
     std::size_t seen = 0;
     while (seen < limit) {
         const std::size_t chunk = std::min(kChunk, limit - seen);
-        Statement select(s);
-        select << "SELECT r.id, r.survey_id, r.survey_version, r.channel, r.agency_id, "
-                  "r.counter_id, r.officer_id, r.procedure_id, r.answered_at FROM responses r "
-                  "WHERE " +
-                      where + " AND r.id > " + std::to_string(last) + " ORDER BY r.id LIMIT " +
-                      std::to_string(chunk);
-        if (surveyId) select, bind(*surveyId);
-        select.execute();
-        RecordSet rs(select);
-        std::vector<Stored> batch;
-        batch.reserve(rs.rowCount());
-        std::string ids;
-        for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
-            Stored r;
-            r.id = i64(rs, 0), r.surveyId = str(rs, 1), r.version = static_cast<int>(i64(rs, 2));
-            r.channel = str(rs, 3), r.agency = i64(rs, 4), r.counter = i64(rs, 5);
-            r.officer = i64(rs, 6), r.procedure = i64(rs, 7), r.day = localDay(i64(rs, 8));
-            ids += (ids.empty() ? "" : ",") + std::to_string(r.id);
-            batch.push_back(std::move(r));
+        std::vector<std::int64_t> id, agency, counter, officer, procedure, answeredAt;
+        std::vector<std::string> survey, channel;
+        std::vector<int> version;
+        {
+            Statement select(s);
+            select << "SELECT r.id, r.survey_id, r.survey_version, r.channel, "
+                      "COALESCE(r.agency_id, 0), COALESCE(r.counter_id, 0), "
+                      "COALESCE(r.officer_id, 0), COALESCE(r.procedure_id, 0), r.answered_at "
+                      "FROM responses r WHERE " +
+                          where + " AND r.id > " + std::to_string(last) + " ORDER BY r.id LIMIT " +
+                          std::to_string(chunk),
+                into(id), into(survey), into(version), into(channel), into(agency), into(counter),
+                into(officer), into(procedure), into(answeredAt);
+            if (surveyId) select, bind(*surveyId);
+            select.execute();
         }
-        if (batch.empty()) return;
+        if (id.empty()) return;
+        std::vector<Stored> batch(id.size());
+        std::string ids;
+        for (std::size_t i = 0; i < id.size(); ++i) {
+            Stored& r = batch[i];
+            r.id = id[i], r.surveyId = std::move(survey[i]), r.version = version[i];
+            r.channel = std::move(channel[i]), r.agency = agency[i], r.counter = counter[i];
+            r.officer = officer[i], r.procedure = procedure[i], r.day = localDay(answeredAt[i]);
+            ids += (i ? "," : "") + std::to_string(r.id);
+        }
         // The chosen options of exactly these responses (their ids are not contiguous: other
         // surveys' and already folded responses lie between them).
-        Statement answers(s);
-        answers << "SELECT response_id, question_id, value_text FROM answers WHERE response_id "
-                   "IN (" +
-                       ids +
-                       ") AND value_num IS NOT NULL ORDER BY response_id, question_id, position";
-        answers.execute();
-        RecordSet as(answers);
+        std::vector<std::int64_t> answerOf;
+        std::vector<std::string> question, option;
+        s << "SELECT response_id, question_id, value_text FROM answers WHERE response_id IN (" +
+                 ids + ") AND value_num IS NOT NULL ORDER BY response_id, question_id, position",
+            into(answerOf), into(question), into(option), now;
         std::size_t at = 0;
-        for (bool more = as.moveFirst(); more; more = as.moveNext()) {
-            const std::int64_t id = i64(as, 0);
-            while (at < batch.size() && batch[at].id < id) ++at;
+        for (std::size_t k = 0; k < answerOf.size(); ++k) {
+            while (at < batch.size() && batch[at].id < answerOf[k]) ++at;
             if (at == batch.size()) break;
-            if (batch[at].id == id) batch[at].answers[str(as, 1)].push_back(str(as, 2));
+            if (batch[at].id == answerOf[k])
+                batch[at].answers[question[k]].push_back(std::move(option[k]));
         }
         for (Stored& r : batch) each(r);
         seen += batch.size();
@@ -153,6 +196,10 @@ Cells countRaw(Session& s, const SurveyCatalog& catalog, const CellQuery& q, boo
 
 }  // namespace
 
+bool hasDays(Family f) {
+    return f == Family::Agency;
+}
+
 const char* name(Family f) {
     switch (f) {
         case Family::Agency:
@@ -200,14 +247,16 @@ std::size_t IndexStore::fold(std::size_t limit) {
             ids.push_back(r.id);
             const Survey* survey = versions.get(r.surveyId, r.version);
             if (!survey) return;  // a version this host does not know: counted by the raw path
+            Tally contribution;
+            addResponse(contribution, *survey, r.answers);
             for (Family f : kFamilies) {
                 const std::int64_t group = r.group(f);
                 if (f != Family::Agency && group == 0) continue;
-                for (bool months : {false, true}) {
-                    Key k{rollup(f, months), r.surveyId, months ? monthOf(r.day) : r.day,
-                          r.agency,          group,      r.channel,
-                          r.version};
-                    addResponse(tallies[k], *survey, r.answers);
+                for (Kept kept : {Kept::Day, Kept::Month, Kept::Year}) {
+                    if (kept == Kept::Day && !hasDays(f)) continue;
+                    Key k{rollup(f, kept), r.surveyId, periodOf(r.day, kept), r.agency, group,
+                          r.channel,       r.version};
+                    tallies[k].merge(contribution);
                 }
             }
         });
@@ -257,48 +306,46 @@ std::int64_t IndexStore::unfolded() {
 }
 
 Cells IndexStore::aggregated(const CellQuery& q) {
-    // Whole months inside the range come from month rows when the buckets are months or
-    // longer; the days around them (or every day, for day and week buckets) from day rows.
-    const bool monthsServe = !q.buckets || (*q.buckets != Grain::Day && *q.buckets != Grain::Week);
-    std::int64_t firstMonth = monthOf(q.fromDay), lastMonth = monthOf(q.toDay);
-    if (firstDayOfMonth(firstMonth) < q.fromDay) ++firstMonth;
-    if (lastDayOfMonth(lastMonth) > q.toDay) --lastMonth;
-    struct Span {
-        bool months;
-        std::int64_t from, to;
-    };
+    if (!hasDays(q.family) && (firstDayOfMonth(monthOf(q.fromDay)) != q.fromDay ||
+                               lastDayOfMonth(monthOf(q.toDay)) != q.toDay ||
+                               q.buckets == Grain::Day || q.buckets == Grain::Week))
+        throw std::logic_error("index: this family is kept by month only");
     std::vector<Span> spans;
-    if (monthsServe && firstMonth <= lastMonth) {
-        spans.push_back({true, firstMonth, lastMonth});
-        if (q.fromDay < firstDayOfMonth(firstMonth))
-            spans.push_back({false, q.fromDay, firstDayOfMonth(firstMonth) - 1});
-        if (lastDayOfMonth(lastMonth) < q.toDay)
-            spans.push_back({false, lastDayOfMonth(lastMonth) + 1, q.toDay});
-    } else {
-        spans.push_back({false, q.fromDay, q.toDay});
-    }
+    plan(q.fromDay, q.toDay,
+         !q.buckets || q.buckets == Grain::Year                     ? Kept::Year
+         : q.buckets == Grain::Month || q.buckets == Grain::Quarter ? Kept::Month
+                                                                    : Kept::Day,
+         spans);
+    // One bucket for the whole range: the database adds the periods up itself.
+    const bool oneBucket = !q.buckets;
     return db_.snapshot([&](Session& s) {
         Cells cells;
         for (const Span& span : spans) {
+            std::vector<std::int64_t> period, agency, group, n;
+            std::vector<std::string> channel, item, value;
+            std::vector<int> version;
+            std::vector<double> total, squares;
+            const std::string rollupName = rollup(q.family, span.kept);
+            const std::string columns = "agency_id, group_id, channel, survey_version, item, value";
             Statement select(s);
-            const std::string rollupName = rollup(q.family, span.months);
-            select << "SELECT period, agency_id, group_id, channel, survey_version, item, value, "
-                      "n, total, squares FROM index_counts WHERE rollup = $1 AND survey_id = $2 "
-                      "AND period >= $3 AND period <= $4",
-                bind(rollupName), bind(q.surveyId), bind(span.from), bind(span.to), now;
-            RecordSet rs(select);
-            for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
-                const std::string channel = str(rs, 3);
-                const int version = static_cast<int>(i64(rs, 4));
-                if (q.channel && channel != *q.channel) continue;
-                if (q.version && version != *q.version) continue;
-                const std::int64_t period = i64(rs, 0);
-                const std::int64_t day = span.months ? firstDayOfMonth(period) : period;
-                Cell c{i64(rs, 1), i64(rs, 2), channel, version,
+            select << (oneBucket ? "SELECT 0, " + columns +
+                                       ", SUM(n), SUM(total), SUM(squares) FROM index_counts "
+                                       "WHERE rollup = $1 AND survey_id = $2 AND period >= $3 AND "
+                                       "period <= $4 GROUP BY " +
+                                       columns
+                                 : "SELECT period, " + columns +
+                                       ", n, total, squares FROM index_counts WHERE rollup = $1 "
+                                       "AND survey_id = $2 AND period >= $3 AND period <= $4"),
+                bind(rollupName), bind(q.surveyId), bind(span.from), bind(span.to), into(period),
+                into(agency), into(group), into(channel), into(version), into(item), into(value),
+                into(n), into(total), into(squares), now;
+            for (std::size_t i = 0; i < period.size(); ++i) {
+                if (q.channel && channel[i] != *q.channel) continue;
+                if (q.version && version[i] != *q.version) continue;
+                const std::int64_t day = firstDayOf(period[i], span.kept);
+                Cell c{agency[i], group[i], channel[i], version[i],
                        q.buckets ? bucketStart(day, *q.buckets) : q.fromDay};
-                addRow(cells[c],
-                       TallyRow{str(rs, 5), str(rs, 6), i64(rs, 7), rs.value(8).convert<double>(),
-                                rs.value(9).convert<double>()});
+                addRow(cells[c], TallyRow{item[i], value[i], n[i], total[i], squares[i]});
             }
         }
         // The real-time tail: responses stored since the last fold.

@@ -17,10 +17,15 @@
 
 namespace hailong::index {
 
-/// The families of breakdowns kept as rollups, each at a day and a month grain. Every cell
-/// also knows its agency, channel and survey version.
+/// The families of breakdowns kept as rollups. Every cell also knows its agency, channel and
+/// survey version.
 enum class Family { Agency, Counter, Officer, Procedure };
 const char* name(Family f);
+/// Whether a family is kept by day as well as by month and year. Only agencies are (custom ranges
+/// and daily trends); counters, officers and procedures are kept by month, the coarsest grain that
+/// serves them, so that their rollups stay much smaller than the answers they count. Their
+/// queries cover whole months.
+bool hasDays(Family f);
 std::optional<Family> parseFamily(std::string_view text);
 
 /// A cell as a query sees it: where, how, on which version, and the first day of its bucket.
@@ -44,7 +49,7 @@ struct CellQuery {
 };
 
 /// The most responses one fold counts in one transaction.
-constexpr std::size_t kFoldBatch = 5000;
+constexpr std::size_t kFoldBatch = 20000;
 
 /// Thread-safe (each call uses its own pooled session). Several hosts may fold into one
 /// PostgreSQL database at once: a fold holds the index_state row lock while it counts.

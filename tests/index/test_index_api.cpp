@@ -71,6 +71,13 @@ TEST_CASE("GET /api/v1/indices: values with n and intervals, a token required, c
         CHECK(bad.body.find("from") != std::string::npos);
         CHECK(get(rt, "/api/v1/indices?survey=sms-quick&by=colour").status == 422);
         CHECK(get(rt, "/api/v1/indices?survey=sms-quick&period=fortnight").status == 400);
+        // Officers are kept by month: no weekly trend, and a mid-month range covers the month.
+        CHECK(get(rt, "/api/v1/indices?survey=sms-quick&by=officer&period=week").status == 422);
+        auto months = parse(
+            get(rt, "/api/v1/indices?survey=sms-quick&by=officer&from=2026-03-04&to=2026-03-20")
+                .body);
+        CHECK(months->getValue<std::string>("from") == "2026-03-01");
+        CHECK(months->getValue<std::string>("to") == "2026-03-31");
         CHECK(get(rt, "/api/v1/indices?survey=sms-quick&from=2026-03-05&to=2026-03-01").status ==
               400);
         CHECK(get(rt, "/api/v1/indices/rank?survey=sms-quick&by=channel").status == 200);

@@ -72,7 +72,7 @@ struct Province {
         if (rng() % 3) s.counterCode = agency + "-Q1";
         if (rng() % 4) s.officerCode = agency + "-CB" + std::to_string(1 + rng() % 2);
         if (rng() % 3) s.procedureCode = std::string("1.00") + std::to_string(1 + rng() % 3);
-        s.answeredAtMs = nowMs - static_cast<std::int64_t>(rng() % 420) * kDay -
+        s.answeredAtMs = nowMs - static_cast<std::int64_t>(rng() % 800) * kDay -
                          static_cast<std::int64_t>(rng() % kDay);
         std::map<std::string, std::string> chosen;
         for (const Question& q : survey.questions) {
@@ -171,9 +171,15 @@ TEST_CASE("aggregates with their real-time tail equal the raw responses, for eve
                      {std::optional<Grain>(), std::optional<Grain>(Grain::Day),
                       std::optional<Grain>(Grain::Week), std::optional<Grain>(Grain::Month),
                       std::optional<Grain>(Grain::Quarter), std::optional<Grain>(Grain::Year)}) {
-                    // The whole span, and a range that cuts months in the middle.
+                    // The whole span, and a range that cuts months in the middle (families
+                    // kept by month are read in whole months).
+                    if (!hasDays(f) && (g == Grain::Day || g == Grain::Week)) continue;
                     for (auto [from, to] :
                          {*span, std::make_pair(span->first + 17, span->second - 23)}) {
+                        if (!hasDays(f)) {
+                            from = firstDayOfMonth(monthOf(from));
+                            to = lastDayOfMonth(monthOf(to));
+                        }
                         CellQuery q{survey->id, f, from, to, g, std::nullopt, std::nullopt};
                         requireSame(
                             p.indices.store().aggregated(q), p.indices.store().raw(q),
@@ -210,7 +216,7 @@ TEST_CASE("aggregates with their real-time tail equal the raw responses, for eve
         for (const auto& survey : p.surveys.list()) {
             const Verification v = verify(p.indices.store(), survey->id);
             CHECK(v.mismatches.empty());
-            CHECK(v.queries == 24);
+            CHECK(v.queries == 18);  // 6 grains for agencies, 4 for each family kept by month
         }
     });
 }
