@@ -69,7 +69,8 @@ Caller caller(Runtime& rt, const HttpRequest& r) {
     const std::string header = r.header("authorization");
     if (header.starts_with("Bearer "))
         if (auto key = rt.apiKeys().authenticate(header.substr(7))) return Caller{false, key};
-    Problem p(401, "apikey.invalid");
+    // No credentials at all is a different mistake from a wrong or revoked key.
+    Problem p(401, header.empty() ? "auth.credentials_required" : "apikey.invalid");
     p.headers.emplace_back("WWW-Authenticate", "Bearer");
     throw p;
 }

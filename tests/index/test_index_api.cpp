@@ -64,7 +64,10 @@ TEST_CASE("GET /api/v1/indices: values with n and intervals, a token required, c
                 .body);
         CHECK(empty->getArray("groups")->size() == 0);
 
-        CHECK(get(rt, "/api/v1/indices?survey=sms-quick", "").status == 401);
+        auto anonymous = get(rt, "/api/v1/indices?survey=sms-quick", "");
+        CHECK(anonymous.status == 401);
+        CHECK(anonymous.body.find("auth.credentials_required") != std::string::npos);
+        CHECK(get(rt, "/api/v1/indices?survey=sms-quick", "wrong").status == 401);
         CHECK(get(rt, "/api/v1/indices?survey=nope").status == 404);
         auto bad = get(rt, "/api/v1/indices?survey=sms-quick&from=2026-02-30");
         CHECK(bad.status == 400);

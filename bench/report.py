@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Writes bench/README.md from the newest results of each benchmark (bench/results/*.json)."""
+import glob, json, os, subprocess, sys
+
+root = os.path.dirname(os.path.abspath(__file__))
+def newest(prefix):
+    files = sorted(glob.glob(os.path.join(root, "results", prefix + "-*.json")))
+    return files[-1] if files else None
+
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+mem = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
+out = ["# Benchmarks\n",
+       "Produced by `bench/run.sh` (do not edit by hand). Every figure is measured in the same run as its anchor.\n",
+       f"Machine: {os.cpu_count()} cores, {cpu}, {mem} GiB.\n"]
+
+text = newest("text")
+if text:
+    r = json.load(open(text))
+    out += ["## Text (`bench_text`)\n",
+            f"Min / median / max over {r['runs']} runs. Corpus: {r['corpus']['comments']:,} NFC Vietnamese comments, "
+            f"{r['corpus']['megabytes']:.1f} MB (words of hunspell-vi); replies: the {r['replies']} replies of "
+            "tests/text/intents.tsv.\n",
+            "| what | hailong | anchor | ratio (median) | target |", "| --- | --- | --- | --- | --- |"]
+    h, i = r["hailong_normalize_mb_s"], r["icu_normalize_mb_s"]
+    out.append(f"| normalize NFC comments (MB/s) | {h['min']:.0f} / {h['median']:.0f} / {h['max']:.0f} | "
+               f"ICU normalizeUTF8: {i['min']:.0f} / {i['median']:.0f} / {i['max']:.0f} | "
+               f"{r['normalize_ratio']:.2f} | ≥ 0.50 |")
+    p = r["replies_per_s"]
+    out.append(f"| read SMS replies (per second, one core) | {p['min']:,.0f} / {p['median']:,.0f} / {p['max']:,.0f} | "
+               "— | — | ≥ 500,000 |")
+    out.append(f"\nRaw results: `bench/results/{os.path.basename(text)}`.\n")
+
+index = newest("index")
+if index:
+    r = json.load(open(index))
+    f, s = r["report_ms"], r["group_by_ms"]
+    out += ["## Indices (`bench_index`)\n",
+            f"{r['responses']:,} `sipas-2017` responses with {r['answers_per_response']} ratings each, in one SQLite "
+            "file, generated in SQL (in time order over a year, 121 agencies) " +
+            (f"in {r['generate_s']:.0f} s and folded into the aggregates in {r['fold_s']:.0f} s"
+             if r["generate_s"] > 0 else "by an earlier run (the database is kept)") + ". Report: SIPAS by agency (each with its descendants, every "
+            "node with n and its interval) from the aggregates, 5 runs; anchor: a plain `GROUP BY` over the raw "
+            "answers of the same database giving the leaf counts per agency only, 2 runs. "
+            f"Both count the same answers: {'yes' if r['same_counts'] else 'NO'}.\n",
+            "| what | hailong | anchor | ratio | target |", "| --- | --- | --- | --- | --- |",
+            f"| SIPAS by agency, calendar year 2026 (ms) | {f['min']:.1f} / {f['median']:.1f} / {f['max']:.1f} | "
+            f"GROUP BY: {s['min']:,.0f} / {s['median']:,.0f} / {s['max']:,.0f} | {r['speedup']:,.0f}× faster | "
+            "< 50 ms, ≥ 100× |",
+            f"| SIPAS by agency, last 365 days (ms, median) | {r['rolling_report_ms']['median']:.1f} | — | — | — |",
+            f"| ingest 20,000 responses through the ingest path (s, median of 3) | with the fold: "
+            f"{r['ingest_s']['with_fold']:.2f} | without: {r['ingest_s']['plain']:.2f} | "
+            f"{r['ingest_overhead'] * 100:+.0f}% | < +10% |",
+            f"\nRaw results: `bench/results/{os.path.basename(index)}`.\n"]
+
+open(os.path.join(root, "README.md"), "w").write("\n".join(out))
