@@ -71,11 +71,12 @@ void applyScope(Runtime& rt, const HttpRequest& r, index::IndexRequest& request)
 
 }  // namespace
 
-index::IndexRequest indexRequest(Runtime& rt, const ParamSource& param) {
+index::IndexRequest indexRequest(Runtime& rt, const ParamSource& param, bool surveyRequired) {
     index::IndexRequest r;
     auto survey = param("survey");
-    if (!survey || survey->empty()) throw Problem(400, "query.required", {{"name", "survey"}});
-    r.surveyId = *survey;
+    if (surveyRequired && (!survey || survey->empty()))
+        throw Problem(400, "query.required", {{"name", "survey"}});
+    r.surveyId = survey.value_or("");
     r.by = param("by").value_or("");
     if (r.by == "all") r.by.clear();
     if (auto p = param("period"); p && !p->empty()) {
@@ -94,10 +95,14 @@ index::IndexRequest indexRequest(Runtime& rt, const ParamSource& param) {
         r.version = queryInteger("version", *v, 1, 1000000);
     if (auto raw = param("raw")) r.raw = *raw == "1" || *raw == "true";
     const auto from = param("from"), to = param("to");
-    const auto span = rt.indices().store().span(r.surveyId);
+    const auto span = r.surveyId.empty() ? std::nullopt : rt.indices().store().span(r.surveyId);
     const std::int64_t today = index::localDay(nowMs());
     r.toDay = to && !to->empty() ? day("to", *to) : span ? span->second : today;
-    r.fromDay = from && !from->empty() ? day("from", *from) : span ? span->first : r.toDay;
+    const std::int64_t yearStart = index::bucketStart(r.toDay, index::Grain::Year);
+    r.fromDay = from && !from->empty() ? day("from", *from)
+                : span                 ? span->first
+                : r.surveyId.empty()   ? yearStart
+                                       : r.toDay;
     if (r.toDay < r.fromDay)
         throw Problem(400, "query.range",
                       {{"from", index::format(r.fromDay)}, {"to", index::format(r.toDay)}});
@@ -188,6 +193,85 @@ void writeIndexCsv(std::ostream& out, const index::IndexReport& report) {
     }
 }
 
+Object::Ptr driversJson(const index::DriverReport& report) {
+    Object::Ptr body = new Object;
+    body->set("survey", report.survey->id);
+    body->set("index", report.index->id);
+    body->set("responses", report.responses);
+    body->set("method",
+              "Pearson correlation, over the responses that have both, of each criterion's own "
+              "score with the index's own score");
+    Array::Ptr items = new Array;
+    for (const index::Driver& d : report.drivers) {
+        Object::Ptr o = new Object;
+        o->set("criterion", d.criterion->id);
+        o->set("title", localized(d.criterion->title));
+        o->set("n", d.n);
+        o->set("correlation",
+               d.correlation ? Poco::Dynamic::Var(*d.correlation) : Poco::Dynamic::Var());
+        o->set("level", d.level ? Poco::Dynamic::Var(*d.level) : Poco::Dynamic::Var());
+        items->add(o);
+    }
+    body->set("drivers", items);
+    return body;
+}
+
+void writeDriversTable(std::ostream& out, const index::DriverReport& report) {
+    out << "Key drivers of " << report.index->id << " (" << report.responses
+        << " responses; Pearson r of each criterion's score with the index's)\n"
+        << std::left << std::setw(30) << "CRITERION" << std::setw(8) << "r" << std::setw(9)
+        << "LEVEL" << std::setw(8) << "N"
+        << "TITLE\n";
+    for (const index::Driver& d : report.drivers)
+        out << std::setw(30) << d.criterion->id << std::setw(8) << number(d.correlation, 3)
+            << std::setw(9) << number(d.level, 1) << std::setw(8) << d.n
+            << d.criterion->title.at("vi") << "\n";
+}
+
+Object::Ptr decision766Json(const index::IndexRequest& request,
+                            const std::vector<index::Decision766>& rows) {
+    Object::Ptr body = new Object;
+    body->set("from", index::format(request.fromDay));
+    body->set("to", index::format(request.toDay));
+    body->set("method",
+              "Decision 766/QĐ-TTg satisfaction ratios in percent. 1: feedback handled on time / "
+              "feedback received; 2: feedback not rated unsatisfied nor complained overdue / "
+              "feedback; both need feedback cases, which are not kept yet (null: no data). 3: "
+              "dossiers received in the period not rated unsatisfied (ratings averaging under the "
+              "middle of their scales) / dossiers received; complaints are not counted yet.");
+    auto optional = [](const std::optional<double>& v) {
+        return v ? Poco::Dynamic::Var(*v) : Poco::Dynamic::Var();
+    };
+    Array::Ptr items = new Array;
+    for (const index::Decision766& d : rows) {
+        Object::Ptr o = new Object;
+        o->set("key", d.key);
+        o->set("name", d.name);
+        o->set("depth", d.depth);
+        o->set("dossiers", d.dossiers);
+        o->set("dossiers_unsatisfied", d.unsatisfied);
+        o->set("feedback_on_time", optional(d.feedbackOnTime));
+        o->set("feedback_satisfied", optional(d.feedbackSatisfied));
+        o->set("dossiers_satisfied", optional(d.dossiersSatisfied));
+        items->add(o);
+    }
+    body->set("agencies", items);
+    return body;
+}
+
+void writeDecision766Table(std::ostream& out, const std::vector<index::Decision766>& rows) {
+    out << std::left << std::setw(18) << "AGENCY" << std::setw(10) << "DOSSIERS" << std::setw(13)
+        << "UNSATISFIED" << std::setw(10) << "RATIO 1" << std::setw(10) << "RATIO 2"
+        << std::setw(10) << "RATIO 3"
+        << "NAME\n";
+    for (const index::Decision766& d : rows)
+        out << std::setw(18) << (std::string(static_cast<std::size_t>(d.depth) * 2, ' ') + d.key)
+            << std::setw(10) << d.dossiers << std::setw(13) << d.unsatisfied << std::setw(10) << "-"
+            << std::setw(10) << "-" << std::setw(10)
+            << (d.dossiersSatisfied ? number(d.dossiersSatisfied) : "-") << d.name << "\n";
+    out << "Ratios 1 and 2 need feedback cases, which are not kept yet (-: no data).\n";
+}
+
 void registerIndexApi(Runtime& rt) {
     RouteTable& routes = rt.routes();
     // Indices by breakdown and period, from the aggregates (plus what is not folded yet).
@@ -221,6 +305,21 @@ void registerIndexApi(Runtime& rt) {
         body->set("after", indexJson(a));
         body->set("changes", changes);
         return HttpResponse::json(body);
+    });
+    // Which criteria move an index most (?index=, default the survey's first); reads the raw
+    // responses of the range, so it is an analysis, not a dashboard query.
+    routes.add("GET", "/api/v1/indices/drivers", [&rt](const HttpRequest& r) {
+        auto request = indexRequest(rt, [&r](const std::string& n) { return r.queryParam(n); });
+        applyScope(rt, r, request);
+        return HttpResponse::json(
+            driversJson(rt.indices().drivers(request, r.queryParam("index").value_or(""))));
+    });
+    // Decision 766/QĐ-TTg's satisfaction ratios by agency (no survey: all of them count).
+    routes.add("GET", "/api/v1/indices/d766", [&rt](const HttpRequest& r) {
+        auto request = indexRequest(
+            rt, [&r](const std::string& n) { return r.queryParam(n); }, false);
+        applyScope(rt, r, request);
+        return HttpResponse::json(decision766Json(request, rt.indices().decision766(request)));
     });
     // Groups ranked on one index (?index=, default the survey's first); groups under the
     // minimum n are listed without a rank.

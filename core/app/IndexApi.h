@@ -18,9 +18,15 @@ class Runtime;
 using ParamSource = std::function<std::optional<std::string>(const std::string&)>;
 
 /// Reads survey, by, from, to, period, agency, channel, version and raw. Dates are
-/// YYYY-MM-DD; without them the range is the survey's first to last response. Problem(400)
-/// names the parameter that is malformed.
-index::IndexRequest indexRequest(Runtime& rt, const ParamSource& param);
+/// YYYY-MM-DD; without them the range is the survey's first to last response (without a
+/// survey, when `surveyRequired` is false: this year so far). Problem(400) names the parameter
+/// that is malformed.
+index::IndexRequest indexRequest(Runtime& rt, const ParamSource& param, bool surveyRequired = true);
+
+/// Decision 766 ratios as JSON, and as a table for the CLI.
+Poco::JSON::Object::Ptr decision766Json(const index::IndexRequest& request,
+                                        const std::vector<index::Decision766>& rows);
+void writeDecision766Table(std::ostream& out, const std::vector<index::Decision766>& rows);
 
 /// The report as JSON: the definitions used, and every group's values with n, interval and flag.
 Poco::JSON::Object::Ptr indexJson(const index::IndexReport& report);
@@ -29,7 +35,11 @@ Poco::JSON::Object::Ptr indexJson(const index::IndexReport& report);
 void writeIndexTable(std::ostream& out, const index::IndexReport& report);
 void writeIndexCsv(std::ostream& out, const index::IndexReport& report);
 
-/// GET /api/v1/indices, /api/v1/indices/compare and /api/v1/indices/rank.
+/// Key drivers as JSON, and as a table for the CLI.
+Poco::JSON::Object::Ptr driversJson(const index::DriverReport& report);
+void writeDriversTable(std::ostream& out, const index::DriverReport& report);
+
+/// GET /api/v1/indices, /api/v1/indices/compare, /rank and /drivers.
 void registerIndexApi(Runtime& rt);
 
 }  // namespace hailong

@@ -63,6 +63,8 @@ constexpr const char* kUsage =
     "        [--period day|week|month|quarter|year] [--from DATE] [--to DATE]\n"
     "        [--agency CODE] [--channel C] [--format table|json|csv] [--raw]\n"
     "                          satisfaction indices with 95% intervals\n"
+    "  index drivers --survey ID [--index ID]  which criteria move an index most\n"
+    "  index d766 [--from DATE] [--to DATE] [--agency CODE]  Decision 766 satisfaction ratios\n"
     "  index fold              count every new response into the aggregates now\n"
     "  index verify [--survey ID]  check the aggregates against the raw responses\n";
 
@@ -107,6 +109,7 @@ protected:
         add("channel", "", "index: only this channel", "CHANNEL");
         add("format", "", "index: table (default), json or csv", "FORMAT");
         add("raw", "", "index: count the raw responses, not the aggregates", nullptr);
+        add("index", "", "index drivers: the index whose drivers to find", "ID");
     }
 
     void onOption(const std::string& name, const std::string& value) {
@@ -551,17 +554,40 @@ private:
             }
             return ok ? EXIT_OK : EXIT_DATAERR;
         }
-        if (!sub.empty()) {
-            std::cerr << "usage: hailong index --survey ID [options] | index fold | index verify\n";
-            return EXIT_USAGE;
-        }
         std::map<std::string, std::string> params = indexParams_;
         if (from_ != "auto") params["from"] = from_;
         if (!agency_.empty()) params["agency"] = agency_;
-        const auto request = indexRequest(rt, [&params](const std::string& n) {
+        const ParamSource source = [&params](const std::string& n) {
             auto it = params.find(n);
             return it == params.end() ? std::nullopt : std::optional<std::string>(it->second);
-        });
+        };
+        if (sub == "d766") {
+            const auto request = indexRequest(rt, source, false);
+            const auto rows = rt.indices().decision766(request);
+            if (params["format"] == "json") {
+                decision766Json(request, rows)->stringify(std::cout, 2);
+                std::cout << "\n";
+            } else {
+                writeDecision766Table(std::cout, rows);
+            }
+            return EXIT_OK;
+        }
+        if (sub == "drivers") {
+            const auto report = rt.indices().drivers(indexRequest(rt, source), params["index"]);
+            if (params["format"] == "json") {
+                driversJson(report)->stringify(std::cout, 2);
+                std::cout << "\n";
+            } else {
+                writeDriversTable(std::cout, report);
+            }
+            return EXIT_OK;
+        }
+        if (!sub.empty()) {
+            std::cerr << "usage: hailong index --survey ID [options] | index drivers --survey ID "
+                         "[--index ID] | index d766 | index fold | index verify\n";
+            return EXIT_USAGE;
+        }
+        const auto request = indexRequest(rt, source);
         const auto report = rt.indices().report(request);
         const std::string format = params.contains("format") ? params["format"] : "table";
         if (format == "json")

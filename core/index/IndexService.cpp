@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::RecordSet;
@@ -44,6 +45,41 @@ std::map<std::int64_t, Named> namesOf(Database& db, const std::string& table) {
         }
         return out;
     });
+}
+
+// The tree path of the scope agency ("" for no scope); Problem(404) when it is unknown.
+std::string pathOf(const std::map<std::int64_t, Named>& agencies,
+                   const std::optional<std::int64_t>& scope) {
+    if (!scope) return "";
+    auto it = agencies.find(*scope);
+    if (it == agencies.end()) throw Problem(404, "index.unknown_agency", {});
+    return it->second.path;
+}
+
+// Whether `agency` lies in the subtree at `scopePath` (everything when it is empty).
+bool within(const std::map<std::int64_t, Named>& agencies, std::int64_t agency,
+            const std::string& scopePath) {
+    if (scopePath.empty()) return true;
+    auto it = agencies.find(agency);
+    return it != agencies.end() && it->second.path.starts_with(scopePath);
+}
+
+void leavesOf(const IndexDefinition& node, std::vector<const IndexDefinition*>& out) {
+    for (const IndexDefinition& c : node.children) {
+        if (c.isLeaf())
+            out.push_back(&c);
+        else
+            leavesOf(c, out);
+    }
+}
+
+const IndexDefinition* findDefinition(const std::vector<IndexDefinition>& nodes,
+                                      const std::string& id) {
+    for (const IndexDefinition& n : nodes) {
+        if (n.id == id) return &n;
+        if (const IndexDefinition* c = findDefinition(n.children, id)) return c;
+    }
+    return nullptr;
 }
 
 std::vector<std::int64_t> ancestors(const std::string& path) {  // "/1/7/12/" → 1, 7, 12
@@ -184,17 +220,8 @@ IndexReport IndexService::report(const IndexRequest& request) {
     const Cells cells = request.raw ? store_.raw(q) : store_.aggregated(q);
 
     const auto agencies = namesOf(db_, "agencies");
-    std::string scopePath;
-    if (request.scopeAgency) {
-        auto it = agencies.find(*request.scopeAgency);
-        if (it == agencies.end()) throw Problem(404, "index.unknown_agency", {});
-        scopePath = it->second.path;
-    }
-    auto inScope = [&](std::int64_t agency) {
-        if (scopePath.empty()) return true;
-        auto it = agencies.find(agency);
-        return it != agencies.end() && it->second.path.starts_with(scopePath);
-    };
+    const std::string scopePath = pathOf(agencies, request.scopeAgency);
+    auto inScope = [&](std::int64_t agency) { return within(agencies, agency, scopePath); };
     std::map<std::int64_t, Named> groupNames;
     if (q.family != Family::Agency)
         groupNames = namesOf(db_, request.by == "counter"   ? "counters"
@@ -242,6 +269,118 @@ IndexReport IndexService::report(const IndexRequest& request) {
     for (auto& [order, g] : groups) {
         g.indices = compute(*out.survey, g.tally);
         out.groups.push_back(std::move(g));
+    }
+    return out;
+}
+
+DriverReport IndexService::drivers(const IndexRequest& request, const std::string& indexId) {
+    DriverReport out;
+    out.survey = surveys_.find(request.surveyId, request.version.value_or(0));
+    if (!out.survey) throw Problem(404, "survey.not_found", {{"id", request.surveyId}});
+    out.index = indexId.empty()
+                    ? (out.survey->indices.empty() ? nullptr : &out.survey->indices.front())
+                    : findDefinition(out.survey->indices, indexId);
+    if (!out.index) throw Problem(404, "index.unknown_index", {{"index", indexId}});
+    std::vector<const IndexDefinition*> criteria;
+    leavesOf(*out.index, criteria);
+    if (criteria.empty()) throw Problem(422, "index.no_criteria", {{"index", out.index->id}});
+
+    const auto agencies = namesOf(db_, "agencies");
+    const std::string scopePath = pathOf(agencies, request.scopeAgency);
+    // Pearson sums per criterion over the responses that have both scores.
+    struct Sums {
+        double n = 0, x = 0, y = 0, xx = 0, yy = 0, xy = 0;
+    };
+    std::vector<Sums> sums(criteria.size());
+    CellQuery q{request.surveyId, Family::Agency,  request.fromDay, request.toDay,
+                std::nullopt,     request.channel, request.version};
+    store_.eachResponse(q, [&](const Cell& cell, const Survey& survey, const ResponseAnswers& a) {
+        if (!within(agencies, cell.agency, scopePath)) return;
+        const auto y = scoreOf(survey, *out.index, a);
+        if (!y) return;
+        ++out.responses;
+        for (std::size_t k = 0; k < criteria.size(); ++k) {
+            const auto x = scoreOf(survey, *criteria[k], a);
+            if (!x) continue;
+            Sums& t = sums[k];
+            t.n += 1, t.x += *x, t.y += *y, t.xx += *x * *x, t.yy += *y * *y, t.xy += *x * *y;
+        }
+    });
+    for (std::size_t k = 0; k < criteria.size(); ++k) {
+        const Sums& t = sums[k];
+        Driver d{criteria[k], static_cast<std::int64_t>(t.n), std::nullopt, std::nullopt};
+        if (t.n > 0) d.level = t.x / t.n;
+        const double vx = t.n * t.xx - t.x * t.x, vy = t.n * t.yy - t.y * t.y;
+        if (t.n >= 3 && vx > 1e-9 && vy > 1e-9)
+            d.correlation = (t.n * t.xy - t.x * t.y) / std::sqrt(vx * vy);
+        out.drivers.push_back(d);
+    }
+    std::stable_sort(out.drivers.begin(), out.drivers.end(), [](const Driver& a, const Driver& b) {
+        return a.correlation.value_or(-2) > b.correlation.value_or(-2);
+    });
+    return out;
+}
+
+std::vector<Decision766> IndexService::decision766(const IndexRequest& request) {
+    const auto agencies = namesOf(db_, "agencies");
+    const std::string scopePath = pathOf(agencies, request.scopeAgency);
+    const std::int64_t from = dayStartMs(request.fromDay), to = dayStartMs(request.toDay + 1);
+    std::map<std::int64_t, std::int64_t> dossiers;       // agency → dossiers received
+    std::map<std::int64_t, std::int64_t> dossierAgency;  // dossier → its agency
+    std::map<std::int64_t, std::int64_t> unsatisfiedOf;  // agency → unsatisfied dossiers
+    db_.snapshot([&](Session& s) {
+        std::vector<std::int64_t> agency, count;
+        s << "SELECT agency_id, COUNT(*) FROM dossiers WHERE received_at >= $1 AND received_at < "
+             "$2 GROUP BY agency_id",
+            bind(from), bind(to), into(agency), into(count), now;
+        for (std::size_t i = 0; i < agency.size(); ++i) dossiers[agency[i]] = count[i];
+        // Every option answer of the responses about these dossiers.
+        std::vector<std::int64_t> dossier, dAgency, response, version;
+        std::vector<std::string> survey, question;
+        std::vector<double> value;
+        s << "SELECT d.id, d.agency_id, r.id, r.survey_id, r.survey_version, a.question_id, "
+             "a.value_num FROM dossiers d JOIN responses r ON r.dossier_id = d.id JOIN answers a "
+             "ON a.response_id = r.id WHERE d.received_at >= $1 AND d.received_at < $2 AND "
+             "a.value_num IS NOT NULL ORDER BY r.id",
+            bind(from), bind(to), into(dossier), into(dAgency), into(response), into(survey),
+            into(version), into(question), into(value), now;
+        // A response is unsatisfied when its ratings, each rescaled to 0–100, average under 50.
+        std::set<std::int64_t> unsatisfied;
+        double sum = 0, n = 0;
+        for (std::size_t i = 0; i < response.size(); ++i) {
+            const auto definition = surveys_.find(survey[i], static_cast<int>(version[i]));
+            const Question* q = definition ? definition->question(question[i]) : nullptr;
+            if (q && q->type == QuestionType::Rating && q->max > q->min)
+                sum += (value[i] - q->min) / (q->max - q->min) * 100, n += 1;
+            const bool last = i + 1 == response.size() || response[i + 1] != response[i];
+            if (!last) continue;
+            if (n > 0 && sum / n < 50) unsatisfied.insert(dossier[i]);
+            dossierAgency[dossier[i]] = dAgency[i];
+            sum = 0, n = 0;
+        }
+        for (std::int64_t d : unsatisfied) ++unsatisfiedOf[dossierAgency[d]];
+    });
+    // Each agency with its descendants, in tree order.
+    std::map<std::string, Decision766> byPath;
+    auto add = [&](std::int64_t agency, std::int64_t received, std::int64_t unhappy) {
+        auto self = agencies.find(agency);
+        if (self == agencies.end() || !within(agencies, agency, scopePath)) return;
+        for (std::int64_t id : ancestors(self->second.path)) {
+            auto a = agencies.find(id);
+            if (a == agencies.end() || !a->second.path.starts_with(scopePath)) continue;
+            Decision766& d = byPath[a->second.path];
+            d.key = a->second.code, d.name = a->second.name, d.depth = a->second.depth;
+            d.dossiers += received, d.unsatisfied += unhappy;
+        }
+    };
+    for (const auto& [agency, n] : dossiers) add(agency, n, 0);
+    for (const auto& [agency, n] : unsatisfiedOf) add(agency, 0, n);
+    std::vector<Decision766> out;
+    for (auto& [path, d] : byPath) {
+        if (d.dossiers > 0)
+            d.dossiersSatisfied = static_cast<double>(d.dossiers - d.unsatisfied) /
+                                  static_cast<double>(d.dossiers) * 100;
+        out.push_back(d);
     }
     return out;
 }

@@ -54,6 +54,34 @@ struct Change {
     bool significant = false;
 };
 
+/// How strongly one criterion moves an index: the Pearson correlation, over the responses
+/// that have both, of the criterion's own score with the index's own score (the index includes
+/// the criterion, which with many criteria weighs little).
+struct Driver {
+    const IndexDefinition* criterion = nullptr;  ///< a leaf under the index
+    std::int64_t n = 0;
+    std::optional<double> correlation;  ///< none under 3 responses or when a side never varies
+    std::optional<double> level;        ///< the criterion's mean score: where it stands
+};
+struct DriverReport {
+    std::shared_ptr<const Survey> survey;
+    const IndexDefinition* index = nullptr;
+    std::int64_t responses = 0;
+    std::vector<Driver> drivers;  ///< strongest first
+};
+
+/// Decision 766/QĐ-TTg's satisfaction ratios for one agency (with its descendants), in percent.
+/// The first two count feedback cases, which hailong does not keep yet: they are empty ("no
+/// data"), never 0. The third counts dossiers received in the period: those with a response
+/// whose rating answers average under the middle of their scales are rated unsatisfied.
+/// Complaints about dossiers are not counted yet (they come with the follow-up cases).
+struct Decision766 {
+    std::string key, name;
+    int depth = 0;
+    std::int64_t dossiers = 0, unsatisfied = 0;
+    std::optional<double> feedbackOnTime, feedbackSatisfied, dossiersSatisfied;
+};
+
 /// What `hailong index verify` found.
 struct Verification {
     std::size_t queries = 0, cells = 0;
@@ -84,6 +112,12 @@ public:
     /// index when empty).
     static std::vector<Change> compare(const IndexReport& before, const IndexReport& after,
                                        const std::string& indexId = "");
+    /// Key drivers of `indexId` (or the survey's first index) among its criteria, read from the
+    /// raw responses of the request's range and scope (an analysis: it reads every response).
+    DriverReport drivers(const IndexRequest& request, const std::string& indexId);
+    /// Decision 766 ratios for every agency of the scope, over the request's days (by the
+    /// dossiers' reception). Reads dossiers and their responses of the period.
+    std::vector<Decision766> decision766(const IndexRequest& request);
     /// Groups ranked by `indexId` (highest first); groups under the minimum n are left unranked
     /// (rank 0) at the end.
     static std::vector<std::pair<int, const GroupResult*>> rank(const IndexReport& report,

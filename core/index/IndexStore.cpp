@@ -169,9 +169,9 @@ private:
 // Counts raw responses into the cells of `q`: every stored one, or only the tail not folded
 // yet. The tail is read through the partial index on unfolded responses alone (filtering on the
 // survey in SQL would let the planner scan the survey's every response), then filtered here.
-Cells countRaw(Session& s, const SurveyCatalog& catalog, const CellQuery& q, bool tailOnly) {
+void eachRaw(Session& s, const SurveyCatalog& catalog, const CellQuery& q, bool tailOnly,
+             const ResponseVisitor& visit) {
     Versions versions(catalog);
-    Cells cells;
     const std::string condition =
         tailOnly
             ? std::string("r.folded = 0")
@@ -185,12 +185,20 @@ Cells countRaw(Session& s, const SurveyCatalog& catalog, const CellQuery& q, boo
         if (q.family != Family::Agency && group == 0) return;
         const Survey* survey = versions.get(r.surveyId, r.version);
         if (!survey) return;
-        Cell c{r.agency, group, r.channel, r.version,
-               q.buckets ? bucketStart(r.day, *q.buckets) : q.fromDay};
-        addResponse(cells[c], *survey, r.answers);
+        visit(Cell{r.agency, group, r.channel, r.version,
+                   q.buckets ? bucketStart(r.day, *q.buckets) : q.fromDay},
+              *survey, r.answers);
     };
     readResponses(s, condition, tailOnly ? nullptr : &q.surveyId, static_cast<std::size_t>(-1),
                   each);
+}
+
+Cells countRaw(Session& s, const SurveyCatalog& catalog, const CellQuery& q, bool tailOnly) {
+    Cells cells;
+    eachRaw(s, catalog, q, tailOnly,
+            [&](const Cell& c, const Survey& survey, const ResponseAnswers& answers) {
+                addResponse(cells[c], survey, answers);
+            });
     return cells;
 }
 
@@ -352,6 +360,10 @@ Cells IndexStore::aggregated(const CellQuery& q) {
         for (auto& [cell, tally] : countRaw(s, surveys_, q, true)) cells[cell].merge(tally);
         return cells;
     });
+}
+
+void IndexStore::eachResponse(const CellQuery& q, const ResponseVisitor& visit) {
+    db_.snapshot([&](Session& s) { eachRaw(s, surveys_, q, false, visit); });
 }
 
 Cells IndexStore::raw(const CellQuery& q) {

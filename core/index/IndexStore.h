@@ -11,6 +11,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -48,6 +49,9 @@ struct CellQuery {
     std::optional<int> version;
 };
 
+/// Called with each stored response: its cell, the survey version it answered, its options.
+using ResponseVisitor = std::function<void(const Cell&, const Survey&, const ResponseAnswers&)>;
+
 /// The most responses one fold counts in one transaction.
 constexpr std::size_t kFoldBatch = 20000;
 
@@ -67,6 +71,8 @@ public:
     Cells aggregated(const CellQuery& q);
     /// The same cells counted from every raw response: the reference for `hailong index verify`.
     Cells raw(const CellQuery& q);
+    /// Every raw response of `q`, one at a time (analyses that need more than counts).
+    void eachResponse(const CellQuery& q, const ResponseVisitor& visit);
     /// The local days of the first and the last response to `surveyId`, if any.
     std::optional<std::pair<std::int64_t, std::int64_t>> span(const std::string& surveyId);
 

@@ -84,6 +84,11 @@ TEST_CASE("GET /api/v1/indices: values with n and intervals, a token required, c
         CHECK(get(rt, "/api/v1/indices?survey=sms-quick&from=2026-03-05&to=2026-03-01").status ==
               400);
         CHECK(get(rt, "/api/v1/indices/rank?survey=sms-quick&by=channel").status == 200);
+        // sms-quick's first index is a leaf: it has no criteria to be driven by.
+        CHECK(get(rt, "/api/v1/indices/drivers?survey=sms-quick").status == 422);
+        auto d766 = get(rt, "/api/v1/indices/d766?from=2026-03-01&to=2026-03-31");
+        REQUIRE(d766.status == 200);
+        CHECK(parse(d766.body)->getArray("agencies")->size() == 0);  // no dossiers here
         auto compare = get(rt,
                            "/api/v1/indices/"
                            "compare?survey=sms-quick&from=2026-03-01&to=2026-03-31&before_from="

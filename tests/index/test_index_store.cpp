@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -298,5 +299,100 @@ TEST_CASE("several hosts folding one database at once lose and double nothing") 
         CHECK(counted == static_cast<std::int64_t>(stored));
         for (const auto& survey : p.surveys.list())
             CHECK(verify(p.indices.store(), survey->id).mismatches.empty());
+    });
+}
+
+TEST_CASE("key drivers: the criterion that moves with the index ranks first, noise last") {
+    test::onEachBackend([](Backend b) {
+        Province p(b);
+        const auto sipas = p.surveys.find("sipas-2017");
+        std::mt19937 rng(3);
+        for (int i = 0; i < 120; ++i) {
+            // Every criterion follows the citizen's mood, except the seats, which are noise.
+            const double mood = rng() % 2 ? 5 : 1;
+            Submission s;
+            s.idempotencyKey = "d-" + std::to_string(i);
+            s.surveyId = "sipas-2017";
+            s.channel = "web";
+            s.agencyCode = "A1";
+            s.answeredAtMs = p.nowMs - static_cast<std::int64_t>(i) * kDay;
+            for (const Question& q : sipas->questions)
+                if (q.type == QuestionType::Rating)
+                    s.answers.push_back(
+                        {q.id,
+                         q.id == "access_seats" ? static_cast<double>(1 + rng() % 5) : mood,
+                         {},
+                         ""});
+            p.ingest.submit(s);
+        }
+        IndexRequest r{"sipas-2017",      "",           localDay(p.nowMs) - 200,
+                       localDay(p.nowMs), std::nullopt, std::nullopt,
+                       std::nullopt,      std::nullopt, false};
+        const DriverReport d = p.indices.drivers(r, "");
+        CHECK(d.index->id == "sipas");
+        CHECK(d.responses == 120);
+        REQUIRE(d.drivers.size() == 22);
+        CHECK(d.drivers.back().criterion->id == "access_seats");
+        REQUIRE(d.drivers.back().correlation);
+        CHECK(std::fabs(*d.drivers.back().correlation) < 0.35);
+        REQUIRE(d.drivers.front().correlation);
+        CHECK(*d.drivers.front().correlation > 0.95);
+        CHECK(d.drivers.front().n == 120);
+        // A scope outside the data: no responses, no correlations (not zeros).
+        r.scopeAgency = p.directory.agency("SB")->id;
+        const DriverReport none = p.indices.drivers(r, "access");
+        CHECK(none.responses == 0);
+        CHECK_FALSE(none.drivers.front().correlation);
+        CHECK(test::problemOf([&] { p.indices.drivers(r, "access_seats"); }).status() == 422);
+    });
+}
+
+TEST_CASE("Decision 766: the dossier ratio by agency, feedback ratios empty until cases exist") {
+    test::onEachBackend([](Backend b) {
+        Province p(b);
+        const std::int64_t received = p.nowMs - 10 * kDay;
+        auto dossier = [&](const std::string& code, const std::string& agency) {
+            DossierInput d;
+            d.code = code;
+            d.agencyCode = agency;
+            d.receivedAtMs = received;
+            p.directory.save(d);
+        };
+        auto rate = [&](const std::string& code, const std::string& survey, double rating) {
+            Submission s;
+            s.idempotencyKey = "r-" + code;
+            s.surveyId = survey;
+            s.channel = survey == "sms-quick" ? "sms" : "counter";
+            s.dossierCode = code;
+            s.answeredAtMs = received + kDay;
+            s.answers.push_back({"rating", rating, {}, ""});
+            if (survey == "counter-quick" && rating == 1)
+                s.answers.push_back({"reasons", std::nullopt, {"late"}, ""});
+            p.ingest.submit(s);
+        };
+        for (const char* code : {"A1-1", "A1-2", "A1-3", "A1-4"}) dossier(code, "A1");
+        dossier("B1-1", "B1");
+        rate("A1-1", "counter-quick", 1);  // 0 on its 1..3 scale: unsatisfied
+        rate("A1-2", "counter-quick", 2);  // the middle: not unsatisfied
+        rate("A1-3", "sms-quick", 2);      // 25 on 1..5: unsatisfied
+        rate("B1-1", "sms-quick", 5);
+        IndexRequest r{"",           "",           localDay(received) - 1, localDay(received) + 1,
+                       std::nullopt, std::nullopt, std::nullopt,           std::nullopt,
+                       false};
+        std::map<std::string, Decision766> by;
+        for (const Decision766& d : p.indices.decision766(r)) by[d.key] = d;
+        CHECK(by["A1"].dossiers == 4);
+        CHECK(by["A1"].unsatisfied == 2);
+        REQUIRE(by["A1"].dossiersSatisfied);
+        CHECK(*by["A1"].dossiersSatisfied == Approx(50));
+        CHECK(*by["SA"].dossiersSatisfied == Approx(50));
+        CHECK(*by["B1"].dossiersSatisfied == Approx(100));
+        CHECK(by["PT"].dossiers == 5);
+        CHECK(*by["PT"].dossiersSatisfied == Approx(60));
+        CHECK_FALSE(by["PT"].feedbackOnTime);
+        CHECK_FALSE(by["PT"].feedbackSatisfied);
+        // Outside the dossiers' days: nothing received, no ratio.
+        r.fromDay = r.toDay = localDay(received) + 5;
+        CHECK(p.indices.decision766(r).empty());
     });
 }
