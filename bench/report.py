@@ -40,7 +40,7 @@ if index:
             (f"in {r['generate_s']:.0f} s and folded into the aggregates in {r['fold_s']:.0f} s"
              if r["generate_s"] > 0 else "by an earlier run (the database is kept)") + ". Report: SIPAS by agency (each with its descendants, every "
             "node with n and its interval) from the aggregates, 5 runs; anchor: a plain `GROUP BY` over the raw "
-            "answers of the same database giving the leaf counts per agency only, 2 runs. "
+            f"answers of the same database giving the leaf counts per agency only, {s.get('runs', 2)} run(s). "
             f"Both count the same answers: {'yes' if r['same_counts'] else 'NO'}.\n",
             "| what | hailong | anchor | ratio | target |", "| --- | --- | --- | --- | --- |",
             f"| SIPAS by agency, calendar year 2026 (ms) | {f['min']:.1f} / {f['median']:.1f} / {f['max']:.1f} | "
