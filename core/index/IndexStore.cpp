@@ -241,11 +241,11 @@ std::size_t IndexStore::fold(std::size_t limit) {
         // The state row's lock makes folds take turns across hosts (SQLite's BEGIN IMMEDIATE
         // already does); a fold then sees every response committed before it.
         s << "UPDATE index_state SET folds = folds + 1 WHERE id = 1", now;
+        // Numbers first, so that most comparisons never reach the strings.
         struct Key {
-            std::string rollup, surveyId;
             std::int64_t period, agency, group;
-            std::string channel;
-            int version;
+            int family, kept, version;
+            std::string surveyId, channel;
             auto operator<=>(const Key&) const = default;
         };
         std::map<Key, Tally> tallies;
@@ -262,8 +262,8 @@ std::size_t IndexStore::fold(std::size_t limit) {
                 if (f != Family::Agency && group == 0) continue;
                 for (Kept kept : {Kept::Day, Kept::Month, Kept::Year}) {
                     if (kept == Kept::Day && !hasDays(f)) continue;
-                    Key k{rollup(f, kept), r.surveyId, periodOf(r.day, kept), r.agency, group,
-                          r.channel,       r.version};
+                    Key k{periodOf(r.day, kept),  r.agency,  group,      static_cast<int>(f),
+                          static_cast<int>(kept), r.version, r.surveyId, r.channel};
                     tallies[k].merge(contribution);
                 }
             }
@@ -275,7 +275,8 @@ std::size_t IndexStore::fold(std::size_t limit) {
         std::vector<double> sums, squares;
         for (const auto& [k, tally] : tallies) {
             for (const TallyRow& row : rowsOf(tally)) {
-                rollups.push_back(k.rollup), surveyIds.push_back(k.surveyId);
+                rollups.push_back(rollup(static_cast<Family>(k.family), static_cast<Kept>(k.kept)));
+                surveyIds.push_back(k.surveyId);
                 periods.push_back(k.period), agencies.push_back(k.agency);
                 groups.push_back(k.group), channels.push_back(k.channel);
                 versionsOf.push_back(k.version), items.push_back(row.item);

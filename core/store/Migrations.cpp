@@ -160,8 +160,8 @@ const Migration kSurveys{2,
             revoked_at BIGINT))",
                          }};
 
-// Aggregates for the index engine: counts per rollup cell (a family of breakdowns at a day or
-// month grain), item (question, index score, responses) and value. `folded` marks the responses
+// Aggregates for the index engine: counts per rollup cell (a family of breakdowns at a day,
+// month or year grain), item (question, index score, responses) and value. `folded` marks the responses
 // already counted there; the partial index finds the others (the real-time tail) at once.
 const Migration kIndices{3,
                          "index aggregates",
