@@ -19,6 +19,14 @@ constexpr Family kFamilies[] = {Family::Agency, Family::Counter, Family::Officer
                                 Family::Procedure};
 constexpr std::size_t kChunk = 2000;
 
+// Up to `count` of `ids` from `at`, comma-separated for an IN list.
+std::string idList(const std::vector<std::int64_t>& ids, std::size_t at, std::size_t count) {
+    std::string list;
+    for (std::size_t i = at; i < std::min(ids.size(), at + count); ++i)
+        list += (i > at ? "," : "") + std::to_string(ids[i]);
+    return list;
+}
+
 // The grains rollups are kept at: a period is a local day number, a month number
 // (year * 12 + month - 1) or a year.
 enum class Kept { Day, Month, Year };
@@ -228,81 +236,126 @@ std::optional<Family> parseFamily(std::string_view text) {
     return std::nullopt;
 }
 
-std::size_t IndexStore::fold(std::size_t limit) {
-    // Nothing waiting (the usual case between rounds): no write transaction, no lock taken.
-    const bool waiting = db_.read([](Session& s) {
-        std::int64_t any = 0;
-        s << "SELECT COUNT(*) FROM (SELECT 1 FROM responses WHERE folded = 0 LIMIT 1) t", into(any),
-            now;
-        return any > 0;
+namespace {
+
+// The aggregate keys, numbers first so that most comparisons never reach the strings.
+struct CellKey {
+    std::int64_t period, agency, group;
+    int family, kept, version;
+    std::string surveyId, channel;
+    auto operator<=>(const CellKey&) const = default;
+};
+
+// What one fold adds: every response read counted once per (day, agency, counter, officer,
+// procedure, version, survey, channel), then spread over the rollups' keys. Live traffic has
+// few such combinations, so most of the work is one addResponse per response.
+struct Contribution {
+    std::vector<std::int64_t> ids;
+    std::map<CellKey, Tally> cells;
+};
+
+Contribution contributionOf(Session& s, const SurveyCatalog& surveys, std::size_t limit) {
+    struct BaseKey {
+        std::int64_t day, agency, counter, officer, procedure;
+        int version;
+        std::string surveyId, channel;
+        auto operator<=>(const BaseKey&) const = default;
+    };
+    std::map<BaseKey, Tally> base;
+    Contribution out;
+    Versions versions(surveys);
+    readResponses(s, "r.folded = 0", nullptr, limit, [&](const Stored& r) {
+        out.ids.push_back(r.id);
+        const Survey* survey = versions.get(r.surveyId, r.version);
+        if (!survey) return;  // a version this host does not know: counted by the raw path
+        addResponse(base[BaseKey{r.day, r.agency, r.counter, r.officer, r.procedure, r.version,
+                                 r.surveyId, r.channel}],
+                    *survey, r.answers);
     });
-    if (!waiting) return 0;
+    for (const auto& [b, tally] : base)
+        for (Family f : kFamilies) {
+            const std::int64_t group = f == Family::Counter     ? b.counter
+                                       : f == Family::Officer   ? b.officer
+                                       : f == Family::Procedure ? b.procedure
+                                                                : 0;
+            if (f != Family::Agency && group == 0) continue;
+            for (Kept kept : {Kept::Day, Kept::Month, Kept::Year}) {
+                if (kept == Kept::Day && !hasDays(f)) continue;
+                out.cells[CellKey{periodOf(b.day, kept), b.agency, group, static_cast<int>(f),
+                                  static_cast<int>(kept), b.version, b.surveyId, b.channel}]
+                    .merge(tally);
+            }
+        }
+    return out;
+}
+
+// Whether any of `ids` was folded already (by another host, since they were read).
+bool anyFolded(Session& s, const std::vector<std::int64_t>& ids) {
+    for (std::size_t at = 0; at < ids.size(); at += 500) {
+        std::int64_t n = 0;
+        s << "SELECT COUNT(*) FROM responses WHERE folded = 1 AND id IN (" + idList(ids, at, 500) +
+                 ")",
+            into(n), now;
+        if (n > 0) return true;
+    }
+    return false;
+}
+
+// Adds `c` to the aggregates and marks its responses folded, in the caller's transaction.
+void store(Session& s, const Contribution& c) {
+    std::vector<std::string> rollups, surveyIds, channels, items, values;
+    std::vector<std::int64_t> periods, agencies, groups, counts;
+    std::vector<int> versionsOf;
+    std::vector<double> sums, squares;
+    for (const auto& [k, tally] : c.cells) {
+        for (const TallyRow& row : rowsOf(tally)) {
+            rollups.push_back(rollup(static_cast<Family>(k.family), static_cast<Kept>(k.kept)));
+            surveyIds.push_back(k.surveyId);
+            periods.push_back(k.period), agencies.push_back(k.agency);
+            groups.push_back(k.group), channels.push_back(k.channel);
+            versionsOf.push_back(k.version), items.push_back(row.item);
+            values.push_back(row.value), counts.push_back(row.n);
+            sums.push_back(row.sum), squares.push_back(row.squares);
+        }
+    }
+    if (!rollups.empty())
+        s << "INSERT INTO index_counts (rollup, survey_id, period, agency_id, group_id, "
+             "channel, survey_version, item, value, n, total, squares) VALUES ($1, $2, $3, "
+             "$4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (rollup, survey_id, period, "
+             "agency_id, group_id, channel, survey_version, item, value) DO UPDATE SET "
+             "n = index_counts.n + excluded.n, total = index_counts.total + excluded.total, "
+             "squares = index_counts.squares + excluded.squares",
+            use(rollups), use(surveyIds), use(periods), use(agencies), use(groups), use(channels),
+            use(versionsOf), use(items), use(values), use(counts), use(sums), use(squares), now;
+    for (std::size_t at = 0; at < c.ids.size(); at += 500)
+        s << "UPDATE responses SET folded = 1 WHERE id IN (" + idList(c.ids, at, 500) + ")", now;
+    const auto folded = static_cast<std::int64_t>(c.ids.size());
+    s << "UPDATE index_state SET folded = folded + $1 WHERE id = 1", bind(folded), now;
+}
+
+}  // namespace
+
+std::size_t IndexStore::fold(std::size_t limit) {
+    // Reading and counting happen outside the write transaction, so ingest keeps the one
+    // SQLite writer (or PostgreSQL's state row) except for the short store at the end. Stored
+    // responses never change, so what was read is still right if no other host folded any of
+    // them meanwhile; if one did, the fold is done again under the lock.
+    const Contribution read =
+        db_.snapshot([&](Session& s) { return contributionOf(s, surveys_, limit); });
+    if (read.ids.empty()) return 0;
+    if (afterRead_) afterRead_();
     return db_.write([&](Session& s) -> std::size_t {
         // The state row's lock makes folds take turns across hosts (SQLite's BEGIN IMMEDIATE
-        // already does); a fold then sees every response committed before it.
+        // already does).
         s << "UPDATE index_state SET folds = folds + 1 WHERE id = 1", now;
-        // Numbers first, so that most comparisons never reach the strings.
-        struct Key {
-            std::int64_t period, agency, group;
-            int family, kept, version;
-            std::string surveyId, channel;
-            auto operator<=>(const Key&) const = default;
-        };
-        std::map<Key, Tally> tallies;
-        std::vector<std::int64_t> ids;
-        Versions versions(surveys_);
-        readResponses(s, "r.folded = 0", nullptr, limit, [&](const Stored& r) {
-            ids.push_back(r.id);
-            const Survey* survey = versions.get(r.surveyId, r.version);
-            if (!survey) return;  // a version this host does not know: counted by the raw path
-            Tally contribution;
-            addResponse(contribution, *survey, r.answers);
-            for (Family f : kFamilies) {
-                const std::int64_t group = r.group(f);
-                if (f != Family::Agency && group == 0) continue;
-                for (Kept kept : {Kept::Day, Kept::Month, Kept::Year}) {
-                    if (kept == Kept::Day && !hasDays(f)) continue;
-                    Key k{periodOf(r.day, kept),  r.agency,  group,      static_cast<int>(f),
-                          static_cast<int>(kept), r.version, r.surveyId, r.channel};
-                    tallies[k].merge(contribution);
-                }
-            }
-        });
-        if (ids.empty()) return 0;
-        std::vector<std::string> rollups, surveyIds, channels, items, values;
-        std::vector<std::int64_t> periods, agencies, groups, counts;
-        std::vector<int> versionsOf;
-        std::vector<double> sums, squares;
-        for (const auto& [k, tally] : tallies) {
-            for (const TallyRow& row : rowsOf(tally)) {
-                rollups.push_back(rollup(static_cast<Family>(k.family), static_cast<Kept>(k.kept)));
-                surveyIds.push_back(k.surveyId);
-                periods.push_back(k.period), agencies.push_back(k.agency);
-                groups.push_back(k.group), channels.push_back(k.channel);
-                versionsOf.push_back(k.version), items.push_back(row.item);
-                values.push_back(row.value), counts.push_back(row.n);
-                sums.push_back(row.sum), squares.push_back(row.squares);
-            }
+        if (!anyFolded(s, read.ids)) {
+            store(s, read);
+            return read.ids.size();
         }
-        if (!rollups.empty())
-            s << "INSERT INTO index_counts (rollup, survey_id, period, agency_id, group_id, "
-                 "channel, survey_version, item, value, n, total, squares) VALUES ($1, $2, $3, "
-                 "$4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (rollup, survey_id, period, "
-                 "agency_id, group_id, channel, survey_version, item, value) DO UPDATE SET "
-                 "n = index_counts.n + excluded.n, total = index_counts.total + excluded.total, "
-                 "squares = index_counts.squares + excluded.squares",
-                use(rollups), use(surveyIds), use(periods), use(agencies), use(groups),
-                use(channels), use(versionsOf), use(items), use(values), use(counts), use(sums),
-                use(squares), now;
-        for (std::size_t at = 0; at < ids.size(); at += 500) {
-            std::string list;
-            for (std::size_t i = at; i < std::min(ids.size(), at + 500); ++i)
-                list += (i > at ? "," : "") + std::to_string(ids[i]);
-            s << "UPDATE responses SET folded = 1 WHERE id IN (" + list + ")", now;
-        }
-        const auto folded = static_cast<std::int64_t>(ids.size());
-        s << "UPDATE index_state SET folded = folded + $1 WHERE id = 1", bind(folded), now;
-        return ids.size();
+        ++recounts_;
+        const Contribution again = contributionOf(s, surveys_, limit);
+        store(s, again);
+        return again.ids.size();
     });
 }
 

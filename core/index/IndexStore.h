@@ -9,6 +9,7 @@
 
 #include <hailong/Survey.h>
 
+#include <atomic>
 #include <compare>
 #include <cstdint>
 #include <functional>
@@ -55,15 +56,20 @@ using ResponseVisitor = std::function<void(const Cell&, const Survey&, const Res
 /// The most responses one fold counts in one transaction.
 constexpr std::size_t kFoldBatch = 20000;
 
-/// Thread-safe (each call uses its own pooled session). Several hosts may fold into one
-/// PostgreSQL database at once: a fold holds the index_state row lock while it counts.
+/// Thread-safe (each call uses its own pooled session), except setAfterRead. Several hosts may
+/// fold into one PostgreSQL database at once: a fold counts from a snapshot, then stores under
+/// the index_state row lock, counting again there if another host folded the same responses.
 class IndexStore {
 public:
     IndexStore(Database& db, const SurveyCatalog& surveys) : db_(db), surveys_(surveys) {}
 
-    /// Counts up to `limit` responses not folded yet into the aggregates, in one transaction;
-    /// returns how many it folded.
+    /// Counts up to `limit` responses not folded yet into the aggregates; returns how many it
+    /// folded.
     std::size_t fold(std::size_t limit = kFoldBatch);
+    /// For tests: runs in fold between counting and storing (where another host may fold).
+    void setAfterRead(std::function<void()> hook) { afterRead_ = std::move(hook); }
+    /// Folds whose responses another host folded first, so that they counted again.
+    std::int64_t recounts() const { return recounts_; }
     /// Responses stored but not folded yet.
     std::int64_t unfolded();
     /// The cells of `q` from the aggregates and the responses not folded yet, read from one
@@ -79,6 +85,8 @@ public:
 private:
     Database& db_;
     const SurveyCatalog& surveys_;
+    std::function<void()> afterRead_;
+    std::atomic<std::int64_t> recounts_{0};
 };
 
 }  // namespace hailong::index

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
 
 using namespace hailong;
 using namespace hailong::index;
@@ -299,6 +300,43 @@ TEST_CASE("several hosts folding one database at once lose and double nothing") 
         CHECK(counted == static_cast<std::int64_t>(stored));
         for (const auto& survey : p.surveys.list())
             CHECK(verify(p.indices.store(), survey->id).mismatches.empty());
+    });
+}
+
+TEST_CASE("a fold whose responses another host folded meanwhile counts again, not twice") {
+    test::onEachBackend([](Backend b) {
+        Province p(b);
+        std::mt19937 rng(7);
+        int serial = 0;
+        const std::size_t first = p.submitRandom(rng, 40, serial);
+        Database second(DatabaseUrl::parse(p.tdb.url()));
+        IndexStore other(second, p.surveys);
+        IndexStore& mine = p.indices.store();
+        // Between this host's count and its store, the other host folds the first 15 and more
+        // responses arrive.
+        std::size_t byOther = 0, later = 0;
+        bool interfered = false;
+        mine.setAfterRead([&] {
+            if (std::exchange(interfered, true)) return;
+            byOther = other.fold(15);
+            later = p.submitRandom(rng, 10, serial);
+        });
+        const std::size_t byMine = mine.fold();
+        CHECK(byOther == 15);
+        CHECK(mine.recounts() == 1);
+        CHECK(byMine == first + later - 15);  // counted again under the lock: the new ones too
+        CHECK(p.indices.foldAll() == 0);
+        std::int64_t counted = 0;
+        p.db.read([&](Session& s) {
+            s << "SELECT folded FROM index_state WHERE id = 1", into(counted), now;
+        });
+        CHECK(counted == static_cast<std::int64_t>(first + later));
+        for (const auto& survey : p.surveys.list())
+            CHECK(verify(mine, survey->id).mismatches.empty());
+        // Without interference a fold stores what it counted.
+        p.submitRandom(rng, 5, serial);
+        CHECK(mine.fold() > 0);
+        CHECK(mine.recounts() == 1);
     });
 }
 
