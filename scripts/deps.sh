@@ -1,20 +1,38 @@
 #!/usr/bin/env bash
 # Installs the Debian packages hailong needs, if they are missing.
 #   scripts/deps.sh build   what building needs
-#   scripts/deps.sh test    building plus every test (PostgreSQL server, Catch2)
+#   scripts/deps.sh test    building plus every test (PostgreSQL server, Catch2, Chromium and
+#                           the browser tests' npm package)
+#   scripts/deps.sh bench   the tests' packages plus the load generator (wrk)
 set -euo pipefail
 what=${1:-build}
 build=(cmake ninja-build g++ ccache pkg-config libpoco-dev libsqlite3-dev libicu-dev
-       libkainjow-mustache-dev libpq-dev)
-test=(catch2 postgresql util-linux sqlite3 hunspell-vi clang)
+       libkainjow-mustache-dev libpq-dev libargon2-dev)
+test=(catch2 postgresql util-linux sqlite3 hunspell-vi clang chromium nodejs npm)
 packages=("${build[@]}")
-[[ "$what" == test ]] && packages+=("${test[@]}")
+[[ "$what" == test || "$what" == bench ]] && packages+=("${test[@]}")
+[[ "$what" == bench ]] && packages+=(wrk)
 
 missing=()
 for p in "${packages[@]}"; do
+  # Node.js from another source (NodeSource bundles npm) serves as well as Debian's.
+  [[ ( "$p" == nodejs && -x "$(command -v node)" ) || ( "$p" == npm && -x "$(command -v npm)" ) ]] && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+# The browser tests drive Debian's Chromium with the npm package playwright-core (no browser
+# download), pinned by tests/e2e/package-lock.json.
+e2e() {
+  [[ "$what" == build ]] && return 0
+  local dir
+  dir=$(cd "$(dirname "$0")/../tests/e2e" && pwd)
+  [[ -f "$dir/node_modules/playwright-core/package.json" ]] && return 0
+  echo "installing the browser tests' npm packages in $dir"
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+}
+if [[ ${#missing[@]} -eq 0 ]]; then
+  e2e
+  exit 0
+fi
 
 if [[ $(id -u) -ne 0 ]]; then
   echo "hailong needs these Debian packages: ${missing[*]}" >&2
@@ -26,3 +44,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The postgresql package may start a cluster service; the tests start their own server.
+e2e

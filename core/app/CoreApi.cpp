@@ -262,6 +262,8 @@ HttpResponse health(Runtime& rt, bool details) {
     ingest->set("queued", rt.ingest().queued());
     ingest->set("stored_since_start", stats.stored);
     ingest->set("duplicates_since_start", stats.duplicates);
+    ingest->set("held_since_start", stats.held);
+    ingest->set("commits_since_start", stats.batches);
     body->set("ingest", ingest);
     body->set("surveys", rt.surveys().list().size());
     body->set("time", formatTimeMs(nowMs()));

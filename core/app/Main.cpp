@@ -55,6 +55,8 @@ constexpr const char* kUsage =
     "  survey retire ID VER    stop a version taking responses (its data stays)\n"
     "  apikey add NAME --agency CODE   a key for a system sending responses\n"
     "  apikey list | apikey revoke NAME\n"
+    "  device pair CODE        a one-time pairing code for a counter tablet or box\n"
+    "  device revoke CODE | device list [--agency CODE]\n"
     "  text normalize [--from ENC] [--style new|old]   stdin to stdout, NFC UTF-8\n"
     "  text key TEXT           the accent-free key used for matching\n"
     "  text intent [--json] TEXT   what a short reply means\n"
@@ -188,6 +190,7 @@ protected:
             if (command == "import") return import(args);
             if (command == "survey") return survey(args);
             if (command == "apikey") return apikey(args);
+            if (command == "device") return device(args);
             if (command == "text") return text(args);
             if (command == "index") return indexCommand(args);
             std::cerr << "hailong: unknown command \"" << command << "\"\n\nUsage: hailong COMMAND "
@@ -524,6 +527,45 @@ private:
             return EXIT_OK;
         }
         std::cerr << "usage: hailong apikey add NAME --agency CODE | list | revoke NAME\n";
+        return EXIT_USAGE;
+    }
+
+    int device(const ArgVec& args) {
+        const std::string sub = args.size() > 1 ? args[1] : "";
+        Runtime rt(settings_->config(), paths_, log());
+        rt.prepare();
+        MessageCatalog& catalog = rt.messages();
+        if (sub == "pair" && args.size() == 3) {
+            const PairingCode code = rt.devices().issuePairing(args[2]);
+            std::cout << catalog.text(lang_, "device.pairing_issued",
+                                      {{"device", args[2]},
+                                       {"code", code.code},
+                                       {"expires", formatTimeMs(code.expiresAtMs)}})
+                      << "\n";
+            return EXIT_OK;
+        }
+        if (sub == "revoke" && args.size() == 3) {
+            rt.devices().revoke(args[2]);
+            std::cout << catalog.text(lang_, "device.revoked_now", {{"device", args[2]}}) << "\n";
+            return EXIT_OK;
+        }
+        if (sub == "list" && args.size() == 2) {
+            ListQuery q;
+            q.agencyCode = agency_;
+            q.limit = 1000;
+            std::cout << std::left << std::setw(16) << "DEVICE" << std::setw(16) << "COUNTER"
+                      << std::setw(10) << "STATE" << std::setw(26) << "LAST SEEN"
+                      << "OFFICER ON SHIFT\n";
+            for (const Device& d : rt.directory().devices(q)) {
+                const auto session = rt.devices().session(d.code);
+                std::cout << std::setw(16) << d.code << std::setw(16)
+                          << (session ? session->counter.code : "?") << std::setw(10) << d.status
+                          << std::setw(26) << (d.lastSeenAtMs ? formatTimeMs(*d.lastSeenAtMs) : "-")
+                          << (session && session->officer ? session->officer->code : "-") << "\n";
+            }
+            return EXIT_OK;
+        }
+        std::cerr << "usage: hailong device pair CODE | revoke CODE | list [--agency CODE]\n";
         return EXIT_USAGE;
     }
 

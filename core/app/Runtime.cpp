@@ -1,5 +1,9 @@
 #include "app/Runtime.h"
 
+#include "app/DeviceApi.h"
+#include "app/ResponseApi.h"
+#include "http/StaticFiles.h"
+
 #include "app/CoreApi.h"
 #include "app/IndexApi.h"
 #include "common/Random.h"
@@ -35,12 +39,18 @@ public:
     Ingest& ingest() override { return *rt_.ingest_; }
     const SurveyCatalog& surveys() override { return *rt_.surveys_; }
     const Directory& directory() override { return *rt_.directory_; }
+    Devices& devices() override { return *rt_.devices_; }
     const TextNormalizer& text() override { return rt_.text_; }
     const Messages& messages() override { return *rt_.messages_; }
     Templates& templates() override { return rt_.templates_; }
     Outbox& outbox() override { return *this; }
     Poco::Logger& logger() override { return log_; }
     std::string dataFolder() const override { return rt_.paths_.pluginData + "/" + name_; }
+    void serveFiles(std::string_view urlPrefix, const std::string& folder) override {
+        auto files = std::make_shared<StaticFiles>(folder);
+        staged_.add("GET", "/" + std::string(urlPrefix) + "/{path*}",
+                    [files](const HttpRequest& r) { return files->serve(r, r.param("path")); }, {});
+    }
 
     /// The plugin's configuration view; valid as long as the host.
     const Poco::Util::AbstractConfiguration& config() const { return *config_; }
@@ -114,6 +124,7 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
     surveys_ = std::make_unique<SurveyStore>(*db_);
     directory_ = std::make_unique<DirectoryStore>(*db_, text_);
     apiKeys_ = std::make_unique<ApiKeyStore>(*db_, *directory_);
+    devices_ = std::make_unique<DeviceRegistry>(*db_, *directory_);
     IngestService::Options ingestOptions;
     ingestOptions.batchMax =
         static_cast<std::size_t>(std::max(1, config.getInt("ingest.batch_max")));
@@ -204,6 +215,8 @@ void Runtime::serve() {
     apiToken_ = loadOrCreateToken();
     registerCoreApi(*this);
     registerIndexApi(*this);
+    registerDeviceApi(*this);
+    registerResponseApi(*this);
     HttpServerOptions o;
     o.host = config_.getString("http.host");
     o.port = static_cast<std::uint16_t>(config_.getInt("http.port"));

@@ -5,6 +5,7 @@
 #include "app/ApiKeys.h"
 #include "app/Paths.h"
 #include "common/MessageCatalog.h"
+#include "directory/DeviceRegistry.h"
 #include "directory/DirectoryStore.h"
 #include "http/HttpServer.h"
 #include "http/MustacheTemplates.h"
@@ -53,6 +54,7 @@ public:
 
     Database& database() { return *db_; }
     DirectoryStore& directory() { return *directory_; }
+    DeviceRegistry& devices() { return *devices_; }
     IngestService& ingest() { return *ingest_; }
     index::IndexService& indices() { return *indices_; }
     SurveyStore& surveys() { return *surveys_; }
@@ -80,6 +82,7 @@ private:
     std::unique_ptr<Database> db_;
     std::unique_ptr<SurveyStore> surveys_;
     std::unique_ptr<DirectoryStore> directory_;
+    std::unique_ptr<DeviceRegistry> devices_;
     std::unique_ptr<IngestService> ingest_;
     std::unique_ptr<index::IndexService> indices_;
     std::unique_ptr<DurableOutbox> outbox_;

@@ -1,17 +1,29 @@
 #include "common/Random.h"
 
-#include <Poco/RandomStream.h>
 #include <Poco/UUIDGenerator.h>
 
+#include <sys/random.h>
+
 #include <array>
+#include <cerrno>
+#include <stdexcept>
 #include <vector>
 
 namespace hailong::random {
 namespace {
+// The kernel's CSPRNG, one system call (opening a random stream per call cost the ingest
+// writer 6% of its time).
 std::vector<unsigned char> bytesOf(std::size_t n) {
     std::vector<unsigned char> out(n);
-    Poco::RandomInputStream in;
-    in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(n));
+    std::size_t filled = 0;
+    while (filled < n) {
+        const ssize_t got = ::getrandom(out.data() + filled, n - filled, 0);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            throw std::runtime_error("getrandom failed");
+        }
+        filled += static_cast<std::size_t>(got);
+    }
     return out;
 }
 }  // namespace

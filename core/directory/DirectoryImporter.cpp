@@ -249,6 +249,11 @@ ImportReport DirectoryImporter::apply(std::vector<Row> rows, const ImportOptions
     ImportReport report;
     report.rows = rows.size();
     struct Abort {};
+    // Whatever happens to the transaction, cached lookups must not outlive it.
+    struct Forget {
+        const DirectoryStore& store;
+        ~Forget() { store.forgetCached(); }
+    } forget{store_};
     try {
         store_.database().write([&](Session& s) {
             // One group per kind, in dependency order; within agencies, retry while progress.

@@ -1,5 +1,7 @@
 #include "directory/DirectoryStore.h"
 
+#include "common/TtlCache.h"
+
 #include "common/Clock.h"
 #include "common/Utf8.h"
 #include "directory/Validation.h"
@@ -200,32 +202,81 @@ const char* toString(SaveOutcome o) {
     return "?";
 }
 
-DirectoryStore::DirectoryStore(Database& db, const TextNormalizer& text) : db_(db), text_(text) {}
+struct DirectoryStore::Caches {
+    template <class T>
+    using ByCode = TtlCache<std::string, std::optional<T>>;
+    static constexpr auto kTtl = std::chrono::seconds(2);
+    static constexpr std::size_t kMax = 20000;
+    ByCode<Agency> agencies{kTtl, kMax};
+    ByCode<Counter> counters{kTtl, kMax};
+    ByCode<Officer> officers{kTtl, kMax};
+    ByCode<Procedure> procedures{kTtl, kMax};
+    ByCode<Device> devices{kTtl, kMax};
+    TtlCache<std::int64_t, std::optional<Agency>> agenciesById{kTtl, kMax};
+    TtlCache<std::int64_t, std::optional<Counter>> countersById{kTtl, kMax};
+    TtlCache<std::int64_t, std::optional<Procedure>> proceduresById{kTtl, kMax};
+};
+
+DirectoryStore::DirectoryStore(Database& db, const TextNormalizer& text)
+    : db_(db), text_(text), caches_(std::make_unique<Caches>()) {}
+
+DirectoryStore::~DirectoryStore() = default;
+
+void DirectoryStore::forgetCached() const {
+    caches_->agencies.clear();
+    caches_->counters.clear();
+    caches_->officers.clear();
+    caches_->procedures.clear();
+    caches_->devices.clear();
+    caches_->agenciesById.clear();
+    caches_->countersById.clear();
+    caches_->proceduresById.clear();
+}
 
 // ---- reads ----------------------------------------------------------------------------------
 
 std::optional<Agency> DirectoryStore::agency(std::string_view code) const {
-    return byCode(db_, kAgencies, code);
+    return caches_->agencies.get(std::string(code), [&] { return byCode(db_, kAgencies, code); });
 }
 std::optional<Counter> DirectoryStore::counter(std::string_view code) const {
-    return byCode(db_, kCounters, code);
+    return caches_->counters.get(std::string(code), [&] { return byCode(db_, kCounters, code); });
 }
 std::optional<Officer> DirectoryStore::officer(std::string_view code) const {
-    return byCode(db_, kOfficers, code);
+    return caches_->officers.get(std::string(code), [&] { return byCode(db_, kOfficers, code); });
 }
 std::optional<Procedure> DirectoryStore::procedure(std::string_view code) const {
-    return byCode(db_, kProcedures, code);
+    return caches_->procedures.get(std::string(code),
+                                   [&] { return byCode(db_, kProcedures, code); });
+}
+std::optional<Procedure> DirectoryStore::procedureById(std::int64_t id) const {
+    return caches_->proceduresById.get(id, [&] {
+        return db_.read([&](Session& s) {
+            return one<Procedure>(s, std::string("SELECT ") + kProcedureCols + " WHERE id = $1", id,
+                                  readProcedure);
+        });
+    });
 }
 std::optional<Dossier> DirectoryStore::dossier(std::string_view code) const {
-    return byCode(db_, kDossiers, code);
+    return byCode(db_, kDossiers, code);  // not cached: dossiers change as they are handled
 }
 std::optional<Device> DirectoryStore::device(std::string_view code) const {
-    return byCode(db_, kDevices, code);
+    return caches_->devices.get(std::string(code), [&] { return byCode(db_, kDevices, code); });
 }
 std::optional<Agency> DirectoryStore::agencyById(std::int64_t id) const {
-    return db_.read([&](Session& s) {
-        return one<Agency>(s, std::string("SELECT ") + kAgencyCols + " WHERE id = $1", id,
-                           readAgency);
+    return caches_->agenciesById.get(id, [&] {
+        return db_.read([&](Session& s) {
+            return one<Agency>(s, std::string("SELECT ") + kAgencyCols + " WHERE id = $1", id,
+                               readAgency);
+        });
+    });
+}
+
+std::optional<Counter> DirectoryStore::counterById(std::int64_t id) const {
+    return caches_->countersById.get(id, [&] {
+        return db_.read([&](Session& s) {
+            return one<Counter>(s, std::string("SELECT ") + kCounterCols + " WHERE id = $1", id,
+                                readCounter);
+        });
     });
 }
 
@@ -326,22 +377,34 @@ void DirectoryStore::serialize(Session& s) const {
 }
 
 SaveOutcome DirectoryStore::save(const AgencyInput& in) {
-    return db_.write([&](Session& s) { return save(s, in); });
+    const SaveOutcome out = db_.write([&](Session& s) { return save(s, in); });
+    forgetCached();
+    return out;
 }
 SaveOutcome DirectoryStore::save(const CounterInput& in) {
-    return db_.write([&](Session& s) { return save(s, in); });
+    const SaveOutcome out = db_.write([&](Session& s) { return save(s, in); });
+    forgetCached();
+    return out;
 }
 SaveOutcome DirectoryStore::save(const OfficerInput& in) {
-    return db_.write([&](Session& s) { return save(s, in); });
+    const SaveOutcome out = db_.write([&](Session& s) { return save(s, in); });
+    forgetCached();
+    return out;
 }
 SaveOutcome DirectoryStore::save(const ProcedureInput& in) {
-    return db_.write([&](Session& s) { return save(s, in); });
+    const SaveOutcome out = db_.write([&](Session& s) { return save(s, in); });
+    forgetCached();
+    return out;
 }
 SaveOutcome DirectoryStore::save(const DossierInput& in) {
-    return db_.write([&](Session& s) { return save(s, in); });
+    const SaveOutcome out = db_.write([&](Session& s) { return save(s, in); });
+    forgetCached();
+    return out;
 }
 SaveOutcome DirectoryStore::save(const DeviceInput& in) {
-    return db_.write([&](Session& s) { return save(s, in); });
+    const SaveOutcome out = db_.write([&](Session& s) { return save(s, in); });
+    forgetCached();
+    return out;
 }
 
 namespace {

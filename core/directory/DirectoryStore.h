@@ -7,6 +7,7 @@
 #include <hailong/Directory.h>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -59,13 +60,16 @@ struct ListQuery {
 class DirectoryStore final : public Directory {
 public:
     DirectoryStore(Database& db, const TextNormalizer& text);
+    ~DirectoryStore() override;
 
     // Directory
     std::optional<Agency> agency(std::string_view code) const override;
     std::optional<Agency> agencyById(std::int64_t id) const override;
+    std::optional<Counter> counterById(std::int64_t id) const;
     std::optional<Counter> counter(std::string_view code) const override;
     std::optional<Officer> officer(std::string_view code) const override;
     std::optional<Procedure> procedure(std::string_view code) const override;
+    std::optional<Procedure> procedureById(std::int64_t id) const override;
     std::optional<Dossier> dossier(std::string_view code) const override;
     std::optional<Device> device(std::string_view code) const override;
 
@@ -102,11 +106,19 @@ public:
     Database& database() { return db_; }
     const TextNormalizer& text() const { return text_; }
 
+    /// Forgets the cached lookups (agencies, counters, officers, procedures, devices by code
+    /// or id): every write here does it; so must a write to those tables made elsewhere.
+    void forgetCached() const;
+
 private:
     void serialize(Poco::Data::Session& s) const;
 
     Database& db_;
     const TextNormalizer& text_;
+    // Lookups by code and id are kept two seconds (ingest asks them for every response); a
+    // write on another host is seen within that time.
+    struct Caches;
+    std::unique_ptr<Caches> caches_;
 };
 
 const char* toString(SaveOutcome o);

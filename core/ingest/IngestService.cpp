@@ -1,5 +1,7 @@
 #include "ingest/IngestService.h"
 
+#include "ingest/SubmissionJson.h"
+
 #include "common/Clock.h"
 #include "common/Random.h"
 #include "common/Utf8.h"
@@ -7,7 +9,10 @@
 #include <hailong/Problem.h>
 
 #include <Poco/Data/RecordSet.h>
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Nullable.h>
+
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <cmath>
@@ -61,7 +66,7 @@ bool plainCode(std::string_view s, std::size_t max) {
 struct IngestService::Record {
     std::string key, surveyId, channel, language, commentRaw, commentNorm;
     int surveyVersion = 0;
-    NullableId agency, counter, officer, procedure, dossier, device;
+    NullableId agency, counter, officer, procedure, dossier, device, deviceAt;
     std::int64_t answeredAt = 0;
     std::vector<AnswerRow> answers;
 };
@@ -202,6 +207,7 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
     });
     const std::int64_t now = nowMs();
     r.answeredAt = sub.answeredAtMs == 0 ? now : sub.answeredAtMs;
+    if (sub.deviceAtMs) r.deviceAt = *sub.deviceAtMs;
     if (r.answeredAt > now + kClockSkewMs || r.answeredAt < kOldestAnswerMs)
         errors.push_back({"answered_at", "submission.time_out_of_range", {}});
 
@@ -324,14 +330,227 @@ void IngestService::writerLoop() {
     }
 }
 
+// What one group commit writes: each response (or the receipt of the one it repeats), then
+// the answers of all. Statements are prepared once for the whole group, because parsing SQL
+// for every row cost the writer as much as running it.
+class IngestService::GroupWriter {
+public:
+    virtual ~GroupWriter() = default;
+    /// Stores `r` (taken over) or finds the response it repeats.
+    virtual Receipt store(Record& r) = 0;
+    /// Inserts the answers of every response stored so far.
+    virtual void finish() = 0;
+
+    static std::unique_ptr<GroupWriter> open(Database& db, Session& s);
+
+protected:
+    static constexpr const char* kInsert =
+        "INSERT INTO responses (receipt, idempotency_key, survey_id, survey_version, channel, "
+        "language, agency_id, counter_id, officer_id, procedure_id, dossier_id, device_id, "
+        "comment_raw, comment_norm, answered_at, received_at, device_at) VALUES ($1, $2, $3, $4, "
+        "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING "
+        "RETURNING id";
+    static constexpr const char* kByKey =
+        "SELECT id, receipt, received_at FROM responses WHERE idempotency_key = $1";
+    static constexpr const char* kByDossier =
+        "SELECT id, receipt, received_at FROM responses WHERE dossier_id = $1 AND survey_id = $2";
+    static constexpr const char* kAnswer =
+        "INSERT INTO answers (response_id, question_id, position, value_num, value_text) VALUES "
+        "($1, $2, $3, $4, $5)";
+};
+
+namespace {
+
+// SQLite: the C API on the session's own connection (inside its transaction).
+class SqliteGroupWriter final : public IngestService::GroupWriter {
+public:
+    explicit SqliteGroupWriter(Session& s)
+        : db_(Poco::Data::SQLite::Utility::dbHandle(s)),
+          insert_(prepare(kInsert)),
+          byKey_(prepare(kByKey)),
+          byDossier_(prepare(kByDossier)),
+          answer_(prepare(kAnswer)) {}
+    ~SqliteGroupWriter() override {
+        for (sqlite3_stmt* st : {insert_, byKey_, byDossier_, answer_}) sqlite3_finalize(st);
+    }
+
+    Receipt store(IngestService::Record& r) override;
+    void finish() override {}
+
+private:
+    sqlite3_stmt* prepare(const char* sql) {
+        sqlite3_stmt* st = nullptr;
+        if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) fail("prepare");
+        return st;
+    }
+    [[noreturn]] void fail(const char* what) {
+        const int code = sqlite3_extended_errcode(db_);
+        const std::string message = std::string(what) + ": " + sqlite3_errmsg(db_);
+        if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
+            throw Unavailable(message);
+        throw std::runtime_error(message);
+    }
+    void text(sqlite3_stmt* st, int i, const std::string& v) {
+        sqlite3_bind_text(st, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    }
+    void id(sqlite3_stmt* st, int i, const NullableId& v) {
+        if (v.isNull())
+            sqlite3_bind_null(st, i);
+        else
+            sqlite3_bind_int64(st, i, v.value());
+    }
+    // Steps a statement once: whether it produced a row. Resets it for the next use.
+    bool step(sqlite3_stmt* st, const char* what) {
+        const int rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            sqlite3_reset(st);
+            fail(what);
+        }
+        return rc == SQLITE_ROW;
+    }
+    std::optional<Receipt> existing(sqlite3_stmt* st) {
+        std::optional<Receipt> out;
+        if (step(st, "look up a repeated response")) {
+            const auto* code = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+            out = Receipt{sqlite3_column_int64(st, 0), code ? code : "", true,
+                          sqlite3_column_int64(st, 2)};
+        }
+        sqlite3_reset(st);
+        return out;
+    }
+
+    sqlite3* db_;
+    sqlite3_stmt *insert_, *byKey_, *byDossier_, *answer_;
+};
+
+Receipt SqliteGroupWriter::store(IngestService::Record& r) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        const std::string code = random::code(10);
+        const std::int64_t storedAt = nowMs();
+        sqlite3_reset(insert_);
+        text(insert_, 1, code), text(insert_, 2, r.key), text(insert_, 3, r.surveyId);
+        sqlite3_bind_int(insert_, 4, r.surveyVersion);
+        text(insert_, 5, r.channel), text(insert_, 6, r.language);
+        id(insert_, 7, r.agency), id(insert_, 8, r.counter), id(insert_, 9, r.officer);
+        id(insert_, 10, r.procedure), id(insert_, 11, r.dossier), id(insert_, 12, r.device);
+        text(insert_, 13, r.commentRaw), text(insert_, 14, r.commentNorm);
+        sqlite3_bind_int64(insert_, 15, r.answeredAt);
+        sqlite3_bind_int64(insert_, 16, storedAt);
+        id(insert_, 17, r.deviceAt);
+        const bool inserted = step(insert_, "store a response");
+        const std::int64_t responseId = inserted ? sqlite3_column_int64(insert_, 0) : 0;
+        if (inserted && sqlite3_step(insert_) != SQLITE_DONE) fail("store a response");
+        sqlite3_reset(insert_);
+        if (inserted) {
+            for (const AnswerRow& a : r.answers) {
+                sqlite3_reset(answer_);
+                sqlite3_bind_int64(answer_, 1, responseId);
+                text(answer_, 2, a.question);
+                sqlite3_bind_int(answer_, 3, a.position);
+                if (a.number.isNull())
+                    sqlite3_bind_null(answer_, 4);
+                else
+                    sqlite3_bind_double(answer_, 4, a.number.value());
+                text(answer_, 5, a.text);
+                step(answer_, "store an answer");
+            }
+            sqlite3_reset(answer_);
+            return Receipt{responseId, code, false, storedAt};
+        }
+        // The key, or this dossier for this survey, was seen before: answer with the original
+        // receipt.
+        sqlite3_reset(byKey_);
+        text(byKey_, 1, r.key);
+        if (auto seen = existing(byKey_)) return *seen;
+        if (!r.dossier.isNull()) {
+            sqlite3_reset(byDossier_);
+            id(byDossier_, 1, r.dossier);
+            text(byDossier_, 2, r.surveyId);
+            if (auto seen = existing(byDossier_)) return *seen;
+        }
+        // Otherwise the random receipt code collided: draw another.
+    }
+    throw std::logic_error("could not draw a unique receipt code");
+}
+
+// PostgreSQL: Poco statements bound to members, re-executed for each row; the answers of the
+// group go in with one bulk insert.
+class PocoGroupWriter final : public IngestService::GroupWriter {
+public:
+    explicit PocoGroupWriter(Session& s) : session_(s), insert_(s), byKey_(s), byDossier_(s) {
+        insert_ << kInsert, use(code_), use(r_.key), use(r_.surveyId), use(r_.surveyVersion),
+            use(r_.channel), use(r_.language), use(r_.agency), use(r_.counter), use(r_.officer),
+            use(r_.procedure), use(r_.dossier), use(r_.device), use(r_.commentRaw),
+            use(r_.commentNorm), use(r_.answeredAt), use(storedAt_), use(r_.deviceAt), into(id_);
+        byKey_ << kByKey, use(r_.key), into(existing_), into(existingCode_), into(existingAt_);
+        byDossier_ << kByDossier, use(r_.dossier), use(r_.surveyId), into(existing_),
+            into(existingCode_), into(existingAt_);
+    }
+
+    Receipt store(IngestService::Record& r) override {
+        r_ = std::move(r);
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            code_ = random::code(10);
+            storedAt_ = nowMs();
+            id_.clear();
+            insert_.execute();
+            if (!id_.isNull()) {
+                for (const AnswerRow& a : r_.answers) {
+                    answerOf_.push_back(id_.value());
+                    question_.push_back(a.question);
+                    position_.push_back(a.position);
+                    number_.push_back(a.number);
+                    text_.push_back(a.text);
+                }
+                return Receipt{id_.value(), code_, false, storedAt_};
+            }
+            existing_.clear();
+            byKey_.execute();
+            if (existing_.isNull() && !r_.dossier.isNull()) byDossier_.execute();
+            if (!existing_.isNull())
+                return Receipt{existing_.value(), existingCode_, true, existingAt_};
+        }
+        throw std::logic_error("could not draw a unique receipt code");
+    }
+
+    void finish() override {
+        if (answerOf_.empty()) return;
+        session_ << kAnswer, use(answerOf_), use(question_), use(position_), use(number_),
+            use(text_), now;
+        answerOf_.clear(), question_.clear(), position_.clear(), number_.clear(), text_.clear();
+    }
+
+private:
+    Session& session_;
+    Poco::Data::Statement insert_, byKey_, byDossier_;
+    IngestService::Record r_;
+    std::string code_, existingCode_;
+    std::int64_t storedAt_ = 0, existingAt_ = 0;
+    NullableId id_, existing_;
+    std::vector<std::int64_t> answerOf_;
+    std::vector<std::string> question_, text_;
+    std::vector<int> position_;
+    std::vector<Poco::Nullable<double>> number_;
+};
+
+}  // namespace
+
+std::unique_ptr<IngestService::GroupWriter> IngestService::GroupWriter::open(Database& db,
+                                                                             Session& s) {
+    if (db.backend() == Backend::SQLite) return std::make_unique<SqliteGroupWriter>(s);
+    return std::make_unique<PocoGroupWriter>(s);
+}
+
 void IngestService::commitBatch(std::vector<Pending*>& batch) {
     std::vector<std::unique_ptr<Pending>> owned;
     for (Pending* p : batch) owned.emplace_back(p);
     std::vector<Receipt> receipts;
     try {
         receipts = db_.write([&](Session& s) {
+            const auto writer = GroupWriter::open(db_, s);
             std::vector<Receipt> out;
-            for (auto& p : owned) out.push_back(store(s, p->record));
+            for (auto& p : owned) out.push_back(writer->store(p->record));
+            writer->finish();
             return out;
         });
     } catch (const Unavailable&) {
@@ -345,7 +564,12 @@ void IngestService::commitBatch(std::vector<Pending*>& batch) {
         // One bad submission must not fail the others: commit them one by one.
         for (auto& p : owned) {
             try {
-                p->done.set_value(db_.write([&](Session& s) { return store(s, p->record); }));
+                p->done.set_value(db_.write([&](Session& s) {
+                    const auto writer = GroupWriter::open(db_, s);
+                    const Receipt receipt = writer->store(p->record);
+                    writer->finish();
+                    return receipt;
+                }));
             } catch (...) {
                 p->done.set_exception(std::current_exception());
             }
@@ -360,45 +584,38 @@ void IngestService::commitBatch(std::vector<Pending*>& batch) {
     for (std::size_t i = 0; i < owned.size(); ++i) owned[i]->done.set_value(receipts[i]);
 }
 
-Receipt IngestService::store(Session& s, Record& r) {
-    for (int attempt = 0; attempt < 3; ++attempt) {
-        Receipt receipt;
-        receipt.code = random::code(10);
-        receipt.storedAtMs = nowMs();
-        Poco::Nullable<std::int64_t> id;
-        s << "INSERT INTO responses (receipt, idempotency_key, survey_id, survey_version, channel, "
-             "language, agency_id, counter_id, officer_id, procedure_id, dossier_id, device_id, "
-             "comment_raw, comment_norm, answered_at, received_at) VALUES ($1, $2, $3, $4, $5, $6, "
-             "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING RETURNING id",
-            use(receipt.code), use(r.key), use(r.surveyId), use(r.surveyVersion), use(r.channel),
-            use(r.language), use(r.agency), use(r.counter), use(r.officer), use(r.procedure),
-            use(r.dossier), use(r.device), use(r.commentRaw), use(r.commentNorm), use(r.answeredAt),
-            use(receipt.storedAtMs), into(id), now;
-        if (!id.isNull()) {
-            receipt.responseId = id.value();
-            for (AnswerRow& a : r.answers) {
-                s << "INSERT INTO answers (response_id, question_id, position, value_num, "
-                     "value_text) VALUES ($1, $2, $3, $4, $5)",
-                    use(receipt.responseId), use(a.question), use(a.position), use(a.number),
-                    use(a.text), now;
-            }
-            return receipt;
-        }
-        // The key, or this dossier for this survey, was seen before: answer with the original
-        // receipt.
+Receipt IngestService::hold(const Submission& submission, std::string_view reason) {
+    Record r = validate(submission);
+    std::string payload = submissionToJson(submission), why(reason);
+    const Receipt receipt = db_.write([&](Session& s) -> Receipt {
+        // Already counted under this key: that response is the answer.
         Poco::Nullable<std::int64_t> existing;
         std::string code;
         std::int64_t storedAt = 0;
         s << "SELECT id, receipt, received_at FROM responses WHERE idempotency_key = $1",
             use(r.key), into(existing), into(code), into(storedAt), now;
-        if (existing.isNull() && !r.dossier.isNull())
-            s << "SELECT id, receipt, received_at FROM responses WHERE dossier_id = $1 AND "
-                 "survey_id = $2",
-                use(r.dossier), use(r.surveyId), into(existing), into(code), into(storedAt), now;
         if (!existing.isNull()) return Receipt{existing.value(), code, true, storedAt};
-        // Otherwise the random receipt code collided: draw another.
-    }
-    throw std::logic_error("could not draw a unique receipt code");
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            Receipt held;
+            held.code = random::code(10);
+            held.storedAtMs = nowMs();
+            held.held = true;
+            Poco::Nullable<std::int64_t> id;
+            s << "INSERT INTO held_submissions (idempotency_key, receipt, reason, channel, "
+                 "survey_id, device_id, agency_id, payload, received_at) VALUES ($1, $2, $3, $4, "
+                 "$5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id",
+                use(r.key), use(held.code), use(why), use(r.channel), use(r.surveyId),
+                use(r.device), use(r.agency), use(payload), use(held.storedAtMs), into(id), now;
+            if (!id.isNull()) return held;
+            s << "SELECT receipt, received_at FROM held_submissions WHERE idempotency_key = $1",
+                use(r.key), into(code), into(storedAt), now;
+            if (!code.empty()) return Receipt{0, code, true, storedAt, true};
+        }
+        throw std::logic_error("could not draw a unique receipt code");
+    });
+    std::lock_guard lock(mutex_);
+    ++(receipt.duplicate ? stats_.duplicates : stats_.held);
+    return receipt;
 }
 
 }  // namespace hailong

@@ -29,7 +29,7 @@ public:
         std::size_t queueMax = 10000;  ///< beyond this, submit() answers Unavailable
     };
     struct Stats {
-        std::uint64_t stored = 0, duplicates = 0, batches = 0;
+        std::uint64_t stored = 0, duplicates = 0, batches = 0, held = 0;
     };
 
     IngestService(Database& db, const SurveyCatalog& surveys, const Directory& directory,
@@ -39,6 +39,8 @@ public:
     IngestService& operator=(const IngestService&) = delete;
 
     Receipt submit(const Submission& submission) override;
+    /// Written at once in its own transaction (holds are rare), not through the writer queue.
+    Receipt hold(const Submission& submission, std::string_view reason) override;
     /// Validates without storing: throws the Problem(422) submit() would throw, or returns.
     void check(const Submission& submission) const;
     /// Stops accepting, commits what is queued, joins the writer. Idempotent.
@@ -49,6 +51,8 @@ public:
     /// A validated submission with every reference resolved to ids. Internal, but public so the
     /// validation can be tested on its own.
     struct Record;
+    /// Writes one group inside the writer's transaction (per backend). Internal.
+    class GroupWriter;
 
 private:
     struct Pending;
@@ -57,7 +61,6 @@ private:
                          std::vector<FieldError>& errors) const;
     void writerLoop();
     void commitBatch(std::vector<Pending*>& batch);
-    Receipt store(Poco::Data::Session& s, Record& record);
 
     Database& db_;
     const SurveyCatalog& surveys_;

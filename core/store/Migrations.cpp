@@ -161,8 +161,8 @@ const Migration kSurveys{2,
                          }};
 
 // Aggregates for the index engine: counts per rollup cell (a family of breakdowns at a day,
-// month or year grain), item (question, index score, responses) and value. `folded` marks the responses
-// already counted there; the partial index finds the others (the real-time tail) at once.
+// month or year grain), item (question, index score, responses) and value. `folded` marks the
+// responses already counted there; the partial index finds the others (the real-time tail) at once.
 const Migration kIndices{3,
                          "index aggregates",
                          {
@@ -190,6 +190,45 @@ const Migration kIndices{3,
                              "INSERT INTO index_state (id, folds, folded) VALUES (1, 0, 0)",
                          }};
 
+// Channel devices and their people: one-time pairing codes and tokens (both stored hashed),
+// officers' PINs (Argon2id), officers' shifts on a device, the device clock beside the server's,
+// and submissions held for review (a flood of taps from one device) until an official decides.
+const Migration kDevices{
+    4,
+    "device pairing, shifts and held submissions",
+    {
+        "ALTER TABLE devices ADD COLUMN pairing_hash TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE devices ADD COLUMN pairing_expires_at BIGINT",
+        "ALTER TABLE devices ADD COLUMN paired_at BIGINT",
+        "ALTER TABLE devices ADD COLUMN revoked_at BIGINT",
+        "CREATE INDEX devices_token ON devices(token_hash)",
+        "ALTER TABLE officers ADD COLUMN pin_hash TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE responses ADD COLUMN device_at BIGINT",
+        R"(CREATE TABLE device_shifts (
+            id {{id}},
+            device_id BIGINT NOT NULL REFERENCES devices(id),
+            officer_id BIGINT NOT NULL REFERENCES officers(id),
+            started_at BIGINT NOT NULL,
+            ended_at BIGINT,
+            started_by TEXT NOT NULL))",
+        "CREATE INDEX device_shifts_open ON device_shifts(device_id) WHERE ended_at IS NULL",
+        R"(CREATE TABLE held_submissions (
+            id {{id}},
+            idempotency_key TEXT NOT NULL UNIQUE,
+            receipt TEXT NOT NULL UNIQUE,
+            reason TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            survey_id TEXT NOT NULL,
+            device_id BIGINT REFERENCES devices(id),
+            agency_id BIGINT REFERENCES agencies(id),
+            payload TEXT NOT NULL,
+            received_at BIGINT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'held',
+            decided_at BIGINT,
+            response_id BIGINT REFERENCES responses(id)))",
+        "CREATE INDEX held_submissions_status ON held_submissions(status, received_at)",
+    }};
+
 const std::string kLedger =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
     "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
@@ -203,7 +242,7 @@ int readVersion(Poco::Data::Session& s) {
 }  // namespace
 
 const std::vector<Migration>& Migrations::all() {
-    static const std::vector<Migration> migrations{kDirectory, kSurveys, kIndices};
+    static const std::vector<Migration> migrations{kDirectory, kSurveys, kIndices, kDevices};
     return migrations;
 }
 

@@ -2,6 +2,8 @@
 // throws in start(); the host reports each and keeps serving.
 #include "support/TestSupport.h"
 
+#include <hailong/Version.h>
+
 #include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
 
@@ -36,7 +38,9 @@ TEST_CASE("plugins: loaded, refused and failed ones are reported and the host se
     const PluginStatus* wrong = find(rt, "wrongapi");
     REQUIRE(wrong);
     CHECK(wrong->state == "refused");
-    CHECK(wrong->reason.find("plugin API version 101, this host needs 1") != std::string::npos);
+    const std::string api = std::to_string(HAILONG_PLUGIN_API);
+    CHECK(wrong->reason.find("plugin API version " + std::to_string(HAILONG_PLUGIN_API + 100) +
+                             ", this host needs " + api) != std::string::npos);
 
     const PluginStatus* throwing = find(rt, "throwing");
     REQUIRE(throwing);
@@ -100,7 +104,8 @@ TEST_CASE("hailong plugins lists what loads and why not") {
     CHECK(code != 0);  // some plugins are broken on purpose
     CHECK(out.find("echo") != std::string::npos);
     CHECK(out.find("running") != std::string::npos);
-    CHECK(out.find("wrongapi        refused   plugin API version 101") != std::string::npos);
+    CHECK(out.find("wrongapi        refused   plugin API version " +
+                   std::to_string(HAILONG_PLUGIN_API + 100)) != std::string::npos);
     CHECK(out.find("throwing        failed    start failed") != std::string::npos);
 
     const int good =

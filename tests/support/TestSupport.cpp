@@ -115,6 +115,9 @@ std::string hailongBinary() {
 std::string testPluginDir() {
     return HAILONG_TEST_PLUGIN_DIR;
 }
+std::string pluginDir() {
+    return HAILONG_PLUGIN_DIR;
+}
 
 Settings testSettings(const std::string& dbUrl, const TempDir& dir,
                       std::map<std::string, std::string> extra) {

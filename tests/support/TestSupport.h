@@ -69,6 +69,8 @@ std::string postgresServerUrl();
 std::string sourceDir();
 std::string hailongBinary();
 std::string testPluginDir();
+/// The folder of the real channel plugins (counter, ...) built with this tree.
+std::string pluginDir();
 
 /// Settings for a test host: the given db.url, port 0, token "test-token", sources' folders,
 /// the test plugins, plus `extra` overrides.

@@ -87,6 +87,7 @@ public:
     virtual std::optional<Counter> counter(std::string_view code) const = 0;
     virtual std::optional<Officer> officer(std::string_view code) const = 0;
     virtual std::optional<Procedure> procedure(std::string_view code) const = 0;
+    virtual std::optional<Procedure> procedureById(std::int64_t id) const = 0;
     virtual std::optional<Dossier> dossier(std::string_view code) const = 0;
     virtual std::optional<Device> device(std::string_view code) const = 0;
 };

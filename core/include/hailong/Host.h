@@ -1,6 +1,7 @@
 // hailong — Host: what the host offers a channel plugin.
 #pragma once
 
+#include <hailong/Devices.h>
 #include <hailong/Directory.h>
 #include <hailong/Http.h>
 #include <hailong/Ingest.h>
@@ -28,6 +29,7 @@ public:
     virtual Ingest& ingest() = 0;
     virtual const SurveyCatalog& surveys() = 0;
     virtual const Directory& directory() = 0;
+    virtual Devices& devices() = 0;
     virtual const TextNormalizer& text() = 0;
     virtual const Messages& messages() = 0;
     virtual Templates& templates() = 0;
@@ -35,6 +37,8 @@ public:
     virtual Poco::Logger& logger() = 0;
     /// The folder holding this plugin's data (templates/, locale/...), installed or in source.
     virtual std::string dataFolder() const = 0;
+    /// Serves the files of `folder` (no "..", MIME types, ETag) under /c/<plugin>/<urlPrefix>/.
+    virtual void serveFiles(std::string_view urlPrefix, const std::string& folder) = 0;
 
 protected:
     ~Host() = default;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hailong {
@@ -35,6 +36,9 @@ struct Submission {
     std::string procedureCode;
     std::string deviceCode;
     std::int64_t answeredAtMs = 0;  ///< when the citizen answered (client clock); 0 = now
+    /// The device's own clock at that moment, kept beside the server's when a channel corrects
+    /// a device clock into answeredAtMs.
+    std::optional<std::int64_t> deviceAtMs;
     std::vector<Answer> answers;
     std::string comment;  ///< free comment as received
 };
@@ -45,6 +49,7 @@ struct Receipt {
     std::string code;        ///< short human-readable receipt code
     bool duplicate = false;  ///< true when the key was seen before: nothing new was stored
     std::int64_t storedAtMs = 0;
+    bool held = false;  ///< kept for an official's review, not counted (see Ingest::hold)
 };
 
 /// Validates, de-duplicates and durably stores submissions. Thread-safe.
@@ -57,6 +62,12 @@ public:
     /// the store cannot confirm the commit now: the response may or may not be stored, and
     /// the channel retries later with the same key (which never double-counts).
     virtual Receipt submit(const Submission& submission) = 0;
+    /// Keeps a valid submission for an official's review instead of counting it (a device
+    /// flooding taps, say), durably, with `reason` ("rate_limit"...). The same key twice holds
+    /// one; a key already stored as a response answers with that response (duplicate). An
+    /// official later releases it (then it counts) or discards it (kept for the record).
+    /// Throws like submit().
+    virtual Receipt hold(const Submission& submission, std::string_view reason) = 0;
 };
 
 }  // namespace hailong

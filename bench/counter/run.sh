@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The counter benchmark: POST ratings from many paired devices with wrk, against the same wrk
+# load on a bare Poco HTTPServer handler that answers a constant (bench/bare_http.cpp), in the
+# same run, alternately. Then hailong at half its measured rate, for the latency.
+#   bench/counter/run.sh BUILD_DIR > result.json
+# hailong runs on SQLite (synchronous=FULL: acknowledged means on disk) in BUILD_DIR, with the
+# per-device rate limit lifted (a benchmark floods each device far beyond what people tap).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "$1" && pwd)
+runs=${COUNTER_RUNS:-3}
+seconds=${COUNTER_SECONDS:-10}
+connections=${COUNTER_CONNECTIONS:-64}
+devices=${COUNTER_DEVICES:-64}
+work="$build/counter-bench"
+rm -rf "$work"
+mkdir -p "$work"
+token=bench-token
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 150); do
+    curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+load() {  # URL DELAY_MS TOKENS → one JSON line
+  DELAY_MS=$2 TOKENS=$3 wrk -t2 -c"$connections" -d"${seconds}s" --timeout 10s -s "$here/ratings.lua" "$1" \
+    | grep '^{'
+}
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# hailong with a counter and $devices paired tablets.
+hport=$(free_port)
+"$build/bin/hailong" serve --db "sqlite:$work/hl.db" --host 127.0.0.1 --port "$hport" \
+  --set api.token=$token --set paths.data="$work" --set plugins.enabled=counter \
+  --set http.log_requests=false --set plugin.counter.max_per_minute=1000000000 \
+  > "$work/hailong.log" 2>&1 &
+pids+=($!)
+wait_port "$hport"
+api() { curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "$@"; }
+base="http://127.0.0.1:$hport"
+api -d '{"code":"B","name":"UBND xã Bình","kind":"commune"}' "$base/api/v1/agencies" >/dev/null
+api -d '{"code":"B-Q1","name":"Quầy 1","agency":"B"}' "$base/api/v1/counters" >/dev/null
+tokens=""
+for i in $(seq 1 "$devices"); do
+  api -d "{\"code\":\"T$i\",\"name\":\"Máy $i\",\"counter\":\"B-Q1\"}" "$base/api/v1/devices" >/dev/null
+  code=$(api -X POST "$base/api/v1/devices/T$i/pairing" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pairing_code"])')
+  t=$(curl -sf -H 'Content-Type: application/json' -d "{\"code\":\"$code\"}" "$base/c/counter/pair" \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  tokens="$tokens${tokens:+,}$t"
+done
+
+bport=$(free_port)
+"$build/bin/bare_http" "$bport" 64 > "$work/bare.log" 2>&1 &
+pids+=($!)
+wait_port "$bport"
+
+bare=() full=()
+for r in $(seq 1 "$runs"); do
+  bare+=("$(load "http://127.0.0.1:$bport/c/counter/api/v1/ratings" 0 "")")
+  full+=("$(load "$base/c/counter/api/v1/ratings" 0 "$tokens")")
+done
+# Every acknowledged rating is in the database.
+stored=$(api "$base/api/v1/summary" | python3 -c 'import json,sys; print(json.load(sys.stdin)["counts"]["responses"])')
+
+# Half of hailong's median rate: each connection pauses between requests.
+median_rate=$(printf '%s\n' "${full[@]}" | python3 -c 'import json,sys; r=sorted(json.loads(l)["rate"] for l in sys.stdin); print(r[len(r)//2])')
+delay=$(python3 -c "print(max(0, int(round(1000 * $connections / ($median_rate / 2)))))")
+half=$(load "$base/c/counter/api/v1/ratings" "$delay" "$tokens")
+stored_after=$(api "$base/api/v1/summary" | python3 -c 'import json,sys; print(json.load(sys.stdin)["counts"]["responses"])')
+
+python3 - "$stored" "$stored_after" "$delay" "$connections" "$devices" "$seconds" "$(nproc)" \
+  "${#bare[@]}" "${bare[@]}" "${full[@]}" "$half" <<'EOF'
+import json, sys
+stored, stored_after, delay, connections, devices, seconds, cores, n = map(int, sys.argv[1:9])
+rest = [json.loads(x) for x in sys.argv[9:]]
+bare, full, half = rest[:n], rest[n:2 * n], rest[2 * n]
+median = lambda xs: sorted(xs)[len(xs) // 2]
+acked = sum(r["requests"] - r["non_2xx"] for r in full)
+print(json.dumps({
+    "connections": connections, "devices": devices, "seconds": seconds, "cores": cores,
+    "bare": bare, "hailong": full, "half": half, "half_delay_ms": delay,
+    "bare_rate": median([r["rate"] for r in bare]),
+    "hailong_rate": median([r["rate"] for r in full]),
+    "ratio": median([r["rate"] for r in full]) / median([r["rate"] for r in bare]),
+    "acknowledged": acked, "stored": stored,
+    "half_acknowledged": half["requests"] - half["non_2xx"], "stored_after_half": stored_after,
+}))
+EOF

@@ -1,0 +1,320 @@
+#include "directory/DeviceRegistry.h"
+
+#include "common/Clock.h"
+#include "common/Random.h"
+#include "survey/SurveyParser.h"
+
+#include <hailong/Problem.h>
+
+#include <Poco/Nullable.h>
+
+#include <argon2.h>
+
+#include <algorithm>
+#include <cctype>
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::Session;
+
+namespace hailong {
+namespace {
+
+constexpr std::int64_t kSeenEveryMs = 60000;  // last_seen_at is written at most once a minute
+
+std::int64_t ms(std::chrono::milliseconds d) {
+    return static_cast<std::int64_t>(d.count());
+}
+
+// Argon2id at OWASP's smallest recommended cost (19 MiB, 2 passes): about 30 ms a check here.
+std::string hashPin(const std::string& pin) {
+    const std::string salt = random::hex(16);
+    char encoded[128];
+    const int rc = argon2id_hash_encoded(2, 19456, 1, pin.data(), pin.size(), salt.data(),
+                                         salt.size(), 32, encoded, sizeof encoded);
+    if (rc != ARGON2_OK)
+        throw std::runtime_error(std::string("argon2id failed: ") + argon2_error_message(rc));
+    return encoded;
+}
+
+bool pinMatches(const std::string& encoded, std::string_view pin) {
+    return !encoded.empty() &&
+           argon2id_verify(encoded.c_str(), pin.data(), pin.size()) == ARGON2_OK;
+}
+
+}  // namespace
+
+DeviceRegistry::DeviceRegistry(Database& db, const DirectoryStore& directory, Options options)
+    : db_(db), directory_(directory), options_(options) {}
+
+std::string DeviceRegistry::canonicalPairingCode(std::string_view typed) {
+    std::string out;
+    for (char c : typed) {
+        if (c == '-' || c == ' ') continue;
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (c == 'O') c = '0';  // Crockford: letters people confuse with digits
+        if (c == 'I' || c == 'L') c = '1';
+        out += c;
+        if (out.size() > 32) break;
+    }
+    return out;
+}
+
+PairingCode DeviceRegistry::issuePairing(const std::string& deviceCode) {
+    const std::string code = random::code(8);
+    const std::int64_t expires = nowMs() + ms(options_.pairingValidity);
+    db_.write([&](Session& s) {
+        std::string hash = SurveyParser::hash(code), dc = deviceCode;
+        const std::int64_t at = nowMs();
+        Poco::Data::Statement st(s);
+        st << "UPDATE devices SET pairing_hash = $1, pairing_expires_at = $2, updated_at = $3 "
+              "WHERE code = $4",
+            use(hash), bind(expires), bind(at), use(dc);
+        if (st.execute() == 0) throw Problem(404, "device.not_found", {{"code", deviceCode}});
+    });
+    forget();
+    return {code.substr(0, 4) + "-" + code.substr(4), expires};
+}
+
+DevicePairing DeviceRegistry::pair(std::string_view typed) {
+    const std::string canonical = canonicalPairingCode(typed);
+    if (canonical.size() != 8) throw Problem(422, "device.pairing_invalid");
+    const std::string token = "hd_" + random::hex(32);
+    const std::string deviceCode = db_.write([&](Session& s) {
+        std::string hash = SurveyParser::hash(canonical), code;
+        const std::int64_t at = nowMs();
+        Poco::Nullable<std::int64_t> id;
+        s << "SELECT id, code FROM devices WHERE pairing_hash = $1 AND pairing_expires_at > $2",
+            use(hash), bind(at), into(id), into(code), now;
+        if (id.isNull()) throw Problem(422, "device.pairing_invalid");
+        std::string tokenHash = SurveyParser::hash(token);
+        const std::int64_t deviceId = id.value();
+        // The code is checked again by the update itself: of tablets typing one code at once,
+        // one pairs (PostgreSQL re-reads the row once the first has committed).
+        Poco::Data::Statement update(s);
+        update << "UPDATE devices SET token_hash = $1, status = 'active', pairing_hash = '', "
+                  "pairing_expires_at = NULL, paired_at = $2, revoked_at = NULL, "
+                  "last_seen_at = $3, updated_at = $4 WHERE id = $5 AND pairing_hash = $6",
+            use(tokenHash), bind(at), bind(at), bind(at), bind(deviceId), use(hash);
+        if (update.execute() != 1) throw Problem(422, "device.pairing_invalid");
+        return code;
+    });
+    forget();
+    auto session = sessionWhere("d.code", deviceCode);
+    if (!session) throw std::logic_error("a device paired just now has no session");
+    return {token, *session};
+}
+
+std::optional<DeviceSession> DeviceRegistry::sessionWhere(const std::string& column,
+                                                          const std::string& value) {
+    struct Row {
+        std::int64_t id = 0;
+        std::string counterCode, officerCode;
+    };
+    Device d;
+    Row row;
+    const bool found = db_.read([&](Session& s) {
+        Poco::Nullable<std::int64_t> id, lastSeen;
+        Poco::Nullable<std::string> officer;
+        std::string v = value;
+        const std::int64_t shiftFrom = nowMs() - ms(options_.longestShift);
+        s << "SELECT d.id, d.code, d.name, d.counter_id, d.status, d.last_seen_at, c.code, "
+             "(SELECT o.code FROM device_shifts sh JOIN officers o ON o.id = sh.officer_id "
+             "WHERE sh.device_id = d.id AND sh.ended_at IS NULL AND sh.started_at > $1 "
+             "ORDER BY sh.started_at DESC LIMIT 1) "
+             "FROM devices d JOIN counters c ON c.id = d.counter_id WHERE " +
+                 column + " = $2",
+            bind(shiftFrom), use(v), into(id), into(d.code), into(d.name), into(d.counterId),
+            into(d.status), into(lastSeen), into(row.counterCode), into(officer), now;
+        if (id.isNull()) return false;
+        d.id = id.value();
+        if (!lastSeen.isNull()) d.lastSeenAtMs = lastSeen.value();
+        if (!officer.isNull()) row.officerCode = officer.value();
+        return true;
+    });
+    if (!found) return std::nullopt;
+    DeviceSession session;
+    session.device = d;
+    auto counter = directory_.counter(row.counterCode);
+    auto agency = counter ? directory_.agencyById(counter->agencyId) : std::nullopt;
+    if (!counter || !agency) return std::nullopt;
+    session.counter = *counter;
+    session.agency = *agency;
+    if (!row.officerCode.empty()) session.officer = directory_.officer(row.officerCode);
+    return session;
+}
+
+void DeviceRegistry::forget() {
+    sessions_.clear();
+    directory_.forgetCached();
+}
+
+DeviceAuth DeviceRegistry::authenticate(std::string_view token) {
+    if (token.size() < 8 || token.size() > 128) return {};
+    const std::string hash = SurveyParser::hash(std::string(token));
+    auto session = sessions_.get(hash, [&] { return sessionWhere("d.token_hash", hash); });
+    if (session) {
+        // A device moved or revoked through the directory on this host: its cached session is
+        // out of date (the directory's own cache is cleared at once by the write).
+        const auto now = directory_.device(session->device.code);
+        if (!now || now->counterId != session->device.counterId ||
+            now->status != session->device.status) {
+            sessions_.clear();
+            session = sessionWhere("d.token_hash", hash);
+        }
+    }
+    if (!session) return {};
+    if (session->device.status != "active") return {DeviceState::Revoked, std::nullopt};
+    noteSeen(session->device.id);
+    return {DeviceState::Active, session};
+}
+
+void DeviceRegistry::noteSeen(std::int64_t deviceId) {
+    const std::int64_t at = nowMs();
+    {
+        std::lock_guard lock(mutex_);
+        auto& last = seen_[deviceId];
+        if (at - last < kSeenEveryMs) return;
+        last = at;
+    }
+    try {
+        db_.write([&](Session& s) {
+            s << "UPDATE devices SET last_seen_at = $1 WHERE id = $2", bind(at), bind(deviceId),
+                now;
+        });
+    } catch (const Unavailable&) {
+        // Only a "last seen" time: the next request writes it.
+    }
+}
+
+void DeviceRegistry::revoke(const std::string& deviceCode) {
+    db_.write([&](Session& s) {
+        std::string dc = deviceCode;
+        const std::int64_t at = nowMs();
+        Poco::Data::Statement st(s);
+        st << "UPDATE devices SET status = 'revoked', revoked_at = $1, pairing_hash = '', "
+              "pairing_expires_at = NULL, updated_at = $2 WHERE code = $3",
+            bind(at), bind(at), use(dc);
+        if (st.execute() == 0) throw Problem(404, "device.not_found", {{"code", deviceCode}});
+        s << "UPDATE device_shifts SET ended_at = $1 WHERE ended_at IS NULL AND device_id = "
+             "(SELECT id FROM devices WHERE code = $2)",
+            bind(at), use(dc), now;
+    });
+    forget();
+}
+
+void DeviceRegistry::setPin(const std::string& officerCode, const std::string& pin) {
+    const bool digits =
+        std::all_of(pin.begin(), pin.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!pin.empty() && (!digits || pin.size() < 4 || pin.size() > 8))
+        throw Problem(422, "request.invalid", {}, {{"pin", "officer.pin_shape", {}}});
+    std::string hash = pin.empty() ? std::string() : hashPin(pin);
+    db_.write([&](Session& s) {
+        std::string oc = officerCode;
+        const std::int64_t at = nowMs();
+        Poco::Data::Statement st(s);
+        st << "UPDATE officers SET pin_hash = $1, updated_at = $2 WHERE code = $3", use(hash),
+            bind(at), use(oc);
+        if (st.execute() == 0) throw Problem(404, "officer.not_found", {{"code", officerCode}});
+    });
+}
+
+Officer DeviceRegistry::signIn(std::int64_t deviceId, std::string_view officerCode,
+                               std::string_view pin) {
+    auto officer = directory_.officer(officerCode);
+    if (!officer || !officer->active)
+        throw Problem(
+            422, "request.invalid", {},
+            {{"officer", "directory.unknown_reference", {{"code", std::string(officerCode)}}}});
+    const std::int64_t at = nowMs();
+    {
+        std::lock_guard lock(mutex_);
+        const Tries& t = pinTries_[officer->id];
+        if (t.pausedUntilMs > at) {
+            Problem p(429, "shift.paused",
+                      {{"minutes", std::to_string((t.pausedUntilMs - at) / 60000 + 1)}});
+            p.headers.push_back({"Retry-After", std::to_string((t.pausedUntilMs - at) / 1000 + 1)});
+            throw p;
+        }
+    }
+    std::string encoded;
+    db_.read([&](Session& s) {
+        std::int64_t id = officer->id;
+        s << "SELECT pin_hash FROM officers WHERE id = $1", bind(id), into(encoded), now;
+    });
+    if (encoded.empty()) throw Problem(403, "shift.no_pin", {{"code", officer->code}});
+    if (!pinMatches(encoded, pin)) {
+        std::lock_guard lock(mutex_);
+        Tries& t = pinTries_[officer->id];
+        if (++t.wrong >= options_.pinTries) {
+            t.wrong = 0;
+            t.pausedUntilMs = at + ms(options_.pinPause);
+        }
+        throw Problem(403, "shift.bad_pin");
+    }
+    {
+        std::lock_guard lock(mutex_);
+        pinTries_.erase(officer->id);
+    }
+    return beginShift(deviceId, officer->code, "pin");
+}
+
+Officer DeviceRegistry::startShift(const std::string& deviceCode, const std::string& officerCode) {
+    auto device = directory_.device(deviceCode);
+    if (!device) throw Problem(404, "device.not_found", {{"code", deviceCode}});
+    auto officer = directory_.officer(officerCode);
+    if (!officer || !officer->active)
+        throw Problem(422, "request.invalid", {},
+                      {{"officer", "directory.unknown_reference", {{"code", officerCode}}}});
+    return beginShift(device->id, officer->code, "console");
+}
+
+Officer DeviceRegistry::beginShift(std::int64_t deviceId, std::string_view officerCode,
+                                   const char* by) {
+    auto officer = directory_.officer(officerCode);
+    if (!officer) throw Problem(422, "request.invalid");
+    // An officer rated at a counter works for the counter's agency or one above it.
+    const bool sameTree = db_.read([&](Session& s) {
+        std::string counterPath, officerPath;
+        std::int64_t officerAgency = officer->agencyId;
+        s << "SELECT a.path FROM devices d JOIN counters c ON c.id = d.counter_id JOIN agencies a "
+             "ON a.id = c.agency_id WHERE d.id = $1",
+            bind(deviceId), into(counterPath), now;
+        s << "SELECT path FROM agencies WHERE id = $1", bind(officerAgency), into(officerPath), now;
+        return !officerPath.empty() && counterPath.starts_with(officerPath);
+    });
+    if (!sameTree)
+        throw Problem(422, "request.invalid", {},
+                      {{"officer", "shift.other_agency", {{"code", officer->code}}}});
+    db_.write([&](Session& s) {
+        const std::int64_t at = nowMs(), officerId = officer->id;
+        std::string startedBy = by;
+        s << "UPDATE device_shifts SET ended_at = $1 WHERE device_id = $2 AND ended_at IS NULL",
+            bind(at), bind(deviceId), now;
+        s << "INSERT INTO device_shifts (device_id, officer_id, started_at, started_by) VALUES "
+             "($1, $2, $3, $4)",
+            bind(deviceId), bind(officerId), bind(at), use(startedBy), now;
+    });
+    forget();
+    return *officer;
+}
+
+void DeviceRegistry::signOut(std::int64_t deviceId) {
+    db_.write([&](Session& s) {
+        const std::int64_t at = nowMs();
+        s << "UPDATE device_shifts SET ended_at = $1 WHERE device_id = $2 AND ended_at IS NULL",
+            bind(at), bind(deviceId), now;
+    });
+    forget();
+}
+
+void DeviceRegistry::endShift(const std::string& deviceCode) {
+    auto device = directory_.device(deviceCode);
+    if (!device) throw Problem(404, "device.not_found", {{"code", deviceCode}});
+    signOut(device->id);
+}
+
+std::optional<DeviceSession> DeviceRegistry::session(const std::string& deviceCode) {
+    return sessionWhere("d.code", deviceCode);
+}
+
+}  // namespace hailong
