@@ -53,4 +53,28 @@ if index:
             f"{r['ingest_overhead'] * 100:+.0f}% | < +10% |",
             f"\nRaw results: `bench/results/{os.path.basename(index)}`.\n"]
 
+counter = newest("counter")
+if counter:
+    r = json.load(open(counter))
+    rates = lambda runs: " / ".join(f"{x['rate']:,.0f}" for x in sorted(runs, key=lambda x: x["rate"]))
+    h, b, half = r["hailong"], r["bare"], r["half"]
+    out += ["## Counter ratings (`bench/counter/run.sh`)\n",
+            f"wrk (2 threads, {r['connections']} keep-alive connections, {r['seconds']} s a run, on the same "
+            f"{r['cores']} cores as the servers) posts one tablet rating per request with a fresh UUID and the "
+            f"token of one of {r['devices']} paired devices, to `POST /c/counter/api/v1/ratings` of "
+            "`hailong serve` (SQLite, `synchronous=FULL`: each rating is on disk before its answer; the "
+            "per-device tap limit lifted). Anchor: the same load on a bare Poco HTTPServer whose handler "
+            f"reads the body and answers 201 with a constant (`bench/bare_http.cpp`), alternately, {len(h)} "
+            "runs each. Then hailong at half its median rate (each connection pausing between requests) "
+            "for the latency.\n",
+            "| what | hailong | anchor | ratio | target |", "| --- | --- | --- | --- | --- |",
+            f"| ratings per second (runs, ascending) | {rates(h)} | bare Poco: {rates(b)} | "
+            f"{r['ratio']:.2f} (medians) | ≥ 0.70 |",
+            f"| latency at half rate ({half['rate']:,.0f}/s for a target of {r.get('half_target_rate', 0):,.0f}/s), ms | "
+            f"p50 {half['latency_ms']['p50']:.1f}, p90 {half['latency_ms']['p90']:.1f}, "
+            f"p99 {half['latency_ms']['p99']:.1f}, max {half['latency_ms']['max']:.1f} | — | — | p99 < 20 |",
+            f"| acknowledged / stored (full-rate runs) | {r['acknowledged']:,} / {r['stored']:,} | — | — | "
+            "every acknowledged rating stored |",
+            f"\nRaw results: `bench/results/{os.path.basename(counter)}`.\n"]
+
 open(os.path.join(root, "README.md"), "w").write("\n".join(out))

@@ -68,9 +68,13 @@ done
 # Every acknowledged rating is in the database.
 stored=$(api "$base/api/v1/summary" | python3 -c 'import json,sys; print(json.load(sys.stdin)["counts"]["responses"])')
 
-# Half of hailong's median rate: each connection pauses between requests.
+# Half of hailong's median rate: each connection pauses between requests. A connection's
+# period is its pause plus the latency, so a short first run measures the latency at about
+# that rate and the second pause makes up the difference.
 median_rate=$(printf '%s\n' "${full[@]}" | python3 -c 'import json,sys; r=sorted(json.loads(l)["rate"] for l in sys.stdin); print(r[len(r)//2])')
-delay=$(python3 -c "print(max(0, int(round(1000 * $connections / ($median_rate / 2)))))")
+period=$(python3 -c "print(1000 * $connections / ($median_rate / 2))")
+trial=$(seconds=3 load "$base/c/counter/api/v1/ratings" "$(python3 -c "print(int($period))")" "$tokens")
+delay=$(python3 -c "import json; t=json.loads('$trial'); print(max(0, int(round($period - ($connections * 1000 / t['rate'] - int($period)) ))))")
 half=$(load "$base/c/counter/api/v1/ratings" "$delay" "$tokens")
 stored_after=$(api "$base/api/v1/summary" | python3 -c 'import json,sys; print(json.load(sys.stdin)["counts"]["responses"])')
 
@@ -84,6 +88,7 @@ median = lambda xs: sorted(xs)[len(xs) // 2]
 acked = sum(r["requests"] - r["non_2xx"] for r in full)
 print(json.dumps({
     "connections": connections, "devices": devices, "seconds": seconds, "cores": cores,
+    "half_target_rate": median([r["rate"] for r in full]) / 2,
     "bare": bare, "hailong": full, "half": half, "half_delay_ms": delay,
     "bare_rate": median([r["rate"] for r in bare]),
     "hailong_rate": median([r["rate"] for r in full]),

@@ -19,7 +19,7 @@ using Poco::Data::Session;
 namespace hailong {
 namespace {
 
-constexpr std::int64_t kSeenEveryMs = 60000;  // last_seen_at is written at most once a minute
+constexpr int kSeenEverySeconds = 10;  // last_seen_at is written this often, for every device
 
 std::int64_t ms(std::chrono::milliseconds d) {
     return static_cast<std::int64_t>(d.count());
@@ -44,7 +44,9 @@ bool pinMatches(const std::string& encoded, std::string_view pin) {
 }  // namespace
 
 DeviceRegistry::DeviceRegistry(Database& db, const DirectoryStore& directory, Options options)
-    : db_(db), directory_(directory), options_(options) {}
+    : db_(db), directory_(directory), options_(options) {
+    seenWriter_ = std::thread([this] { seenLoop(); });
+}
 
 std::string DeviceRegistry::canonicalPairingCode(std::string_view typed) {
     std::string out;
@@ -169,21 +171,48 @@ DeviceAuth DeviceRegistry::authenticate(std::string_view token) {
 }
 
 void DeviceRegistry::noteSeen(std::int64_t deviceId) {
-    const std::int64_t at = nowMs();
+    std::lock_guard lock(mutex_);
+    seen_[deviceId] = nowMs();
+}
+
+void DeviceRegistry::flushSeen() {
+    std::map<std::int64_t, std::int64_t> due;
     {
         std::lock_guard lock(mutex_);
-        auto& last = seen_[deviceId];
-        if (at - last < kSeenEveryMs) return;
-        last = at;
+        due.swap(seen_);
     }
+    if (due.empty()) return;
     try {
         db_.write([&](Session& s) {
-            s << "UPDATE devices SET last_seen_at = $1 WHERE id = $2", bind(at), bind(deviceId),
-                now;
+            for (auto [device, at] : due)
+                s << "UPDATE devices SET last_seen_at = $1 WHERE id = $2 AND "
+                     "(last_seen_at IS NULL OR last_seen_at < $3)",
+                    bind(at), bind(device), bind(at), now;
         });
-    } catch (const Unavailable&) {
-        // Only a "last seen" time: the next request writes it.
+    } catch (const std::exception&) {
+        // Only "last seen" times: they are noted again at the devices' next requests.
     }
+}
+
+void DeviceRegistry::seenLoop() {
+    std::unique_lock lock(stopMutex_);
+    for (;;) {
+        const bool stopping = stop_.wait_for(lock, std::chrono::seconds(kSeenEverySeconds),
+                                             [this] { return stopping_; });
+        lock.unlock();
+        flushSeen();
+        lock.lock();
+        if (stopping) return;
+    }
+}
+
+DeviceRegistry::~DeviceRegistry() {
+    {
+        std::lock_guard lock(stopMutex_);
+        stopping_ = true;
+    }
+    stop_.notify_all();
+    if (seenWriter_.joinable()) seenWriter_.join();
 }
 
 void DeviceRegistry::revoke(const std::string& deviceCode) {

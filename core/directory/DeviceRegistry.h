@@ -8,10 +8,12 @@
 #include <hailong/Devices.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 
 namespace hailong {
 
@@ -25,7 +27,8 @@ struct PairingCode {
 /// revoke, set an officer's PIN, start or end a shift from the console). Pairing codes and
 /// tokens are stored as SHA-256 hashes (long random strings); PINs as Argon2id hashes (short).
 /// Thread-safe: every call uses its own pooled session; the wrong-PIN counters and last-seen
-/// times are guarded by a mutex (they are per host); sessions are cached for two seconds.
+/// times are guarded by a mutex (they are per host); sessions are cached for two seconds. Owns
+/// the thread that writes last-seen times; destruction writes the last ones and joins it.
 class DeviceRegistry final : public Devices {
 public:
     struct Options {
@@ -38,6 +41,10 @@ public:
     DeviceRegistry(Database& db, const DirectoryStore& directory, Options options);
     DeviceRegistry(Database& db, const DirectoryStore& directory)
         : DeviceRegistry(db, directory, Options{}) {}
+    /// Writes the last-seen times still pending.
+    ~DeviceRegistry() override;
+    DeviceRegistry(const DeviceRegistry&) = delete;
+    DeviceRegistry& operator=(const DeviceRegistry&) = delete;
 
     DevicePairing pair(std::string_view pairingCode) override;
     DeviceAuth authenticate(std::string_view token) override;
@@ -69,7 +76,11 @@ private:
     void forget();
     Officer beginShift(std::int64_t deviceId, std::string_view officerCode, const char* by);
     std::optional<DeviceSession> sessionWhere(const std::string& column, const std::string& value);
+    // Last-seen times are noted in memory and written by a background thread every ten
+    // seconds: a request never waits for the database's write lock just to say it came.
     void noteSeen(std::int64_t deviceId);
+    void flushSeen();
+    void seenLoop();
 
     Database& db_;
     const DirectoryStore& directory_;
@@ -80,10 +91,14 @@ private:
         std::int64_t pausedUntilMs = 0;
     };
     std::map<std::int64_t, Tries> pinTries_;     // by officer id
-    std::map<std::int64_t, std::int64_t> seen_;  // device id → last written last_seen_at
+    std::map<std::int64_t, std::int64_t> seen_;  // device id → last request, not written yet
     // Sessions by token hash, kept two seconds: every rating asks. A revocation or a shift
     // made on this host is seen at once, one made on another host within that time.
     TtlCache<std::string, std::optional<DeviceSession>> sessions_{std::chrono::seconds(2), 10000};
+    std::mutex stopMutex_;
+    std::condition_variable stop_;
+    bool stopping_ = false;
+    std::thread seenWriter_;
 };
 
 }  // namespace hailong

@@ -54,12 +54,41 @@ Database::Database(const DatabaseUrl& url, Options options) : url_(url), options
     if (url_.backend == Backend::SQLite) {
         Poco::Path parent = Poco::Path(url_.sqlitePath).parent();
         if (!parent.toString().empty()) Poco::File(parent).createDirectories();
+        checkpointer_ = std::thread([this] { checkpoints(); });
     }
 }
 
 Database::~Database() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    stop_.notify_all();
+    if (checkpointer_.joinable()) checkpointer_.join();
     std::lock_guard lock(mutex_);
     idle_.clear();
+}
+
+void Database::checkpoints() {
+    std::unique_ptr<Poco::Data::Session> own;
+    std::unique_lock lock(mutex_);
+    while (!stop_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; })) {
+        lock.unlock();
+        try {
+            if (!own) own = open();
+            *own << "PRAGMA wal_checkpoint(PASSIVE)", now;
+        } catch (const std::exception&) {
+            own.reset();  // the next round opens another connection
+        }
+        lock.lock();
+    }
+    lock.unlock();
+    if (own) {
+        try {  // leave a short log behind for the next start
+            *own << "PRAGMA wal_checkpoint(TRUNCATE)", now;
+        } catch (const std::exception&) {
+        }
+    }
 }
 
 std::unique_ptr<Poco::Data::Session> Database::open() {
@@ -69,6 +98,7 @@ std::unique_ptr<Poco::Data::Session> Database::open() {
             *s << "PRAGMA journal_mode=WAL", now;
             *s << "PRAGMA synchronous=FULL", now;  // acknowledged means on disk
             *s << "PRAGMA foreign_keys=ON", now;
+            *s << "PRAGMA wal_autocheckpoint=0", now;  // the checkpointer thread does it
             *s << ("PRAGMA busy_timeout=" + std::to_string(options_.busyTimeoutMs)), now;
         } else {
             *s << "SET client_min_messages = warning", now;  // no NOTICE chatter on stderr

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace hailong {
@@ -154,6 +155,15 @@ private:
     };
     std::vector<Idle> idle_;
     std::size_t open_ = 0;  // sessions alive (idle or leased)
+
+    // SQLite: the write-ahead log is copied back into the database by this thread, on its own
+    // connection, every half second (PASSIVE: it never waits for nor blocks a writer), instead
+    // of by whichever commit fills it: a checkpoint inside a commit held up every response
+    // waiting on that commit.
+    void checkpoints();
+    std::thread checkpointer_;
+    bool stopping_ = false;  // guarded by mutex_
+    std::condition_variable stop_;
 };
 
 }  // namespace hailong
