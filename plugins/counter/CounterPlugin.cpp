@@ -214,16 +214,20 @@ private:
         return *auth.session;
     }
 
+    // Vietnamese whatever the tablet's own language, unless the page asks for English (the
+    // screen's toggle, or ?lang=en); API answers follow Accept-Language as elsewhere.
     std::string language(const HttpRequest& r) const {
-        const std::string asked = r.queryParam("lang").value_or(r.language);
-        return asked == "en" ? "en" : "vi";
+        return r.queryParam("lang").value_or("vi") == "en" ? "en" : "vi";
+    }
+    std::string apiLanguage(const HttpRequest& r) const {
+        return r.queryParam("lang").value_or(r.language) == "en" ? "en" : "vi";
     }
 
     Object::Ptr config(const hailong::DeviceSession& d, const std::string& dossier) const;
     HttpResponse page(const std::string& name, const std::string& lang, Object::Ptr data,
                       int status = 200) const;
     HttpResponse screenPage(const HttpRequest& r, const hailong::DeviceSession& d,
-                            const std::string& error) const;
+                            const std::string& error, const std::string& lang) const;
     Object::Ptr submit(const hailong::DeviceSession& d, const Screen& screen,
                        const Object::Ptr& item, std::int64_t skewMs, const std::string& lang,
                        bool press);
@@ -334,8 +338,7 @@ HttpResponse CounterChannel::page(const std::string& name, const std::string& la
 }
 
 HttpResponse CounterChannel::screenPage(const HttpRequest& r, const hailong::DeviceSession& d,
-                                        const std::string& error) const {
-    const std::string lang = language(r);
+                                        const std::string& error, const std::string& lang) const {
     std::string dossier = r.queryParam("dossier").value_or("");
     if (dossier.size() > 64) dossier.clear();
     const Object::Ptr c = config(d, dossier);
@@ -516,7 +519,7 @@ void CounterChannel::routes(hailong::Router& router) {
     router.add("GET", "/", [this](const HttpRequest& r) {
         const std::string lang = language(r);
         try {
-            return screenPage(r, device(r), "");
+            return screenPage(r, device(r), "", lang);
         } catch (const Problem& p) {
             if (p.status() != 401 && p.status() != 403) throw;
             Object::Ptr data = new Object;
@@ -569,8 +572,8 @@ void CounterChannel::routes(hailong::Router& router) {
         "POST", "/rate",
         [this](const HttpRequest& r) {
             const hailong::DeviceSession d = device(r);
-            const std::string lang = language(r);
             const auto f = formFields(r.body);
+            const std::string lang = field(f, "lang") == "en" ? "en" : language(r);
             Object::Ptr item = new Object;
             item->set("uuid", field(f, "uuid"));
             item->set("rating", field(f, "rating"));
@@ -585,8 +588,8 @@ void CounterChannel::routes(hailong::Router& router) {
             const Object::Ptr result = submit(d, screen(settings_.survey), item, 0, lang, false);
             const std::string status = result->getValue<std::string>("status");
             if (status == "rejected")
-                return screenPage(r, d,
-                                  result->getObject("error")->getValue<std::string>("detail"));
+                return screenPage(r, d, result->getObject("error")->getValue<std::string>("detail"),
+                                  lang);
             if (status == "retry") throw hailong::Unavailable("the database is away");
             Object::Ptr data = new Object;
             data->set("reset_seconds", settings_.resetSeconds);
@@ -598,7 +601,7 @@ void CounterChannel::routes(hailong::Router& router) {
         "POST", "/api/v1/ratings",
         [this](const HttpRequest& r) {
             const hailong::DeviceSession d = device(r);
-            const std::string lang = language(r);
+            const std::string lang = apiLanguage(r);
             const Object::Ptr body = r.jsonObject();
             const Array::Ptr items = body->getArray("ratings");
             if (!items) throw Problem(422, "request.invalid", {}, {{"ratings", "field.array", {}}});
@@ -622,7 +625,7 @@ void CounterChannel::routes(hailong::Router& router) {
         "POST", "/api/v1/press",
         [this](const HttpRequest& r) {
             const hailong::DeviceSession d = device(r);
-            const std::string lang = language(r);
+            const std::string lang = apiLanguage(r);
             const Object::Ptr body = r.jsonObject();
             const auto sent = millis(body, "sent_at");
             const std::int64_t now = nowMs();

@@ -408,11 +408,10 @@ TEST_CASE("counter: a code typed loosely pairs, and pairing again ends the earli
         CHECK(desk.call("GET", "/api/v1/state", third).status == 200);
         CHECK(desk.call("GET", "/api/v1/state", second).status == 401);
         // A wrong code on the form answers the pairing page with the reason.
-        auto wrong = test::http(
-            desk.port(), "POST", "/c/counter/pair", "code=ZZZZ-ZZZZ",
-            {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept-Language", "en"}});
+        auto wrong = test::http(desk.port(), "POST", "/c/counter/pair?lang=en", "code=ZZZZ-ZZZZ",
+                                {{"Content-Type", "application/x-www-form-urlencoded"}});
         CHECK(wrong.status == 422);
-        CHECK(contains(wrong.body, R"(action="/c/counter/pair")"));
+        CHECK(contains(wrong.body, R"(action="/c/counter/pair)"));
         CHECK(contains(wrong.body, "The pairing code is wrong"));
     });
 }
@@ -435,9 +434,9 @@ TEST_CASE("counter: an unknown or revoked token stores nothing and the page says
         CHECK(desk.count("held_submissions") == 0);
 
         // Without a cookie: the pairing page, with no complaint.
-        auto page = test::http(desk.port(), "GET", "/c/counter/", "", {{"Accept-Language", "en"}});
+        auto page = test::http(desk.port(), "GET", "/c/counter/?lang=en", "");
         CHECK(page.status == 200);
-        CHECK(contains(page.body, R"(action="/c/counter/pair")"));
+        CHECK(contains(page.body, R"(action="/c/counter/pair)"));
         CHECK_FALSE(contains(page.body, "revoked"));
 
         REQUIRE(desk.official("POST", "/api/v1/devices/TAB-01/revoke").status == 204);
@@ -456,11 +455,10 @@ TEST_CASE("counter: an unknown or revoked token stores nothing and the page says
         CHECK(desk.count("held_submissions") == 0);
         CHECK(desk.session()->getValue<std::string>("status") == "revoked");
 
-        auto revokedPage =
-            test::http(desk.port(), "GET", "/c/counter/", "",
-                       {{"Cookie", "hl_device=" + token}, {"Accept-Language", "en"}});
+        auto revokedPage = test::http(desk.port(), "GET", "/c/counter/?lang=en", "",
+                                      {{"Cookie", "hl_device=" + token}});
         CHECK(revokedPage.status == 200);
-        CHECK(contains(revokedPage.body, R"(action="/c/counter/pair")"));
+        CHECK(contains(revokedPage.body, R"(action="/c/counter/pair)"));
         CHECK(contains(revokedPage.body, "This device was revoked"));
 
         // Paired again, it rates again.
@@ -473,15 +471,15 @@ TEST_CASE("counter: an unknown or revoked token stores nothing and the page says
 }
 
 // README.md: GET /c/counter/ shows the pairing page "with a message when the device was revoked
-// or is unknown". A tablet whose token was replaced (paired again elsewhere) gets no message.
+// or is unknown": a tablet whose token was replaced (paired again elsewhere) is told so.
 TEST_CASE("counter: a tablet with a token that is no longer known is told so", "[counter]") {
     Desk desk(Backend::SQLite);
     const std::string stale = desk.pair();
     desk.pair();
-    auto page = test::http(desk.port(), "GET", "/c/counter/", "",
-                           {{"Cookie", "hl_device=" + stale}, {"Accept-Language", "en"}});
+    auto page = test::http(desk.port(), "GET", "/c/counter/?lang=en", "",
+                           {{"Cookie", "hl_device=" + stale}});
     CHECK(page.status == 200);
-    CHECK(contains(page.body, R"(action="/c/counter/pair")"));
+    CHECK(contains(page.body, R"(action="/c/counter/pair)"));
     CHECK(contains(page.body, "This device is not paired"));
 }
 
@@ -838,13 +836,12 @@ TEST_CASE("counter: the form without JavaScript stores the rating and thanks the
         const std::string token = desk.pair();
         const std::map<std::string, std::string> headers{
             {"Content-Type", "application/x-www-form-urlencoded"},
-            {"Cookie", "hl_device=" + token},
-            {"Accept-Language", "en"}};
+            {"Cookie", "hl_device=" + token}};
         // "Quá đông" and "Chờ lâu" percent-encoded, spaces as '+'.
         const std::string body = "uuid=" + uuid(1) +
                                  "&rating=1&reasons=waiting&reasons=fees"
                                  "&other=Qu%C3%A1+%C4%91%C3%B4ng&comment=Ch%E1%BB%9D+l%C3%A2u";
-        auto thanks = test::http(desk.port(), "POST", "/c/counter/rate", body, headers);
+        auto thanks = test::http(desk.port(), "POST", "/c/counter/rate?lang=en", body, headers);
         REQUIRE(thanks.status == 200);
         CHECK(contains(thanks.body, R"(data-screen="thanks")"));
         CHECK(contains(thanks.body, "Thank you for your rating!"));
@@ -863,7 +860,7 @@ TEST_CASE("counter: the form without JavaScript stores the rating and thanks the
         CHECK(desk.count("responses") == 1);
         // A value that is no face: the screen again, with the reason, and nothing stored.
         auto wrong = test::http(desk.port(), "POST", "/c/counter/rate",
-                                "uuid=" + uuid(2) + "&rating=9", headers);
+                                "uuid=" + uuid(2) + "&rating=9&lang=en", headers);
         CHECK(wrong.status == 200);
         CHECK(contains(wrong.body, R"(id="counter-config")"));
         CHECK(contains(wrong.body, "is not a point of the survey"));
