@@ -232,6 +232,8 @@ private:
                        const Object::Ptr& item, std::int64_t skewMs, const std::string& lang,
                        bool press);
     Object::Ptr errorJson(const Problem& p, const std::string& lang) const;
+    HttpResponse submitAll(const HttpRequest& r, const std::string& surveyId, const char* list,
+                           bool press);
     void checkPairingTries(const std::string& address);
     void notePairingFailure(const std::string& address);
 
@@ -514,6 +516,35 @@ void CounterChannel::notePairingFailure(const std::string& address) {
     ++t.failures;
 }
 
+// A batch of ratings (`list`: "ratings") or presses ("presses", or one press as the body):
+// one result per item, in order, judged by the device's clock corrected by its error.
+HttpResponse CounterChannel::submitAll(const HttpRequest& r, const std::string& surveyId,
+                                       const char* list, bool press) {
+    const hailong::DeviceSession d = device(r);
+    const std::string lang = apiLanguage(r);
+    const Object::Ptr body = r.jsonObject();
+    const Array::Ptr items = body->getArray(list);
+    if (!items && !press) throw Problem(422, "request.invalid", {}, {{list, "field.array", {}}});
+    if (items && items->size() > kMaxBatch)
+        throw Problem(413, "counter.too_many", {{"max", std::to_string(kMaxBatch)}});
+    const auto sent = millis(body, "sent_at");
+    const std::int64_t now = nowMs();
+    const std::int64_t skew = sent ? now - *sent : 0;  // the device clock's error
+    const Screen s = screen(surveyId);
+    Array::Ptr results = new Array;
+    if (items) {
+        for (std::size_t i = 0; i < items->size(); ++i)
+            results->add(
+                submit(d, s, items->getObject(static_cast<unsigned>(i)), skew, lang, press));
+    } else {
+        results->add(submit(d, s, body, skew, lang, press));
+    }
+    Object::Ptr out = new Object;
+    out->set("server_time", now);
+    out->set("results", results);
+    return HttpResponse::json(out);
+}
+
 void CounterChannel::routes(hailong::Router& router) {
     const hailong::RouteOptions small{64 * 1024}, batch{512 * 1024};
     router.add("GET", "/", [this](const HttpRequest& r) {
@@ -599,53 +630,11 @@ void CounterChannel::routes(hailong::Router& router) {
         small);
     router.add(
         "POST", "/api/v1/ratings",
-        [this](const HttpRequest& r) {
-            const hailong::DeviceSession d = device(r);
-            const std::string lang = apiLanguage(r);
-            const Object::Ptr body = r.jsonObject();
-            const Array::Ptr items = body->getArray("ratings");
-            if (!items) throw Problem(422, "request.invalid", {}, {{"ratings", "field.array", {}}});
-            if (items->size() > kMaxBatch)
-                throw Problem(413, "counter.too_many", {{"max", std::to_string(kMaxBatch)}});
-            const auto sent = millis(body, "sent_at");
-            const std::int64_t now = nowMs();
-            const std::int64_t skew = sent ? now - *sent : 0;  // the device clock's error
-            const Screen s = screen(settings_.survey);
-            Array::Ptr results = new Array;
-            for (std::size_t i = 0; i < items->size(); ++i)
-                results->add(
-                    submit(d, s, items->getObject(static_cast<unsigned>(i)), skew, lang, false));
-            Object::Ptr out = new Object;
-            out->set("server_time", now);
-            out->set("results", results);
-            return HttpResponse::json(out);
-        },
+        [this](const HttpRequest& r) { return submitAll(r, settings_.survey, "ratings", false); },
         batch);
     router.add(
         "POST", "/api/v1/press",
-        [this](const HttpRequest& r) {
-            const hailong::DeviceSession d = device(r);
-            const std::string lang = apiLanguage(r);
-            const Object::Ptr body = r.jsonObject();
-            const auto sent = millis(body, "sent_at");
-            const std::int64_t now = nowMs();
-            const std::int64_t skew = sent ? now - *sent : 0;  // the device clock's error
-            const Screen s = screen(settings_.boxSurvey);
-            Array::Ptr results = new Array;
-            if (Array::Ptr presses = body->getArray("presses")) {
-                if (presses->size() > kMaxBatch)
-                    throw Problem(413, "counter.too_many", {{"max", std::to_string(kMaxBatch)}});
-                for (std::size_t i = 0; i < presses->size(); ++i)
-                    results->add(submit(d, s, presses->getObject(static_cast<unsigned>(i)), skew,
-                                        lang, true));
-            } else {
-                results->add(submit(d, s, body, skew, lang, true));
-            }
-            Object::Ptr out = new Object;
-            out->set("server_time", now);
-            out->set("results", results);
-            return HttpResponse::json(out);
-        },
+        [this](const HttpRequest& r) { return submitAll(r, settings_.boxSurvey, "presses", true); },
         batch);
     router.add("GET", "/api/v1/state", [this](const HttpRequest& r) {
         return HttpResponse::json(config(device(r), r.queryParam("dossier").value_or("")))
