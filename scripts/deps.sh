@@ -8,7 +8,7 @@ set -euo pipefail
 what=${1:-build}
 build=(cmake ninja-build g++ ccache pkg-config libpoco-dev libsqlite3-dev libicu-dev
        libkainjow-mustache-dev libpq-dev libargon2-dev)
-test=(catch2 postgresql util-linux sqlite3 hunspell-vi clang chromium nodejs npm)
+test=(catch2 postgresql util-linux sqlite3 hunspell-vi clang chromium nodejs npm kannel kannel-extras)
 packages=("${build[@]}")
 [[ "$what" == test || "$what" == bench ]] && packages+=("${test[@]}")
 [[ "$what" == bench ]] && packages+=(wrk)

@@ -3,6 +3,7 @@
 #include "app/DeviceApi.h"
 #include "app/ResponseApi.h"
 #include "http/StaticFiles.h"
+#include "plugin/PluginStateStore.h"
 
 #include "app/CoreApi.h"
 #include "app/IndexApi.h"
@@ -40,6 +41,8 @@ public:
     const SurveyCatalog& surveys() override { return *rt_.surveys_; }
     const Directory& directory() override { return *rt_.directory_; }
     Devices& devices() override { return *rt_.devices_; }
+    Phones& phones() override { return *rt_.phones_; }
+    PluginState& state() override { return state_; }
     const TextNormalizer& text() override { return rt_.text_; }
     const Messages& messages() override { return *rt_.messages_; }
     Templates& templates() override { return rt_.templates_; }
@@ -100,6 +103,7 @@ private:
     Poco::AutoPtr<Poco::Util::AbstractConfiguration> config_;
     Staged staged_;
     std::vector<std::string> senders_;
+    PluginStateStore state_{*rt_.db_, name_};
 };
 
 namespace {
@@ -125,6 +129,8 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
     directory_ = std::make_unique<DirectoryStore>(*db_, text_);
     apiKeys_ = std::make_unique<ApiKeyStore>(*db_, *directory_);
     devices_ = std::make_unique<DeviceRegistry>(*db_, *directory_);
+    phones_ = std::make_unique<PhoneBook>(
+        *db_, secret("privacy.phone_key", "privacy.phone_key_file", "phone-key", "phone key"));
     IngestService::Options ingestOptions;
     ingestOptions.batchMax =
         static_cast<std::size_t>(std::max(1, config.getInt("ingest.batch_max")));
@@ -189,30 +195,38 @@ void Runtime::loadPlugins() {
     });
 }
 
-std::string Runtime::loadOrCreateToken() {
-    std::string token = config_.getString("api.token", "");
-    if (!token.empty()) return token;
-    const std::string file = config_.getString("api.token_file", "data/api-token");
+std::string Runtime::secret(const std::string& valueKey, const std::string& fileKey,
+                            const char* fallbackFile, const char* what) {
+    std::string value = config_.getString(valueKey, "");
+    if (!value.empty()) return value;
+    std::string file = config_.getString(fileKey);
+    if (file.empty()) file = paths_.data + "/" + fallbackFile;
     if (Poco::File(file).exists()) {
         Poco::FileInputStream in(file);
-        std::getline(in, token);
-        if (!token.empty()) return token;
+        std::getline(in, value);
+        if (!value.empty()) return value;
     }
-    token = random::hex(24);
+    value = random::hex(24);
     Poco::File(Poco::Path(file).parent()).createDirectories();
     // Created private (0600) and only if absent, so a concurrent start cannot clobber it.
     const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) throw std::runtime_error("cannot create the API token file " + file);
-    const std::string line = token + "\n";
+    if (fd < 0) {
+        Poco::FileInputStream in(file);  // another host or command created it just now
+        std::getline(in, value);
+        if (!value.empty()) return value;
+        throw std::runtime_error(std::string("cannot create the ") + what + " file " + file);
+    }
+    const std::string line = value + "\n";
     const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
     ::close(fd);
-    if (!written) throw std::runtime_error("cannot write the API token file " + file);
-    log_.notice("API token for writes created in %s", file);
-    return token;
+    if (!written)
+        throw std::runtime_error(std::string("cannot write the ") + what + " file " + file);
+    log_.notice("%s created in %s", std::string(what), file);
+    return value;
 }
 
 void Runtime::serve() {
-    apiToken_ = loadOrCreateToken();
+    apiToken_ = secret("api.token", "api.token_file", "api-token", "API token for writes");
     registerCoreApi(*this);
     registerIndexApi(*this);
     registerDeviceApi(*this);

@@ -7,6 +7,7 @@
 #include "common/MessageCatalog.h"
 #include "directory/DeviceRegistry.h"
 #include "directory/DirectoryStore.h"
+#include "directory/PhoneBook.h"
 #include "http/HttpServer.h"
 #include "http/MustacheTemplates.h"
 #include "http/RouteTable.h"
@@ -55,6 +56,7 @@ public:
     Database& database() { return *db_; }
     DirectoryStore& directory() { return *directory_; }
     DeviceRegistry& devices() { return *devices_; }
+    PhoneBook& phones() { return *phones_; }
     IngestService& ingest() { return *ingest_; }
     index::IndexService& indices() { return *indices_; }
     SurveyStore& surveys() { return *surveys_; }
@@ -72,7 +74,11 @@ public:
 private:
     class PluginHost;
     void registerCoreRoutes();
-    std::string loadOrCreateToken();
+    /// The secret in setting `valueKey`, else the first line of the file named by `fileKey`
+    /// (`fallbackFile` in paths.data when that is empty), else a new random one written there
+    /// (private).
+    std::string secret(const std::string& valueKey, const std::string& fileKey,
+                       const char* fallbackFile, const char* what);
 
     const Poco::Util::AbstractConfiguration& config_;
     Paths paths_;
@@ -83,6 +89,7 @@ private:
     std::unique_ptr<SurveyStore> surveys_;
     std::unique_ptr<DirectoryStore> directory_;
     std::unique_ptr<DeviceRegistry> devices_;
+    std::unique_ptr<PhoneBook> phones_;
     std::unique_ptr<IngestService> ingest_;
     std::unique_ptr<index::IndexService> indices_;
     std::unique_ptr<DurableOutbox> outbox_;

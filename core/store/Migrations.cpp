@@ -229,6 +229,26 @@ const Migration kDevices{
         "CREATE INDEX held_submissions_status ON held_submissions(status, received_at)",
     }};
 
+// What plugins keep (SMS conversations...), and the phone numbers that asked for no more
+// messages, by keyed hash only.
+const Migration kPluginState{
+    5,
+    "plugin state and phone opt-outs",
+    {
+        R"(CREATE TABLE plugin_state (
+            plugin TEXT NOT NULL,
+            record_key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (plugin, record_key)))",
+        "CREATE INDEX plugin_state_expiry ON plugin_state(plugin, expires_at)",
+        R"(CREATE TABLE phone_optouts (
+            phone_key TEXT PRIMARY KEY,
+            channel TEXT NOT NULL,
+            created_at BIGINT NOT NULL))",
+    }};
+
 const std::string kLedger =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
     "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
@@ -242,7 +262,8 @@ int readVersion(Poco::Data::Session& s) {
 }  // namespace
 
 const std::vector<Migration>& Migrations::all() {
-    static const std::vector<Migration> migrations{kDirectory, kSurveys, kIndices, kDevices};
+    static const std::vector<Migration> migrations{kDirectory, kSurveys, kIndices, kDevices,
+                                                   kPluginState};
     return migrations;
 }
 

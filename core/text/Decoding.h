@@ -23,6 +23,8 @@ public:
     /// Reads <folder>/tcvn3.tsv and <folder>/vni.tsv; throws std::runtime_error naming the file
     /// and line of anything malformed.
     explicit LegacyTables(const std::string& folder);
+    /// Empty tables: enough for every encoding but TCVN3 and VNI.
+    LegacyTables() = default;
     char32_t tcvn3(unsigned char byte) const { return tcvn3_[byte]; }
     /// The longest VNI sequence at `bytes` (1 or 2 bytes): its letter and length; 0 if none.
     std::pair<char32_t, std::size_t> vni(std::string_view bytes) const;

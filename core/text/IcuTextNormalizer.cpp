@@ -8,6 +8,8 @@
 #include <Poco/File.h>
 #include <Poco/FileStream.h>
 
+#include <cctype>
+
 #include <unicode/brkiter.h>
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
@@ -114,6 +116,8 @@ IcuTextNormalizer::IcuTextNormalizer(const std::string& localeFolder, vi::ToneSt
         commands_.push_back({command, splitWords(key(form)), splitWords(normalize(form))});
     if (localeFolder.empty()) return;
     const std::string vi = localeFolder + "/vi";
+    if (Poco::File(vi + "/encodings/tcvn3.tsv").exists())
+        tables_ = std::make_shared<const vi::LegacyTables>(vi + "/encodings");
     for (const auto& row : tsv::read(vi + "/abbreviations.tsv")) {
         if (row[0].starts_with("#") || row.size() < 2) continue;
         abbreviations_[key(row[0])] = splitWords(key(row[1]));
@@ -362,6 +366,30 @@ CommentTags IcuTextNormalizer::tag(std::string_view text) const {
                 tags.topics.push_back(p.topic);
     tags.sentiment = tags.score > 0 ? "positive" : tags.score < 0 ? "negative" : "neutral";
     return tags;
+}
+
+std::string IcuTextNormalizer::decode(std::string_view bytes, std::string_view charset) const {
+    std::string name(charset);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == "iso-8859-1" || name == "latin1" || name == "us-ascii" || name == "ascii") {
+        std::string utf8;  // every Latin-1 byte is the code point of the same number
+        for (unsigned char b : bytes) {
+            if (b < 0x80) {
+                utf8 += static_cast<char>(b);
+            } else {
+                utf8 += static_cast<char>(0xC0 | (b >> 6));
+                utf8 += static_cast<char>(0x80 | (b & 0x3F));
+            }
+        }
+        return normalize(utf8);
+    }
+    const auto encoding = vi::encodingNamed(name.empty() ? "utf-8" : name);
+    const bool legacy = encoding == vi::Encoding::Tcvn3 || encoding == vi::Encoding::Vni;
+    if (!encoding || (legacy && !tables_))
+        throw Problem(400, "text.unknown_charset",
+                      {{"charset", std::string(charset).substr(0, 40)}});
+    static const vi::LegacyTables none;
+    return normalize(vi::decode(bytes, *encoding, tables_ ? *tables_ : none));
 }
 
 }  // namespace hailong

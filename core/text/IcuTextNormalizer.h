@@ -1,11 +1,13 @@
 // hailong — IcuTextNormalizer: the TextNormalizer built on ICU and the data in locale/vi.
 #pragma once
 
+#include "text/Decoding.h"
 #include "text/Tones.h"
 
 #include <hailong/TextNormalizer.h>
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,6 +27,7 @@ public:
     std::vector<std::string> syllables(std::string_view utf8) const override;
     ReplyIntent readReply(std::string_view utf8) const override;
     CommentTags tag(std::string_view utf8) const override;
+    std::string decode(std::string_view bytes, std::string_view charset) const override;
 
     /// normalize() in another style than the configured one.
     std::string normalize(std::string_view utf8, vi::ToneStyle style) const;
@@ -57,6 +60,7 @@ private:
     std::vector<Phrase> sentiment_, topics_;
     std::set<std::string> negators_, intensifiers_;
     std::vector<CommandForm> commands_;
+    std::shared_ptr<const vi::LegacyTables> tables_;  // TCVN3 and VNI, when the folder has them
 };
 
 }  // namespace hailong

@@ -7,6 +7,8 @@
 #include <hailong/Ingest.h>
 #include <hailong/Messages.h>
 #include <hailong/Outbox.h>
+#include <hailong/Phones.h>
+#include <hailong/PluginState.h>
 #include <hailong/Survey.h>
 #include <hailong/Templates.h>
 #include <hailong/TextNormalizer.h>
@@ -34,6 +36,9 @@ public:
     virtual const Messages& messages() = 0;
     virtual Templates& templates() = 0;
     virtual Outbox& outbox() = 0;
+    /// This plugin's durable records (other plugins' are out of its reach).
+    virtual PluginState& state() = 0;
+    virtual Phones& phones() = 0;
     virtual Poco::Logger& logger() = 0;
     /// The folder holding this plugin's data (templates/, locale/...), installed or in source.
     virtual std::string dataFolder() const = 0;

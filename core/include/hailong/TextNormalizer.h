@@ -29,6 +29,11 @@ struct CommentTags {
 class TextNormalizer {
 public:
     virtual ~TextNormalizer() = default;
+    /// Bytes in `charset` ("UTF-8", "UTF-16BE" as SMS gateways send UCS-2, "UTF-16LE",
+    /// "ISO-8859-1", "windows-1258", "TCVN3", "VNI", "VIQR"; any case) as normalized UTF-8. Throws
+    /// Problem(400, text.unknown_charset) for another charset and Problem(400,
+    /// text.invalid_encoding) with the byte offset for bytes invalid in it.
+    virtual std::string decode(std::string_view bytes, std::string_view charset) const = 0;
     /// NFC, one tone-mark placement style, U+00D0 read as Đ, spaces tidied. Throws Problem(400)
     /// on invalid UTF-8.
     virtual std::string normalize(std::string_view utf8) const = 0;
