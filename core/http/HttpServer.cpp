@@ -162,8 +162,6 @@ private:
             throw Problem(400, "http.bad_uri");
         }
         request.path = path;
-        for (const auto& [k, v] : request.query)
-            if (!utf8::isValid(k) || !utf8::isValid(v)) throw Problem(400, "http.bad_uri");
         if (auto lang = request.queryParam("lang"); lang && (*lang == "vi" || *lang == "en"))
             request.language = *lang;
 
@@ -179,6 +177,9 @@ private:
             throw Problem(404, "http.not_found", {{"path", request.path}});
         }
         request.pathParams = std::move(match.params);
+        for (const auto& [k, v] : request.query)
+            if (!utf8::isValid(k) || (!match.options.rawQuery && !utf8::isValid(v)))
+                throw Problem(400, "http.bad_uri");
 
         // Bodies: bounded by Content-Length; chunked bodies are refused (Poco 1.11 can hang).
         const std::size_t limit =

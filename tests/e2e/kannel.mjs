@@ -23,9 +23,14 @@
 //   timeout: MT lines show up with up to 1 s delay. An empty line on stdin wakes it at once (it is
 //   skipped, not sent), so the harness "pokes" it while someone waits for a message.
 // - It reads stdin with stdio's fgets into a 256-byte buffer: lines longer than 255 bytes are sent
-//   in pieces (bearerbox joins them, it reads up to the newline), and a line already in stdio's
+//   in pieces (bearerbox joins them, it reads up to the newline; a last piece that is the bare
+//   newline would be skipped, so such a line ends in CR LF instead), and a line already in stdio's
 //   buffer is not seen by select(): the harness writes one message at a time and nudges with an
-//   empty line until fakesmsc logs that it sent it.
+//   empty line until fakesmsc logs that it sent every piece.
+// - Kannel's side: an sms-service answer with `Content-Type: text/plain` becomes a 7-bit `text` SMS
+//   (letters outside GSM 03.38 turn into `?`), one without it an 8-bit `data` SMS, one with
+//   `X-Kannel-Coding: 2` a `ucs-2` SMS; an empty answer becomes "<Empty reply from service provider>"
+//   unless omit-empty; an unreachable service "Could not fetch content, sorry.".
 // - Closing its stdin makes it abort ("double free" in its exit path); it is stopped with SIGTERM.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -40,6 +45,8 @@ export const KANNEL_BINARIES = {
 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// A delay that does not keep node alive (for races against a process's exit).
+const idle = (ms) => new Promise((r) => setTimeout(r, ms).unref());
 
 /** A free TCP port on 127.0.0.1 (bind port 0, read it, close). */
 export function freePort() {
@@ -165,8 +172,10 @@ export function parseFakesmscLine(line) {
   const [, from, to, kind, rest] = m;
   if (kind === 'text') return { from, to, type: 'text', text: rest };
   if (kind === 'data') {
+    // 8-bit (binary) SMS: what Kannel makes of a service reply without `Content-Type: text/plain`.
     const bytes = urlDecodeBytes(rest);
-    return { from, to, type: 'data', text: bytes.toString('latin1'), bytes };
+    const utf8 = bytes.toString('utf8');
+    return { from, to, type: 'data', text: utf8.includes('\uFFFD') ? bytes.toString('latin1') : utf8, bytes };
   }
   if (kind === 'ucs-2' || kind === 'ucs2') {
     const bytes = urlDecodeBytes(rest);
@@ -225,11 +234,38 @@ function removeHooksIfIdle() {
   for (const [s, h] of Object.entries(signalHandlers)) process.off(s, h);
 }
 
+// A guardian per Kannel: a shell that reads process group ids on its stdin and, when that pipe closes
+// because node died without stop() (SIGKILL, crash), terminates those groups. stop() kills it first.
+const GUARDIAN = 'pgs=""; while read -r pg; do pgs="$pgs -$pg"; done; '
+  + 'if [ -n "$pgs" ]; then /bin/kill -s TERM -- $pgs 2>/dev/null; sleep 2; /bin/kill -s KILL -- $pgs 2>/dev/null; fi';
+
+function startGuardian() {
+  const child = spawn('/bin/sh', ['-c', GUARDIAN], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  child.stdin.on('error', () => {});
+  const g = { name: 'guardian', child, pid: child.pid, exitCode: null, signal: null };
+  g.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+    g.exitCode = code;
+    g.signal = signal;
+    live.delete(g);
+    resolve();
+  }));
+  child.once('error', () => {});
+  if (child.pid) live.add(g);
+  installHooks();
+  return g;
+}
+
+async function stopGuardian(g) {
+  if (!g || !running(g)) return;
+  try { process.kill(g.pid, 'SIGKILL'); } catch { /* gone */ }
+  await Promise.race([g.exited, idle(3000)]);
+}
+
 /**
  * Spawns `timeout -k 5 <lifetime> <bin> args...`: timeout makes itself a process group leader, forwards
- * SIGTERM to the box, and bounds its life even if node is SIGKILLed. Output goes to logFile.
+ * SIGTERM to the box, and bounds its life whatever happens to node. Output goes to logFile.
  */
-function startProcess(name, bin, args, { logFile, lifetimeSec, stdin = 'ignore', onOutput }) {
+function startProcess(name, bin, args, { logFile, lifetimeSec, stdin = 'ignore', onOutput, guardian }) {
   const fd = fs.openSync(logFile, 'w');
   const piped = Boolean(onOutput);
   const child = spawn('/usr/bin/timeout', ['-k', '5', String(lifetimeSec), bin, ...args], {
@@ -254,7 +290,10 @@ function startProcess(name, bin, args, { logFile, lifetimeSec, stdin = 'ignore',
     }
   }
   p.exited.then(() => fs.closeSync(fd)).catch(() => {});
-  if (child.pid) live.add(p);
+  if (child.pid) {
+    live.add(p);
+    if (guardian && running(guardian)) guardian.child.stdin.write(`${child.pid}\n`);
+  }
   installHooks();
   return p;
 }
@@ -267,10 +306,10 @@ async function stopProcess(p, graceMs = 8000) {
   if (!p || !running(p)) return;
   p.stopping = true;
   try { process.kill(p.pid, 'SIGTERM'); } catch { /* gone */ }
-  const t = await Promise.race([p.exited.then(() => 'exited'), sleep(graceMs).then(() => 'timeout')]);
+  const t = await Promise.race([p.exited.then(() => 'exited'), idle(graceMs).then(() => 'timeout')]);
   if (t === 'timeout') {
     try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
-    await Promise.race([p.exited, sleep(3000)]);
+    await Promise.race([p.exited, idle(3000)]);
   }
 }
 
@@ -324,6 +363,7 @@ class FakeSmsc {
       if (prev && prev.type === 'text' && prev.parts === 1 && Date.now() - prev.at < 2000) {
         prev.text += `\n${payload}`;
         prev.raw.push(payload);
+        prev.at = Date.now();
       } else {
         this.messages.push({ n, from: '', to: '', type: 'unknown', text: payload, parts: 1, raw: [payload], at: Date.now() });
       }
@@ -400,11 +440,13 @@ class FakeSmsc {
     const job = this.writeChain.then(async () => {
       this.writing = true;
       try {
-        const bytes = Buffer.byteLength(line, 'utf8') + 1;
-        const pieces = Math.ceil(bytes / 255);
+        // fgets hands fakesmsc pieces of at most 255 bytes and it skips a piece shorter than 2 bytes:
+        // when the last piece would be the bare "\n", end the line with "\r\n" (bearerbox drops the CR).
+        const eol = (Buffer.byteLength(line, 'utf8') + 1) % 255 === 1 ? '\r\n' : '\n';
+        const pieces = Math.ceil((Buffer.byteLength(line, 'utf8') + eol.length) / 255);
         const expect = this.chunksWritten + pieces;
         this.chunksWritten = expect;
-        this.proc.child.stdin.write(`${line}\n`);
+        this.proc.child.stdin.write(`${line}${eol}`);
         await this.until(() => this.sentCount >= expect, timeoutMs, {
           everyMs: 120,
           every: () => { try { this.proc.child.stdin.write('\n'); } catch { /* closed */ } },
@@ -431,6 +473,12 @@ function matcher(predicate) {
   return () => true;
 }
 
+function describePredicate(p) {
+  if (typeof p === 'function') return p.toString().slice(0, 200);
+  if (p instanceof RegExp) return `text ${p}`;
+  return JSON.stringify(p, (k, v) => (v instanceof RegExp ? String(v) : v));
+}
+
 function confString(s) {
   if (/["\n\r]/.test(s)) throw new Error(`value not allowed in kannel.conf: ${s}`);
   return `"${s}"`;
@@ -451,6 +499,9 @@ function confString(s) {
  * @param {string[]} [o.serviceExtra] more `key = value` lines for the sms-service group
  * @param {number} [o.startTimeoutMs=20000]
  * @param {number} [o.lifetimeSec=900] hard limit on every process's life (GNU timeout)
+ * @param {object} [o.binaries]      override paths { bearerbox, smsbox, fakesmsc }
+ * @returns the handle described in the return statement below (sendsmsUrl, username, password,
+ *          smscPort, send, waitForMessage, received, messages, stop, ...)
  */
 export async function startKannel({ workDir, smsServiceUrl, logDir, logLevel = 0, omitEmpty = false, serviceExtra = [],
   startTimeoutMs = 20000, lifetimeSec = 900, binaries = {} } = {}) {
@@ -470,7 +521,7 @@ export async function startKannel({ workDir, smsServiceUrl, logDir, logLevel = 0
     } catch (e) {
       lastError = e;
       // A port taken between freePort() and bind: pick new ports and try again.
-      if (!/Address already in use|could not create listening socket|bind/i.test(e.message)) throw e;
+      if (!/Address already in use|could not create listening socket|bind failed/i.test(e.message)) throw e;
     }
   }
   throw lastError;
@@ -547,12 +598,21 @@ async function startOnce({ workDir, smsServiceUrl, logDir, logLevel, omitEmpty, 
   };
   const procs = [];
   const fake = new FakeSmsc();
+  const guardian = startGuardian();
   const deadline = Date.now() + startTimeoutMs;
 
   async function waitFor(what, p, test) {
     let last = '';
     while (Date.now() < deadline) {
       for (const q of procs) if (!running(q)) throw exitedError(q, `during start-up (waiting for ${what})`);
+      // A box that cannot bind a port may keep running (bearerbox without its admin port does): fail fast.
+      for (const q of procs) {
+        let log = '';
+        try { log = fs.readFileSync(q.logFile, 'utf8'); } catch { /* not yet */ }
+        if (/Address already in use|PANIC:/.test(log)) {
+          throw new Error(`${q.name} failed during start-up (waiting for ${what}); last lines of ${q.logFile}:\n${tail(q.logFile)}`);
+        }
+      }
       try {
         if (await test()) return;
       } catch (e) { last = e.message; }
@@ -563,11 +623,11 @@ async function startOnce({ workDir, smsServiceUrl, logDir, logLevel, omitEmpty, 
 
   const v = ['-v', String(logLevel)];
   try {
-    const bearerbox = startProcess('bearerbox', bins.bearerbox, [...v, confPath], { logFile: logs.bearerbox, lifetimeSec });
+    const bearerbox = startProcess('bearerbox', bins.bearerbox, [...v, confPath], { logFile: logs.bearerbox, lifetimeSec, guardian });
     procs.push(bearerbox);
     await waitFor('bearerbox admin /status', bearerbox, async () => /Status: running/.test(await status()));
 
-    const smsbox = startProcess('smsbox', bins.smsbox, [...v, confPath], { logFile: logs.smsbox, lifetimeSec });
+    const smsbox = startProcess('smsbox', bins.smsbox, [...v, confPath], { logFile: logs.smsbox, lifetimeSec, guardian });
     procs.push(smsbox);
     await waitFor('smsbox to connect to bearerbox', smsbox, async () => /smsbox:.*\(on-line/.test(await status()));
     await waitFor('smsbox sendsms port', smsbox, async () => {
@@ -577,12 +637,13 @@ async function startOnce({ workDir, smsServiceUrl, logDir, logLevel, omitEmpty, 
     });
 
     fake.proc = startProcess('fakesmsc', bins.fakesmsc, ['-v', '0', '-H', '127.0.0.1', '-r', String(ports.smsc), '-i', '0'],
-      { logFile: logs.fakesmsc, lifetimeSec, stdin: 'pipe', onOutput: (c) => fake.onOutput(c) });
+      { logFile: logs.fakesmsc, lifetimeSec, stdin: 'pipe', onOutput: (c) => fake.onOutput(c), guardian });
     fake.proc.child.stdin.on('error', () => {});
     procs.push(fake.proc);
     await waitFor('fakesmsc to connect to the fake SMSC', fake.proc, async () => new RegExp(`FAKE:${ports.smsc} \\(online`).test(await status()));
   } catch (e) {
     for (const p of [...procs].reverse()) await stopProcess(p, 5000);
+    await stopGuardian(guardian);
     removeHooksIfIdle();
     throw e;
   }
@@ -602,7 +663,8 @@ async function startOnce({ workDir, smsServiceUrl, logDir, logLevel, omitEmpty, 
     adminPassword,
     confPath,
     logs,
-    get pids() { return procs.map((p) => p.pid); },
+    /** Ids of the processes started (the `timeout` wrappers and the guardian), each also its process group's id. */
+    get pids() { return [...procs.map((p) => p.pid), guardian.pid]; },
     /** Complete MT messages seen by the fake SMSC so far (concatenated parts joined), oldest first. */
     get messages() { return fake.messages.slice(); },
     /** Every raw `Got message` payload, for debugging. */
@@ -621,13 +683,7 @@ async function startOnce({ workDir, smsServiceUrl, logDir, logLevel, omitEmpty, 
         if (!/^\S+$/.test(String(val))) throw new Error(`kannel.send: ${k} must be one word, got ${JSON.stringify(val)}`);
       }
       if (/[\r\n]/.test(text) && !ucs2) throw new Error('kannel.send: a text message cannot hold a newline (use ucs2)');
-      let line = ucs2 ? `${from} ${to} ucs2 ${encodeUcs2ForFakesmsc(text)}` : `${from} ${to} text ${text}`;
-      const len = Buffer.byteLength(line, 'utf8') + 1;
-      if (len % 255 === 1) {
-        // The last 255-byte piece would be the bare newline, which fakesmsc drops.
-        if (!ucs2) throw new Error('kannel.send: this text makes a line of 255*k+1 bytes, which fakesmsc cannot send; add or remove a character');
-        line = line.replace(/[A-Za-z0-9](?=[^A-Za-z0-9]*$)/, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-      }
+      const line = ucs2 ? `${from} ${to} ucs2 ${encodeUcs2ForFakesmsc(text)}` : `${from} ${to} text ${text}`;
       return fake.write(line, { timeoutMs, procs });
     },
 
@@ -638,10 +694,12 @@ async function startOnce({ workDir, smsServiceUrl, logDir, logLevel, omitEmpty, 
      */
     async waitForMessage(predicate, timeoutMs = 15000) {
       const test = matcher(predicate);
-      const found = await fake.until(() => fake.messages.find((m) => !fake.claimed.has(m) && test(m)), timeoutMs, {
+      // The newest text message stays unmatched for 50 ms: its continuation line may still come.
+      const settled = (m) => m.type !== 'text' || m !== fake.messages[fake.messages.length - 1] || Date.now() - m.at >= 50;
+      const found = await fake.until(() => fake.messages.find((m) => !fake.claimed.has(m) && settled(m) && test(m)), timeoutMs, {
         everyMs: 150,
         every: () => fake.poke(),
-        describe: () => `an MT message matching ${predicate}; seen so far: ${JSON.stringify(fake.messages.map((m) => ({ from: m.from, to: m.to, type: m.type, text: m.text })))}`,
+        describe: () => `an MT message matching ${describePredicate(predicate)}; seen so far: ${JSON.stringify(fake.messages.map((m) => ({ from: m.from, to: m.to, type: m.type, text: m.text })))}`,
         procs,
       });
       fake.claimed.add(found);
@@ -676,6 +734,7 @@ async function startOnce({ workDir, smsServiceUrl, logDir, logLevel, omitEmpty, 
       await stopProcess(fake.proc);
       await stopProcess(smsbox);
       await stopProcess(bearerbox);
+      await stopGuardian(guardian);
       removeHooksIfIdle();
     },
   };

@@ -63,6 +63,9 @@ struct RouteOptions {
     /// Largest accepted body; larger requests get 413 before the handler runs.
     /// 0 means the server's default (http.max_body_bytes).
     std::size_t maxBodyBytes = 0;
+    /// Query values may be any bytes (an SMS gateway passes UCS-2 text as raw UTF-16): the
+    /// handler decodes them. Otherwise a value that is not UTF-8 gets 400 before the handler.
+    bool rawQuery = false;
 };
 
 /// Registers handlers. Patterns are literal segments, `{name}` (one segment) and a final

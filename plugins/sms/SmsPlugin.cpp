@@ -1,0 +1,451 @@
+// The SMS channel: ratings by text message through the Kannel gateway (its sms-service calls
+// GET /c/sms/kannel) or any provider posting signed JSON to /c/sms/webhook. A reply is read by
+// the text module ("ko hai long" is 2); a conversation per phone remembers the dossier it is
+// about and asks one follow-up after a low rating. STOP opts the phone out of every message.
+// Phones are known by their keyed hash only. See README.md.
+#include <hailong/ChannelPlugin.h>
+#include <hailong/Host.h>
+#include <hailong/Problem.h>
+
+#include <Poco/FileStream.h>
+#include <Poco/HMACEngine.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Logger.h>
+#include <Poco/SHA2Engine.h>
+#include <Poco/URI.h>
+#include <Poco/Util/AbstractConfiguration.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace sms {
+namespace {
+
+using hailong::HttpRequest;
+using hailong::HttpResponse;
+using hailong::Problem;
+using hailong::ReplyIntent;
+using Poco::JSON::Object;
+
+constexpr std::size_t kMaxText = 1600;  // ten concatenated segments; longer is cut (and logged)
+constexpr std::int64_t kMinuteMs = 60000;
+constexpr std::int64_t kRatedKeptMs = 400LL * 24 * 60 * kMinuteMs;  // a year and some
+
+std::int64_t nowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+class Sha256 : public Poco::SHA2Engine {
+public:
+    enum { BLOCK_SIZE = 64, DIGEST_SIZE = 32 };
+    Sha256() : Poco::SHA2Engine(SHA_256) {}
+};
+
+std::string hmacHex(const std::string& key, const std::string& data) {
+    Poco::HMACEngine<Sha256> hmac(key);
+    hmac.update(data);
+    return Poco::DigestEngine::digestToHex(hmac.digest());
+}
+
+// Compares without stopping at the first difference (secrets and signatures).
+bool sameSecret(const std::string& a, const std::string& b) {
+    if (a.size() != b.size()) return false;
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+bool ascii(const std::string& s) {
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+/// How many SMS a text costs: GSM-7 (ASCII here) 160 alone, 153 a part; UCS-2 70, 67 a part.
+int segments(const std::string& text) {
+    std::size_t chars = 0;
+    for (unsigned char c : text)
+        if ((c & 0xC0) != 0x80) ++chars;
+    const bool gsm = ascii(text);
+    const std::size_t single = gsm ? 160 : 70, part = gsm ? 153 : 67;
+    if (chars <= single) return 1;
+    return static_cast<int>((chars + part - 1) / part);
+}
+
+struct Settings {
+    std::string secret, survey, reasonQuestion;
+    bool accents = false;
+    std::int64_t conversationMs = 24 * 60 * kMinuteMs, reasonMs = 30 * kMinuteMs;
+    int perHour = 20;
+};
+
+// An inbound message, from whichever gateway.
+struct Inbound {
+    std::string from, to, text, gateway, messageId;
+};
+
+class SmsChannel {
+public:
+    SmsChannel(hailong::Host& host, Settings settings)
+        : host_(host), settings_(std::move(settings)), log_(host.logger()) {
+        for (const char* lang : {"vi", "en"}) {
+            Poco::FileInputStream in(host.dataFolder() + "/locale/" + lang + ".json");
+            texts_[lang] = Poco::JSON::Parser().parse(in).extract<Object::Ptr>();
+        }
+        if (!host.surveys().find(settings_.survey))
+            throw std::runtime_error("survey " + settings_.survey + " is not published");
+        for (const char* key : {"invite", "thanks", "why", "help", "stopped", "already"})
+            log_.information("SMS text \"%s\" costs %d segment(s) accent-free, %d with accents",
+                             std::string(key), segments(text("vi", key, {}, false)),
+                             segments(text("vi", key, {}, true)));
+        sweeper_ = std::thread([this] { sweep(); });
+    }
+    ~SmsChannel() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        if (sweeper_.joinable()) sweeper_.join();
+    }
+
+    void routes(hailong::Router& router);
+    /// The reply to one inbound message ("" for none).
+    std::string receive(const Inbound& in);
+
+private:
+    std::string text(const std::string& lang, const std::string& key,
+                     const std::map<std::string, std::string>& params, bool accents) const {
+        const Object::Ptr t = texts_.at(lang)->getObject(key);
+        std::string out = t ? t->getValue<std::string>(accents ? "text" : "plain") : key;
+        for (const auto& [name, value] : params) {
+            const std::string mark = "{" + name + "}";
+            for (std::size_t at = out.find(mark); at != std::string::npos; at = out.find(mark, at))
+                out.replace(at, mark.size(), value), at += value.size();
+        }
+        return out;
+    }
+    std::string reply(const std::string& key,
+                      const std::map<std::string, std::string>& params = {}) const {
+        return text("vi", key, params, settings_.accents);
+    }
+    bool flooding(const std::string& phoneKey);
+    std::string rate(const std::string& phoneKey, const ReplyIntent& intent,
+                     const std::string& dossierCode);
+    std::string finish(const std::string& pendingJson, const std::string& reason);
+    void sweep();
+
+    hailong::Host& host_;
+    const Settings settings_;
+    Poco::Logger& log_;
+    std::map<std::string, Object::Ptr> texts_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::map<std::string, std::pair<std::int64_t, int>> hourly_;  // phone key → (hour, messages)
+    std::thread sweeper_;
+};
+
+bool SmsChannel::flooding(const std::string& phoneKey) {
+    const std::int64_t hour = nowMs() / (60 * kMinuteMs);
+    std::lock_guard lock(mutex_);
+    if (hourly_.size() > 100000) hourly_.clear();  // bounded whatever the senders
+    auto& [at, count] = hourly_[phoneKey];
+    if (at != hour) at = hour, count = 0;
+    return ++count > settings_.perHour;
+}
+
+// A rating as a submission, kept as JSON while the follow-up question waits.
+std::string pendingJson(const std::string& dossier, int score, const std::string& comment,
+                        std::int64_t answeredAt) {
+    Object::Ptr o = new Object;
+    o->set("dossier", dossier);
+    o->set("score", score);
+    o->set("comment", comment);
+    o->set("answered_at", answeredAt);
+    std::ostringstream out;
+    o->stringify(out);
+    return out.str();
+}
+
+// Stores a rating (with its reason, if any); the reply to send.
+std::string SmsChannel::finish(const std::string& json, const std::string& reason) {
+    const Object::Ptr p = Poco::JSON::Parser().parse(json).extract<Object::Ptr>();
+    const std::string dossier = p->getValue<std::string>("dossier");
+    hailong::Submission s;
+    s.surveyId = settings_.survey;
+    s.channel = "sms";
+    s.dossierCode = dossier;
+    s.idempotencyKey = "sms:" + dossier + ":" + settings_.survey;  // one rating per dossier
+    s.answeredAtMs = p->getValue<std::int64_t>("answered_at");
+    s.answers.push_back({"rating", p->getValue<double>("score"), {}, ""});
+    if (!reason.empty() && !settings_.reasonQuestion.empty())
+        s.answers.push_back({settings_.reasonQuestion, std::nullopt, {reason}, ""});
+    const std::string comment = p->getValue<std::string>("comment");
+    if (!comment.empty())
+        s.answers.push_back({"comment", std::nullopt, {}, comment.substr(0, 480)});
+    try {
+        const hailong::Receipt r = host_.ingest().submit(s);
+        host_.state().put("rated:" + dossier, r.code, nowMs() + kRatedKeptMs);
+        return reply(r.duplicate ? "already" : "thanks", {{"dossier", dossier}});
+    } catch (const Problem& e) {
+        log_.warning("SMS rating for dossier %s refused: %s", dossier, e.code());
+        return reply("help");
+    }
+}
+
+std::string SmsChannel::rate(const std::string& phoneKey, const ReplyIntent& intent,
+                             const std::string& dossierCode) {
+    auto dossier = host_.directory().dossier(dossierCode);
+    // A dossier with a phone is rated from that phone only (the code is on a paper receipt).
+    if (!dossier || (!dossier->phone.empty() && host_.phones().key(dossier->phone) != phoneKey)) {
+        log_.information("SMS from %s…: no dossier %s for this phone", phoneKey.substr(0, 8),
+                         dossierCode);
+        return reply("unknown_code", {{"dossier", dossierCode}});
+    }
+    // One rating per dossier: a second is answered politely before any question is asked.
+    if (host_.state().get("rated:" + dossier->code)) {
+        host_.state().erase("conv:" + phoneKey);
+        return reply("already", {{"dossier", dossier->code}});
+    }
+    const std::string pending = pendingJson(dossier->code, *intent.score, intent.comment, nowMs());
+    if (*intent.score <= 2 && !settings_.reasonQuestion.empty()) {
+        // Asked why; the rating waits (durably) for the answer, or counts alone when it expires.
+        host_.state().put("pending:" + phoneKey, pending, nowMs() + settings_.reasonMs);
+        host_.state().put("conv:" + phoneKey, "reason:" + dossier->code,
+                          nowMs() + settings_.reasonMs);
+        return reply("why");
+    }
+    host_.state().erase("conv:" + phoneKey);
+    return finish(pending, "");
+}
+
+std::string SmsChannel::receive(const Inbound& in) {
+    const std::string phoneKey = host_.phones().key(in.from);
+    if (phoneKey.empty()) {
+        log_.warning("SMS from a sender that is not a phone number (%s gateway): ignored",
+                     in.gateway);
+        return "";
+    }
+    if (flooding(phoneKey)) {
+        log_.warning("SMS from %s…: more than %d messages this hour, not answered",
+                     phoneKey.substr(0, 8), settings_.perHour);
+        return "";
+    }
+    const ReplyIntent intent = host_.text().readReply(in.text);
+    const std::string conversation = host_.state().get("conv:" + phoneKey).value_or("");
+    if (intent.command == ReplyIntent::Command::Stop) {
+        host_.phones().optOut(in.from, "sms");
+        host_.state().erase("conv:" + phoneKey);
+        if (auto pending = host_.state().get("pending:" + phoneKey)) {
+            host_.state().erase("pending:" + phoneKey);
+            finish(*pending, "");  // the rating counts; only the question is dropped
+        }
+        return reply("stopped");
+    }
+    if (intent.command == ReplyIntent::Command::Help) return reply("help");
+    // The answer to "why?": 1..4, or words (kept as the comment, reason "other").
+    if (conversation.starts_with("reason:") &&
+        !(intent.command == ReplyIntent::Command::Rate && !intent.code.empty())) {
+        auto pending = host_.state().get("pending:" + phoneKey);
+        host_.state().erase("pending:" + phoneKey);
+        host_.state().erase("conv:" + phoneKey);
+        if (!pending) return reply("help");
+        static const char* kReasons[] = {"attitude", "waiting", "guidance", "other"};
+        std::string reason = "other";
+        const std::string trimmed = host_.text().key(in.text);
+        if (trimmed.size() == 1 && trimmed[0] >= '1' && trimmed[0] <= '4')
+            reason = kReasons[trimmed[0] - '1'];
+        else if (!trimmed.empty()) {
+            // Words: the reason is "other" and the words become the comment.
+            Object::Ptr p = Poco::JSON::Parser().parse(*pending).extract<Object::Ptr>();
+            const std::string before = p->getValue<std::string>("comment");
+            p->set("comment", before.empty() ? host_.text().normalize(in.text)
+                                             : before + " — " + host_.text().normalize(in.text));
+            std::ostringstream out;
+            p->stringify(out);
+            return finish(out.str(), reason);
+        }
+        return finish(*pending, reason);
+    }
+    if (intent.command == ReplyIntent::Command::Rate && intent.score) {
+        if (!intent.code.empty()) return rate(phoneKey, intent, intent.code);
+        if (conversation.starts_with("invited:"))
+            return rate(phoneKey, intent, conversation.substr(8));
+        return reply("help");
+    }
+    // Unreadable: one help message per conversation, then silence (no loops with robots).
+    if (conversation == "helped") return "";
+    host_.state().put("conv:" + phoneKey, "helped", nowMs() + settings_.conversationMs);
+    log_.information("SMS from %s…: unreadable reply, help sent", phoneKey.substr(0, 8));
+    return reply("help");
+}
+
+void SmsChannel::sweep() {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
+        lock.unlock();
+        try {
+            // Ratings whose follow-up question went unanswered count without a reason.
+            for (const auto& [key, pending] : host_.state().takeExpired("pending:", nowMs(), 100))
+                finish(pending, "");
+        } catch (const std::exception& e) {
+            log_.warning("SMS sweep: %s (tried again later)", std::string(e.what()));
+        }
+        lock.lock();
+    }
+}
+
+HttpResponse textReply(const std::string& body) {
+    HttpResponse r = HttpResponse::text(body);
+    // Kannel sends a UTF-8 reply with letters beyond Latin-1 as '?' unless told to use UCS-2.
+    if (!ascii(body)) r.header("X-Kannel-Coding", "2");
+    return r;
+}
+
+void SmsChannel::routes(hailong::Router& router) {
+    // Kannel's sms-service get-url:
+    // ?secret=&from=%p&to=%P&text=%a&coding=%c&charset=%C&smsc=%i&id=%I
+    router.add(
+        "GET", "/kannel",
+        [this](const HttpRequest& r) {
+            if (!sameSecret(r.queryParam("secret").value_or(""), settings_.secret)) {
+                log_.warning("Kannel request from %s with a wrong secret: refused",
+                             r.remoteAddress);
+                throw Problem(403, "sms.bad_secret");
+            }
+            Inbound in;
+            in.gateway = "kannel";
+            in.from = r.queryParam("from").value_or("");
+            in.to = r.queryParam("to").value_or("");
+            in.messageId = r.queryParam("id").value_or("");
+            std::string bytes = r.queryParam("text").value_or("");
+            if (bytes.size() > kMaxText) {
+                log_.warning("SMS of %z bytes cut to %z", bytes.size(), kMaxText);
+                bytes.resize(kMaxText);
+            }
+            // coding 2 is UCS-2: Kannel passes the UTF-16BE bytes as they came.
+            std::string charset = r.queryParam("charset").value_or("");
+            if (charset.empty())
+                charset = r.queryParam("coding").value_or("0") == "2" ? "UTF-16BE" : "UTF-8";
+            try {
+                in.text = host_.text().decode(bytes, charset);
+            } catch (const Problem& p) {
+                log_.warning("SMS in charset %s not readable (%s): help sent", charset, p.code());
+                return textReply(reply("help"));
+            }
+            return textReply(receive(in));
+        },
+        hailong::RouteOptions{0, true});
+    // Other providers: {"from", "to", "text", "id"} signed with HMAC-SHA256 under the secret,
+    // over "<X-Hailong-Timestamp>.<body>", in X-Hailong-Signature (hex); five minutes of clock
+    // difference at most; a message id is taken once.
+    router.add(
+        "POST", "/webhook",
+        [this](const HttpRequest& r) {
+            const std::string stamp = r.header("x-hailong-timestamp");
+            const std::string signature = r.header("x-hailong-signature");
+            std::int64_t at = 0;
+            try {
+                at = std::stoll(stamp);
+            } catch (const std::exception&) {
+                at = 0;
+            }
+            const std::string expected = hmacHex(settings_.secret, stamp + "." + r.body);
+            if (signature.empty() || !sameSecret(signature, expected)) {
+                log_.warning("SMS webhook from %s: bad signature, refused", r.remoteAddress);
+                throw Problem(401, "sms.bad_signature");
+            }
+            if (at < nowMs() - 5 * kMinuteMs || at > nowMs() + 5 * kMinuteMs) {
+                log_.warning("SMS webhook from %s: timestamp out of range (a replay?), refused",
+                             r.remoteAddress);
+                throw Problem(401, "sms.stale_signature");
+            }
+            const Object::Ptr body = r.jsonObject();
+            Inbound in;
+            in.gateway = "webhook";
+            in.from = body->optValue<std::string>("from", "");
+            in.to = body->optValue<std::string>("to", "");
+            in.messageId = body->optValue<std::string>("id", "");
+            in.text = body->optValue<std::string>("text", "");
+            if (in.messageId.empty() || in.messageId.size() > 128)
+                throw Problem(422, "request.invalid", {}, {{"id", "field.required", {}}});
+            if (in.text.size() > kMaxText) in.text.resize(kMaxText);
+            Object::Ptr out = new Object;
+            if (host_.state().get("seen:" + in.messageId)) {
+                out->set("duplicate", true);
+                out->set("reply", "");
+                return HttpResponse::json(out);
+            }
+            host_.state().put("seen:" + in.messageId, "1", nowMs() + 24 * 60 * kMinuteMs);
+            try {
+                in.text = host_.text().decode(in.text, "UTF-8");
+            } catch (const Problem&) {
+                in.text.clear();
+            }
+            const std::string answer = receive(in);
+            out->set("duplicate", false);
+            out->set("reply", answer);
+            out->set("segments", answer.empty() ? 0 : segments(answer));
+            return HttpResponse::json(out);
+        },
+        hailong::RouteOptions{16 * 1024});
+}
+
+}  // namespace
+
+class SmsPlugin final : public hailong::ChannelPlugin {
+public:
+    std::string name() const override { return "sms"; }
+
+    void start(hailong::Host& host, const Poco::Util::AbstractConfiguration& config) override {
+        Settings s;
+        s.secret = config.getString("secret", "");
+        if (s.secret.empty()) {
+            // One secret for this database, kept in the plugin's state, shown in the log.
+            s.secret = host.state().get("config:secret").value_or("");
+            if (s.secret.empty()) {
+                std::random_device random;  // the kernel's generator on Linux
+                static constexpr char kHex[] = "0123456789abcdef";
+                for (int i = 0; i < 32; ++i) s.secret += kHex[random() & 15];
+                host.state().put("config:secret", s.secret, 4102444800000);  // 2100-01-01
+            }
+        }
+        s.survey = config.getString("survey", "sms-quick");
+        s.accents = config.getBool("accents", false);
+        s.conversationMs =
+            std::clamp(config.getInt("conversation_minutes", 1440), 1, 43200) * kMinuteMs;
+        s.reasonMs = std::clamp(config.getInt("reason_seconds", 1800), 1, 86400) * 1000LL;
+        s.perHour = std::clamp(config.getInt("max_per_hour", 20), 1, 100000);
+        if (auto survey = host.surveys().find(s.survey))
+            for (const auto& q : survey->questions)
+                if (q.type == hailong::QuestionType::SingleChoice && q.showIf &&
+                    q.showIf->question == "rating")
+                    s.reasonQuestion = q.id;
+        channel_ = std::make_unique<SmsChannel>(host, s);
+        channel_->routes(host.router());
+        host.logger().notice(
+            "sms channel started: point Kannel's sms-service get-url at "
+            "http://HOST:PORT/c/sms/kannel?secret=%s&from=%%p&to=%%P&text=%%a&coding=%%c&"
+            "charset=%%C&smsc=%%i&id=%%I",
+            s.secret);
+    }
+
+    void stop() noexcept override { channel_.reset(); }
+
+private:
+    std::unique_ptr<SmsChannel> channel_;
+};
+
+}  // namespace sms
+
+HAILONG_EXPORT_PLUGIN(sms::SmsPlugin)
