@@ -1,0 +1,125 @@
+// End-to-end test of the SMS channel through the real Kannel gateway: hailong on a free loopback
+// port, bearerbox and smsbox with a generated configuration whose sms-service calls hailong, and
+// fakesmsc playing the operator (tests/e2e/kannel.mjs). Citizens text in plain and in UCS-2
+// Vietnamese; the replies are read back from fakesmsc and the stored responses from the API.
+//
+//   node tests/e2e/sms.test.mjs --hailong build/bin/hailong --artifacts build/e2e-artifacts
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, startKannel } from './kannel.mjs';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
+const hailong = args.hailong ?? 'build/bin/hailong';
+const artifacts = path.join(args.artifacts ?? 'build/e2e-artifacts', 'sms');
+fs.mkdirSync(artifacts, { recursive: true });
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hailong-sms-'));
+const token = 'e2e-token';
+const secret = 'e2e-sms-secret';
+const step = (what) => console.log(`- ${what}`);
+
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+let server = null;
+let kannel = null;
+
+async function startServer() {
+  const log = fs.openSync(path.join(artifacts, 'hailong.log'), 'a');
+  server = spawn(hailong, [
+    'serve', '--db', `sqlite:${work}/hl.db`, '--host', '127.0.0.1', '--port', String(port),
+    '--set', `api.token=${token}`, '--set', `paths.data=${work}`, '--set', 'plugins.enabled=sms',
+    '--set', `plugin.sms.secret=${secret}`,
+  ], { stdio: ['ignore', log, log] });
+  for (let i = 0; i < 150; ++i) {
+    if (server.exitCode !== null) throw new Error(`hailong exited at start; see ${artifacts}/hailong.log`);
+    try {
+      if ((await fetch(`${base}/api/v1/health`)).ok) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('hailong did not answer within 15 s');
+}
+
+async function api(method, url, body) {
+  const r = await fetch(base + url, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${url}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function smsResponses() {
+  return (await api('GET', '/api/v1/responses?channel=sms&limit=100')).items;
+}
+const responseOf = async (dossier) => (await smsResponses()).find((r) => r.dossier === dossier);
+
+// A citizen texts; the reply fakesmsc receives for that phone.
+async function exchange(phone, text, options = {}) {
+  await kannel.send(phone, '8088', text, options);
+  return (await kannel.waitForMessage({ to: phone }, 15000)).text;
+}
+
+try {
+  step('start hailong with the sms plugin, and Kannel pointing its sms-service at it');
+  await startServer();
+  await api('POST', '/api/v1/agencies', { code: 'XA', name: 'UBND xã Phú Thượng', kind: 'commune' });
+  const dossiers = [['XA-01', '0912000001'], ['XA-02', '0912000002'], ['XA-03', '0912000003']];
+  for (const [code, phone] of dossiers)
+    await api('POST', '/api/v1/dossiers', { code, agency: 'XA', phone, status: 'returned', received_at: Date.now() - 86400000 });
+  kannel = await startKannel({
+    workDir: work,
+    logDir: artifacts,
+    omitEmpty: true,
+    smsServiceUrl: `http://127.0.0.1:${port}/c/sms/kannel?secret=${secret}&from=%p&to=%P&text=%a&coding=%c&charset=%C&smsc=%i&id=%I`,
+  });
+
+  step('a plain-text rating by dossier code is stored and thanked');
+  let reply = await exchange('0912000001', 'DG XA-01 5');
+  assert.match(reply, /Cam on Ong\/Ba da danh gia ho so XA-01/);
+  assert.deepEqual((await responseOf('XA-01')).answers.rating, ['5']);
+
+  step('"Rất hài lòng" sent as UCS-2 is stored as 5 with its comment intact');
+  reply = await exchange('0912000002', 'DG XA-02 Rất hài lòng, cán bộ nhiệt tình', { ucs2: true });
+  assert.match(reply, /Cam on/);
+  const ucs2 = await responseOf('XA-02');
+  assert.deepEqual(ucs2.answers.rating, ['5']);
+  assert.deepEqual(ucs2.answers.comment, ['cán bộ nhiệt tình']);
+
+  step('a low rating gets the follow-up question, and its answer is kept');
+  reply = await exchange('0912000003', 'dg XA-03 ko hai long');
+  assert.match(reply, /Vi sao Ong\/Ba chua hai long/);
+  reply = await exchange('0912000003', '2');
+  assert.match(reply, /Cam on/);
+  const low = await responseOf('XA-03');
+  assert.deepEqual(low.answers.rating, ['2']);
+  assert.deepEqual(low.answers.reason, ['waiting']);
+
+  step('a second rating of a dossier is refused politely and not stored');
+  reply = await exchange('0912000001', 'DG XA-01 1');
+  assert.match(reply, /da duoc danh gia/);
+  assert.equal((await smsResponses()).filter((r) => r.dossier === 'XA-01').length, 1);
+
+  step('an unreadable reply gets the help text; HD asks for it; TU CHOI opts out');
+  assert.match(await exchange('0933000009', 'xin chao'), /DG <ma ho so> <diem 1-5>/);
+  assert.match(await exchange('0933000008', 'HD'), /DG <ma ho so> <diem 1-5>/);
+  assert.match(await exchange('0912000002', 'TU CHOI'), /khong nhan tin nhan khao sat nua/);
+  assert.equal((await smsResponses()).length, 3);
+  console.log(`ok: SMS through Kannel; logs in ${artifacts}`);
+} catch (e) {
+  console.error(`FAILED: ${e.stack ?? e}\nlogs in ${artifacts}`);
+  process.exitCode = 1;
+} finally {
+  if (kannel) await kannel.stop();
+  if (server && server.exitCode === null) {
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    await exited;
+  }
+  fs.rmSync(work, { recursive: true, force: true });
+}
