@@ -66,13 +66,13 @@ Procedure readProcedure(RecordSet& rs) {
 }
 constexpr const char* kDossierCols =
     "id, code, agency_id, procedure_id, officer_id, counter_id, status, received_at, due_at, "
-    "returned_at, phone FROM dossiers";
+    "returned_at, phone, updated_at FROM dossiers";
 Dossier readDossier(RecordSet& rs) {
     Dossier d;
     d.id = i64(rs, 0), d.code = str(rs, 1), d.agencyId = i64(rs, 2);
     d.procedureId = optI64(rs, 3), d.officerId = optI64(rs, 4), d.counterId = optI64(rs, 5);
     d.status = str(rs, 6), d.receivedAtMs = i64(rs, 7), d.dueAtMs = optI64(rs, 8);
-    d.returnedAtMs = optI64(rs, 9), d.phone = str(rs, 10);
+    d.returnedAtMs = optI64(rs, 9), d.phone = str(rs, 10), d.updatedAtMs = i64(rs, 11);
     return d;
 }
 constexpr const char* kDeviceCols = "id, code, name, counter_id, status, last_seen_at FROM devices";
@@ -248,6 +248,24 @@ std::optional<Procedure> DirectoryStore::procedure(std::string_view code) const 
     return caches_->procedures.get(std::string(code),
                                    [&] { return byCode(db_, kProcedures, code); });
 }
+std::vector<Dossier> DirectoryStore::dossiersChanged(std::string_view status,
+                                                    std::int64_t afterMs, std::int64_t afterId,
+                                                    std::size_t limit) const {
+    return db_.read([&](Session& s) {
+        Statement st(s);
+        std::string wanted(status);
+        st << std::string("SELECT ") + kDossierCols +
+                  " WHERE status = $1 AND (updated_at > $2 OR (updated_at = $3 AND id > $4)) "
+                  "ORDER BY updated_at, id LIMIT " + std::to_string(std::min<std::size_t>(limit, 10000)),
+            use(wanted), bind(afterMs), bind(afterMs), bind(afterId);
+        st.execute();
+        RecordSet rs(st);
+        std::vector<Dossier> out;
+        for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(readDossier(rs));
+        return out;
+    });
+}
+
 std::optional<Procedure> DirectoryStore::procedureById(std::int64_t id) const {
     return caches_->proceduresById.get(id, [&] {
         return db_.read([&](Session& s) {

@@ -70,6 +70,8 @@ public:
     std::optional<Officer> officer(std::string_view code) const override;
     std::optional<Procedure> procedure(std::string_view code) const override;
     std::optional<Procedure> procedureById(std::int64_t id) const override;
+    std::vector<Dossier> dossiersChanged(std::string_view status, std::int64_t afterMs,
+                                         std::int64_t afterId, std::size_t limit) const override;
     std::optional<Dossier> dossier(std::string_view code) const override;
     std::optional<Device> device(std::string_view code) const override;
 

@@ -92,7 +92,8 @@ int DurableOutbox::deliverDue() {
     std::vector<Item> due = db_.write([&](Session& s) {
         std::int64_t at = nowMs();
         std::string sql =
-            "SELECT id, channel, recipient, body, attempts FROM outbox WHERE status IN "
+            "SELECT id, channel, recipient, body, attempts, COALESCE(dedupe_key, '') FROM outbox "
+            "WHERE status IN "
             "('pending', 'sending') AND next_attempt_at <= $1 AND channel IN (";
         for (std::size_t i = 0; i < channels.size(); ++i)
             sql += (i ? ", $" : "$") + std::to_string(i + 2);
@@ -109,6 +110,7 @@ int DurableOutbox::deliverDue() {
             item.message.channel = rs.value(1).convert<std::string>();
             item.message.recipient = rs.value(2).convert<std::string>();
             item.message.body = rs.value(3).convert<std::string>();
+            item.message.dedupeKey = rs.value(5).convert<std::string>();  // senders may read it
             out.push_back(std::move(item));
         }
         std::int64_t leaseEnd = at + kLeaseMs;

@@ -243,6 +243,8 @@ const Migration kPluginState{
             updated_at BIGINT NOT NULL,
             PRIMARY KEY (plugin, record_key)))",
         "CREATE INDEX plugin_state_expiry ON plugin_state(plugin, expires_at)",
+        // Channels follow dossiers as they change (invitations after a result is returned).
+        "CREATE INDEX dossiers_changed ON dossiers(status, updated_at, id)",
         R"(CREATE TABLE phone_optouts (
             phone_key TEXT PRIMARY KEY,
             channel TEXT NOT NULL,

@@ -234,13 +234,10 @@ bool fastKey(std::string_view text, std::string& out) {
 }
 }  // namespace
 
-std::string IcuTextNormalizer::key(std::string_view text) const {
-    requireUtf8(text);
-    if (std::string fast; fastKey(text, fast)) return fast;
+namespace {
+// `s` without its marks (đ and Đ too: they have no decomposition).
+std::string withoutMarks(const icu::UnicodeString& s) {
     UErrorCode status = U_ZERO_ERROR;
-    icu::UnicodeString s = tidy(icu::UnicodeString::fromUTF8(
-        icu::StringPiece(text.data(), static_cast<int32_t>(text.size()))));
-    s.foldCase();
     icu::UnicodeString decomposed = nfdNormalizer().normalize(s, status);
     if (U_FAILURE(status)) throw std::logic_error(u_errorName(status));
     icu::UnicodeString out;
@@ -248,11 +245,29 @@ std::string IcuTextNormalizer::key(std::string_view text) const {
         const UChar32 c = decomposed.char32At(i);
         i += U16_LENGTH(c);
         if (u_getCombiningClass(c) != 0 || u_charType(c) == U_NON_SPACING_MARK) continue;
-        out.append(c == 0x0111 ? static_cast<UChar32>('d') : c);  // đ has no decomposition
+        out.append(c == 0x0111   ? static_cast<UChar32>('d')
+                   : c == 0x0110 ? static_cast<UChar32>('D')
+                                 : c);
     }
     std::string result;
     out.toUTF8String(result);
     return result;
+}
+}  // namespace
+
+std::string IcuTextNormalizer::key(std::string_view text) const {
+    requireUtf8(text);
+    if (std::string fast; fastKey(text, fast)) return fast;
+    icu::UnicodeString s = tidy(icu::UnicodeString::fromUTF8(
+        icu::StringPiece(text.data(), static_cast<int32_t>(text.size()))));
+    s.foldCase();
+    return withoutMarks(s);
+}
+
+std::string IcuTextNormalizer::unaccented(std::string_view text) const {
+    requireUtf8(text);
+    return withoutMarks(tidy(icu::UnicodeString::fromUTF8(
+        icu::StringPiece(text.data(), static_cast<int32_t>(text.size())))));
 }
 
 std::vector<std::string> IcuTextNormalizer::syllables(std::string_view text) const {

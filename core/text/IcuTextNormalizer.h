@@ -24,6 +24,7 @@ public:
 
     std::string normalize(std::string_view utf8) const override;
     std::string key(std::string_view utf8) const override;
+    std::string unaccented(std::string_view utf8) const override;
     std::vector<std::string> syllables(std::string_view utf8) const override;
     ReplyIntent readReply(std::string_view utf8) const override;
     CommentTags tag(std::string_view utf8) const override;

@@ -12,6 +12,9 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
 #include <Poco/SHA2Engine.h>
 #include <Poco/URI.h>
 #include <Poco/Util/AbstractConfiguration.h>
@@ -25,6 +28,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 namespace sms {
 namespace {
@@ -86,7 +90,48 @@ struct Settings {
     bool accents = false;
     std::int64_t conversationMs = 24 * 60 * kMinuteMs, reasonMs = 30 * kMinuteMs;
     int perHour = 20;
+    // Invitations: sent through Kannel's sendsms when sendsmsUrl is set.
+    std::string sendsmsUrl, sendsmsUser, sendsmsPassword, sender;
+    std::int64_t inviteWindowMs = 48 * 60 * kMinuteMs;
+    int quietFrom = 21 * 60, quietTo = 7 * 60;  // minutes of the day, Vietnam time
+    int perMinute = 60;
 };
+
+// Minutes since midnight in Vietnam (UTC+7, no daylight saving) at `ms`.
+int vietnamMinute(std::int64_t ms) {
+    const std::int64_t local = ms + 7 * 60 * kMinuteMs;
+    return static_cast<int>((local / kMinuteMs) % (24 * 60));
+}
+
+// Whether `ms` falls in the quiet hours [from, to) (which may wrap past midnight).
+bool quiet(const Settings& s, std::int64_t ms) {
+    if (s.quietFrom == s.quietTo) return false;
+    const int m = vietnamMinute(ms);
+    return s.quietFrom < s.quietTo ? (m >= s.quietFrom && m < s.quietTo)
+                                   : (m >= s.quietFrom || m < s.quietTo);
+}
+
+// The first moment at or after `ms` outside the quiet hours.
+std::int64_t afterQuiet(const Settings& s, std::int64_t ms) {
+    if (!quiet(s, ms)) return ms;
+    const int m = vietnamMinute(ms);
+    const int wait = (s.quietTo - m + 24 * 60) % (24 * 60);
+    return (ms / kMinuteMs + wait) * kMinuteMs;
+}
+
+// "21:00-07:00" as minutes of the day; throws std::invalid_argument otherwise.
+std::pair<int, int> quietHours(const std::string& text) {
+    int h1 = 0, m1 = 0, h2 = 0, m2 = 0;
+    char c1 = 0, dash = 0, c2 = 0;
+    std::istringstream in(text);
+    if (text.empty()) return {0, 0};
+    if (!(in >> h1 >> c1 >> m1 >> dash >> h2 >> c2 >> m2) || c1 != ':' || c2 != ':' ||
+        dash != '-' || h1 > 23 || h2 > 23 || m1 > 59 || m2 > 59 || h1 < 0 || h2 < 0 || m1 < 0 ||
+        m2 < 0)
+        throw std::invalid_argument("plugin.sms.quiet_hours must look like 21:00-07:00, not \"" +
+                                    text + "\"");
+    return {h1 * 60 + m1, h2 * 60 + m2};
+}
 
 // An inbound message, from whichever gateway.
 struct Inbound {
@@ -143,6 +188,20 @@ private:
                      const std::string& dossierCode);
     std::string finish(const std::string& pendingJson, const std::string& reason);
     void sweep();
+    void invite();
+    hailong::DeliveryResult deliver(const hailong::OutboundMessage& m, std::string& error);
+
+public:
+    /// Registers the sender of invitations with the outbox.
+    void registerSender() {
+        host_.outbox().registerSender(
+            "sms", [this](const hailong::OutboundMessage& m, std::string& error) {
+                return deliver(m, error);
+            });
+    }
+
+private:
+    std::int64_t lastSentMs_ = 0;  // outbox thread only
 
     hailong::Host& host_;
     const Settings settings_;
@@ -298,10 +357,103 @@ void SmsChannel::sweep() {
             // Ratings whose follow-up question went unanswered count without a reason.
             for (const auto& [key, pending] : host_.state().takeExpired("pending:", nowMs(), 100))
                 finish(pending, "");
+            if (!settings_.sendsmsUrl.empty()) invite();
         } catch (const std::exception& e) {
             log_.warning("SMS sweep: %s (tried again later)", std::string(e.what()));
         }
         lock.lock();
+    }
+}
+
+// Queues an invitation for each dossier returned since the last look (the cursor is kept in
+// the plugin's state; the first start begins now: no invitations for old dossiers).
+void SmsChannel::invite() {
+    const std::string cursor = host_.state().get("cursor:returned").value_or("");
+    std::int64_t afterMs = nowMs(), afterId = 0;
+    if (!cursor.empty()) {
+        const auto colon = cursor.find(':');
+        afterMs = std::stoll(cursor.substr(0, colon));
+        afterId = std::stoll(cursor.substr(colon + 1));
+    } else {
+        host_.state().put("cursor:returned", std::to_string(afterMs) + ":0", 4102444800000);
+        return;
+    }
+    const auto changed = host_.directory().dossiersChanged("returned", afterMs, afterId, 200);
+    for (const hailong::Dossier& d : changed) {
+        // Changes of the last two seconds wait for the next look: a transaction still open
+        // elsewhere may commit one with an earlier time.
+        if (d.updatedAtMs > nowMs() - 2000) break;
+        const std::string phone = host_.phones().canonical(d.phone);
+        const bool recent = d.returnedAtMs && *d.returnedAtMs > nowMs() - settings_.inviteWindowMs;
+        if (!phone.empty() && recent && !host_.phones().optedOut(phone) &&
+            !host_.state().get("rated:" + d.code)) {
+            const auto agency = host_.directory().agencyById(d.agencyId);
+            hailong::OutboundMessage m;
+            m.channel = "sms";
+            m.recipient = phone;
+            std::string name = agency ? agency->name : "";
+            if (!settings_.accents) name = host_.text().unaccented(name);
+            m.body = reply("invite", {{"agency", name}, {"dossier", d.code}});
+            m.dedupeKey = "sms-invite:" + d.code;  // never twice for one dossier
+            m.notBeforeMs = afterQuiet(settings_, nowMs());
+            host_.outbox().enqueue(m);
+            log_.information("SMS invitation for dossier %s queued (%d segment(s))", d.code,
+                             segments(m.body));
+        }
+        host_.state().put("cursor:returned",
+                          std::to_string(d.updatedAtMs) + ":" + std::to_string(d.id),
+                          4102444800000);
+    }
+}
+
+// Sends one invitation through Kannel's sendsms (on the outbox's thread).
+hailong::DeliveryResult SmsChannel::deliver(const hailong::OutboundMessage& m, std::string& error) {
+    if (host_.phones().optedOut(m.recipient)) {
+        error = "the phone opted out before the message left";
+        return hailong::DeliveryResult::Failed;
+    }
+    if (quiet(settings_, nowMs())) {
+        error = "quiet hours";
+        return hailong::DeliveryResult::RetryLater;
+    }
+    // At most perMinute messages a minute, evenly.
+    const std::int64_t gap = kMinuteMs / settings_.perMinute, wait = lastSentMs_ + gap - nowMs();
+    if (wait > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::int64_t>(wait, 5000)));
+    try {
+        Poco::URI uri(settings_.sendsmsUrl);
+        uri.addQueryParameter("username", settings_.sendsmsUser);
+        uri.addQueryParameter("password", settings_.sendsmsPassword);
+        if (!settings_.sender.empty()) uri.addQueryParameter("from", settings_.sender);
+        uri.addQueryParameter("to", m.recipient);
+        uri.addQueryParameter("text", m.body);
+        if (!ascii(m.body)) {  // UCS-2, from UTF-8 text
+            uri.addQueryParameter("coding", "2");
+            uri.addQueryParameter("charset", "UTF-8");
+        }
+        Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
+        session.setTimeout(Poco::Timespan(10, 0));
+        Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, uri.getPathAndQuery(),
+                                       Poco::Net::HTTPMessage::HTTP_1_1);
+        session.sendRequest(request);
+        Poco::Net::HTTPResponse response;
+        std::istream& body = session.receiveResponse(response);
+        std::string answer;
+        std::getline(body, answer);
+        lastSentMs_ = nowMs();
+        const int status = response.getStatus();
+        if (status == 200 || status == 202) {
+            const std::string dossier = m.dedupeKey.substr(m.dedupeKey.find(':') + 1);
+            host_.state().put("conv:" + host_.phones().key(m.recipient), "invited:" + dossier,
+                              nowMs() + settings_.conversationMs);
+            return hailong::DeliveryResult::Sent;
+        }
+        error = "sendsms answered " + std::to_string(status) + ": " + answer.substr(0, 200);
+        return status >= 500 || status == 429 ? hailong::DeliveryResult::RetryLater
+                                              : hailong::DeliveryResult::Failed;
+    } catch (const Poco::Exception& e) {
+        error = "sendsms unreachable: " + e.displayText();
+        return hailong::DeliveryResult::RetryLater;
     }
 }
 
@@ -426,6 +578,15 @@ public:
             std::clamp(config.getInt("conversation_minutes", 1440), 1, 43200) * kMinuteMs;
         s.reasonMs = std::clamp(config.getInt("reason_seconds", 1800), 1, 86400) * 1000LL;
         s.perHour = std::clamp(config.getInt("max_per_hour", 20), 1, 100000);
+        s.sendsmsUrl = config.getString("sendsms_url", "");
+        s.sendsmsUser = config.getString("sendsms_user", "");
+        s.sendsmsPassword = config.getString("sendsms_password", "");
+        s.sender = config.getString("sender", "");
+        s.inviteWindowMs =
+            std::clamp(config.getInt("invite_window_hours", 48), 1, 24 * 30) * 60 * kMinuteMs;
+        std::tie(s.quietFrom, s.quietTo) =
+            quietHours(config.getString("quiet_hours", "21:00-07:00"));
+        s.perMinute = std::clamp(config.getInt("per_minute", 60), 1, 6000);
         if (auto survey = host.surveys().find(s.survey))
             for (const auto& q : survey->questions)
                 if (q.type == hailong::QuestionType::SingleChoice && q.showIf &&
@@ -433,6 +594,7 @@ public:
                     s.reasonQuestion = q.id;
         channel_ = std::make_unique<SmsChannel>(host, s);
         channel_->routes(host.router());
+        if (!s.sendsmsUrl.empty()) channel_->registerSender();
         host.logger().notice(
             "sms channel started: point Kannel's sms-service get-url at "
             "http://HOST:PORT/c/sms/kannel?secret=%s&from=%%p&to=%%P&text=%%a&coding=%%c&"

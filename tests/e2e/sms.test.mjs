@@ -31,7 +31,11 @@ async function startServer() {
   server = spawn(hailong, [
     'serve', '--db', `sqlite:${work}/hl.db`, '--host', '127.0.0.1', '--port', String(port),
     '--set', `api.token=${token}`, '--set', `paths.data=${work}`, '--set', 'plugins.enabled=sms',
-    '--set', `plugin.sms.secret=${secret}`,
+    '--set', `plugin.sms.secret=${secret}`, '--set', 'outbox.poll_ms=200',
+    // Invitations through this Kannel's sendsms, at any hour (no quiet hours in a test).
+    '--set', `plugin.sms.sendsms_url=${kannel.sendsmsUrl}`, '--set', `plugin.sms.sendsms_user=${kannel.username}`,
+    '--set', `plugin.sms.sendsms_password=${kannel.password}`, '--set', 'plugin.sms.sender=8088',
+    '--set', 'plugin.sms.quiet_hours=',
   ], { stdio: ['ignore', log, log] });
   for (let i = 0; i < 150; ++i) {
     if (server.exitCode !== null) throw new Error(`hailong exited at start; see ${artifacts}/hailong.log`);
@@ -66,18 +70,18 @@ async function exchange(phone, text, options = {}) {
 }
 
 try {
-  step('start hailong with the sms plugin, and Kannel pointing its sms-service at it');
-  await startServer();
-  await api('POST', '/api/v1/agencies', { code: 'XA', name: 'UBND xã Phú Thượng', kind: 'commune' });
-  const dossiers = [['XA-01', '0912000001'], ['XA-02', '0912000002'], ['XA-03', '0912000003']];
-  for (const [code, phone] of dossiers)
-    await api('POST', '/api/v1/dossiers', { code, agency: 'XA', phone, status: 'returned', received_at: Date.now() - 86400000 });
+  step('start Kannel with its sms-service pointing at hailong, then hailong with the sms plugin');
   kannel = await startKannel({
     workDir: work,
     logDir: artifacts,
     omitEmpty: true,
     smsServiceUrl: `http://127.0.0.1:${port}/c/sms/kannel?secret=${secret}&from=%p&to=%P&text=%a&coding=%c&charset=%C&smsc=%i&id=%I`,
   });
+  await startServer();
+  await api('POST', '/api/v1/agencies', { code: 'XA', name: 'UBND xã Phú Thượng', kind: 'commune' });
+  const dossiers = [['XA-01', '0912000001'], ['XA-02', '0912000002'], ['XA-03', '0912000003']];
+  for (const [code, phone] of dossiers)
+    await api('POST', '/api/v1/dossiers', { code, agency: 'XA', phone, status: 'returned', received_at: Date.now() - 86400000 });
 
   step('a plain-text rating by dossier code is stored and thanked');
   let reply = await exchange('0912000001', 'DG XA-01 5');
@@ -110,6 +114,27 @@ try {
   assert.match(await exchange('0933000008', 'HD'), /DG <ma ho so> <diem 1-5>/);
   assert.match(await exchange('0912000002', 'TU CHOI'), /khong nhan tin nhan khao sat nua/);
   assert.equal((await smsResponses()).length, 3);
+
+  step('a dossier marked returned gets one invitation; the reply without a code rates it');
+  await api('POST', '/api/v1/dossiers', { code: 'XA-04', agency: 'XA', phone: '0912000004', status: 'received', received_at: Date.now() - 86400000 });
+  await api('PATCH', '/api/v1/dossiers/XA-04', { status: 'returned', returned_at: Date.now() });
+  // To the number in international form, accent-free: one GSM-7 segment.
+  const invitation = await kannel.waitForMessage({ to: '+84912000004' }, 20000);
+  assert.equal(invitation.type, 'text');
+  assert.match(invitation.text, /^UBND xa Phu Thuong: Ho so XA-04 da co ket qua/);
+  reply = await exchange('0912000004', '4');
+  assert.match(reply, /Cam on Ong\/Ba da danh gia ho so XA-04/);
+  assert.deepEqual((await responseOf('XA-04')).answers.rating, ['4']);
+  // Saved again (another field changes): still one invitation.
+  await api('PATCH', '/api/v1/dossiers/XA-04', { due_at: Date.now() + 86400000 });
+
+  step('no invitation goes to a phone that opted out');
+  const quietSince = Date.now();
+  await api('POST', '/api/v1/dossiers', { code: 'XA-05', agency: 'XA', phone: '0912000002', status: 'returned', returned_at: Date.now(), received_at: Date.now() - 86400000 });
+  await new Promise((r) => setTimeout(r, 4000));
+  const late = (await kannel.received({ timeoutMs: 500 }))
+    .filter((m) => m.at > quietSince && (m.to.endsWith('912000002') || m.to.endsWith('912000004')));
+  assert.deepEqual(late.map((m) => m.text), [], 'no message after the opt-out, no second invitation');
   console.log(`ok: SMS through Kannel; logs in ${artifacts}`);
 } catch (e) {
   console.error(`FAILED: ${e.stack ?? e}\nlogs in ${artifacts}`);

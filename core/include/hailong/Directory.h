@@ -66,6 +66,7 @@ struct Dossier {
     std::optional<std::int64_t> dueAtMs;
     std::optional<std::int64_t> returnedAtMs;
     std::string phone;  ///< may be empty; never exported
+    std::int64_t updatedAtMs = 0;  ///< when the dossier last changed here
 };
 
 /// A tablet or button box at a counter.
@@ -88,6 +89,10 @@ public:
     virtual std::optional<Officer> officer(std::string_view code) const = 0;
     virtual std::optional<Procedure> procedure(std::string_view code) const = 0;
     virtual std::optional<Procedure> procedureById(std::int64_t id) const = 0;
+    /// Dossiers in `status` changed after (afterMs, afterId), in (updated_at, id) order, at
+    /// most `limit` (10,000): how a channel follows dossiers as they are returned.
+    virtual std::vector<Dossier> dossiersChanged(std::string_view status, std::int64_t afterMs,
+                                                 std::int64_t afterId, std::size_t limit) const = 0;
     virtual std::optional<Dossier> dossier(std::string_view code) const = 0;
     virtual std::optional<Device> device(std::string_view code) const = 0;
 };

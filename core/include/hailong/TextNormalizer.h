@@ -39,6 +39,9 @@ public:
     virtual std::string normalize(std::string_view utf8) const = 0;
     /// Case-folded, accent-free key for matching and search ("Hài Lòng" -> "hai long").
     virtual std::string key(std::string_view utf8) const = 0;
+    /// The text without tone and vowel marks, case kept ("UBND xã Phú Thượng" -> "UBND xa Phu
+    /// Thuong"): what an accent-free SMS (one GSM-7 segment of 160) can carry.
+    virtual std::string unaccented(std::string_view utf8) const = 0;
     /// The syllables (words of letters and digits) of the text, normalized.
     virtual std::vector<std::string> syllables(std::string_view utf8) const = 0;
     /// Reads a short reply; anything it cannot read with confidence is Command::None.
