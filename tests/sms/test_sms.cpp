@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 using namespace hailong;
@@ -275,4 +276,106 @@ TEST_CASE("sms: the webhook takes signed messages once and refuses replays", "[s
         CHECK(g.webhook(body, nowMs() - 10 * 60000).status == 401);
         CHECK(g.responses() == 1);
     });
+}
+
+namespace {
+
+// The outbox rows of SMS invitations: recipient, status, attempts, when next, last error.
+struct Queued {
+    std::string recipient, status, error, key;
+    int attempts = 0;
+    std::int64_t next = 0;
+};
+std::vector<Queued> invitations(Gateway& g) {
+    std::vector<Queued> out;
+    g.host.runtime().database().read([&](Session& s) {
+        std::vector<std::string> recipients, statuses, errors, keys;
+        std::vector<int> attempts;
+        std::vector<std::int64_t> next;
+        s << "SELECT recipient, status, last_error, COALESCE(dedupe_key, ''), attempts, "
+             "next_attempt_at FROM outbox WHERE channel = 'sms' ORDER BY id",
+            into(recipients), into(statuses), into(errors), into(keys), into(attempts), into(next),
+            now;
+        for (std::size_t i = 0; i < recipients.size(); ++i)
+            out.push_back({recipients[i], statuses[i], errors[i], keys[i], attempts[i], next[i]});
+    });
+    return out;
+}
+
+// Marks `code` returned now (as the API or an import would).
+void returnDossier(Gateway& g, const std::string& code, const std::string& phone) {
+    DossierInput x;
+    x.code = code;
+    x.agencyCode = "XA";
+    x.status = "returned";
+    x.phone = phone;
+    x.receivedAtMs = nowMs() - 86400000;
+    x.returnedAtMs = nowMs();
+    g.host.runtime().directory().save(x);
+}
+
+// Waits (up to 10 s) until `done` holds.
+template <class F>
+bool eventually(F&& done) {
+    for (int i = 0; i < 100; ++i) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return done();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "sms: a returned dossier is invited once, after the quiet hours, retried while the "
+    "gateway is away, never to an opted-out phone",
+    "[sms]") {
+    // Quiet hours around the present moment (Vietnam time): invitations wait until they end.
+    const std::int64_t vnMinute = ((nowMs() + 7 * 3600000) / 60000) % 1440;
+    auto hhmm = [](std::int64_t m) {
+        char text[16];
+        std::snprintf(text, sizeof text, "%02d:%02d", static_cast<int>(m / 60 % 24),
+                      static_cast<int>(m % 60));
+        return std::string(text);
+    };
+    const std::string quiet = hhmm((vnMinute + 1430) % 1440) + "-" + hhmm((vnMinute + 120) % 1440);
+    Gateway g(Backend::SQLite, {{"plugin.sms.sendsms_url", "http://127.0.0.1:9/cgi-bin/sendsms"},
+                                {"plugin.sms.sendsms_user", "u"},
+                                {"plugin.sms.sendsms_password", "p"},
+                                {"plugin.sms.quiet_hours", quiet}});
+    // The follower starts from now: dossiers returned before (the Gateway's) are not invited.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    returnDossier(g, "XA-260101-00009", "0912 000 009");
+    REQUIRE(eventually([&] { return invitations(g).size() == 1; }));
+    Queued q = invitations(g).front();
+    CHECK(q.recipient == "+84912000009");
+    CHECK(q.key == "sms-invite:XA-260101-00009");
+    CHECK(q.next >= nowMs() + 100 * 60000);  // after the quiet hours end, about two hours on
+    // Saved again: still one invitation.
+    returnDossier(g, "XA-260101-00009", "0912 000 009");
+    std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+    CHECK(invitations(g).size() == 1);
+    // A number that opted out is not invited; the others are.
+    g.kannel("0912000010", "TU CHOI");
+    returnDossier(g, "XA-260101-00010", "0912000010");
+    returnDossier(g, "XA-260101-00011", "0912000011");
+    REQUIRE(eventually([&] { return invitations(g).size() == 2; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+    CHECK(invitations(g).size() == 2);
+    CHECK(invitations(g).back().recipient == "+84912000011");
+}
+
+TEST_CASE("sms: an invitation whose gateway is away is retried, not lost", "[sms]") {
+    Gateway g(Backend::SQLite, {{"plugin.sms.sendsms_url", "http://127.0.0.1:9/cgi-bin/sendsms"},
+                                {"plugin.sms.quiet_hours", ""}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    returnDossier(g, "XA-260101-00012", "0912000012");
+    REQUIRE(eventually([&] {
+        const auto q = invitations(g);
+        return q.size() == 1 && q.front().attempts >= 1;
+    }));
+    const Queued q = invitations(g).front();
+    CHECK(q.status == "pending");
+    CHECK(q.error.find("sendsms unreachable") != std::string::npos);
+    CHECK(q.next > nowMs());  // backed off
 }
