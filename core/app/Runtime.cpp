@@ -7,6 +7,7 @@
 
 #include "app/CoreApi.h"
 #include "app/IndexApi.h"
+#include "common/Clock.h"
 #include "common/Random.h"
 #include "store/Migrations.h"
 
@@ -131,6 +132,7 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
     devices_ = std::make_unique<DeviceRegistry>(*db_, *directory_);
     phones_ = std::make_unique<PhoneBook>(
         *db_, secret("privacy.phone_key", "privacy.phone_key_file", "phone-key", "phone key"));
+    directory_->setPhoneKey([this](std::string_view phone) { return phones_->key(phone); });
     IngestService::Options ingestOptions;
     ingestOptions.batchMax =
         static_cast<std::size_t>(std::max(1, config.getInt("ingest.batch_max")));
@@ -244,7 +246,26 @@ void Runtime::serve() {
     http_ = std::make_unique<HttpServer>(routes_, *messages_, Poco::Logger::get("hailong.http"), o);
     outbox_->start();
     indices_->start(std::max(10, config_.getInt("index.fold_interval_ms")));
+    housekeeping_ = std::thread([this] { housekeeping(); });
     http_->start();
+}
+
+void Runtime::housekeeping() {
+    const std::int64_t retentionMs =
+        std::int64_t{std::max(1, config_.getInt("privacy.phone_retention_days"))} * 86400000;
+    std::unique_lock lock(housekeepingMutex_);
+    do {
+        lock.unlock();
+        try {
+            if (const std::size_t erased = phones_->tidy(nowMs() - retentionMs))
+                log_.information("privacy: %z phone numbers past their retention erased", erased);
+        } catch (const std::exception& e) {
+            log_.warning("privacy housekeeping: %s (tried again in an hour)",
+                         std::string(e.what()));
+        }
+        lock.lock();
+    } while (
+        !housekeepingWake_.wait_for(lock, std::chrono::hours(1), [this] { return stopping_; }));
 }
 
 void Runtime::shutdown() noexcept {
@@ -256,6 +277,12 @@ void Runtime::shutdown() noexcept {
         plugins_->stopAll();
         ingest_->stop();  // commits what is queued
         indices_->stop();
+        {
+            std::lock_guard lock(housekeepingMutex_);
+            stopping_ = true;
+        }
+        housekeepingWake_.notify_all();
+        if (housekeeping_.joinable()) housekeeping_.join();
     } catch (const std::exception& e) {
         log_.error("shutdown: %s", std::string(e.what()));
     }

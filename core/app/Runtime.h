@@ -21,7 +21,10 @@
 
 #include <Poco/Util/AbstractConfiguration.h>
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 namespace Poco {
 class Logger;
@@ -102,6 +105,12 @@ private:
     std::unique_ptr<HttpServer> http_;
     std::string apiToken_;
     bool down_ = false;
+    // Hourly privacy housekeeping (phone numbers past their retention), from serve() on.
+    void housekeeping();
+    std::thread housekeeping_;
+    std::mutex housekeepingMutex_;
+    std::condition_variable housekeepingWake_;
+    bool stopping_ = false;
 };
 
 }  // namespace hailong

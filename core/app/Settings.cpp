@@ -37,6 +37,9 @@ const std::vector<Setting>& settings() {
         {"privacy.phone_key", "",
          "Secret for the keyed hashes of phone numbers; empty: read from privacy.phone_key_file",
          true},
+        {"privacy.phone_retention_days", "30",
+         "Days after a dossier is returned before its phone number is erased (its keyed hash "
+         "stays, so replies still match)"},
         {"privacy.phone_key_file", "",
          "File holding the phone key (default: phone-key in paths.data); created with a random "
          "key on first start (keep it: without it stored hashes match nothing)"},

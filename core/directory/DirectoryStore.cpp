@@ -66,13 +66,14 @@ Procedure readProcedure(RecordSet& rs) {
 }
 constexpr const char* kDossierCols =
     "id, code, agency_id, procedure_id, officer_id, counter_id, status, received_at, due_at, "
-    "returned_at, phone, updated_at FROM dossiers";
+    "returned_at, phone, updated_at, phone_key FROM dossiers";
 Dossier readDossier(RecordSet& rs) {
     Dossier d;
     d.id = i64(rs, 0), d.code = str(rs, 1), d.agencyId = i64(rs, 2);
     d.procedureId = optI64(rs, 3), d.officerId = optI64(rs, 4), d.counterId = optI64(rs, 5);
     d.status = str(rs, 6), d.receivedAtMs = i64(rs, 7), d.dueAtMs = optI64(rs, 8);
     d.returnedAtMs = optI64(rs, 9), d.phone = str(rs, 10), d.updatedAtMs = i64(rs, 11);
+    d.phoneKey = str(rs, 12);
     return d;
 }
 constexpr const char* kDeviceCols = "id, code, name, counter_id, status, last_seen_at FROM devices";
@@ -248,15 +249,16 @@ std::optional<Procedure> DirectoryStore::procedure(std::string_view code) const 
     return caches_->procedures.get(std::string(code),
                                    [&] { return byCode(db_, kProcedures, code); });
 }
-std::vector<Dossier> DirectoryStore::dossiersChanged(std::string_view status,
-                                                    std::int64_t afterMs, std::int64_t afterId,
-                                                    std::size_t limit) const {
+std::vector<Dossier> DirectoryStore::dossiersChanged(std::string_view status, std::int64_t afterMs,
+                                                     std::int64_t afterId,
+                                                     std::size_t limit) const {
     return db_.read([&](Session& s) {
         Statement st(s);
         std::string wanted(status);
         st << std::string("SELECT ") + kDossierCols +
                   " WHERE status = $1 AND (updated_at > $2 OR (updated_at = $3 AND id > $4)) "
-                  "ORDER BY updated_at, id LIMIT " + std::to_string(std::min<std::size_t>(limit, 10000)),
+                  "ORDER BY updated_at, id LIMIT " +
+                  std::to_string(std::min<std::size_t>(limit, 10000)),
             use(wanted), bind(afterMs), bind(afterMs), bind(afterId);
         st.execute();
         RecordSet rs(st);
@@ -688,6 +690,11 @@ SaveOutcome DirectoryStore::save(Session& s, const DossierInput& raw) {
     row.set("status", in.status).set("received_at", received);
     row.set("due_at", nullable(in.dueAtMs)).set("returned_at", nullable(in.returnedAtMs));
     row.set("phone", in.phone);
+    // The key outlives the number (erased after the retention time); no number keeps the key.
+    const std::string key = !in.phone.empty() && phoneKey_ ? phoneKey_(in.phone)
+                            : existing                     ? existing->phoneKey
+                                                           : std::string();
+    row.set("phone_key", key);
     return writeRow(s, row, "dossiers", in.code,
                     existing ? std::optional(existing->id) : std::nullopt);
 }

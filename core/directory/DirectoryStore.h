@@ -6,6 +6,7 @@
 
 #include <hailong/Directory.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -111,6 +112,11 @@ public:
     /// Forgets the cached lookups (agencies, counters, officers, procedures, devices by code
     /// or id): every write here does it; so must a write to those tables made elsewhere.
     void forgetCached() const;
+    /// How a dossier's phone becomes its stored key (the host's Phones::key); without it, no
+    /// key is stored. Set once, before any write.
+    void setPhoneKey(std::function<std::string(std::string_view)> key) {
+        phoneKey_ = std::move(key);
+    }
 
 private:
     void serialize(Poco::Data::Session& s) const;
@@ -121,6 +127,7 @@ private:
     // write on another host is seen within that time.
     struct Caches;
     std::unique_ptr<Caches> caches_;
+    std::function<std::string(std::string_view)> phoneKey_;
 };
 
 const char* toString(SaveOutcome o);

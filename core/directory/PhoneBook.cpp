@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <stdexcept>
+#include <vector>
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::Session;
@@ -84,6 +85,37 @@ void PhoneBook::optIn(std::string_view raw) {
     if (k.empty()) return;
     db_.write(
         [&](Session& s) { s << "DELETE FROM phone_optouts WHERE phone_key = $1", use(k), now; });
+}
+
+std::size_t PhoneBook::tidy(std::int64_t cutoffMs) {
+    // Keys for numbers stored before there were keys, a thousand at a time.
+    for (;;) {
+        std::vector<std::int64_t> ids;
+        std::vector<std::string> phones;
+        db_.read([&](Session& s) {
+            s << "SELECT id, phone FROM dossiers WHERE phone <> '' AND phone_key = '' LIMIT 1000",
+                into(ids), into(phones), now;
+        });
+        if (ids.empty()) break;
+        db_.write([&](Session& s) {
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                std::string k = key(phones[i]);
+                if (k.empty()) k = "-";  // not a number: marked, so that it is not tried again
+                s << "UPDATE dossiers SET phone_key = $1 WHERE id = $2", use(k), use(ids[i]), now;
+            }
+        });
+    }
+    return db_.write([&](Session& s) {
+        Poco::Data::Statement dossiers(s);
+        dossiers << "UPDATE dossiers SET phone = '' WHERE phone <> '' AND COALESCE(returned_at, "
+                    "received_at) < $1",
+            bind(cutoffMs);
+        const std::size_t erased = dossiers.execute();
+        s << "UPDATE outbox SET recipient = '' WHERE recipient <> '' AND status IN ('sent', "
+             "'failed') AND created_at < $1",
+            bind(cutoffMs), now;
+        return erased;
+    });
 }
 
 }  // namespace hailong

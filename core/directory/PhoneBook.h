@@ -22,6 +22,12 @@ public:
     void optOut(std::string_view raw, std::string_view channel) override;
     void optIn(std::string_view raw) override;
 
+    /// Privacy housekeeping: gives dossiers stored before keys existed their phone key, erases
+    /// the clear numbers of dossiers returned (or received, if never returned) before
+    /// `cutoffMs`, and the recipients of outbox messages finished before it. Returns how many
+    /// numbers it erased.
+    std::size_t tidy(std::int64_t cutoffMs);
+
 private:
     Database& db_;
     const std::string secret_;

@@ -251,6 +251,14 @@ const Migration kPluginState{
             created_at BIGINT NOT NULL))",
     }};
 
+// A dossier's phone as a keyed hash too: the clear number is erased after the retention time
+// (only invitations need it), the hash stays for matching replies to dossiers.
+const Migration kPhoneKeys{6,
+                           "dossier phone keys",
+                           {
+                               "ALTER TABLE dossiers ADD COLUMN phone_key TEXT NOT NULL DEFAULT ''",
+                           }};
+
 const std::string kLedger =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
     "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
@@ -264,8 +272,8 @@ int readVersion(Poco::Data::Session& s) {
 }  // namespace
 
 const std::vector<Migration>& Migrations::all() {
-    static const std::vector<Migration> migrations{kDirectory, kSurveys, kIndices, kDevices,
-                                                   kPluginState};
+    static const std::vector<Migration> migrations{kDirectory, kSurveys,     kIndices,
+                                                   kDevices,   kPluginState, kPhoneKeys};
     return migrations;
 }
 

@@ -266,7 +266,13 @@ std::string SmsChannel::rate(const std::string& phoneKey, const ReplyIntent& int
                              const std::string& dossierCode) {
     auto dossier = host_.directory().dossier(dossierCode);
     // A dossier with a phone is rated from that phone only (the code is on a paper receipt).
-    if (!dossier || (!dossier->phone.empty() && host_.phones().key(dossier->phone) != phoneKey)) {
+    // The phone it was handed in with, by key ("-": not a number), once the number is erased too.
+    std::string dossierPhone;
+    if (dossier && !dossier->phoneKey.empty())
+        dossierPhone = dossier->phoneKey == "-" ? "" : dossier->phoneKey;
+    else if (dossier && !dossier->phone.empty())
+        dossierPhone = host_.phones().key(dossier->phone);
+    if (!dossier || (!dossierPhone.empty() && dossierPhone != phoneKey)) {
         log_.information("SMS from %s…: no dossier %s for this phone", phoneKey.substr(0, 8),
                          dossierCode);
         return reply("unknown_code", {{"dossier", dossierCode}});

@@ -90,9 +90,14 @@ TEST_CASE("CLI: version, config, migrate, import and demo") {
 
     CHECK(test::runHailong({"config", "--port", "9123"}, out, {{"HAILONG_HTTP_THREADS", "7"}}) ==
           0);
-    CHECK(out.find("http.port                 = 9123    # flag") != std::string::npos);
-    CHECK(out.find("http.threads              = 7    # env HAILONG_HTTP_THREADS") !=
-          std::string::npos);
+    // One line per key: the key, its value and where it came from (columns aligned).
+    auto line = [&](const std::string& key) {
+        const auto at = out.find("\n" + key + " ");
+        return at == std::string::npos ? std::string()
+                                       : out.substr(at + 1, out.find('\n', at + 1) - at - 1);
+    };
+    CHECK(line("http.port").find("= 9123    # flag") != std::string::npos);
+    CHECK(line("http.threads").find("= 7    # env HAILONG_HTTP_THREADS") != std::string::npos);
     CHECK(out.find("resolved folders (build tree)") != std::string::npos);
 
     CHECK(test::runHailong({"migrate", "--db", db}, out) == 0);

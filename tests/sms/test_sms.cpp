@@ -379,3 +379,30 @@ TEST_CASE("sms: an invitation whose gateway is away is retried, not lost", "[sms
     CHECK(q.error.find("sendsms unreachable") != std::string::npos);
     CHECK(q.next > nowMs());  // backed off
 }
+
+TEST_CASE("sms: phone numbers are erased after their retention, and their keys still match",
+          "[sms]") {
+    test::onEachBackend([](Backend b) {
+        Gateway g(b);
+        Runtime& rt = g.host.runtime();
+        // Stored with a key as it is saved.
+        auto d = rt.directory().dossier(kDossier);
+        REQUIRE(d);
+        CHECK(d->phoneKey == rt.phones().key("0912345678"));
+        // A dossier stored before keys existed gets one from the housekeeping.
+        rt.database().write([](Session& s) {
+            s << "UPDATE dossiers SET phone_key = '' WHERE code = 'XA-260101-00002'", now;
+            s << "UPDATE dossiers SET phone = '0977111222' WHERE code = 'XA-260101-00002'", now;
+        });
+        // Everything returned before now is past its retention.
+        CHECK(rt.phones().tidy(nowMs() + 1000) == 2);
+        d = rt.directory().dossier(kDossier);
+        CHECK(d->phone.empty());
+        CHECK(d->phoneKey == rt.phones().key("+84912345678"));
+        CHECK(rt.directory().dossier("XA-260101-00002")->phoneKey == rt.phones().key("0977111222"));
+        // Replies still match the dossier's phone, and only it.
+        CHECK(has(g.kannel("0987000000", std::string("DG ") + kDossier + " 5").body,
+                  "Khong tim thay"));
+        CHECK(has(g.kannel(kPhone, std::string("DG ") + kDossier + " 5").body, "Cam on"));
+    });
+}

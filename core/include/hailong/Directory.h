@@ -65,7 +65,8 @@ struct Dossier {
     std::int64_t receivedAtMs = 0;
     std::optional<std::int64_t> dueAtMs;
     std::optional<std::int64_t> returnedAtMs;
-    std::string phone;  ///< may be empty; never exported
+    std::string phone;  ///< may be empty (none, or erased after the retention time); never exported
+    std::string phoneKey;  ///< the phone's keyed hash (Phones::key), kept after the number goes
     std::int64_t updatedAtMs = 0;  ///< when the dossier last changed here
 };
 
