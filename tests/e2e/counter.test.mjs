@@ -7,78 +7,27 @@
 //
 //   node tests/e2e/counter.test.mjs --hailong build/bin/hailong --artifacts build/e2e-artifacts
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { Hailong, options } from './hailong.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
-const hailong = args.hailong ?? 'build/bin/hailong';
+const args = options();
 const artifacts = args.artifacts ?? 'build/e2e-artifacts';
 const chromiumPath = args.chromium ?? '/usr/bin/chromium';
-const token = 'e2e-token';
 fs.mkdirSync(artifacts, { recursive: true });
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hailong-e2e-'));
+const step = (what) => console.log(`- ${what}`);
 
-function step(what) {
-  console.log(`- ${what}`);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-let server = null;
-
-async function startServer() {
-  const log = fs.openSync(path.join(artifacts, 'counter-server.log'), 'a');
-  server = spawn(hailong, [
-    'serve', '--db', `sqlite:${work}/hl.db`, '--host', '127.0.0.1', '--port', String(port),
-    '--set', `api.token=${token}`, '--set', `paths.data=${work}`, '--set', 'plugins.enabled=counter',
-    '--set', 'plugin.counter.retry_max_ms=1500', '--set', 'plugin.counter.reset_seconds=3',
-  ], { stdio: ['ignore', log, log] });
-  const exited = new Promise((resolve) => server.once('exit', (code) => resolve(code)));
-  for (let i = 0; i < 150; ++i) {
-    const done = await Promise.race([exited.then(() => 'exited'), new Promise((r) => setTimeout(r, 100))]);
-    if (done === 'exited') throw new Error(`hailong exited at start; see ${artifacts}/counter-server.log`);
-    try {
-      const r = await fetch(`${base}/api/v1/health`);
-      if (r.ok) return;
-    } catch { /* not listening yet */ }
-  }
-  throw new Error('hailong did not answer within 15 s');
-}
-
-async function stopServer() {
-  if (!server || server.exitCode !== null) return;
-  const exited = new Promise((resolve) => server.once('exit', resolve));
-  server.kill('SIGTERM');
-  await exited;
-}
-
-async function api(method, url, body) {
-  const r = await fetch(base + url, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${method} ${url}: ${r.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const host = await Hailong.create({
+  binary: args.hailong ?? 'build/bin/hailong', work, log: path.join(artifacts, 'counter-server.log'),
+  settings: { 'plugins.enabled': 'counter', 'plugin.counter.retry_max_ms': 1500, 'plugin.counter.reset_seconds': 3 },
+});
+const base = host.base;
+const api = (...a) => host.api(...a);
+const startServer = () => host.start();
+const stopServer = () => host.stop();
 
 async function responsesOfDevice() {
   return (await api('GET', '/api/v1/responses?device=TAB-E2E&limit=500')).items;

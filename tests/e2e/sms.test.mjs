@@ -5,58 +5,22 @@
 //
 //   node tests/e2e/sms.test.mjs --hailong build/bin/hailong --artifacts build/e2e-artifacts
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, startKannel } from './kannel.mjs';
+import { Hailong, artifactsDir, freePort, options } from './hailong.mjs';
+import { startKannel } from './kannel.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
-const hailong = args.hailong ?? 'build/bin/hailong';
-const artifacts = path.join(args.artifacts ?? 'build/e2e-artifacts', 'sms');
-fs.mkdirSync(artifacts, { recursive: true });
+const args = options();
+const artifacts = artifactsDir(args.artifacts, 'sms');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hailong-sms-'));
-const token = 'e2e-token';
 const secret = 'e2e-sms-secret';
 const step = (what) => console.log(`- ${what}`);
 
 const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-let server = null;
+let host = null;
 let kannel = null;
-
-async function startServer() {
-  const log = fs.openSync(path.join(artifacts, 'hailong.log'), 'a');
-  server = spawn(hailong, [
-    'serve', '--db', `sqlite:${work}/hl.db`, '--host', '127.0.0.1', '--port', String(port),
-    '--set', `api.token=${token}`, '--set', `paths.data=${work}`, '--set', 'plugins.enabled=sms',
-    '--set', `plugin.sms.secret=${secret}`, '--set', 'outbox.poll_ms=200',
-    // Invitations through this Kannel's sendsms, at any hour (no quiet hours in a test).
-    '--set', `plugin.sms.sendsms_url=${kannel.sendsmsUrl}`, '--set', `plugin.sms.sendsms_user=${kannel.username}`,
-    '--set', `plugin.sms.sendsms_password=${kannel.password}`, '--set', 'plugin.sms.sender=8088',
-    '--set', 'plugin.sms.quiet_hours=',
-  ], { stdio: ['ignore', log, log] });
-  for (let i = 0; i < 150; ++i) {
-    if (server.exitCode !== null) throw new Error(`hailong exited at start; see ${artifacts}/hailong.log`);
-    try {
-      if ((await fetch(`${base}/api/v1/health`)).ok) return;
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('hailong did not answer within 15 s');
-}
-
-async function api(method, url, body) {
-  const r = await fetch(base + url, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${method} ${url}: ${r.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const api = (...a) => host.api(...a);
 
 async function smsResponses() {
   return (await api('GET', '/api/v1/responses?channel=sms&limit=100')).items;
@@ -77,7 +41,16 @@ try {
     omitEmpty: true,
     smsServiceUrl: `http://127.0.0.1:${port}/c/sms/kannel?secret=${secret}&from=%p&to=%P&text=%a&coding=%c&charset=%C&smsc=%i&id=%I`,
   });
-  await startServer();
+  host = new Hailong({
+    binary: args.hailong ?? 'build/bin/hailong', work, port, log: path.join(artifacts, 'hailong.log'),
+    settings: {
+      'plugins.enabled': 'sms', 'plugin.sms.secret': secret, 'outbox.poll_ms': 200,
+      // Invitations through this Kannel's sendsms, at any hour (no quiet hours in a test).
+      'plugin.sms.sendsms_url': kannel.sendsmsUrl, 'plugin.sms.sendsms_user': kannel.username,
+      'plugin.sms.sendsms_password': kannel.password, 'plugin.sms.sender': '8088', 'plugin.sms.quiet_hours': '',
+    },
+  });
+  await host.start();
   await api('POST', '/api/v1/agencies', { code: 'XA', name: 'UBND xã Phú Thượng', kind: 'commune' });
   const dossiers = [['XA-01', '0912000001'], ['XA-02', '0912000002'], ['XA-03', '0912000003']];
   for (const [code, phone] of dossiers)
@@ -141,10 +114,6 @@ try {
   process.exitCode = 1;
 } finally {
   if (kannel) await kannel.stop();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server.once('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  if (host) await host.stop();
   fs.rmSync(work, { recursive: true, force: true });
 }
