@@ -130,8 +130,7 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
     directory_ = std::make_unique<DirectoryStore>(*db_, text_);
     apiKeys_ = std::make_unique<ApiKeyStore>(*db_, *directory_);
     devices_ = std::make_unique<DeviceRegistry>(*db_, *directory_);
-    phones_ = std::make_unique<PhoneBook>(
-        *db_, secret("privacy.phone_key", "privacy.phone_key_file", "phone-key", "phone key"));
+    phones_ = std::make_unique<PhoneBook>(*db_, config.getString("privacy.phone_key", ""));
     directory_->setPhoneKey([this](std::string_view phone) { return phones_->key(phone); });
     IngestService::Options ingestOptions;
     ingestOptions.batchMax =
@@ -162,6 +161,7 @@ std::vector<int> Runtime::migrate() {
 
 void Runtime::prepare() {
     migrate();
+    phones_->load();  // before any write that hashes a number (inside its transaction)
     surveys_->load();
     for (const auto& file : surveys_->publishFolder(paths_.surveys)) {
         if (!file.errors.empty()) {

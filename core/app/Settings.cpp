@@ -35,14 +35,12 @@ const std::vector<Setting>& settings() {
         {"api.token_file", "data/api-token",
          "File holding the API token; created with a random token on first start"},
         {"privacy.phone_key", "",
-         "Secret for the keyed hashes of phone numbers; empty: read from privacy.phone_key_file",
+         "Secret for the keyed hashes of phone numbers; empty: one drawn at the first start and "
+         "kept in the database (every host of it shares it)",
          true},
         {"privacy.phone_retention_days", "30",
          "Days after a dossier is returned before its phone number is erased (its keyed hash "
          "stays, so replies still match)"},
-        {"privacy.phone_key_file", "",
-         "File holding the phone key (default: phone-key in paths.data); created with a random "
-         "key on first start (keep it: without it stored hashes match nothing)"},
         {"paths.data", "data", "Folder for the SQLite database, tokens and uploads"},
         {"paths.plugins", "", "Plugin folders, ':'-separated (default: found next to the binary)"},
         {"paths.surveys", "", "Survey definitions folder (default: found next to the binary)"},

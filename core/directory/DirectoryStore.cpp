@@ -661,6 +661,10 @@ SaveOutcome DirectoryStore::save(Session& s, const DossierInput& raw) {
         errors.push_back(
             {"status", "field.one_of", {{"allowed", "received, supplement, returned, cancelled"}}});
     validation::phone(in.phone, "phone", errors);
+    // A number erased after its retention is not brought back by a source sending it again.
+    if (existing && existing->phone.empty() && !existing->phoneKey.empty() && phoneKey_ &&
+        !in.phone.empty() && phoneKey_(in.phone) == existing->phoneKey)
+        in.phone.clear();
     auto agencyId = reference(s, "agencies", "agency", in.agencyCode, true, errors);
     auto procedureId = reference(s, "procedures", "procedure", in.procedureCode, false, errors);
     auto officerId = reference(s, "officers", "officer", in.officerCode, false, errors);

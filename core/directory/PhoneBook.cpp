@@ -1,6 +1,7 @@
 #include "directory/PhoneBook.h"
 
 #include "common/Clock.h"
+#include "common/Random.h"
 
 #include <Poco/HMACEngine.h>
 #include <Poco/SHA2Engine.h>
@@ -24,8 +25,33 @@ public:
 
 }  // namespace
 
-PhoneBook::PhoneBook(Database& db, std::string secret) : db_(db), secret_(std::move(secret)) {
-    if (secret_.size() < 16) throw std::invalid_argument("the phone key is too short");
+namespace {
+// The configured key, or the one this database shares between its hosts (drawn by the first).
+std::string sharedKey(Database& db, std::string configured) {
+    if (!configured.empty()) return configured;
+    return db.write([](Session& s) {
+        std::string drawn = random::hex(32), name = "phone_key";
+        const std::int64_t at = nowMs();
+        s << "INSERT INTO host_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT "
+             "(name) DO NOTHING",
+            use(name), use(drawn), bind(at), now;
+        std::string value;
+        s << "SELECT value FROM host_secrets WHERE name = $1", use(name), into(value), now;
+        return value;
+    });
+}
+}  // namespace
+
+PhoneBook::PhoneBook(Database& db, std::string configured)
+    : db_(db), configured_(std::move(configured)) {
+    if (!configured_.empty() && configured_.size() < 16)
+        throw std::invalid_argument("privacy.phone_key is too short (16 characters or more)");
+}
+
+// Read at first use, once the schema is there (a host is built before it migrates).
+const std::string& PhoneBook::secret() const {
+    std::call_once(once_, [this] { secret_ = sharedKey(db_, configured_); });
+    return secret_;
 }
 
 std::string PhoneBook::canonical(std::string_view raw) const {
@@ -42,6 +68,8 @@ std::string PhoneBook::canonical(std::string_view raw) const {
         }
     }
     if (digits.starts_with("00")) digits.erase(0, 2), plus = true;
+    // "+84 0912 345 678": the national trunk 0 kept after the country code.
+    if (digits.starts_with("840") && digits.size() >= 12) digits.erase(2, 1);
     // A national number (0 then 9 or 10 digits) is Vietnamese; so is 84... without the 0.
     if (!plus && digits.starts_with("0") && digits.size() >= 10 && digits.size() <= 11)
         digits = "84" + digits.substr(1);
@@ -54,7 +82,7 @@ std::string PhoneBook::canonical(std::string_view raw) const {
 std::string PhoneBook::key(std::string_view raw) const {
     const std::string number = canonical(raw);
     if (number.empty()) return {};
-    Poco::HMACEngine<Sha256> hmac(secret_);
+    Poco::HMACEngine<Sha256> hmac(secret());
     hmac.update(number);
     return Poco::DigestEngine::digestToHex(hmac.digest());
 }
@@ -101,15 +129,21 @@ std::size_t PhoneBook::tidy(std::int64_t cutoffMs) {
             for (std::size_t i = 0; i < ids.size(); ++i) {
                 std::string k = key(phones[i]);
                 if (k.empty()) k = "-";  // not a number: marked, so that it is not tried again
-                s << "UPDATE dossiers SET phone_key = $1 WHERE id = $2", use(k), use(ids[i]), now;
+                // Only if the number is still the one read (a save may have changed it).
+                s << "UPDATE dossiers SET phone_key = $1 WHERE id = $2 AND phone = $3 AND "
+                     "phone_key = ''",
+                    use(k), use(ids[i]), use(phones[i]), now;
             }
         });
     }
     return db_.write([&](Session& s) {
         Poco::Data::Statement dossiers(s);
-        dossiers << "UPDATE dossiers SET phone = '' WHERE phone <> '' AND COALESCE(returned_at, "
-                    "received_at) < $1",
-            bind(cutoffMs);
+        // Returned dossiers after the retention time; dossiers never returned after a year more
+        // (their invitation may still be due).
+        const std::int64_t neverReturned = cutoffMs - 365LL * 86400000;
+        dossiers << "UPDATE dossiers SET phone = '' WHERE phone <> '' AND ((returned_at IS NOT "
+                    "NULL AND returned_at < $1) OR (returned_at IS NULL AND received_at < $2))",
+            bind(cutoffMs), bind(neverReturned);
         const std::size_t erased = dossiers.execute();
         s << "UPDATE outbox SET recipient = '' WHERE recipient <> '' AND status IN ('sent', "
              "'failed') AND created_at < $1",

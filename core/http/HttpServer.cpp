@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <set>
 
 namespace hailong {
 namespace {
@@ -43,6 +44,27 @@ std::string printable(const std::string& raw) {
         }
     }
     return out;
+}
+
+// The URI as logs show it: query values that may carry personal data or secrets (a phone
+// number, an SMS text, a gateway secret) masked; the others kept for troubleshooting.
+std::string loggable(const std::string& uri) {
+    const std::size_t q = uri.find('?');
+    if (q == std::string::npos) return printable(uri);
+    static const std::set<std::string> kMasked{"secret", "from", "to",    "text",
+                                               "phone",  "pin",  "token", "password"};
+    std::string out = uri.substr(0, q + 1);
+    std::size_t at = q + 1;
+    while (at <= uri.size()) {
+        const std::size_t end = std::min(uri.find('&', at), uri.size());
+        const std::string pair = uri.substr(at, end - at);
+        const std::size_t eq = pair.find('=');
+        const std::string name = pair.substr(0, eq);
+        out += kMasked.count(name) && eq != std::string::npos ? name + "=…" : pair;
+        if (end < uri.size()) out += '&';
+        at = end + 1;
+    }
+    return printable(out);
 }
 
 void securityHeaders(Poco::Net::HTTPServerResponse& out) {
@@ -114,18 +136,18 @@ public:
         } catch (const Problem& p) {
             response = problem(request, p);
         } catch (const Unavailable& e) {
-            server_.log_.warning("%s %s: %s", printable(request.method), printable(in.getURI()),
+            server_.log_.warning("%s %s: %s", printable(request.method), loggable(in.getURI()),
                                  std::string(e.what()));
             Problem p(503, "http.unavailable");
             p.headers.emplace_back("Retry-After", "5");
             response = problem(request, p);
         } catch (const Poco::Exception& e) {
             server_.log_.error("%s %s [%s] failed: %s", printable(request.method),
-                               printable(in.getURI()), request.requestId, e.displayText());
+                               loggable(in.getURI()), request.requestId, e.displayText());
             response = problem(request, Problem(500, "http.internal"));
         } catch (const std::exception& e) {
             server_.log_.error("%s %s [%s] failed: %s", printable(request.method),
-                               printable(in.getURI()), request.requestId, std::string(e.what()));
+                               loggable(in.getURI()), request.requestId, std::string(e.what()));
             response = problem(request, Problem(500, "http.internal"));
         }
         const std::size_t sent = write(request, response, in, out);
@@ -134,7 +156,7 @@ public:
                                 std::chrono::steady_clock::now() - started)
                                 .count();
             server_.log_.information("%s %s %d %z B %.1f ms %s [%s]", printable(request.method),
-                                     printable(in.getURI()), response.status, sent,
+                                     loggable(in.getURI()), response.status, sent,
                                      static_cast<double>(us) / 1000.0, request.remoteAddress,
                                      request.requestId);
         }
@@ -154,11 +176,11 @@ private:
             path = uri.getPath();
             for (auto& [k, v] : uri.getQueryParameters()) request.query.emplace(k, v);
         } catch (const Poco::Exception&) {
-            request.path = printable(in.getURI());
+            request.path = loggable(in.getURI());
             throw Problem(400, "http.bad_uri");
         }
         if (!utf8::isValid(path)) {
-            request.path = printable(in.getURI());
+            request.path = loggable(in.getURI());
             throw Problem(400, "http.bad_uri");
         }
         request.path = path;

@@ -16,6 +16,7 @@ using Poco::Data::Session;
 namespace hailong {
 namespace {
 constexpr std::int64_t kLeaseMs = 5 * 60 * 1000;  // a sender must finish well within this
+constexpr std::int64_t kDeferMs = 60000;          // a deferred message is offered again after this
 }  // namespace
 
 DurableOutbox::DurableOutbox(Database& db, Poco::Logger& log, Options options)
@@ -137,14 +138,18 @@ int DurableOutbox::deliverDue() {
         } catch (const std::exception& e) {
             error = e.what();
         }
-        const int attempts = item.attempts + 1;
+        // Deferred (quiet hours, a rate limit) is no attempt: it comes back in a minute.
+        const bool deferred = result == DeliveryResult::Deferred;
+        const int attempts = item.attempts + (deferred ? 0 : 1);
         std::string status = "pending";
         if (result == DeliveryResult::Sent)
             status = "sent";
-        else if (result == DeliveryResult::Failed || attempts >= options_.maxAttempts)
+        else if (result == DeliveryResult::Failed ||
+                 (!deferred && attempts >= options_.maxAttempts))
             status = "failed";
         const std::int64_t backoff =
-            std::min<std::int64_t>(30000LL << std::min(attempts - 1, 16), 3600000);
+            deferred ? kDeferMs
+                     : std::min<std::int64_t>(30000LL << std::min(attempts - 1, 16), 3600000);
         db_.write([&](Session& s) {
             std::int64_t at = nowMs(), next = at + backoff, id = item.id;
             Poco::Nullable<std::int64_t> sentAt = status == "sent"

@@ -17,6 +17,8 @@ public:
     std::optional<std::string> get(std::string_view key) override;
     void put(std::string_view key, std::string_view value, std::int64_t expiresAtMs) override;
     void erase(std::string_view key) override;
+    bool add(std::string_view key, std::string_view value, std::int64_t expiresAtMs) override;
+    std::optional<std::string> take(std::string_view key) override;
     std::vector<std::pair<std::string, std::string>> takeExpired(std::string_view prefix,
                                                                  std::int64_t nowMs,
                                                                  std::size_t limit) override;

@@ -259,6 +259,17 @@ const Migration kPhoneKeys{6,
                                "ALTER TABLE dossiers ADD COLUMN phone_key TEXT NOT NULL DEFAULT ''",
                            }};
 
+// Secrets every host of one database must share (the phone key: hosts hashing numbers with
+// different keys would match nothing).
+const Migration kSecrets{7,
+                         "shared secrets",
+                         {
+                             R"(CREATE TABLE host_secrets (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            created_at BIGINT NOT NULL))",
+                         }};
+
 const std::string kLedger =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
     "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
@@ -272,8 +283,8 @@ int readVersion(Poco::Data::Session& s) {
 }  // namespace
 
 const std::vector<Migration>& Migrations::all() {
-    static const std::vector<Migration> migrations{kDirectory, kSurveys,     kIndices,
-                                                   kDevices,   kPluginState, kPhoneKeys};
+    static const std::vector<Migration> migrations{kDirectory,   kSurveys,   kIndices, kDevices,
+                                                   kPluginState, kPhoneKeys, kSecrets};
     return migrations;
 }
 

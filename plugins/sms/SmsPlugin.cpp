@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -42,6 +43,16 @@ using Poco::JSON::Object;
 constexpr std::size_t kMaxText = 1600;  // ten concatenated segments; longer is cut (and logged)
 constexpr std::int64_t kMinuteMs = 60000;
 constexpr std::int64_t kRatedKeptMs = 400LL * 24 * 60 * kMinuteMs;  // a year and some
+
+// Cuts a message to kMaxText bytes without splitting a character (UTF-16 or UTF-8).
+void cut(std::string& bytes, bool utf16) {
+    bytes.resize(kMaxText);
+    if (utf16) return;  // kMaxText is even
+    std::size_t end = bytes.size();
+    while (end > 0 && (static_cast<unsigned char>(bytes[end - 1]) & 0xC0) == 0x80) --end;
+    if (end > 0 && (static_cast<unsigned char>(bytes[end - 1]) & 0x80)) --end;  // its lead byte
+    bytes.resize(end);
+}
 
 std::int64_t nowMs() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -187,6 +198,8 @@ private:
     std::string rate(const std::string& phoneKey, const ReplyIntent& intent,
                      const std::string& dossierCode);
     std::string finish(const std::string& pendingJson, const std::string& reason);
+    std::string finishTaken(const std::string& phoneKey, const std::string& pending,
+                            const std::string& reason);
     void sweep();
     void invite();
     hailong::DeliveryResult deliver(const hailong::OutboundMessage& m, std::string& error);
@@ -234,6 +247,18 @@ std::string pendingJson(const std::string& dossier, int score, const std::string
     std::ostringstream out;
     o->stringify(out);
     return out.str();
+}
+
+// Finishes a pending rating taken from the state (atomically, so once); if the store is away
+// it goes back, to be finished by the sweep, and the exception goes on.
+std::string SmsChannel::finishTaken(const std::string& phoneKey, const std::string& pending,
+                                    const std::string& reason) {
+    try {
+        return finish(pending, reason);
+    } catch (const hailong::Unavailable&) {
+        host_.state().put("pending:" + phoneKey, pending, nowMs() + kMinuteMs);
+        throw;
+    }
 }
 
 // Stores a rating (with its reason, if any); the reply to send.
@@ -285,6 +310,9 @@ std::string SmsChannel::rate(const std::string& phoneKey, const ReplyIntent& int
     const std::string pending = pendingJson(dossier->code, *intent.score, intent.comment, nowMs());
     if (*intent.score <= 2 && !settings_.reasonQuestion.empty()) {
         // Asked why; the rating waits (durably) for the answer, or counts alone when it expires.
+        // One waits per phone: an earlier one counts now, without its reason.
+        if (auto earlier = host_.state().take("pending:" + phoneKey))
+            finishTaken(phoneKey, *earlier, "");
         host_.state().put("pending:" + phoneKey, pending, nowMs() + settings_.reasonMs);
         host_.state().put("conv:" + phoneKey, "reason:" + dossier->code,
                           nowMs() + settings_.reasonMs);
@@ -311,20 +339,17 @@ std::string SmsChannel::receive(const Inbound& in) {
     if (intent.command == ReplyIntent::Command::Stop) {
         host_.phones().optOut(in.from, "sms");
         host_.state().erase("conv:" + phoneKey);
-        if (auto pending = host_.state().get("pending:" + phoneKey)) {
-            host_.state().erase("pending:" + phoneKey);
-            finish(*pending, "");  // the rating counts; only the question is dropped
-        }
+        if (auto pending = host_.state().take("pending:" + phoneKey))
+            finishTaken(phoneKey, *pending, "");  // the rating counts; only the question goes
         return reply("stopped");
     }
     if (intent.command == ReplyIntent::Command::Help) return reply("help");
     // The answer to "why?": 1..4, or words (kept as the comment, reason "other").
     if (conversation.starts_with("reason:") &&
         !(intent.command == ReplyIntent::Command::Rate && !intent.code.empty())) {
-        auto pending = host_.state().get("pending:" + phoneKey);
-        host_.state().erase("pending:" + phoneKey);
         host_.state().erase("conv:" + phoneKey);
-        if (!pending) return reply("help");
+        auto pending = host_.state().take("pending:" + phoneKey);
+        if (!pending) return reply("help");  // counted alone already (the question expired)
         static const char* kReasons[] = {"attitude", "waiting", "guidance", "other"};
         std::string reason = "other";
         const std::string trimmed = host_.text().key(in.text);
@@ -338,9 +363,9 @@ std::string SmsChannel::receive(const Inbound& in) {
                                              : before + " — " + host_.text().normalize(in.text));
             std::ostringstream out;
             p->stringify(out);
-            return finish(out.str(), reason);
+            return finishTaken(phoneKey, out.str(), reason);
         }
-        return finish(*pending, reason);
+        return finishTaken(phoneKey, *pending, reason);
     }
     if (intent.command == ReplyIntent::Command::Rate && intent.score) {
         if (!intent.code.empty()) return rate(phoneKey, intent, intent.code);
@@ -348,9 +373,10 @@ std::string SmsChannel::receive(const Inbound& in) {
             return rate(phoneKey, intent, conversation.substr(8));
         return reply("help");
     }
-    // Unreadable: one help message per conversation, then silence (no loops with robots).
-    if (conversation == "helped") return "";
-    host_.state().put("conv:" + phoneKey, "helped", nowMs() + settings_.conversationMs);
+    // Unreadable: one help message per conversation, then silence (no loops with robots). The
+    // conversation itself (an invitation) stays: a readable reply still rates.
+    if (!host_.state().add("helped:" + phoneKey, "1", nowMs() + settings_.conversationMs))
+        return "";
     log_.information("SMS from %s…: unreadable reply, help sent", phoneKey.substr(0, 8));
     return reply("help");
 }
@@ -361,8 +387,13 @@ void SmsChannel::sweep() {
         lock.unlock();
         try {
             // Ratings whose follow-up question went unanswered count without a reason.
-            for (const auto& [key, pending] : host_.state().takeExpired("pending:", nowMs(), 100))
-                finish(pending, "");
+            for (const auto& [key, pending] : host_.state().takeExpired("pending:", nowMs(), 100)) {
+                try {
+                    finish(pending, "");
+                } catch (const hailong::Unavailable&) {
+                    host_.state().put(key, pending, nowMs() + kMinuteMs);  // next time
+                }
+            }
             if (!settings_.sendsmsUrl.empty()) invite();
         } catch (const std::exception& e) {
             log_.warning("SMS sweep: %s (tried again later)", std::string(e.what()));
@@ -418,14 +449,11 @@ hailong::DeliveryResult SmsChannel::deliver(const hailong::OutboundMessage& m, s
         error = "the phone opted out before the message left";
         return hailong::DeliveryResult::Failed;
     }
-    if (quiet(settings_, nowMs())) {
-        error = "quiet hours";
-        return hailong::DeliveryResult::RetryLater;
-    }
-    // At most perMinute messages a minute, evenly.
+    if (quiet(settings_, nowMs())) return hailong::DeliveryResult::Deferred;
+    // At most perMinute messages a minute, evenly: a short wait here, a longer one deferred.
     const std::int64_t gap = kMinuteMs / settings_.perMinute, wait = lastSentMs_ + gap - nowMs();
-    if (wait > 0)
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::int64_t>(wait, 5000)));
+    if (wait > 1000) return hailong::DeliveryResult::Deferred;
+    if (wait > 0) std::this_thread::sleep_for(std::chrono::milliseconds(wait));
     try {
         Poco::URI uri(settings_.sendsmsUrl);
         uri.addQueryParameter("username", settings_.sendsmsUser);
@@ -450,8 +478,10 @@ hailong::DeliveryResult SmsChannel::deliver(const hailong::OutboundMessage& m, s
         const int status = response.getStatus();
         if (status == 200 || status == 202) {
             const std::string dossier = m.dedupeKey.substr(m.dedupeKey.find(':') + 1);
-            host_.state().put("conv:" + host_.phones().key(m.recipient), "invited:" + dossier,
-                              nowMs() + settings_.conversationMs);
+            const std::string conv = "conv:" + host_.phones().key(m.recipient);
+            // A follow-up question still open keeps its conversation (its answer is awaited).
+            if (!host_.state().get(conv).value_or("").starts_with("reason:"))
+                host_.state().put(conv, "invited:" + dossier, nowMs() + settings_.conversationMs);
             return hailong::DeliveryResult::Sent;
         }
         error = "sendsms answered " + std::to_string(status) + ": " + answer.substr(0, 200);
@@ -489,7 +519,7 @@ void SmsChannel::routes(hailong::Router& router) {
             std::string bytes = r.queryParam("text").value_or("");
             if (bytes.size() > kMaxText) {
                 log_.warning("SMS of %z bytes cut to %z", bytes.size(), kMaxText);
-                bytes.resize(kMaxText);
+                cut(bytes, r.queryParam("coding").value_or("0") == "2");
             }
             // coding 2 is UCS-2: Kannel passes the UTF-16BE bytes as they came.
             std::string charset = r.queryParam("charset").value_or("");
@@ -511,7 +541,9 @@ void SmsChannel::routes(hailong::Router& router) {
         "POST", "/webhook",
         [this](const HttpRequest& r) {
             const std::string stamp = r.header("x-hailong-timestamp");
-            const std::string signature = r.header("x-hailong-signature");
+            std::string signature = r.header("x-hailong-signature");
+            for (char& c : signature)
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
             std::int64_t at = 0;
             try {
                 at = std::stoll(stamp);
@@ -537,20 +569,29 @@ void SmsChannel::routes(hailong::Router& router) {
             in.text = body->optValue<std::string>("text", "");
             if (in.messageId.empty() || in.messageId.size() > 128)
                 throw Problem(422, "request.invalid", {}, {{"id", "field.required", {}}});
-            if (in.text.size() > kMaxText) in.text.resize(kMaxText);
+            if (in.text.size() > kMaxText) cut(in.text, false);
             Object::Ptr out = new Object;
-            if (host_.state().get("seen:" + in.messageId)) {
+            // Claimed atomically (of two retries at once, one goes on); released if it fails.
+            if (!host_.state().add("seen:" + in.messageId, "1", nowMs() + 24 * 60 * kMinuteMs)) {
                 out->set("duplicate", true);
                 out->set("reply", "");
                 return HttpResponse::json(out);
             }
-            host_.state().put("seen:" + in.messageId, "1", nowMs() + 24 * 60 * kMinuteMs);
+            struct Release {
+                hailong::PluginState& state;
+                std::string key;
+                bool done = false;
+                ~Release() {
+                    if (!done) state.erase(key);
+                }
+            } release{host_.state(), "seen:" + in.messageId};
             try {
                 in.text = host_.text().decode(in.text, "UTF-8");
             } catch (const Problem&) {
                 in.text.clear();
             }
             const std::string answer = receive(in);
+            release.done = true;
             out->set("duplicate", false);
             out->set("reply", answer);
             out->set("segments", answer.empty() ? 0 : segments(answer));

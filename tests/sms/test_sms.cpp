@@ -82,6 +82,7 @@ struct Gateway {
             x.status = "returned";
             x.phone = code == std::string(kDossier) ? "+84 912 345 678" : "";
             x.receivedAtMs = nowMs() - 86400000;
+            x.returnedAtMs = nowMs() - 3600000;
             d.save(x);
         }
     }
@@ -400,6 +401,17 @@ TEST_CASE("sms: phone numbers are erased after their retention, and their keys s
         CHECK(d->phone.empty());
         CHECK(d->phoneKey == rt.phones().key("+84912345678"));
         CHECK(rt.directory().dossier("XA-260101-00002")->phoneKey == rt.phones().key("0977111222"));
+        // A source sending the number again does not bring it back.
+        DossierInput again;
+        again.code = kDossier;
+        again.agencyCode = "XA";
+        again.phone = "0912345678";
+        rt.directory().save(again);
+        CHECK(rt.directory().dossier(kDossier)->phone.empty());
+        // One number, however it is written.
+        CHECK(rt.phones().key("+84 0912 345 678") == rt.phones().key("0912-345-678"));
+        CHECK(rt.phones().key("0084912345678") == rt.phones().key("84912345678"));
+        CHECK(rt.phones().key("VIETTEL").empty());
         // Replies still match the dossier's phone, and only it.
         CHECK(has(g.kannel("0987000000", std::string("DG ") + kDossier + " 5").body,
                   "Khong tim thay"));

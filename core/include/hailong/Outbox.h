@@ -15,8 +15,9 @@ struct OutboundMessage {
     std::int64_t notBeforeMs = 0;  ///< earliest delivery time; 0 = now
 };
 
-/// A sender's verdict on one delivery attempt.
-enum class DeliveryResult { Sent, RetryLater, Failed };
+/// A sender's verdict on one delivery attempt. Deferred means "not now" (quiet hours, a rate):
+/// no attempt is counted and the message is offered again a minute later.
+enum class DeliveryResult { Sent, RetryLater, Failed, Deferred };
 
 /// Durable outbound queue. Thread-safe. Messages survive restarts and are retried with
 /// exponential backoff until sent, failed or out of attempts.
