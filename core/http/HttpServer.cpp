@@ -60,7 +60,7 @@ std::string loggable(const std::string& uri) {
         const std::string pair = uri.substr(at, end - at);
         const std::size_t eq = pair.find('=');
         const std::string name = pair.substr(0, eq);
-        out += kMasked.count(name) && eq != std::string::npos ? name + "=…" : pair;
+        out += kMasked.count(name) && eq != std::string::npos ? name + "=***" : pair;
         if (end < uri.size()) out += '&';
         at = end + 1;
     }

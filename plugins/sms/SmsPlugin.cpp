@@ -609,6 +609,7 @@ public:
     void start(hailong::Host& host, const Poco::Util::AbstractConfiguration& config) override {
         Settings s;
         s.secret = config.getString("secret", "");
+        const bool drawn = s.secret.empty();
         if (s.secret.empty()) {
             // One secret for this database, kept in the plugin's state, shown in the log.
             s.secret = host.state().get("config:secret").value_or("");
@@ -642,11 +643,13 @@ public:
         channel_ = std::make_unique<SmsChannel>(host, s);
         channel_->routes(host.router());
         if (!s.sendsmsUrl.empty()) channel_->registerSender();
+        // A secret the plugin drew (none configured) is shown, for kannel.conf; a configured one
+        // is not repeated in the log.
         host.logger().notice(
             "sms channel started: point Kannel's sms-service get-url at "
             "http://HOST:PORT/c/sms/kannel?secret=%s&from=%%p&to=%%P&text=%%a&coding=%%c&"
             "charset=%%C&smsc=%%i&id=%%I",
-            s.secret);
+            drawn ? s.secret : std::string("<plugin.sms.secret>"));
     }
 
     void stop() noexcept override { channel_.reset(); }
