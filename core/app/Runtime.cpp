@@ -197,12 +197,10 @@ void Runtime::loadPlugins() {
     });
 }
 
-std::string Runtime::secret(const std::string& valueKey, const std::string& fileKey,
-                            const char* fallbackFile, const char* what) {
-    std::string value = config_.getString(valueKey, "");
+std::string Runtime::loadOrCreateToken() {
+    std::string value = config_.getString("api.token", "");
     if (!value.empty()) return value;
-    std::string file = config_.getString(fileKey);
-    if (file.empty()) file = paths_.data + "/" + fallbackFile;
+    const std::string file = config_.getString("api.token_file");
     if (Poco::File(file).exists()) {
         Poco::FileInputStream in(file);
         std::getline(in, value);
@@ -216,19 +214,18 @@ std::string Runtime::secret(const std::string& valueKey, const std::string& file
         Poco::FileInputStream in(file);  // another host or command created it just now
         std::getline(in, value);
         if (!value.empty()) return value;
-        throw std::runtime_error(std::string("cannot create the ") + what + " file " + file);
+        throw std::runtime_error("cannot create the API token file " + file);
     }
     const std::string line = value + "\n";
     const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
     ::close(fd);
-    if (!written)
-        throw std::runtime_error(std::string("cannot write the ") + what + " file " + file);
-    log_.notice("%s created in %s", std::string(what), file);
+    if (!written) throw std::runtime_error("cannot write the API token file " + file);
+    log_.notice("API token for writes created in %s", file);
     return value;
 }
 
 void Runtime::serve() {
-    apiToken_ = secret("api.token", "api.token_file", "api-token", "API token for writes");
+    apiToken_ = loadOrCreateToken();
     registerCoreApi(*this);
     registerIndexApi(*this);
     registerDeviceApi(*this);

@@ -77,11 +77,9 @@ public:
 private:
     class PluginHost;
     void registerCoreRoutes();
-    /// The secret in setting `valueKey`, else the first line of the file named by `fileKey`
-    /// (`fallbackFile` in paths.data when that is empty), else a new random one written there
-    /// (private).
-    std::string secret(const std::string& valueKey, const std::string& fileKey,
-                       const char* fallbackFile, const char* what);
+    /// The API token: api.token, else the first line of api.token_file, else a new random one
+    /// written there (private; a concurrent start reads the one written first).
+    std::string loadOrCreateToken();
 
     const Poco::Util::AbstractConfiguration& config_;
     Paths paths_;

@@ -146,7 +146,7 @@ std::pair<int, int> quietHours(const std::string& text) {
 
 // An inbound message, from whichever gateway.
 struct Inbound {
-    std::string from, to, text, gateway, messageId;
+    std::string from, text, gateway, messageId;  // "to" (our number) is not needed
 };
 
 class SmsChannel {
@@ -514,7 +514,6 @@ void SmsChannel::routes(hailong::Router& router) {
             Inbound in;
             in.gateway = "kannel";
             in.from = r.queryParam("from").value_or("");
-            in.to = r.queryParam("to").value_or("");
             in.messageId = r.queryParam("id").value_or("");
             std::string bytes = r.queryParam("text").value_or("");
             if (bytes.size() > kMaxText) {
@@ -564,7 +563,6 @@ void SmsChannel::routes(hailong::Router& router) {
             Inbound in;
             in.gateway = "webhook";
             in.from = body->optValue<std::string>("from", "");
-            in.to = body->optValue<std::string>("to", "");
             in.messageId = body->optValue<std::string>("id", "");
             in.text = body->optValue<std::string>("text", "");
             if (in.messageId.empty() || in.messageId.size() > 128)
