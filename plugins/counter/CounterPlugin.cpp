@@ -17,11 +17,11 @@
 #include <Poco/Util/AbstractConfiguration.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <regex>
 #include <sstream>
 
 namespace counter {
@@ -110,10 +110,14 @@ std::string initials(const std::string& name) {
     return out;
 }
 
+// 8-4-4-4-12 hexadecimal digits, checked by hand (a std::regex showed up in the profile).
 bool isUuid(const std::string& s) {
-    static const std::regex re(
-        "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
-    return s.size() == 36 && std::regex_match(s, re);
+    if (s.size() != 36) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
 }
 
 // application/x-www-form-urlencoded fields; repeated names keep every value.
@@ -692,7 +696,7 @@ public:
         s.boxSurvey = config.getString("box_survey", s.survey);
         s.resetSeconds = std::clamp(config.getInt("reset_seconds", 5), 1, 120);
         s.retryMaxMs = std::clamp(config.getInt("retry_max_ms", 30000), 1000, 3600000);
-        s.perMinute = std::clamp(config.getInt("max_per_minute", 12), 1, 10000);
+        s.perMinute = std::clamp(config.getInt("max_per_minute", 12), 1, 1000000);
         s.debounceMs = std::clamp(config.getInt("debounce_ms", 1000), 0, 10000);
         s.pairTries = std::clamp(config.getInt("pairing_tries", 10), 1, 1000);
         channel_ = std::make_unique<CounterChannel>(host, s);
