@@ -75,4 +75,13 @@ Caller caller(Runtime& rt, const HttpRequest& r) {
     throw p;
 }
 
+void requireScope(Runtime& rt, const HttpRequest& r, std::int64_t agencyId) {
+    const Caller who = caller(rt, r);
+    if (who.admin) return;
+    auto a = rt.directory().agencyById(agencyId);
+    if (!a || !a->path.starts_with(who.key->agencyPath))
+        throw Problem(403, "apikey.out_of_scope",
+                      {{"scope", who.key->agencyCode}, {"code", a ? a->code : "?"}});
+}
+
 }  // namespace hailong

@@ -30,6 +30,9 @@ struct Caller {
 };
 /// The caller of `request`; Problem(401) with a WWW-Authenticate header when it is neither.
 Caller caller(Runtime& rt, const HttpRequest& request);
+/// Throws Problem(403) unless the caller may act on agency `agencyId`: the token sees every
+/// agency, an API key its own subtree (and 401 like caller() without credentials).
+void requireScope(Runtime& rt, const HttpRequest& request, std::int64_t agencyId);
 
 /// Parameter `name` as a whole number in [min, max]; Problem(400) naming it and the range
 /// otherwise.

@@ -19,16 +19,6 @@ using Poco::JSON::Object;
 namespace hailong {
 namespace {
 
-// The agency's subtree must be the caller's (the token sees every agency).
-void requireScope(Runtime& rt, const HttpRequest& r, std::int64_t agencyId) {
-    const Caller who = caller(rt, r);
-    if (who.admin) return;
-    auto a = rt.directory().agencyById(agencyId);
-    if (!a || !a->path.starts_with(who.key->agencyPath))
-        throw Problem(403, "apikey.out_of_scope",
-                      {{"scope", who.key->agencyCode}, {"code", a ? a->code : "?"}});
-}
-
 Device deviceInScope(Runtime& rt, const HttpRequest& r) {
     const std::string& code = r.param("code");
     auto device = rt.directory().device(code);

@@ -1,6 +1,7 @@
 #include "app/Runtime.h"
 
 #include "app/DeviceApi.h"
+#include "app/LinkApi.h"
 #include "app/ResponseApi.h"
 #include "http/StaticFiles.h"
 #include "plugin/PluginStateStore.h"
@@ -43,6 +44,10 @@ public:
     const Directory& directory() override { return *rt_.directory_; }
     Devices& devices() override { return *rt_.devices_; }
     Phones& phones() override { return *rt_.phones_; }
+    const SurveyLinks& links() override { return *rt_.links_; }
+    std::string publicPath() const override {
+        return name_ == rt_.config_.getString("links.plugin") ? "/s" : "/c/" + name_;
+    }
     PluginState& state() override { return state_; }
     const TextNormalizer& text() override { return rt_.text_; }
     const Messages& messages() override { return *rt_.messages_; }
@@ -61,8 +66,12 @@ public:
 
     void publish() {
         PrefixedRouter mounted(rt_.routes_, "/c/" + name_);
-        for (auto& r : staged_.routes)
+        const bool links = publicPath() == "/s";  // also at the short address links carry
+        PrefixedRouter shortly(rt_.routes_, "/s");
+        for (auto& r : staged_.routes) {
+            if (links) shortly.add(r.method, r.pattern, r.handler, r.options);
             mounted.add(r.method, r.pattern, std::move(r.handler), r.options);
+        }
         staged_.routes.clear();
     }
     /// Forgets what the plugin registered (it failed to start, or stopped).
@@ -132,6 +141,13 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
     devices_ = std::make_unique<DeviceRegistry>(*db_, *directory_);
     phones_ = std::make_unique<PhoneBook>(*db_, config.getString("privacy.phone_key", ""));
     directory_->setPhoneKey([this](std::string_view phone) { return phones_->key(phone); });
+    links_ = std::make_unique<SurveyLinkService>(*db_, [this] {
+        std::string base = config_.getString("links.base_url", "");
+        if (base.empty())
+            base = "http://" + config_.getString("http.host") + ":" + std::to_string(port());
+        while (base.ends_with('/')) base.pop_back();
+        return base;
+    });
     IngestService::Options ingestOptions;
     ingestOptions.batchMax =
         static_cast<std::size_t>(std::max(1, config.getInt("ingest.batch_max")));
@@ -162,6 +178,7 @@ std::vector<int> Runtime::migrate() {
 void Runtime::prepare() {
     migrate();
     phones_->load();  // before any write that hashes a number (inside its transaction)
+    links_->load();
     surveys_->load();
     for (const auto& file : surveys_->publishFolder(paths_.surveys)) {
         if (!file.errors.empty()) {
@@ -230,6 +247,7 @@ void Runtime::serve() {
     registerIndexApi(*this);
     registerDeviceApi(*this);
     registerResponseApi(*this);
+    registerLinkApi(*this);
     HttpServerOptions o;
     o.host = config_.getString("http.host");
     o.port = static_cast<std::uint16_t>(config_.getInt("http.port"));

@@ -13,6 +13,7 @@
 #include "http/RouteTable.h"
 #include "index/IndexService.h"
 #include "ingest/IngestService.h"
+#include "links/SurveyLinkService.h"
 #include "outbox/DurableOutbox.h"
 #include "plugin/PluginLoader.h"
 #include "store/Database.h"
@@ -60,6 +61,7 @@ public:
     DirectoryStore& directory() { return *directory_; }
     DeviceRegistry& devices() { return *devices_; }
     PhoneBook& phones() { return *phones_; }
+    SurveyLinkService& links() { return *links_; }
     IngestService& ingest() { return *ingest_; }
     index::IndexService& indices() { return *indices_; }
     SurveyStore& surveys() { return *surveys_; }
@@ -70,6 +72,7 @@ public:
     RouteTable& routes() { return routes_; }
     const PluginLoader& plugins() const { return *plugins_; }
     const Paths& paths() const { return paths_; }
+    const Poco::Util::AbstractConfiguration& config() const { return config_; }
     std::uint16_t port() const { return http_ ? http_->port() : 0; }
     /// The bearer token that API writes need.
     const std::string& apiToken() const { return apiToken_; }
@@ -91,6 +94,7 @@ private:
     std::unique_ptr<DirectoryStore> directory_;
     std::unique_ptr<DeviceRegistry> devices_;
     std::unique_ptr<PhoneBook> phones_;
+    std::unique_ptr<SurveyLinkService> links_;
     std::unique_ptr<IngestService> ingest_;
     std::unique_ptr<index::IndexService> indices_;
     std::unique_ptr<DurableOutbox> outbox_;

@@ -41,6 +41,11 @@ const std::vector<Setting>& settings() {
         {"privacy.phone_retention_days", "30",
          "Days after a dossier is returned before its phone number is erased (its keyed hash "
          "stays, so replies still match)"},
+        {"links.base_url", "",
+         "Public address survey links and QR codes start with, e.g. https://hailong.example.gov.vn "
+         "(default: http://http.host:http.port)"},
+        {"links.survey", "sipas-2017", "Survey a dossier's link asks when the request names none"},
+        {"links.plugin", "webform", "Plugin that answers survey links, also served under /s/"},
         {"paths.data", "data", "Folder for the SQLite database, tokens and uploads"},
         {"paths.plugins", "", "Plugin folders, ':'-separated (default: found next to the binary)"},
         {"paths.surveys", "", "Survey definitions folder (default: found next to the binary)"},

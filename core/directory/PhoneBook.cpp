@@ -3,8 +3,9 @@
 #include "common/Clock.h"
 #include "common/Random.h"
 
-#include <Poco/HMACEngine.h>
-#include <Poco/SHA2Engine.h>
+#include "store/HostSecrets.h"
+
+#include <hailong/Hmac.h>
 
 #include <cctype>
 #include <stdexcept>
@@ -14,33 +15,6 @@ using namespace Poco::Data::Keywords;
 using Poco::Data::Session;
 
 namespace hailong {
-namespace {
-
-// SHA-256 with the block and digest sizes Poco's HMACEngine asks of its engine.
-class Sha256 : public Poco::SHA2Engine {
-public:
-    enum { BLOCK_SIZE = 64, DIGEST_SIZE = 32 };
-    Sha256() : Poco::SHA2Engine(SHA_256) {}
-};
-
-}  // namespace
-
-namespace {
-// The configured key, or the one this database shares between its hosts (drawn by the first).
-std::string sharedKey(Database& db, std::string configured) {
-    if (!configured.empty()) return configured;
-    return db.write([](Session& s) {
-        std::string drawn = random::hex(32), name = "phone_key";
-        const std::int64_t at = nowMs();
-        s << "INSERT INTO host_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT "
-             "(name) DO NOTHING",
-            use(name), use(drawn), bind(at), now;
-        std::string value;
-        s << "SELECT value FROM host_secrets WHERE name = $1", use(name), into(value), now;
-        return value;
-    });
-}
-}  // namespace
 
 PhoneBook::PhoneBook(Database& db, std::string configured)
     : db_(db), configured_(std::move(configured)) {
@@ -50,7 +24,9 @@ PhoneBook::PhoneBook(Database& db, std::string configured)
 
 // Read at first use, once the schema is there (a host is built before it migrates).
 const std::string& PhoneBook::secret() const {
-    std::call_once(once_, [this] { secret_ = sharedKey(db_, configured_); });
+    std::call_once(once_, [this] {
+        secret_ = configured_.empty() ? hostSecret(db_, "phone_key") : configured_;
+    });
     return secret_;
 }
 
@@ -82,9 +58,7 @@ std::string PhoneBook::canonical(std::string_view raw) const {
 std::string PhoneBook::key(std::string_view raw) const {
     const std::string number = canonical(raw);
     if (number.empty()) return {};
-    Poco::HMACEngine<Sha256> hmac(secret());
-    hmac.update(number);
-    return Poco::DigestEngine::digestToHex(hmac.digest());
+    return hmacSha256Hex(secret(), number);
 }
 
 bool PhoneBook::optedOut(std::string_view raw) {

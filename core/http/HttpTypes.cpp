@@ -6,6 +6,7 @@
 
 #include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
+#include <Poco/URI.h>
 
 #include <algorithm>
 #include <cctype>
@@ -66,6 +67,52 @@ std::optional<std::string> HttpRequest::queryParam(std::string_view name) const 
 std::string HttpRequest::header(std::string_view name) const {
     auto it = headers.find(lower(name));
     return it == headers.end() ? std::string() : it->second;
+}
+
+std::multimap<std::string, std::string> HttpRequest::formFields(std::size_t maxFields) const {
+    std::multimap<std::string, std::string> out;
+    std::size_t at = 0;
+    while (at < body.size()) {
+        const std::size_t end = std::min(body.find('&', at), body.size());
+        std::string_view pair(body.data() + at, end - at);
+        at = end + 1;
+        if (pair.empty()) continue;
+        if (out.size() == maxFields)
+            throw Problem(413, "form.too_many_fields", {{"max", std::to_string(maxFields)}});
+        const std::size_t eq = pair.find('=');
+        std::string name(pair.substr(0, eq)),
+            value(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+        std::replace(name.begin(), name.end(), '+', ' ');
+        std::replace(value.begin(), value.end(), '+', ' ');
+        std::string n, v;
+        try {
+            Poco::URI::decode(name, n);
+            Poco::URI::decode(value, v);
+        } catch (const Poco::Exception&) {
+            throw Problem(400, "form.malformed", {{"field", name.substr(0, 40)}});
+        }
+        for (const std::string* text : {&n, &v}) {
+            if (auto bad = utf8::firstInvalid(*text))
+                throw Problem(400, "text.invalid_utf8", {{"offset", std::to_string(*bad)}});
+            if (auto control = utf8::firstControl(*text))
+                throw Problem(400, "text.control_chars", {{"offset", std::to_string(*control)}});
+        }
+        out.emplace(std::move(n), std::move(v));
+    }
+    return out;
+}
+
+std::string HttpRequest::cookie(std::string_view name) const {
+    const std::string cookies = header("cookie");
+    for (std::size_t at = 0; at < cookies.size();) {
+        while (at < cookies.size() && (cookies[at] == ' ' || cookies[at] == ';')) ++at;
+        const std::size_t end = std::min(cookies.find(';', at), cookies.size());
+        const std::string_view pair(cookies.data() + at, end - at);
+        if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=')
+            return std::string(pair.substr(name.size() + 1));
+        at = end;
+    }
+    return {};
 }
 
 Poco::JSON::Object::Ptr HttpRequest::jsonObject() const {

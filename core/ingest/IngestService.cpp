@@ -618,4 +618,19 @@ Receipt IngestService::hold(const Submission& submission, std::string_view reaso
     return receipt;
 }
 
+std::optional<Receipt> IngestService::answered(std::string_view dossierCode,
+                                               std::string_view surveyId) {
+    std::string code(dossierCode), survey(surveyId);
+    return db_.read([&](Session& s) -> std::optional<Receipt> {
+        Poco::Nullable<std::int64_t> id;
+        std::string receipt;
+        std::int64_t storedAt = 0;
+        s << "SELECT r.id, r.receipt, r.received_at FROM responses r JOIN dossiers d ON d.id = "
+             "r.dossier_id WHERE d.code = $1 AND r.survey_id = $2 ORDER BY r.id LIMIT 1",
+            use(code), use(survey), into(id), into(receipt), into(storedAt), now;
+        if (id.isNull()) return std::nullopt;
+        return Receipt{id.value(), receipt, true, storedAt};
+    });
+}
+
 }  // namespace hailong

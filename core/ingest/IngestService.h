@@ -41,6 +41,8 @@ public:
     Receipt submit(const Submission& submission) override;
     /// Written at once in its own transaction (holds are rare), not through the writer queue.
     Receipt hold(const Submission& submission, std::string_view reason) override;
+    std::optional<Receipt> answered(std::string_view dossierCode,
+                                    std::string_view surveyId) override;
     /// Validates without storing: throws the Problem(422) submit() would throw, or returns.
     void check(const Submission& submission) const;
     /// Stops accepting, commits what is queued, joins the writer. Idempotent.

@@ -12,7 +12,6 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
-#include <Poco/URI.h>
 #include <Poco/UUIDGenerator.h>
 #include <Poco/Util/AbstractConfiguration.h>
 
@@ -120,29 +119,6 @@ bool isUuid(const std::string& s) {
     return true;
 }
 
-// application/x-www-form-urlencoded fields; repeated names keep every value.
-std::multimap<std::string, std::string> formFields(const std::string& body) {
-    std::multimap<std::string, std::string> out;
-    std::size_t at = 0;
-    while (at <= body.size() && out.size() < 100) {
-        const std::size_t end = std::min(body.find('&', at), body.size());
-        const std::string pair = body.substr(at, end - at);
-        if (!pair.empty()) {
-            const std::size_t eq = pair.find('=');
-            std::string name = pair.substr(0, eq),
-                        value = eq == std::string::npos ? "" : pair.substr(eq + 1);
-            std::replace(name.begin(), name.end(), '+', ' ');
-            std::replace(value.begin(), value.end(), '+', ' ');
-            std::string n, v;
-            Poco::URI::decode(name, n);
-            Poco::URI::decode(value, v);
-            out.emplace(n, v);
-        }
-        at = end + 1;
-    }
-    return out;
-}
-
 std::string field(const std::multimap<std::string, std::string>& f, const std::string& name) {
     auto it = f.find(name);
     return it == f.end() ? std::string() : it->second;
@@ -151,16 +127,7 @@ std::string field(const std::multimap<std::string, std::string>& f, const std::s
 std::string tokenOf(const HttpRequest& r) {
     const std::string auth = r.header("authorization");
     if (auth.rfind("Bearer ", 0) == 0) return auth.substr(7);
-    const std::string cookies = r.header("cookie");
-    const std::string name = std::string(kCookie) + "=";
-    for (std::size_t at = 0; at < cookies.size();) {
-        while (at < cookies.size() && (cookies[at] == ' ' || cookies[at] == ';')) ++at;
-        const std::size_t end = std::min(cookies.find(';', at), cookies.size());
-        if (cookies.compare(at, name.size(), name) == 0)
-            return cookies.substr(at + name.size(), end - at - name.size());
-        at = end;
-    }
-    return {};
+    return r.cookie(kCookie);
 }
 
 // A number of milliseconds from JSON, if it is one.
@@ -573,7 +540,7 @@ void CounterChannel::routes(hailong::Router& router) {
             if (json)
                 code = r.jsonObject()->optValue<std::string>("code", "");
             else
-                code = field(formFields(r.body), "code");
+                code = field(r.formFields(100), "code");
             try {
                 checkPairingTries(r.remoteAddress);
                 hailong::DevicePairing paired;
@@ -607,7 +574,7 @@ void CounterChannel::routes(hailong::Router& router) {
         "POST", "/rate",
         [this](const HttpRequest& r) {
             const hailong::DeviceSession d = device(r);
-            const auto f = formFields(r.body);
+            const auto f = r.formFields(100);
             const std::string lang = field(f, "lang") == "en" ? "en" : language(r);
             Object::Ptr item = new Object;
             item->set("uuid", field(f, "uuid"));

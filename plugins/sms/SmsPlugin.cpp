@@ -4,18 +4,17 @@
 // about and asks one follow-up after a low rating. STOP opts the phone out of every message.
 // Phones are known by their keyed hash only. See README.md.
 #include <hailong/ChannelPlugin.h>
+#include <hailong/Hmac.h>
 #include <hailong/Host.h>
 #include <hailong/Problem.h>
 
 #include <Poco/FileStream.h>
-#include <Poco/HMACEngine.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/SHA2Engine.h>
 #include <Poco/URI.h>
 #include <Poco/Util/AbstractConfiguration.h>
 
@@ -58,26 +57,6 @@ std::int64_t nowMs() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-class Sha256 : public Poco::SHA2Engine {
-public:
-    enum { BLOCK_SIZE = 64, DIGEST_SIZE = 32 };
-    Sha256() : Poco::SHA2Engine(SHA_256) {}
-};
-
-std::string hmacHex(const std::string& key, const std::string& data) {
-    Poco::HMACEngine<Sha256> hmac(key);
-    hmac.update(data);
-    return Poco::DigestEngine::digestToHex(hmac.digest());
-}
-
-// Compares without stopping at the first difference (secrets and signatures).
-bool sameSecret(const std::string& a, const std::string& b) {
-    if (a.size() != b.size()) return false;
-    unsigned char diff = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-    return diff == 0;
 }
 
 bool ascii(const std::string& s) {
@@ -506,7 +485,7 @@ void SmsChannel::routes(hailong::Router& router) {
     router.add(
         "GET", "/kannel",
         [this](const HttpRequest& r) {
-            if (!sameSecret(r.queryParam("secret").value_or(""), settings_.secret)) {
+            if (!hailong::sameSecret(r.queryParam("secret").value_or(""), settings_.secret)) {
                 log_.warning("Kannel request from %s with a wrong secret: refused",
                              r.remoteAddress);
                 throw Problem(403, "sms.bad_secret");
@@ -549,8 +528,9 @@ void SmsChannel::routes(hailong::Router& router) {
             } catch (const std::exception&) {
                 at = 0;
             }
-            const std::string expected = hmacHex(settings_.secret, stamp + "." + r.body);
-            if (signature.empty() || !sameSecret(signature, expected)) {
+            const std::string expected =
+                hailong::hmacSha256Hex(settings_.secret, stamp + "." + r.body);
+            if (signature.empty() || !hailong::sameSecret(signature, expected)) {
                 log_.warning("SMS webhook from %s: bad signature, refused", r.remoteAddress);
                 throw Problem(401, "sms.bad_signature");
             }

@@ -10,6 +10,7 @@
 #include <hailong/Phones.h>
 #include <hailong/PluginState.h>
 #include <hailong/Survey.h>
+#include <hailong/SurveyLinks.h>
 #include <hailong/Templates.h>
 #include <hailong/TextNormalizer.h>
 
@@ -39,9 +40,13 @@ public:
     /// This plugin's durable records (other plugins' are out of its reach).
     virtual PluginState& state() = 0;
     virtual Phones& phones() = 0;
+    virtual const SurveyLinks& links() = 0;
     virtual Poco::Logger& logger() = 0;
     /// The folder holding this plugin's data (templates/, locale/...), installed or in source.
     virtual std::string dataFolder() const = 0;
+    /// Where this plugin's routes are reached from a browser: "/c/<name>", or "/s" for the
+    /// plugin that answers survey links (links.plugin). Pages build their own URLs from it.
+    virtual std::string publicPath() const = 0;
     /// Serves the files of `folder` (no "..", MIME types, ETag) under /c/<plugin>/<urlPrefix>/.
     virtual void serveFiles(std::string_view urlPrefix, const std::string& folder) = 0;
 

@@ -38,6 +38,13 @@ struct HttpRequest {
     /// The body parsed as one JSON object. Throws Problem (400 malformed or not an object,
     /// 415 wrong content type) with the position of the error.
     Poco::JSON::Object::Ptr jsonObject() const;
+    /// The body as an HTML form (application/x-www-form-urlencoded), decoded: repeated names
+    /// keep every value, in order. At most `maxFields` fields are read. Throws Problem 400 for a
+    /// field that is not UTF-8 or holds control characters other than tab and newlines, and
+    /// 413 when there are more than `maxFields`.
+    std::multimap<std::string, std::string> formFields(std::size_t maxFields = 200) const;
+    /// The value of cookie `name` ("" if absent).
+    std::string cookie(std::string_view name) const;
 };
 
 /// What a handler returns. A value type; either `body` or `writer` carries the content.

@@ -68,6 +68,10 @@ public:
     /// official later releases it (then it counts) or discards it (kept for the record).
     /// Throws like submit().
     virtual Receipt hold(const Submission& submission, std::string_view reason) = 0;
+    /// The response stored for this dossier and survey (any version, any channel), if there is
+    /// one: how a channel tells a citizen "already answered" before asking anything.
+    virtual std::optional<Receipt> answered(std::string_view dossierCode,
+                                            std::string_view surveyId) = 0;
 };
 
 }  // namespace hailong
