@@ -2,13 +2,15 @@
 # Installs the Debian packages hailong needs, if they are missing.
 #   scripts/deps.sh build   what building needs
 #   scripts/deps.sh test    building plus every test (PostgreSQL server, Catch2, Chromium and
-#                           the browser tests' npm package)
+#                           the browser tests' npm package, zbarimg and rsvg-convert for the QR
+#                           code tests)
 #   scripts/deps.sh bench   the tests' packages plus the load generator (wrk)
 set -euo pipefail
 what=${1:-build}
 build=(cmake ninja-build g++ ccache pkg-config libpoco-dev libsqlite3-dev libicu-dev
-       libkainjow-mustache-dev libpq-dev libargon2-dev)
-test=(catch2 postgresql util-linux sqlite3 hunspell-vi clang chromium nodejs npm kannel kannel-extras)
+       libkainjow-mustache-dev libpq-dev libargon2-dev libqrencode-dev)
+test=(catch2 postgresql util-linux sqlite3 hunspell-vi clang chromium nodejs npm kannel kannel-extras
+      zbar-tools librsvg2-bin)
 packages=("${build[@]}")
 [[ "$what" == test || "$what" == bench ]] && packages+=("${test[@]}")
 [[ "$what" == bench ]] && packages+=(wrk)
@@ -20,12 +22,13 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # The browser tests drive Debian's Chromium with the npm package playwright-core (no browser
-# download), pinned by tests/e2e/package-lock.json.
+# download) and check pages with axe-core, both pinned by tests/e2e/package-lock.json.
 e2e() {
   [[ "$what" == build ]] && return 0
   local dir
   dir=$(cd "$(dirname "$0")/../tests/e2e" && pwd)
-  [[ -f "$dir/node_modules/playwright-core/package.json" ]] && return 0
+  [[ -f "$dir/node_modules/playwright-core/package.json" &&
+     -f "$dir/node_modules/axe-core/package.json" ]] && return 0
   echo "installing the browser tests' npm packages in $dir"
   npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
 }

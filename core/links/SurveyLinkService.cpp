@@ -100,7 +100,11 @@ std::optional<SurveyLink> SurveyLinkService::read(std::string_view token) const 
 }
 
 std::string SurveyLinkService::url(std::string_view token) const {
-    return baseUrl_() + "/s/t/" + std::string(token);
+    return absolute("/s/t/" + std::string(token));
+}
+
+std::string SurveyLinkService::absolute(std::string_view path) const {
+    return baseUrl_() + std::string(path);
 }
 
 }  // namespace hailong

@@ -23,6 +23,7 @@ public:
     std::string token(std::string_view dossierCode, std::string_view surveyId) const override;
     std::optional<SurveyLink> read(std::string_view token) const override;
     std::string url(std::string_view token) const override;
+    std::string absolute(std::string_view path) const override;
 
     /// Reads (or draws and stores) the key now: call once the schema is there.
     void load() const { (void)key(); }

@@ -220,6 +220,9 @@ private:
                           const std::vector<Page>& pages, int shown,
                           const std::vector<FieldProblem>& problems, const std::string& notice,
                           const HttpRequest& r, int status = 200) const;
+    HttpResponse formHtml(const std::string& name, const Draft& d, const hailong::Survey& survey,
+                          Object::Ptr data, const std::string& notice, const HttpRequest& r,
+                          int status) const;
     HttpResponse reviewPage(const Draft& d, const hailong::Survey& survey,
                             const std::vector<Page>& pages, const std::string& notice,
                             const HttpRequest& r, int status = 200) const;
@@ -230,9 +233,19 @@ private:
     HttpResponse post(const HttpRequest& r);
     HttpResponse submit(Draft& d, const hailong::Survey& survey, const std::vector<Page>& pages,
                         const HttpRequest& r);
+    // Each page at its own address, so that the browser's Back goes to the page before.
     std::string resumeUrl(const Draft& d, const std::string& lang) const {
-        return base_ + "/r/" + d.id + (lang == "en" ? "?lang=en" : "");
+        return base_ + "/r/" + d.id + "?page=" + std::to_string(d.page) +
+               (lang == "en" ? "&lang=en" : "");
     }
+    // The record that lets a browser coming back to a link find the form it left there.
+    std::string returnKey(const std::string& browser, const std::string& start) const {
+        return "return:" + hailong::hmacSha256Hex(secret_, browser + "|" + start).substr(0, 40);
+    }
+    static std::string startOf(const Draft& d) {
+        return d.token.empty() ? "survey:" + d.surveyId : "link:" + d.token;
+    }
+    std::optional<Draft> leftHere(const HttpRequest& r, const Draft& fresh);
     void sweep();
 
     hailong::Host& host_;
@@ -319,7 +332,8 @@ Object::Ptr WebForm::questionView(const hailong::Survey& survey, const Question&
     v->set("other_name", "o." + q.id);
     v->set("number", numbers.at(q.id));
     v->set("text", textIn(q.text, lang));
-    v->set("help", textIn(q.help, lang));
+    // Empty texts are left out: a template section shows for any string, even "".
+    if (const std::string help = textIn(q.help, lang); !help.empty()) v->set("help", help);
     v->set("required", q.required);
     v->set("maxlength", q.maxLength);
     const auto given = d.answers.find(q.id);
@@ -388,8 +402,6 @@ HttpResponse WebForm::formPage(const Draft& d, const hailong::Survey& survey,
                                const std::vector<FieldProblem>& problems, const std::string& notice,
                                const HttpRequest& r, int status) const {
     const std::string& lang = d.lang;
-    std::string setCookie;
-    const std::string browser = browserKey(r, setCookie);
     const auto numbers = numbering(pages);
     std::map<std::string, std::string> problemText;
     Array::Ptr summary = new Array;
@@ -415,14 +427,8 @@ HttpResponse WebForm::formPage(const Draft& d, const hailong::Survey& survey,
         questions->add(questionView(survey, *q, page, d, problemText, numbers, lang));
     }
     Object::Ptr data = new Object;
-    data->set("title", textIn(survey.title, lang));
-    if (shown == 0) data->set("description", textIn(survey.description, lang));
-    if (!d.dossier.empty()) data->set("dossier", dossierView(d.dossier, lang));
-    data->set("form_id", d.id);
-    data->set("action", base_ + "/f/" + d.id);
-    data->set("csrf", csrf(browser, d.id));
-    data->set("survey", d.surveyId);
-    data->set("token", d.token);
+    if (const std::string about = textIn(survey.description, lang); shown == 0 && !about.empty())
+        data->set("description", about);
     data->set("page", shown);
     const int count = static_cast<int>(pages.size());
     data->set(
@@ -438,15 +444,31 @@ HttpResponse WebForm::formPage(const Draft& d, const hailong::Survey& survey,
         data->set("errors_title",
                   t(lang, "errors_title", {{"n", std::to_string(summary->size())}}));
     }
+    return formHtml("form", d, survey, data, notice, r, status);
+}
+
+// What the form and the review share: the form's address and key, the survey and dossier, the
+// notice and the language switch. Sets the browser's key cookie when it had none.
+HttpResponse WebForm::formHtml(const std::string& name, const Draft& d,
+                               const hailong::Survey& survey, Object::Ptr data,
+                               const std::string& notice, const HttpRequest& r, int status) const {
+    std::string setCookie;
+    const std::string browser = browserKey(r, setCookie);
+    data->set("title", textIn(survey.title, d.lang));
+    if (!d.dossier.empty()) data->set("dossier", dossierView(d.dossier, d.lang));
+    data->set("action", base_ + "/f/" + d.id);
+    data->set("csrf", csrf(browser, d.id));
+    data->set("survey", d.surveyId);
+    data->set("token", d.token);
     if (!notice.empty()) data->set("notice", notice);
-    const std::string other = lang == "en" ? "vi" : "en";
+    const std::string other = d.lang == "en" ? "vi" : "en";
     data->set("switch_lang", other);
     data->set("switch_label", t(other, "language_name"));
     // A form not stored yet is still at the address it started from.
     data->set("switch_url", r.method == "GET" && r.path.find("/r/") == std::string::npos
                                 ? r.path + "?lang=" + other
                                 : base_ + "/r/" + d.id + "?lang=" + other);
-    HttpResponse out = html("form", lang, data, status);
+    HttpResponse out = html(name, d.lang, data, status);
     if (!setCookie.empty()) out.header("Set-Cookie", setCookie);
     return out;
 }
@@ -455,8 +477,6 @@ HttpResponse WebForm::reviewPage(const Draft& d, const hailong::Survey& survey,
                                  const std::vector<Page>& pages, const std::string& notice,
                                  const HttpRequest& r, int status) const {
     const std::string& lang = d.lang;
-    std::string setCookie;
-    const std::string browser = browserKey(r, setCookie);
     const auto numbers = numbering(pages);
     Array::Ptr sections = new Array;
     for (std::size_t p = 0; p < pages.size(); ++p) {
@@ -492,22 +512,9 @@ HttpResponse WebForm::reviewPage(const Draft& d, const hailong::Survey& survey,
         sections->add(section);
     }
     Object::Ptr data = new Object;
-    data->set("title", textIn(survey.title, lang));
-    if (!d.dossier.empty()) data->set("dossier", dossierView(d.dossier, lang));
-    data->set("action", base_ + "/f/" + d.id);
-    data->set("csrf", csrf(browser, d.id));
-    data->set("survey", d.surveyId);
-    data->set("token", d.token);
     data->set("page", static_cast<int>(pages.size()));
     data->set("sections", sections);
-    if (!notice.empty()) data->set("notice", notice);
-    const std::string other = lang == "en" ? "vi" : "en";
-    data->set("switch_lang", other);
-    data->set("switch_label", t(other, "language_name"));
-    data->set("switch_url", base_ + "/r/" + d.id + "?lang=" + other);
-    HttpResponse out = html("review", lang, data, status);
-    if (!setCookie.empty()) out.header("Set-Cookie", setCookie);
-    return out;
+    return formHtml("review", d, survey, data, notice, r, status);
 }
 
 HttpResponse WebForm::thanksPage(const Draft& d, const std::string& lang) const {
@@ -525,9 +532,23 @@ HttpResponse WebForm::answeredPage(const std::string& dossier, const std::string
                    lang);
 }
 
+// The form this browser started from the same link and has not sent yet, if any.
+std::optional<Draft> WebForm::leftHere(const HttpRequest& r, const Draft& fresh) {
+    const std::string browser = r.cookie(kCookie);
+    if (!isFormId(browser)) return std::nullopt;
+    const auto id = host_.state().get(returnKey(browser, startOf(fresh)));
+    if (!id || !isFormId(*id)) return std::nullopt;
+    auto d = load(*id);
+    if (!d || !d->receipt.empty()) return std::nullopt;
+    d->lang = fresh.lang;
+    return d;
+}
+
 HttpResponse WebForm::savedPage(const Draft& d, const std::string& lang) const {
     Object::Ptr data = new Object;
-    data->set("resume_url", resumeUrl(d, lang));
+    const std::string resume = base_ + "/r/" + d.id + (lang == "en" ? "?lang=en" : "");
+    data->set("resume_url", resume);
+    data->set("resume_address", host_.links().absolute(resume));
     data->set("saved_text", t(lang, "saved_text", {{"days", std::to_string(settings_.draftDays)}}));
     return html("saved", lang, data);
 }
@@ -552,8 +573,9 @@ HttpResponse WebForm::post(const HttpRequest& r) {
     if (!limits_.allow("form:" + id, settings_.postsPerForm, 10 * kMinuteMs, now))
         return tooMany("form:" + id, lang);
     Draft d;
-    if (auto stored = load(id)) {
-        d = std::move(*stored);
+    const bool fresh = !host_.state().get("draft:" + id).has_value();
+    if (!fresh) {
+        d = *load(id);
     } else {
         const std::string address = "address:" + r.remoteAddress;
         if (!limits_.allow(address, settings_.formsPerAddress, kHourMs, now))
@@ -586,6 +608,9 @@ HttpResponse WebForm::post(const HttpRequest& r) {
         return host_.directory().dossier(code).has_value();
     };
     try {
+        if (fresh)  // this browser coming back to the same link finds this form
+            host_.state().put(returnKey(r.cookie(kCookie), startOf(d)), d.id,
+                              nowMs() + settings_.draftDays * kDayMs);
         if (action == "save") {
             d.page = std::min(shown, count);
             save(d);
@@ -690,11 +715,17 @@ void WebForm::routes(hailong::Router& router) {
     });
     // A new form: for an open survey, or for the dossier a signed link names.
     const auto begin = [this](const HttpRequest& r, const std::string& survey,
-                              const std::string& token) {
+                              const std::string& token) -> HttpResponse {
         const std::string lang = language(r);
         auto started = start(randomHex(16), survey, token, lang);
         if (auto* m = std::get_if<Message>(&started)) return message(*m, lang);
         const Draft& d = std::get<Draft>(started);
+        // The link's address is the first page's: the browser's Back from page 2 comes here.
+        if (const auto left = leftHere(r, d)) {
+            const auto s = host_.surveys().find(left->surveyId, left->version);
+            return formPage(*left, *s, pagesOf(*s, !left->dossier.empty()), 0, {},
+                            t(lang, "resumed"), r);
+        }
         const auto s = host_.surveys().find(d.surveyId, d.version);
         return formPage(d, *s, pagesOf(*s, !d.dossier.empty()), 0, {}, "", r);
     };

@@ -123,12 +123,7 @@ struct Desk {
     explicit Desk(Backend b, std::map<std::string, std::string> extra = {})
         : tdb(b), host(tdb.url(), dir, false, withCounter(std::move(extra))) {
         Runtime& rt = host.runtime();
-        rt.loadPlugins();
-        std::string state = "not loaded";
-        for (const auto& p : rt.plugins().statuses())
-            if (p.name == "counter") state = p.state + (p.reason.empty() ? "" : ": " + p.reason);
-        REQUIRE(state == "running");
-        rt.serve();
+        test::serveWithPlugin(rt, "counter");
         DirectoryStore& d = rt.directory();
         d.save(AgencyInput{"PT", "Tỉnh Phú Thọ", "", "province", "", true});
         d.save(AgencyInput{"XA", "Xã Thử", "PT", "commune", "", true});

@@ -2,10 +2,10 @@
 // to a real host with the sms plugin; replies, conversations, opt-outs and bad input.
 #include "support/TestSupport.h"
 
-#include <Poco/HMACEngine.h>
+#include <hailong/Hmac.h>
+
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/SHA2Engine.h>
 #include <Poco/URI.h>
 
 #include <catch2/catch.hpp>
@@ -55,22 +55,11 @@ std::string utf16be(const std::string& utf8) {
     return out;
 }
 
-class Sha256 : public Poco::SHA2Engine {
-public:
-    enum { BLOCK_SIZE = 64, DIGEST_SIZE = 32 };
-    Sha256() : Poco::SHA2Engine(SHA_256) {}
-};
-
 struct Gateway {
     explicit Gateway(Backend b, std::map<std::string, std::string> extra = {})
         : tdb(b), host(tdb.url(), dir, false, settings(std::move(extra))) {
         Runtime& rt = host.runtime();
-        rt.loadPlugins();
-        std::string state = "not loaded";
-        for (const auto& p : rt.plugins().statuses())
-            if (p.name == "sms") state = p.state + (p.reason.empty() ? "" : ": " + p.reason);
-        REQUIRE(state == "running");
-        rt.serve();
+        test::serveWithPlugin(rt, "sms");
         DirectoryStore& d = rt.directory();
         d.save(AgencyInput{"XA", "Xã Thử", "", "commune", "", true});
         d.save(ProcedureInput{"1.001193", "Đăng ký khai sinh", "Hộ tịch", "full", 1, true});
@@ -108,13 +97,10 @@ struct Gateway {
     test::HttpResult webhook(const std::string& body, std::int64_t at,
                              const std::string& secret = "s3cret-for-tests") {
         const std::string stamp = std::to_string(at);
-        Poco::HMACEngine<Sha256> hmac(secret);
-        hmac.update(stamp + "." + body);
-        return test::http(
-            host.runtime().port(), "POST", "/c/sms/webhook", body,
-            {{"Content-Type", "application/json"},
-             {"X-Hailong-Timestamp", stamp},
-             {"X-Hailong-Signature", Poco::DigestEngine::digestToHex(hmac.digest())}});
+        return test::http(host.runtime().port(), "POST", "/c/sms/webhook", body,
+                          {{"Content-Type", "application/json"},
+                           {"X-Hailong-Timestamp", stamp},
+                           {"X-Hailong-Signature", hmacSha256Hex(secret, stamp + "." + body)}});
     }
 
     // The answers of the SMS response to `dossier`: question → value, "" when there is none.

@@ -285,4 +285,14 @@ bool waitForHealth(std::uint16_t port, int seconds) {
     return false;
 }
 
+void serveWithPlugin(Runtime& rt, const std::string& plugin) {
+    rt.loadPlugins();
+    std::string state = "not loaded";
+    for (const auto& p : rt.plugins().statuses())
+        if (p.name == plugin) state = p.state + (p.reason.empty() ? "" : ": " + p.reason);
+    INFO("plugin " << plugin);
+    REQUIRE(state == "running");
+    rt.serve();
+}
+
 }  // namespace hailong::test

@@ -92,6 +92,10 @@ private:
     std::unique_ptr<Runtime> runtime_;
 };
 
+/// Loads the configured plugins, requires `plugin` to be running (a test failure naming why
+/// not), and starts serving.
+void serveWithPlugin(Runtime& rt, const std::string& plugin);
+
 /// Runs `body` once per backend (a Catch section each) with a serving TestHost on a fresh
 /// database.
 void onEachHost(const std::function<void(Runtime&)>& body);

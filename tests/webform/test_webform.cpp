@@ -107,12 +107,7 @@ struct Site {
     explicit Site(Backend b, std::map<std::string, std::string> extra = {})
         : tdb(b), host(tdb.url(), dir, false, settings(std::move(extra))) {
         Runtime& rt = host.runtime();
-        rt.loadPlugins();
-        std::string state = "not loaded";
-        for (const auto& p : rt.plugins().statuses())
-            if (p.name == "webform") state = p.state + (p.reason.empty() ? "" : ": " + p.reason);
-        REQUIRE(state == "running");
-        rt.serve();
+        test::serveWithPlugin(rt, "webform");
         DirectoryStore& d = rt.directory();
         d.save(AgencyInput{"PT", "Tỉnh Phú Thọ", "", "province", "", true});
         d.save(AgencyInput{"XA", "Xã Thử", "PT", "commune", "", true});
@@ -564,8 +559,13 @@ TEST_CASE("webform: malformed or oversized forms get a page that says so", "[web
     CHECK(contains(r.body, "<h1>Không đọc được biểu mẫu</h1>"));
     r = br.request("POST", action, "q.comment=a%00b");
     CHECK(r.status == 400);
-    r = br.request("POST", action, std::string(300 * 1024, 'a'));
-    CHECK(r.status == 413);
+    // Beyond the route's 256 KiB the server answers 413 without reading the body; the client
+    // may see that answer or, still writing, the connection closed under it.
+    try {
+        CHECK(br.request("POST", action, std::string(300 * 1024, 'a')).status == 413);
+    } catch (const Poco::IOException& e) {
+        SUCCEED("connection closed while sending: " + e.displayText());
+    }
     CHECK(br.request("POST", "/s/f/XYZ", "action=next").status == 404);
 }
 

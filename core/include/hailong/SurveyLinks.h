@@ -26,6 +26,8 @@ public:
     virtual std::optional<SurveyLink> read(std::string_view token) const = 0;
     /// The address a citizen opens for `token`: "<links.base_url>/s/t/<token>".
     virtual std::string url(std::string_view token) const = 0;
+    /// The absolute address of `path` ("/s/r/...") as citizens reach this host.
+    virtual std::string absolute(std::string_view path) const = 0;
 };
 
 }  // namespace hailong
