@@ -3,6 +3,7 @@
 #include "app/Runtime.h"
 #include "common/Clock.h"
 
+#include <hailong/Hmac.h>
 #include <hailong/Problem.h>
 
 namespace hailong {
@@ -64,24 +65,79 @@ ListQuery listQuery(const HttpRequest& r) {
     return q;
 }
 
+std::string Caller::actor() const {
+    if (session) return "user:" + session->user.username;
+    if (key) return "apikey:" + key->name;
+    return "token";
+}
+
 Caller caller(Runtime& rt, const HttpRequest& r) {
-    if (hasToken(rt, r)) return Caller{true, std::nullopt};
+    if (hasToken(rt, r)) return Caller{true, std::nullopt, std::nullopt, "", "", 0};
     const std::string header = r.header("authorization");
     if (header.starts_with("Bearer "))
-        if (auto key = rt.apiKeys().authenticate(header.substr(7))) return Caller{false, key};
+        if (auto key = rt.apiKeys().authenticate(header.substr(7)))
+            return Caller{false,           key,          std::nullopt, key->agencyPath,
+                          key->agencyCode, key->agencyId};
+    if (header.empty())
+        if (auto signedIn = rt.sessions().find(r.cookie(kSessionCookie), nowMs())) {
+            const bool reads = r.method == "GET" || r.method == "HEAD";
+            if (!reads && !sameSecret(r.header("x-csrf-token"), signedIn->csrf))
+                throw Problem(403, "auth.csrf");
+            const User& u = signedIn->user;
+            return Caller{u.role == Role::Admin, std::nullopt, signedIn,
+                          u.agencyPath,          u.agencyCode, u.agencyId.value_or(0)};
+        }
     // No credentials at all is a different mistake from a wrong or revoked key.
     Problem p(401, header.empty() ? "auth.credentials_required" : "apikey.invalid");
     p.headers.emplace_back("WWW-Authenticate", "Bearer");
     throw p;
 }
 
+bool inScope(Runtime& rt, const Caller& who, std::int64_t agencyId) {
+    if (who.admin || who.scopePath.empty()) return who.admin;
+    auto a = rt.directory().agencyById(agencyId);
+    return a && a->path.starts_with(who.scopePath);
+}
+
 void requireScope(Runtime& rt, const HttpRequest& r, std::int64_t agencyId) {
     const Caller who = caller(rt, r);
-    if (who.admin) return;
+    if (inScope(rt, who, agencyId)) return;
     auto a = rt.directory().agencyById(agencyId);
-    if (!a || !a->path.starts_with(who.key->agencyPath))
+    throw Problem(403, "apikey.out_of_scope",
+                  {{"scope", who.scopeCode}, {"code", a ? a->code : "?"}});
+}
+
+Caller requireWriter(Runtime& rt, const HttpRequest& r, std::optional<std::int64_t> agencyId,
+                     bool keysMay) {
+    Caller who = caller(rt, r);
+    if (who.admin) return who;
+    if (who.key && !keysMay) throw Problem(403, "auth.token_required");
+    if (who.readOnly()) throw Problem(403, "auth.read_only");
+    if (!agencyId) throw Problem(403, "auth.admin_only");
+    if (!inScope(rt, who, *agencyId)) {
+        auto a = rt.directory().agencyById(*agencyId);
         throw Problem(403, "apikey.out_of_scope",
-                      {{"scope", who.key->agencyCode}, {"code", a ? a->code : "?"}});
+                      {{"scope", who.scopeCode}, {"code", a ? a->code : "?"}});
+    }
+    return who;
+}
+
+void audit(Runtime& rt, const HttpRequest& r, const Caller& who, const std::string& action,
+           const std::string& kind, const std::string& code, std::optional<std::int64_t> agencyId,
+           const std::string& before, const std::string& after) {
+    AuditEntry e;
+    e.actor = who.actor();
+    if (who.session) e.userId = who.session->user.id;
+    e.address = r.remoteAddress;
+    e.requestId = r.requestId;
+    e.action = action;
+    e.kind = kind;
+    e.code = code;
+    if (agencyId)
+        if (auto a = rt.directory().agencyById(*agencyId)) e.agencyPath = a->path;
+    e.before = before;
+    e.after = after;
+    rt.audit().record(std::move(e));
 }
 
 }  // namespace hailong

@@ -125,9 +125,9 @@ Submission submissionFrom(const Object::Ptr& body, const std::string& prefix,
     throw Problem(422, "submission.invalid", {}, all);
 }
 
-// An API key writes only inside its agency subtree: every agency the response names (itself,
-// or through its dossier, counter or officer) must be there.
-void checkScope(Runtime& rt, const ApiKey& key, const Submission& s) {
+// An API key or an official writes only inside its agency subtree: every agency the response
+// names (itself, or through its dossier, counter or officer) must be there.
+void checkScope(Runtime& rt, const Caller& who, const Submission& s) {
     DirectoryStore& dir = rt.directory();
     std::vector<std::pair<std::string, std::optional<std::int64_t>>> named;
     if (!s.agencyCode.empty())
@@ -143,8 +143,8 @@ void checkScope(Runtime& rt, const ApiKey& key, const Submission& s) {
         throw Problem(422, "submission.invalid", {}, {{"agency", "responses.agency_required", {}}});
     for (const auto& [code, agencyId] : named) {
         auto agency = agencyId ? dir.agencyById(*agencyId) : std::nullopt;
-        if (!agency || !agency->path.starts_with(key.agencyPath))
-            throw Problem(403, "apikey.out_of_scope", {{"scope", key.agencyCode}, {"code", code}});
+        if (!agency || !agency->path.starts_with(who.scopePath))
+            throw Problem(403, "apikey.out_of_scope", {{"scope", who.scopeCode}, {"code", code}});
     }
 }
 
@@ -164,7 +164,8 @@ HttpResponse postResponses(Runtime& rt, const HttpRequest& r) {
     auto body = r.jsonObject();
     auto submitOne = [&](const Object::Ptr& item, const std::string& prefix) {
         Submission s = submissionFrom(item, prefix, rt.surveys(), rt.ingest());
-        if (who.key) checkScope(rt, *who.key, s);
+        if (who.readOnly()) throw Problem(403, "auth.read_only");
+        if (!who.admin) checkScope(rt, who, s);
         return rt.ingest().submit(s);
     };
     if (!body->has("responses")) {

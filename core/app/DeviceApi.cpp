@@ -19,14 +19,24 @@ using Poco::JSON::Object;
 namespace hailong {
 namespace {
 
-Device deviceInScope(Runtime& rt, const HttpRequest& r) {
+// The device of the route, if the caller may see it (or, for a change, make it).
+struct DeviceInScope {
+    Device device;
+    Caller who;
+    std::int64_t agencyId = 0;
+};
+DeviceInScope deviceInScope(Runtime& rt, const HttpRequest& r, bool change) {
     const std::string& code = r.param("code");
     auto device = rt.directory().device(code);
     if (!device) throw Problem(404, "device.not_found", {{"code", code}});
     auto counter = rt.directory().counterById(device->counterId);
     if (!counter) throw std::logic_error("a device without its counter");
-    requireScope(rt, r, counter->agencyId);
-    return *device;
+    if (!change) requireScope(rt, r, counter->agencyId);
+    const Caller who = change ? requireWriter(rt, r, counter->agencyId, true) : caller(rt, r);
+    return {*device, who, counter->agencyId};
+}
+void audited(Runtime& rt, const HttpRequest& r, const DeviceInScope& d, const char* action) {
+    audit(rt, r, d.who, action, "device", d.device.code, d.agencyId, "", "");
 }
 
 Object::Ptr officerJson(const Officer& o) {
@@ -129,16 +139,13 @@ Object::Ptr heldJson(Runtime& rt, const Held& h) {
     return o;
 }
 
-Held heldInScope(Runtime& rt, const HttpRequest& r) {
+// A held submission the caller may decide on, and who decides.
+std::pair<Held, Caller> heldInScope(Runtime& rt, const HttpRequest& r) {
     const std::string& id = r.param("id");
     const int n = queryInteger("id", id, 1, 2000000000);
     auto found = readHeld(rt, "id", std::to_string(n), 1);
     if (found.empty()) throw Problem(404, "held.not_found", {{"id", id}});
-    if (found.front().agencyId)
-        requireScope(rt, r, *found.front().agencyId);
-    else if (!caller(rt, r).admin)
-        throw Problem(403, "auth.token_required");
-    return found.front();
+    return {found.front(), requireWriter(rt, r, found.front().agencyId, true)};
 }
 
 // Gives a released response the receipt its submission got when it was held (if that code is
@@ -178,8 +185,10 @@ void registerDeviceApi(Runtime& rt) {
     RouteTable& routes = rt.routes();
     DeviceRegistry& devices = rt.devices();
     routes.add("POST", "/api/v1/devices/{code}/pairing", [&rt, &devices](const HttpRequest& r) {
-        const Device d = deviceInScope(rt, r);
+        const auto in = deviceInScope(rt, r, true);
+        const Device& d = in.device;
         const PairingCode code = devices.issuePairing(d.code);
+        audited(rt, r, in, "pairing_code");
         Object::Ptr out = new Object;
         out->set("device", d.code);
         out->set("pairing_code", code.code);
@@ -188,36 +197,43 @@ void registerDeviceApi(Runtime& rt) {
         return HttpResponse::json(out, 201);
     });
     routes.add("POST", "/api/v1/devices/{code}/revoke", [&rt, &devices](const HttpRequest& r) {
-        const Device d = deviceInScope(rt, r);
-        devices.revoke(d.code);
+        const auto in = deviceInScope(rt, r, true);
+        devices.revoke(in.device.code);
+        audited(rt, r, in, "revoke");
         return HttpResponse::noContent();
     });
     routes.add("GET", "/api/v1/devices/{code}/session", [&rt, &devices](const HttpRequest& r) {
-        const Device d = deviceInScope(rt, r);
+        const Device d = deviceInScope(rt, r, false).device;
         auto s = devices.session(d.code);
         if (!s) throw Problem(404, "device.not_found", {{"code", d.code}});
         return HttpResponse::json(sessionJson(*s));
     });
     routes.add("PUT", "/api/v1/devices/{code}/shift", [&rt, &devices](const HttpRequest& r) {
-        const Device d = deviceInScope(rt, r);
+        const auto d = deviceInScope(rt, r, true);
         JsonInput in(r.jsonObject());
         const std::string officer = in.text("officer", 64, true).value_or("");
         in.finish("request.invalid");
-        return HttpResponse::json(officerJson(devices.startShift(d.code, officer)));
+        const Officer o = devices.startShift(d.device.code, officer);
+        audited(rt, r, d, "shift_start");
+        return HttpResponse::json(officerJson(o));
     });
     routes.add("DELETE", "/api/v1/devices/{code}/shift", [&rt, &devices](const HttpRequest& r) {
-        devices.endShift(deviceInScope(rt, r).code);
+        const auto d = deviceInScope(rt, r, true);
+        devices.endShift(d.device.code);
+        audited(rt, r, d, "shift_end");
         return HttpResponse::noContent();
     });
     routes.add("PUT", "/api/v1/officers/{code}/pin", [&rt, &devices](const HttpRequest& r) {
         const std::string& code = r.param("code");
         auto officer = rt.directory().officer(code);
         if (!officer) throw Problem(404, "officer.not_found", {{"code", code}});
-        requireScope(rt, r, officer->agencyId);
+        const Caller who = requireWriter(rt, r, officer->agencyId, true);
         JsonInput in(r.jsonObject());
         const std::string pin = in.text("pin", 8).value_or("");
         in.finish("request.invalid");
         devices.setPin(officer->code, pin);
+        audit(rt, r, who, pin.empty() ? "pin_remove" : "pin_set", "officer", officer->code,
+              officer->agencyId, "", "");
         return HttpResponse::noContent();
     });
 
@@ -229,15 +245,14 @@ void registerDeviceApi(Runtime& rt) {
                           {{"status", "field.one_of", {{"allowed", "held, released, discarded"}}}});
         const int limit = queryInteger("limit", r.queryParam("limit").value_or("100"), 1, 1000);
         Array::Ptr items = new Array;
-        for (const Held& h :
-             readHeld(rt, "status", status, limit, who.admin ? "" : who.key->agencyPath))
+        for (const Held& h : readHeld(rt, "status", status, limit, who.scopePath))
             items->add(heldJson(rt, h));
         Object::Ptr out = new Object;
         out->set("items", items);
         return HttpResponse::json(out);
     });
     routes.add("POST", "/api/v1/held/{id}/release", [&rt](const HttpRequest& r) {
-        const Held h = heldInScope(rt, r);
+        const auto [h, who] = heldInScope(rt, r);
         if (h.status != "held")
             throw Problem(409, "held.already_decided", {{"id", std::to_string(h.id)}});
         // Counted under its own key: a copy that reached the responses meanwhile counts once.
@@ -245,6 +260,7 @@ void registerDeviceApi(Runtime& rt) {
         // The device (or the citizen) was given the held receipt: the response keeps it.
         const bool kept = !receipt.duplicate && keepReceipt(rt, receipt.responseId, h.receipt);
         decide(rt, h, "released", receipt.responseId);
+        audit(rt, r, who, "release", "held", std::to_string(h.id), h.agencyId, "", "");
         Object::Ptr out = new Object;
         out->set("id", h.id);
         out->set("status", "released");
@@ -254,8 +270,9 @@ void registerDeviceApi(Runtime& rt) {
         return HttpResponse::json(out);
     });
     routes.add("POST", "/api/v1/held/{id}/discard", [&rt](const HttpRequest& r) {
-        const Held h = heldInScope(rt, r);
+        const auto [h, who] = heldInScope(rt, r);
         decide(rt, h, "discarded", std::nullopt);
+        audit(rt, r, who, "discard", "held", std::to_string(h.id), h.agencyId, "", "");
         return HttpResponse::noContent();
     });
 }

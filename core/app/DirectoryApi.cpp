@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <set>
+#include <sstream>
 
 namespace hailong {
 namespace {
@@ -38,7 +39,19 @@ struct Resource {
         read;
     /// Extra detail for the single-item view (e.g. an agency's children).
     std::function<void(const Entity&, Object::Ptr&)> detail;
+    /// The agency an entity belongs to (an agency: itself; none: a national thing, such as a
+    /// procedure, that only admins change).
+    std::function<std::optional<std::int64_t>(const Entity&)> agencyOf;
+    /// The agency an input puts the entity in (an agency: its parent); nullopt when none or
+    /// unknown (the save then reports the unknown reference).
+    std::function<std::optional<std::int64_t>(const Input&)> inputAgency;
 };
+
+std::string jsonText(const Object::Ptr& o) {
+    std::ostringstream out;
+    o->stringify(out);
+    return out.str();
+}
 
 Poco::Dynamic::Var codeOr(const Codes& codes, const std::optional<std::int64_t>& id) {
     if (!id) return Poco::Dynamic::Var();
@@ -68,8 +81,19 @@ void mount(RouteTable& routes, Runtime& rt, std::shared_ptr<const Resource<E, I>
         return Problem(404, "directory.not_found", {{"kind", res->kind}, {"code", code}});
     };
     routes.add("GET", base, [&rt, res](const HttpRequest& r) {
-        if (res->privateReads) requireToken(rt, r, "auth.token_required_read");
-        const ListQuery q = listQuery(r);
+        ListQuery q = listQuery(r);
+        if (res->privateReads) {  // case data: the caller's subtree only
+            const Caller who = caller(rt, r);
+            if (!who.scopePath.empty()) {
+                if (q.agencyCode.empty()) q.agencyCode = who.scopeCode;
+                auto a = rt.directory().agency(q.agencyCode);
+                if (!a || !a->path.starts_with(who.scopePath))
+                    throw Problem(403, "apikey.out_of_scope",
+                                  {{"scope", who.scopeCode}, {"code", q.agencyCode}});
+            } else if (!who.admin) {
+                throw Problem(403, "auth.token_required_read");
+            }
+        }
         const auto items = res->list(q);
         Object::Ptr body = new Object;
         body->set("items", res->render(items));
@@ -79,15 +103,22 @@ void mount(RouteTable& routes, Runtime& rt, std::shared_ptr<const Resource<E, I>
         return HttpResponse::json(body);
     });
     routes.add("GET", base + "/{code}", [&rt, res, notFound](const HttpRequest& r) {
-        if (res->privateReads) requireToken(rt, r, "auth.token_required_read");
+        if (res->privateReads) caller(rt, r);  // 401 before 404: nothing told to strangers
         auto entity = res->find(r.param("code"));
         if (!entity) throw notFound(r.param("code"));
+        if (res->privateReads) {
+            const auto agency = res->agencyOf(*entity);
+            if (agency)
+                requireScope(rt, r, *agency);
+            else if (!caller(rt, r).admin)
+                throw Problem(403, "auth.admin_only");
+        }
         Object::Ptr item = res->render({*entity})->getObject(0);
         if (res->detail) res->detail(*entity, item);
         return HttpResponse::json(item);
     });
     auto save = [&rt, res, notFound](const HttpRequest& r) {
-        requireToken(rt, r);
+        caller(rt, r);  // 401 before anything is read
         JsonInput in(r.jsonObject());
         std::string code;
         std::optional<E> existing;
@@ -101,15 +132,30 @@ void mount(RouteTable& routes, Runtime& rt, std::shared_ptr<const Resource<E, I>
             if (!code.empty()) existing = res->find(code);
         }
         I input = res->read(in, existing, code);
+        // Both where it is and where it goes must be the caller's to change.
+        const auto target = res->inputAgency(input);
+        Caller who = requireWriter(rt, r, target);
+        if (existing) who = requireWriter(rt, r, res->agencyOf(*existing));
         in.finish("directory.invalid");
+        const std::string before =
+            existing ? jsonText(res->render({*existing})->getObject(0)) : std::string();
         const SaveOutcome outcome = rt.directory().save(input);
+        Object::Ptr item = res->render({*res->find(code)})->getObject(0);
+        if (outcome != SaveOutcome::Unchanged)
+            audit(rt, r, who, outcome == SaveOutcome::Created ? "create" : "update", res->kind,
+                  code, target, before, jsonText(item));
         Object::Ptr body = new Object;
         body->set("result", toString(outcome));
-        body->set("item", res->render({*res->find(code)})->getObject(0));
+        body->set("item", item);
         return HttpResponse::json(body, outcome == SaveOutcome::Created ? 201 : 200);
     };
     routes.add("POST", base, save);
     routes.add("PATCH", base + "/{code}", save);
+}
+
+std::optional<std::int64_t> agencyIdOf(DirectoryStore& dir, const std::string& code) {
+    auto a = dir.agency(code);
+    return a ? std::optional<std::int64_t>(a->id) : std::nullopt;
 }
 
 // The code of an entity's agency (or other reference) for a PATCH that does not name it.
@@ -177,6 +223,13 @@ void registerDirectoryApi(Runtime& rt) {
         }
         item->set("children", children);
     };
+    agencies->agencyOf = [](const Agency& a) { return std::optional<std::int64_t>(a.id); };
+    agencies->inputAgency = [&dir](const AgencyInput& in) -> std::optional<std::int64_t> {
+        // A new top-level agency is the admins' to make; a child, its parent's officials'.
+        if (in.parentCode.empty()) return std::nullopt;
+        auto parent = dir.agency(in.parentCode);
+        return parent ? std::optional<std::int64_t>(parent->id) : std::nullopt;
+    };
     mount<Agency, AgencyInput>(routes, rt, agencies);
 
     auto counters = std::make_shared<Resource<Counter, CounterInput>>();
@@ -208,6 +261,10 @@ void registerDirectoryApi(Runtime& rt) {
                            .value_or(keptCode(dir, "agencies", old, &Counter::agencyId));
         c.active = in.boolean("active");
         return c;
+    };
+    counters->agencyOf = [](const Counter& c) { return std::optional<std::int64_t>(c.agencyId); };
+    counters->inputAgency = [&dir](const CounterInput& in) {
+        return agencyIdOf(dir, in.agencyCode);
     };
     mount<Counter, CounterInput>(routes, rt, counters);
 
@@ -243,6 +300,10 @@ void registerDirectoryApi(Runtime& rt) {
         x.active = in.boolean("active");
         return x;
     };
+    officers->agencyOf = [](const Officer& o) { return std::optional<std::int64_t>(o.agencyId); };
+    officers->inputAgency = [&dir](const OfficerInput& in) {
+        return agencyIdOf(dir, in.agencyCode);
+    };
     mount<Officer, OfficerInput>(routes, rt, officers);
 
     auto procedures = std::make_shared<Resource<Procedure, ProcedureInput>>();
@@ -276,6 +337,8 @@ void registerDirectoryApi(Runtime& rt) {
         p.active = in.boolean("active");
         return p;
     };
+    procedures->agencyOf = [](const Procedure&) { return std::optional<std::int64_t>(); };
+    procedures->inputAgency = [](const ProcedureInput&) { return std::optional<std::int64_t>(); };
     mount<Procedure, ProcedureInput>(routes, rt, procedures);
 
     // Dossiers are case data: reading them needs the token, and the phone is never returned.
@@ -338,6 +401,10 @@ void registerDirectoryApi(Runtime& rt) {
         d.returnedAtMs = in.time("returned_at");  // not given: kept by the store
         return d;
     };
+    dossiers->agencyOf = [](const Dossier& d) { return std::optional<std::int64_t>(d.agencyId); };
+    dossiers->inputAgency = [&dir](const DossierInput& in) {
+        return agencyIdOf(dir, in.agencyCode);
+    };
     mount<Dossier, DossierInput>(routes, rt, dossiers);
 
     auto devices = std::make_shared<Resource<Device, DeviceInput>>();
@@ -370,6 +437,14 @@ void registerDirectoryApi(Runtime& rt) {
         d.counterCode = in.text("counter", 64, !old)
                             .value_or(keptCode(dir, "counters", old, &Device::counterId));
         return d;
+    };
+    devices->agencyOf = [&dir](const Device& d) -> std::optional<std::int64_t> {
+        auto c = dir.counterById(d.counterId);
+        return c ? std::optional<std::int64_t>(c->agencyId) : std::nullopt;
+    };
+    devices->inputAgency = [&dir](const DeviceInput& in) -> std::optional<std::int64_t> {
+        auto c = dir.counter(in.counterCode);
+        return c ? std::optional<std::int64_t>(c->agencyId) : std::nullopt;
     };
     mount<Device, DeviceInput>(routes, rt, devices);
 }

@@ -61,12 +61,12 @@ void applyScope(Runtime& rt, const HttpRequest& r, index::IndexRequest& request)
     const Caller who = caller(rt, r);
     if (who.admin) return;
     if (!request.scopeAgency) {
-        request.scopeAgency = who.key->agencyId;
+        request.scopeAgency = who.scopeAgencyId;
         return;
     }
     auto a = rt.directory().agencyById(*request.scopeAgency);
-    if (!a || !a->path.starts_with(who.key->agencyPath))
-        throw Problem(403, "index.outside_scope", {{"agency", who.key->agencyCode}});
+    if (!a || !a->path.starts_with(who.scopePath))
+        throw Problem(403, "index.outside_scope", {{"agency", who.scopeCode}});
 }
 
 }  // namespace

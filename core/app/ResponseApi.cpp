@@ -107,14 +107,14 @@ void registerResponseApi(Runtime& rt) {
         filter("channel", "r.channel");
         filter("counter", "c.code");
         filter("device", "dv.code");
-        std::string scope = who.admin ? "" : who.key->agencyPath;
+        std::string scope = who.scopePath;
         if (auto code = r.queryParam("agency")) {
             auto a = rt.directory().agency(*code);
             if (!a)
                 throw Problem(404, "directory.not_found", {{"kind", "agency"}, {"code", *code}});
             if (!a->path.starts_with(scope))
                 throw Problem(403, "apikey.out_of_scope",
-                              {{"scope", who.key->agencyCode}, {"code", *code}});
+                              {{"scope", who.scopeCode}, {"code", *code}});
             scope = a->path;
         }
         if (!scope.empty()) {
@@ -130,8 +130,8 @@ void registerResponseApi(Runtime& rt) {
         const Caller who = caller(rt, r);
         std::vector<std::string> values{r.param("receipt")};
         std::string where = "r.receipt = $1";
-        if (!who.admin) {
-            values.push_back(who.key->agencyPath + "%");
+        if (!who.scopePath.empty()) {
+            values.push_back(who.scopePath + "%");
             where += " AND a.path LIKE $2";
         }
         Array::Ptr found = readResponses(rt, where, values, 1);

@@ -141,6 +141,14 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
     devices_ = std::make_unique<DeviceRegistry>(*db_, *directory_);
     phones_ = std::make_unique<PhoneBook>(*db_, config.getString("privacy.phone_key", ""));
     directory_->setPhoneKey([this](std::string_view phone) { return phones_->key(phone); });
+    users_ = std::make_unique<UserStore>(*db_, *directory_);
+    SessionStore::Options sessionOptions;
+    sessionOptions.idleMs =
+        std::int64_t{60000} * std::max(1, config.getInt("console.idle_minutes"));
+    sessionOptions.absoluteMs =
+        std::int64_t{3600000} * std::max(1, config.getInt("console.session_hours"));
+    sessions_ = std::make_unique<SessionStore>(*db_, *users_, sessionOptions);
+    audit_ = std::make_unique<AuditLog>(*db_);
     links_ = std::make_unique<SurveyLinkService>(*db_, [this] {
         std::string base = config_.getString("links.base_url", "");
         if (base.empty())

@@ -2,6 +2,7 @@
 // built from the effective configuration, started and stopped in a fixed order.
 #pragma once
 
+#include "accounts/Accounts.h"
 #include "app/ApiKeys.h"
 #include "app/Paths.h"
 #include "common/MessageCatalog.h"
@@ -62,6 +63,9 @@ public:
     DeviceRegistry& devices() { return *devices_; }
     PhoneBook& phones() { return *phones_; }
     SurveyLinkService& links() { return *links_; }
+    UserStore& users() { return *users_; }
+    SessionStore& sessions() { return *sessions_; }
+    AuditLog& audit() { return *audit_; }
     IngestService& ingest() { return *ingest_; }
     index::IndexService& indices() { return *indices_; }
     SurveyStore& surveys() { return *surveys_; }
@@ -95,6 +99,9 @@ private:
     std::unique_ptr<DeviceRegistry> devices_;
     std::unique_ptr<PhoneBook> phones_;
     std::unique_ptr<SurveyLinkService> links_;
+    std::unique_ptr<UserStore> users_;
+    std::unique_ptr<SessionStore> sessions_;
+    std::unique_ptr<AuditLog> audit_;
     std::unique_ptr<IngestService> ingest_;
     std::unique_ptr<index::IndexService> indices_;
     std::unique_ptr<DurableOutbox> outbox_;

@@ -46,6 +46,11 @@ const std::vector<Setting>& settings() {
          "(default: http://http.host:http.port)"},
         {"links.survey", "sipas-2017", "Survey a dossier's link asks when the request names none"},
         {"links.plugin", "webform", "Plugin that answers survey links, also served under /s/"},
+        {"console.idle_minutes", "30", "A console session unused this long is signed out"},
+        {"console.session_hours", "12", "A console session ends this long after signing in"},
+        {"console.secure_cookie", "false",
+         "Mark the console's session cookie Secure (set it when citizens and officials reach "
+         "hailong over HTTPS)"},
         {"paths.data", "data", "Folder for the SQLite database, tokens and uploads"},
         {"paths.plugins", "", "Plugin folders, ':'-separated (default: found next to the binary)"},
         {"paths.surveys", "", "Survey definitions folder (default: found next to the binary)"},

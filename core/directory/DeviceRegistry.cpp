@@ -1,5 +1,7 @@
 #include "directory/DeviceRegistry.h"
 
+#include "common/SecretHash.h"
+
 #include "common/Clock.h"
 #include "common/Random.h"
 #include "survey/SurveyParser.h"
@@ -7,8 +9,6 @@
 #include <hailong/Problem.h>
 
 #include <Poco/Nullable.h>
-
-#include <argon2.h>
 
 #include <algorithm>
 #include <cctype>
@@ -23,22 +23,6 @@ constexpr int kSeenEverySeconds = 10;  // last_seen_at is written this often, fo
 
 std::int64_t ms(std::chrono::milliseconds d) {
     return static_cast<std::int64_t>(d.count());
-}
-
-// Argon2id at OWASP's smallest recommended cost (19 MiB, 2 passes): about 30 ms a check here.
-std::string hashPin(const std::string& pin) {
-    const std::string salt = random::hex(16);
-    char encoded[128];
-    const int rc = argon2id_hash_encoded(2, 19456, 1, pin.data(), pin.size(), salt.data(),
-                                         salt.size(), 32, encoded, sizeof encoded);
-    if (rc != ARGON2_OK)
-        throw std::runtime_error(std::string("argon2id failed: ") + argon2_error_message(rc));
-    return encoded;
-}
-
-bool pinMatches(const std::string& encoded, std::string_view pin) {
-    return !encoded.empty() &&
-           argon2id_verify(encoded.c_str(), pin.data(), pin.size()) == ARGON2_OK;
 }
 
 }  // namespace
@@ -236,7 +220,7 @@ void DeviceRegistry::setPin(const std::string& officerCode, const std::string& p
         std::all_of(pin.begin(), pin.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!pin.empty() && (!digits || pin.size() < 4 || pin.size() > 8))
         throw Problem(422, "request.invalid", {}, {{"pin", "officer.pin_shape", {}}});
-    std::string hash = pin.empty() ? std::string() : hashPin(pin);
+    std::string hash = pin.empty() ? std::string() : hashSecret(pin);
     db_.write([&](Session& s) {
         std::string oc = officerCode;
         const std::int64_t at = nowMs();
@@ -271,7 +255,7 @@ Officer DeviceRegistry::signIn(std::int64_t deviceId, std::string_view officerCo
         s << "SELECT pin_hash FROM officers WHERE id = $1", bind(id), into(encoded), now;
     });
     if (encoded.empty()) throw Problem(403, "shift.no_pin", {{"code", officer->code}});
-    if (!pinMatches(encoded, pin)) {
+    if (!secretMatches(encoded, pin)) {
         std::lock_guard lock(mutex_);
         Tries& t = pinTries_[officer->id];
         if (++t.wrong >= options_.pinTries) {

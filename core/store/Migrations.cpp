@@ -270,6 +270,52 @@ const Migration kSecrets{7,
             created_at BIGINT NOT NULL))",
                          }};
 
+// The console's accounts, their sessions, and the audit log of every change made through the
+// console or the API.
+const Migration kAccounts{8,
+                          "accounts, sessions and the audit log",
+                          {
+                              R"(CREATE TABLE users (
+            id {{id}},
+            username TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL,
+            agency_id BIGINT REFERENCES agencies(id),
+            password_hash TEXT NOT NULL,
+            must_change INTEGER NOT NULL DEFAULT 0,
+            active INTEGER NOT NULL DEFAULT 1,
+            failed_signins INTEGER NOT NULL DEFAULT 0,
+            locked_until BIGINT NOT NULL DEFAULT 0,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            password_changed_at BIGINT NOT NULL))",
+                              R"(CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            user_id BIGINT NOT NULL REFERENCES users(id),
+            csrf TEXT NOT NULL,
+            address TEXT NOT NULL DEFAULT '',
+            user_agent TEXT NOT NULL DEFAULT '',
+            created_at BIGINT NOT NULL,
+            seen_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL))",
+                              "CREATE INDEX sessions_user ON sessions(user_id)",
+                              R"(CREATE TABLE audit_log (
+            id {{id}},
+            at BIGINT NOT NULL,
+            actor TEXT NOT NULL,
+            user_id BIGINT,
+            address TEXT NOT NULL DEFAULT '',
+            request_id TEXT NOT NULL DEFAULT '',
+            action TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            code TEXT NOT NULL DEFAULT '',
+            agency_path TEXT NOT NULL DEFAULT '',
+            before_json TEXT NOT NULL DEFAULT '',
+            after_json TEXT NOT NULL DEFAULT ''))",
+                              "CREATE INDEX audit_log_at ON audit_log(at)",
+                              "CREATE INDEX audit_log_kind ON audit_log(kind, code)",
+                          }};
+
 const std::string kLedger =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
     "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
@@ -284,7 +330,7 @@ int readVersion(Poco::Data::Session& s) {
 
 const std::vector<Migration>& Migrations::all() {
     static const std::vector<Migration> migrations{kDirectory,   kSurveys,   kIndices, kDevices,
-                                                   kPluginState, kPhoneKeys, kSecrets};
+                                                   kPluginState, kPhoneKeys, kSecrets, kAccounts};
     return migrations;
 }
 
