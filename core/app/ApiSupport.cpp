@@ -83,14 +83,23 @@ Caller caller(Runtime& rt, const HttpRequest& r) {
             const bool reads = r.method == "GET" || r.method == "HEAD";
             if (!reads && !sameSecret(r.header("x-csrf-token"), signedIn->csrf))
                 throw Problem(403, "auth.csrf");
-            const User& u = signedIn->user;
-            return Caller{u.role == Role::Admin, std::nullopt, signedIn,
-                          u.agencyPath,          u.agencyCode, u.agencyId.value_or(0)};
+            return callerOf(*signedIn);
         }
     // No credentials at all is a different mistake from a wrong or revoked key.
     Problem p(401, header.empty() ? "auth.credentials_required" : "apikey.invalid");
     p.headers.emplace_back("WWW-Authenticate", "Bearer");
     throw p;
+}
+
+Caller callerOf(const SignIn& session) {
+    const User& u = session.user;
+    Caller who;
+    who.admin = u.role == Role::Admin;
+    who.session = session;
+    who.scopePath = u.agencyPath;
+    who.scopeCode = u.agencyCode;
+    who.scopeAgencyId = u.agencyId.value_or(0);
+    return who;
 }
 
 bool inScope(Runtime& rt, const Caller& who, std::int64_t agencyId) {
@@ -103,23 +112,28 @@ void requireScope(Runtime& rt, const HttpRequest& r, std::int64_t agencyId) {
     const Caller who = caller(rt, r);
     if (inScope(rt, who, agencyId)) return;
     auto a = rt.directory().agencyById(agencyId);
-    throw Problem(403, "apikey.out_of_scope",
+    throw Problem(403, who.session ? "auth.out_of_scope" : "apikey.out_of_scope",
                   {{"scope", who.scopeCode}, {"code", a ? a->code : "?"}});
 }
 
 Caller requireWriter(Runtime& rt, const HttpRequest& r, std::optional<std::int64_t> agencyId,
                      bool keysMay) {
     Caller who = caller(rt, r);
-    if (who.admin) return who;
+    requireWriter(rt, who, agencyId, keysMay);
+    return who;
+}
+
+void requireWriter(Runtime& rt, const Caller& who, std::optional<std::int64_t> agencyId,
+                   bool keysMay) {
+    if (who.admin) return;
     if (who.key && !keysMay) throw Problem(403, "auth.token_required");
     if (who.readOnly()) throw Problem(403, "auth.read_only");
     if (!agencyId) throw Problem(403, "auth.admin_only");
     if (!inScope(rt, who, *agencyId)) {
         auto a = rt.directory().agencyById(*agencyId);
-        throw Problem(403, "apikey.out_of_scope",
+        throw Problem(403, who.session ? "auth.out_of_scope" : "apikey.out_of_scope",
                       {{"scope", who.scopeCode}, {"code", a ? a->code : "?"}});
     }
-    return who;
 }
 
 void audit(Runtime& rt, const HttpRequest& r, const Caller& who, const std::string& action,

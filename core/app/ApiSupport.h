@@ -40,6 +40,11 @@ struct Caller {
 /// change sent with a session must carry its key in X-CSRF-Token: 403 otherwise). Problem(401)
 /// with a WWW-Authenticate header when there is none of them.
 Caller caller(Runtime& rt, const HttpRequest& request);
+/// The caller a console session is (after the console checked its form's key).
+Caller callerOf(const SignIn& session);
+/// Throws unless `who` may change things of agency `agencyId` (see requireWriter below).
+void requireWriter(Runtime& rt, const Caller& who, std::optional<std::int64_t> agencyId,
+                   bool keysMay = false);
 /// Whether agency `agencyId` is in the caller's subtree.
 bool inScope(Runtime& rt, const Caller& who, std::int64_t agencyId);
 /// Throws Problem(403) unless the caller may see agency `agencyId` (and 401 like caller()).
@@ -49,7 +54,7 @@ void requireScope(Runtime& rt, const HttpRequest& request, std::int64_t agencyId
 /// officials change their subtree; API keys too where `keysMay`, nothing otherwise.
 Caller requireWriter(Runtime& rt, const HttpRequest& request, std::optional<std::int64_t> agencyId,
                      bool keysMay = false);
-/// Records a change in the audit log, by the caller of `request`.
+/// Records a change in the audit log, by `who` (the caller of `request`).
 void audit(Runtime& rt, const HttpRequest& request, const Caller& who, const std::string& action,
            const std::string& kind, const std::string& code, std::optional<std::int64_t> agencyId,
            const std::string& before, const std::string& after);

@@ -5,6 +5,7 @@
 #include "app/Runtime.h"
 #include "app/Settings.h"
 #include "common/Clock.h"
+#include "common/Random.h"
 #include "directory/DirectoryImporter.h"
 #include "store/Migrations.h"
 #include "survey/SurveyParser.h"
@@ -55,6 +56,10 @@ constexpr const char* kUsage =
     "  survey retire ID VER    stop a version taking responses (its data stays)\n"
     "  apikey add NAME --agency CODE   a key for a system sending responses\n"
     "  apikey list | apikey revoke NAME\n"
+    "  user add NAME --role admin|official|analyst [--agency CODE] [--display-name TEXT]\n"
+    "                          a console account; prints its one-time password\n"
+    "  user passwd NAME        a new one-time password (signs the user out everywhere)\n"
+    "  user disable NAME | user enable NAME | user list\n"
     "  device pair CODE        a one-time pairing code for a counter tablet or box\n"
     "  device revoke CODE | device list [--agency CODE]\n"
     "  text normalize [--from ENC] [--style new|old]   stdin to stdout, NFC UTF-8\n"
@@ -102,6 +107,8 @@ protected:
         add("dossiers", "", "demo: number of dossiers (default 24000)", "N");
         add("lang", "", "language of messages: vi (default) or en", "LANG");
         add("agency", "", "apikey add: the agency (and its subtree) the key may send for", "CODE");
+        add("role", "", "user add: admin, official or analyst", "ROLE");
+        add("display-name", "", "user add: the person's name as the console shows it", "TEXT");
         add("from", "", "text normalize: auto, utf8, utf-16be, cp1258, tcvn3, vni, viqr", "ENC");
         add("style", "", "text normalize: tone marks new (hoà) or old (hòa)", "STYLE");
         add("survey", "", "index: the survey (its id)", "ID");
@@ -144,6 +151,10 @@ protected:
             lang_ = value == "en" ? "en" : "vi";
         else if (name == "agency")
             agency_ = value;
+        else if (name == "role")
+            role_ = value;
+        else if (name == "display-name")
+            displayName_ = value;
         else if (name == "from")
             from_ = value;
         else if (name == "style")
@@ -191,6 +202,7 @@ protected:
             if (command == "survey") return survey(args);
             if (command == "apikey") return apikey(args);
             if (command == "device") return device(args);
+            if (command == "user") return user(args);
             if (command == "text") return text(args);
             if (command == "index") return indexCommand(args);
             std::cerr << "hailong: unknown command \"" << command << "\"\n\nUsage: hailong COMMAND "
@@ -530,6 +542,71 @@ private:
         return EXIT_USAGE;
     }
 
+    // A one-time password: 16 characters a person can read aloud and type.
+    static std::string oneTimePassword() { return random::code(16); }
+
+    void auditCli(Runtime& rt, const std::string& action, const User& u) {
+        AuditEntry e;
+        e.actor = "cli";
+        e.action = action;
+        e.kind = "user";
+        e.code = u.username;
+        e.agencyPath = u.agencyPath;
+        rt.audit().record(e);
+    }
+
+    int user(const ArgVec& args) {
+        const std::string sub = args.size() > 1 ? args[1] : "";
+        Runtime rt(settings_->config(), paths_, log());
+        rt.prepare();
+        MessageCatalog& catalog = rt.messages();
+        if (sub == "add" && args.size() == 3 && !role_.empty()) {
+            const std::string password = oneTimePassword();
+            const User u = rt.users().add({args[2], displayName_, role_, agency_}, password, true);
+            auditCli(rt, "create", u);
+            std::cout << catalog.text(lang_, "user.created",
+                                      {{"username", u.username},
+                                       {"role", toString(u.role)},
+                                       {"password", password}})
+                      << "\n";
+            return EXIT_OK;
+        }
+        if (sub == "passwd" && args.size() == 3) {
+            const std::string password = oneTimePassword();
+            rt.users().setPassword(args[2], password, true);
+            const User u = *rt.users().find(args[2]);
+            rt.sessions().closeAll(u.id);
+            auditCli(rt, "password", u);
+            std::cout << catalog.text(lang_, "user.password_reset",
+                                      {{"username", u.username}, {"password", password}})
+                      << "\n";
+            return EXIT_OK;
+        }
+        if ((sub == "disable" || sub == "enable") && args.size() == 3) {
+            rt.users().setActive(args[2], sub == "enable");
+            const User u = *rt.users().find(args[2]);
+            if (sub == "disable") rt.sessions().closeAll(u.id);
+            auditCli(rt, sub, u);
+            std::cout << catalog.text(lang_, "user." + sub + "d", {{"username", u.username}})
+                      << "\n";
+            return EXIT_OK;
+        }
+        if (sub == "list" && args.size() == 2) {
+            std::cout << std::left << std::setw(24) << "USERNAME" << std::setw(10) << "ROLE"
+                      << std::setw(14) << "AGENCY" << std::setw(10) << "STATE"
+                      << "NAME\n";
+            for (const User& u : rt.users().list(""))
+                std::cout << std::setw(24) << u.username << std::setw(10) << toString(u.role)
+                          << std::setw(14) << (u.agencyCode.empty() ? "-" : u.agencyCode)
+                          << std::setw(10) << (u.active ? "active" : "disabled") << u.displayName
+                          << "\n";
+            return EXIT_OK;
+        }
+        std::cerr << "usage: hailong user add NAME --role admin|official|analyst [--agency CODE] "
+                     "[--display-name TEXT] | passwd NAME | disable NAME | enable NAME | list\n";
+        return EXIT_USAGE;
+    }
+
     int device(const ArgVec& args) {
         const std::string sub = args.size() > 1 ? args[1] : "";
         Runtime rt(settings_->config(), paths_, log());
@@ -728,9 +805,26 @@ private:
                                      paths_.locale + "/vi/demo/seed.json", DemoOptions{});
             log().information("demo loaded: %z dossiers, %z ratings", s.dossiers, s.responses);
         }
+        // The first start makes the first admin, and says its password this once.
+        std::string firstPassword;
+        if (rt.users().count() == 0) {
+            firstPassword = oneTimePassword();
+            const User admin =
+                rt.users().add({"admin", "Quản trị", "admin", ""}, firstPassword, true);
+            auditCli(rt, "create", admin);
+        }
         rt.loadPlugins();
         rt.serve();
         const std::string host = settings_->config().getString("http.host");
+        if (!firstPassword.empty()) {
+            const std::string console = "http://" +
+                                        (host == "0.0.0.0" ? std::string("localhost") : host) +
+                                        ":" + std::to_string(rt.port()) + "/console/";
+            std::cout << rt.messages().text(
+                             lang_, "user.first_admin",
+                             {{"username", "admin"}, {"password", firstPassword}, {"url", console}})
+                      << std::endl;
+        }
         log().notice("hailong %s serving on http://%s:%hu/", std::string(productVersion()),
                      host == "0.0.0.0" ? std::string("localhost") : host, rt.port());
         waitForTerminationRequest();
@@ -741,7 +835,7 @@ private:
     }
 
     bool help_ = false, json_ = false;
-    std::string configFile_, lang_ = "vi", agency_, from_ = "auto", style_;
+    std::string configFile_, lang_ = "vi", agency_, from_ = "auto", style_, role_, displayName_;
     std::map<std::string, std::string> flags_, indexParams_;
     ImportOptions importOptions_;
     std::size_t demoDossiers_ = 0;

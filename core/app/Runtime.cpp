@@ -3,6 +3,7 @@
 #include "app/DeviceApi.h"
 #include "app/LinkApi.h"
 #include "app/ResponseApi.h"
+#include "console/Console.h"
 #include "http/StaticFiles.h"
 #include "plugin/PluginStateStore.h"
 
@@ -256,6 +257,7 @@ void Runtime::serve() {
     registerDeviceApi(*this);
     registerResponseApi(*this);
     registerLinkApi(*this);
+    console_ = registerConsole(*this);
     HttpServerOptions o;
     o.host = config_.getString("http.host");
     o.port = static_cast<std::uint16_t>(config_.getInt("http.port"));

@@ -74,6 +74,7 @@ public:
     DurableOutbox& outbox() { return *outbox_; }
     ApiKeyStore& apiKeys() { return *apiKeys_; }
     RouteTable& routes() { return routes_; }
+    MustacheTemplates& templates() { return templates_; }
     const PluginLoader& plugins() const { return *plugins_; }
     const Paths& paths() const { return paths_; }
     const Poco::Util::AbstractConfiguration& config() const { return config_; }
@@ -112,6 +113,7 @@ private:
     std::vector<std::unique_ptr<PluginHost>> hosts_;
     std::unique_ptr<PluginLoader> plugins_;
     std::unique_ptr<HttpServer> http_;
+    std::shared_ptr<void> console_;  // the console's pages (their handlers hold it)
     std::string apiToken_;
     bool down_ = false;
     // Hourly privacy housekeeping (phone numbers past their retention), from serve() on.

@@ -1,0 +1,610 @@
+#include "console/Console.h"
+
+#include "app/ApiSupport.h"
+#include "app/Runtime.h"
+#include "common/Clock.h"
+#include "common/Random.h"
+
+#include <hailong/Hmac.h>
+#include <hailong/Problem.h>
+
+#include <Poco/FileStream.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/URI.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+#include <unordered_map>
+
+namespace hailong {
+namespace {
+
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+using Form = std::multimap<std::string, std::string>;
+
+constexpr const char* kLangCookie = "hl_lang";
+constexpr const char* kPreCookie = "hl_pre";  // the sign-in form's key, before any session
+constexpr std::int64_t kVietnamOffsetMs = 7 * 3600 * 1000;
+constexpr const char* kPolicy =
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+// dd/MM/yyyy HH:mm in Vietnam time (vi), or yyyy-MM-dd HH:mm (en).
+std::string when(std::int64_t ms, const std::string& lang) {
+    const std::time_t t = static_cast<std::time_t>((ms + kVietnamOffsetMs) / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char out[32];
+    std::strftime(out, sizeof out, lang == "en" ? "%Y-%m-%d %H:%M" : "%d/%m/%Y %H:%M", &tm);
+    return out;
+}
+
+// 1.234 (vi) or 1,234 (en).
+std::string count(std::size_t n, const std::string& lang) {
+    std::string digits = std::to_string(n), out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += lang == "en" ? ',' : '.';
+        out += digits[i];
+    }
+    return out;
+}
+
+std::string field(const Form& form, const std::string& name) {
+    auto it = form.find(name);
+    return it == form.end() ? std::string() : it->second;
+}
+
+std::string trim(const std::string& s) {
+    const auto first = s.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) return {};
+    return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+// Sign-in failures per client address, in memory: 20 in 10 minutes pause that address.
+class AddressThrottle {
+public:
+    bool paused(const std::string& address, std::int64_t now) {
+        std::lock_guard lock(mutex_);
+        auto it = failures_.find(address);
+        return it != failures_.end() && it->second.first > now && it->second.second >= 20;
+    }
+    void failed(const std::string& address, std::int64_t now) {
+        std::lock_guard lock(mutex_);
+        if (failures_.size() > 100000) failures_.clear();
+        auto& [until, n] = failures_[address];
+        if (until <= now) until = now + 10 * 60 * 1000, n = 0;
+        ++n;
+    }
+
+private:
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::pair<std::int64_t, int>> failures_;
+};
+
+class Console {
+public:
+    explicit Console(Runtime& rt) : rt_(rt) {
+        for (const char* lang : {"vi", "en"}) {
+            Poco::FileInputStream in(rt.paths().locale + "/" + lang + "/console.json");
+            strings_[lang] = Poco::JSON::Parser().parse(in).extract<Object::Ptr>();
+        }
+        secure_ = rt.config().getBool("console.secure_cookie", false);
+    }
+    void routes();
+
+private:
+    struct Visit {
+        std::string lang = "vi";
+        std::optional<SignIn> session;
+        std::string setCookie;  // the language chosen with ?lang=
+    };
+
+    Visit visit(const HttpRequest& r) const {
+        Visit v;
+        const auto asked = r.queryParam("lang");
+        const std::string saved = r.cookie(kLangCookie);
+        v.lang = asked ? (*asked == "en" ? "en" : "vi") : saved == "en" ? "en" : "vi";
+        if (asked && v.lang != saved)
+            v.setCookie = std::string(kLangCookie) + "=" + v.lang + "; Path=/; SameSite=Lax";
+        v.session = rt_.sessions().find(r.cookie(kSessionCookie), nowMs());
+        return v;
+    }
+
+    std::string t(const std::string& lang, const std::string& key,
+                  const std::map<std::string, std::string>& params = {}) const {
+        std::string text = strings_.at(lang)->optValue<std::string>(key, key);
+        for (const auto& [name, value] : params) {
+            const std::string mark = "{" + name + "}";
+            for (auto at = text.find(mark); at != std::string::npos;
+                 at = text.find(mark, at + value.size()))
+                text.replace(at, mark.size(), value);
+        }
+        return text;
+    }
+    std::string problemText(const std::string& lang, const Problem& p) const {
+        if (!p.errors().empty()) {
+            std::string out;
+            for (const FieldError& e : p.errors())
+                out += (out.empty() ? "" : " ") + e.field + ": " +
+                       rt_.messages().text(lang, e.code, e.params);
+            return out;
+        }
+        return rt_.messages().text(lang, p.code(), p.params());
+    }
+
+    std::string cookie(const std::string& name, const std::string& value,
+                       const std::string& extra = "") const {
+        return name + "=" + value + "; Path=/; HttpOnly; SameSite=Strict" +
+               (secure_ ? "; Secure" : "") + extra;
+    }
+
+    HttpResponse page(const std::string& name, const Visit& v, Object::Ptr data,
+                      int status = 200) const {
+        data->set("lang", v.lang);
+        data->set("t", strings_.at(v.lang));
+        data->set("page_" + name, true);
+        data->set("other_lang", v.lang == "en" ? "vi" : "en");
+        data->set("other_lang_label", t(v.lang == "en" ? "vi" : "en", "language_name"));
+        if (v.session) {
+            const User& u = v.session->user;
+            Object::Ptr me = new Object;
+            me->set("username", u.username);
+            me->set("name", u.displayName.empty() ? u.username : u.displayName);
+            me->set("role", t(v.lang, std::string("role_") + toString(u.role)));
+            me->set("scope", u.agencyName.empty() ? t(v.lang, "scope_all") : u.agencyName);
+            me->set("admin", u.role == Role::Admin);
+            me->set("can_change", u.role != Role::Analyst);
+            data->set("me", me);
+            data->set("csrf", v.session->csrf);
+        }
+        HttpResponse out = HttpResponse::html(rt_.templates().render("console", data), status);
+        out.header("Cache-Control", "no-store");
+        out.header("Content-Security-Policy", kPolicy);
+        if (!v.setCookie.empty()) out.header("Set-Cookie", v.setCookie);
+        return out;
+    }
+
+    static HttpResponse toSignIn(const HttpRequest& r) {
+        std::string next;
+        Poco::URI::encode(r.path, "&=?#+", next);
+        return HttpResponse::redirect("/console/signin?next=" + next);
+    }
+
+    using Handler = std::function<HttpResponse(const HttpRequest&, const Visit&, const Caller&)>;
+    using PostHandler =
+        std::function<HttpResponse(const HttpRequest&, const Visit&, const Caller&, const Form&)>;
+    // A page for signed-in users (sign-in first otherwise; a new password first when due).
+    void get(const std::string& path, Handler h);
+    // A form of a signed-in user: its key checked before the handler runs.
+    void post(const std::string& path, PostHandler h);
+
+    /// A page of the directory ("agencies", "counters", "officers", "devices") or "users": its
+    /// list in the caller's subtree and its form; `notice` and `error` say what just happened.
+    HttpResponse listPage(const std::string& kind, const Visit& v, const Caller& who,
+                          const std::string& notice, const std::string& error,
+                          int status = 200) const;
+    HttpResponse auditPage(const HttpRequest& r, const Visit& v, const Caller& who) const;
+    HttpResponse signInPage(const HttpRequest& r, const Visit& v, const std::string& error,
+                            int status) const;
+    Array::Ptr agencyOptions(const Caller& who, const std::string& selected) const;
+    ListQuery scoped(const Caller& who) const {
+        ListQuery q;
+        q.agencyCode = who.scopeCode;
+        q.limit = 1000;
+        return q;
+    }
+    /// Saves what a directory form describes, if the caller may; audited.
+    std::string saveDirectory(const std::string& kind, const Form& form, const Caller& who,
+                              const HttpRequest& r);
+
+    Runtime& rt_;
+    std::map<std::string, Object::Ptr> strings_;
+    bool secure_ = false;
+    mutable AddressThrottle throttle_;
+};
+
+void Console::get(const std::string& path, Handler h) {
+    rt_.routes().add("GET", path, [this, h](const HttpRequest& r) {
+        const Visit v = visit(r);
+        if (!v.session) return toSignIn(r);
+        if (v.session->user.mustChangePassword && r.path != "/console/password")
+            return HttpResponse::redirect("/console/password");
+        return h(r, v, callerOf(*v.session));
+    });
+}
+
+void Console::post(const std::string& path, PostHandler h) {
+    rt_.routes().add(
+        "POST", path,
+        [this, h](const HttpRequest& r) {
+            const Visit v = visit(r);
+            if (!v.session) return toSignIn(r);
+            const Form form = r.formFields(200);
+            if (!sameSecret(field(form, "csrf"), v.session->csrf)) {
+                Object::Ptr data = new Object;
+                data->set("error", t(v.lang, "form_expired"));
+                return page("message", v, data, 403);
+            }
+            return h(r, v, callerOf(*v.session), form);
+        },
+        RouteOptions{64 * 1024});
+}
+
+HttpResponse Console::signInPage(const HttpRequest& r, const Visit& v, const std::string& error,
+                                 int status) const {
+    Object::Ptr data = new Object;
+    const std::string pre = random::hex(16);
+    data->set("pre", pre);
+    data->set("next", r.queryParam("next").value_or("/console/"));
+    if (!error.empty()) data->set("error", error);
+    HttpResponse out = page("signin", v, data, status);
+    out.header("Set-Cookie", cookie(kPreCookie, pre));
+    return out;
+}
+
+Array::Ptr Console::agencyOptions(const Caller& who, const std::string& selected) const {
+    Array::Ptr out = new Array;
+    for (const Agency& a : rt_.directory().agencies(scoped(who))) {
+        Object::Ptr o = new Object;
+        o->set("code", a.code);
+        o->set("label", std::string(static_cast<std::size_t>(a.depth) * 2, ' ') + a.name + " (" +
+                            a.code + ")");
+        o->set("selected", a.code == selected);
+        out->add(o);
+    }
+    return out;
+}
+
+HttpResponse Console::listPage(const std::string& kind, const Visit& v, const Caller& who,
+                               const std::string& notice, const std::string& error,
+                               int status) const {
+    Object::Ptr data = new Object;
+    DirectoryStore& dir = rt_.directory();
+    const ListQuery q = scoped(who);
+    Array::Ptr rows = new Array;
+    auto agencyCode = [&](std::int64_t id) {
+        auto a = dir.agencyById(id);
+        return a ? a->code : std::string("?");
+    };
+    if (kind == "agencies") {
+        for (const Agency& a : dir.agencies(q)) {
+            Object::Ptr o = new Object;
+            o->set("code", a.code);
+            o->set("name", a.name);
+            o->set("kind", a.kind);
+            o->set("parent", a.parentId ? agencyCode(*a.parentId) : "");
+            o->set("indent", std::string(static_cast<std::size_t>(a.depth) * 2, ' '));
+            o->set("active", a.active);
+            rows->add(o);
+        }
+    } else if (kind == "counters") {
+        for (const Counter& c : dir.counters(q)) {
+            Object::Ptr o = new Object;
+            o->set("code", c.code);
+            o->set("name", c.name);
+            o->set("agency", agencyCode(c.agencyId));
+            o->set("active", c.active);
+            rows->add(o);
+        }
+    } else if (kind == "officers") {
+        for (const Officer& x : dir.officers(q)) {
+            Object::Ptr o = new Object;
+            o->set("code", x.code);
+            o->set("name", x.name);
+            o->set("title", x.title);
+            o->set("agency", agencyCode(x.agencyId));
+            o->set("active", x.active);
+            rows->add(o);
+        }
+    } else if (kind == "devices") {
+        Array::Ptr counters = new Array;
+        for (const Counter& c : dir.counters(q)) {
+            Object::Ptr o = new Object;
+            o->set("code", c.code);
+            o->set("label", c.name + " (" + c.code + ")");
+            counters->add(o);
+        }
+        data->set("counter_options", counters);
+        for (const Device& d : dir.devices(q)) {
+            Object::Ptr o = new Object;
+            o->set("code", d.code);
+            o->set("name", d.name);
+            auto c = dir.counterById(d.counterId);
+            o->set("counter", c ? c->code : "?");
+            o->set("status", t(v.lang, "device_" + d.status));
+            o->set("revoked", d.status == "revoked");
+            o->set("seen", d.lastSeenAtMs ? when(*d.lastSeenAtMs, v.lang) : "—");
+            rows->add(o);
+        }
+    } else if (kind == "users") {
+        for (const User& u : rt_.users().list(who.scopePath)) {
+            Object::Ptr o = new Object;
+            o->set("username", u.username);
+            o->set("name", u.displayName);
+            o->set("role", t(v.lang, std::string("role_") + toString(u.role)));
+            o->set("agency", u.agencyCode.empty() ? t(v.lang, "scope_all") : u.agencyCode);
+            o->set("active", u.active);
+            o->set("self", u.id == who.session->user.id);
+            rows->add(o);
+        }
+    }
+    data->set("rows", rows);
+    data->set("count", count(rows->size(), v.lang));
+    data->set("agency_options", agencyOptions(who, who.scopeCode));
+    if (!notice.empty()) data->set("notice", notice);
+    if (!error.empty()) data->set("error", error);
+    return page(kind, v, data, status);
+}
+
+// The fields of a directory form, saved through the same store, scope and audit as the API.
+std::string Console::saveDirectory(const std::string& kind, const Form& f, const Caller& who,
+                                   const HttpRequest& r) {
+    DirectoryStore& dir = rt_.directory();
+    const std::string code = trim(field(f, "code"));
+    auto idOf = [&](const std::string& agency) -> std::optional<std::int64_t> {
+        auto a = dir.agency(agency);
+        return a ? std::optional<std::int64_t>(a->id) : std::nullopt;
+    };
+    std::optional<std::int64_t> target;
+    std::string before;
+    if (kind == "agencies") {
+        AgencyInput in{code, trim(field(f, "name")), field(f, "parent"), trim(field(f, "kind")), "",
+                       true};
+        target = in.parentCode.empty() ? std::nullopt : idOf(in.parentCode);
+        if (auto old = dir.agency(code)) {
+            requireWriter(rt_, who, old->id);
+            before = old->name;
+        }
+        requireWriter(rt_, who, target);
+        dir.save(in);
+    } else if (kind == "counters") {
+        CounterInput in{code, trim(field(f, "name")), field(f, "agency"), true};
+        target = idOf(in.agencyCode);
+        if (auto old = dir.counter(code)) requireWriter(rt_, who, old->agencyId);
+        requireWriter(rt_, who, target);
+        dir.save(in);
+    } else if (kind == "officers") {
+        OfficerInput in{code, trim(field(f, "name")), trim(field(f, "title")), field(f, "agency"),
+                        true};
+        target = idOf(in.agencyCode);
+        if (auto old = dir.officer(code)) requireWriter(rt_, who, old->agencyId);
+        requireWriter(rt_, who, target);
+        dir.save(in);
+    } else if (kind == "devices") {
+        DeviceInput in{code, trim(field(f, "name")), field(f, "counter")};
+        auto counter = dir.counter(in.counterCode);
+        target = counter ? std::optional<std::int64_t>(counter->agencyId) : std::nullopt;
+        requireWriter(rt_, who, target);
+        dir.save(in);
+    }
+    audit(rt_, r, who, before.empty() ? "create" : "update", kind.substr(0, kind.size() - 1), code,
+          target, before, trim(field(f, "name")));
+    return code;
+}
+
+HttpResponse Console::auditPage(const HttpRequest& r, const Visit& v, const Caller& who) const {
+    AuditQuery q;
+    q.agencyPath = who.scopePath;
+    q.kind = r.queryParam("kind").value_or("");
+    q.actor = r.queryParam("actor").value_or("");
+    q.code = r.queryParam("code").value_or("");
+    for (std::string* s : {&q.kind, &q.actor, &q.code})
+        if (s->size() > 100) s->clear();
+    q.limit = 200;
+    Array::Ptr rows = new Array;
+    for (const AuditEntry& e : rt_.audit().list(q)) {
+        Object::Ptr o = new Object;
+        o->set("at", when(e.atMs, v.lang));
+        o->set("actor", e.actor);
+        o->set("action", e.action);
+        o->set("kind", e.kind);
+        o->set("code", e.code);
+        o->set("address", e.address);
+        if (!e.before.empty()) o->set("before", e.before);
+        if (!e.after.empty()) o->set("after", e.after);
+        rows->add(o);
+    }
+    Object::Ptr data = new Object;
+    data->set("rows", rows);
+    data->set("count", count(rows->size(), v.lang));
+    data->set("kind", q.kind);
+    data->set("actor", q.actor);
+    data->set("code", q.code);
+    return page("audit", v, data);
+}
+
+void Console::routes() {
+    RouteTable& routes = rt_.routes();
+    routes.add("GET", "/console/signin", [this](const HttpRequest& r) {
+        const Visit v = visit(r);
+        if (v.session) return HttpResponse::redirect("/console/");
+        return signInPage(r, v, "", 200);
+    });
+    routes.add(
+        "POST", "/console/signin",
+        [this](const HttpRequest& r) {
+            const Visit v = visit(r);
+            const Form f = r.formFields(20);
+            const std::string pre = field(f, "pre");
+            if (pre.size() != 32 || !sameSecret(pre, r.cookie(kPreCookie)))
+                return signInPage(r, v, t(v.lang, "form_expired"), 403);
+            const std::int64_t now = nowMs();
+            if (throttle_.paused(r.remoteAddress, now))
+                return signInPage(r, v, t(v.lang, "signin_address_paused"), 429);
+            try {
+                const User u =
+                    rt_.users().authenticate(trim(field(f, "username")), field(f, "password"), now);
+                const std::string token =
+                    rt_.sessions().open(u, r.remoteAddress, r.header("user-agent"));
+                SignIn s;
+                s.user = u;
+                audit(rt_, r, callerOf(s), "sign_in", "user", u.username, u.agencyId, "", "");
+                std::string next = field(f, "next");
+                if (!next.starts_with("/console/") || next.find("//") != std::string::npos)
+                    next = "/console/";
+                return HttpResponse::redirect(next).header("Set-Cookie",
+                                                           cookie(kSessionCookie, token));
+            } catch (const Problem& p) {
+                if (p.status() == 401) throttle_.failed(r.remoteAddress, now);
+                return signInPage(r, v, problemText(v.lang, p), p.status());
+            }
+        },
+        RouteOptions{16 * 1024});
+    post("/console/signout",
+         [this](const HttpRequest& r, const Visit&, const Caller& who, const Form& f) {
+             if (field(f, "everywhere") == "1")
+                 rt_.sessions().closeAll(who.session->user.id);
+             else
+                 rt_.sessions().close(r.cookie(kSessionCookie));
+             audit(rt_, r, who, "sign_out", "user", who.session->user.username,
+                   who.session->user.agencyId, "", "");
+             return HttpResponse::redirect("/console/signin")
+                 .header("Set-Cookie", cookie(kSessionCookie, "", "; Max-Age=0"));
+         });
+    get("/console/", [this](const HttpRequest&, const Visit& v, const Caller&) {
+        return page("home", v, new Object);
+    });
+    get("/console/password", [this](const HttpRequest&, const Visit& v, const Caller&) {
+        Object::Ptr data = new Object;
+        if (v.session->user.mustChangePassword) data->set("notice", t(v.lang, "password_due"));
+        return page("password", v, data);
+    });
+    post("/console/password",
+         [this](const HttpRequest& r, const Visit& v, const Caller& who, const Form& f) {
+             Object::Ptr data = new Object;
+             const User& u = who.session->user;
+             try {
+                 rt_.users().authenticate(u.username, field(f, "current"), nowMs());
+                 if (field(f, "new") != field(f, "again"))
+                     throw Problem(422, "user.invalid", {}, {{"again", "password.mismatch", {}}});
+                 rt_.users().setPassword(u.username, field(f, "new"), false);
+                 rt_.sessions().closeAll(u.id);  // every other browser signs in again
+                 audit(rt_, r, who, "password", "user", u.username, u.agencyId, "", "");
+                 const std::string token = rt_.sessions().open(
+                     *rt_.users().find(u.username), r.remoteAddress, r.header("user-agent"));
+                 return HttpResponse::redirect("/console/?done=password")
+                     .header("Set-Cookie", cookie(kSessionCookie, token));
+             } catch (const Problem& p) {
+                 data->set("error", problemText(v.lang, p));
+                 return page("password", v, data, p.status() == 429 ? 429 : 422);
+             }
+         });
+    for (const std::string kind : {"agencies", "counters", "officers", "devices"}) {
+        get("/console/" + kind,
+            [this, kind](const HttpRequest& r, const Visit& v, const Caller& who) {
+                const std::string done = r.queryParam("saved").value_or("");
+                return listPage(
+                    kind, v, who,
+                    done.empty() ? "" : t(v.lang, "saved", {{"code", done.substr(0, 64)}}), "");
+            });
+        post("/console/" + kind,
+             [this, kind](const HttpRequest& r, const Visit& v, const Caller& who, const Form& f) {
+                 try {
+                     const std::string code = saveDirectory(kind, f, who, r);
+                     std::string encoded;
+                     Poco::URI::encode(code, "&=?#+/", encoded);
+                     return HttpResponse::redirect("/console/" + kind + "?saved=" + encoded);
+                 } catch (const Problem& p) {
+                     return listPage(kind, v, who, "", problemText(v.lang, p), p.status());
+                 }
+             });
+    }
+    // A device's pairing code, or the end of its token.
+    post("/console/devices/{code}/{action}", [this](const HttpRequest& r, const Visit& v,
+                                                    const Caller& who, const Form&) {
+        const std::string code = r.param("code"), action = r.param("action");
+        try {
+            auto device = rt_.directory().device(code);
+            if (!device) throw Problem(404, "device.not_found", {{"code", code}});
+            auto counter = rt_.directory().counterById(device->counterId);
+            requireWriter(rt_, who, counter ? std::optional(counter->agencyId) : std::nullopt);
+            std::string notice;
+            if (action == "pairing") {
+                const PairingCode p = rt_.devices().issuePairing(code);
+                notice =
+                    t(v.lang, "pairing_code",
+                      {{"device", code}, {"code", p.code}, {"until", when(p.expiresAtMs, v.lang)}});
+            } else if (action == "revoke") {
+                rt_.devices().revoke(code);
+                notice = t(v.lang, "revoked", {{"device", code}});
+            } else {
+                throw Problem(404, "device.not_found", {{"code", code}});
+            }
+            audit(rt_, r, who, action == "pairing" ? "pairing_code" : "revoke", "device", code,
+                  counter ? std::optional(counter->agencyId) : std::nullopt, "", "");
+            return listPage("devices", v, who, notice, "");
+        } catch (const Problem& p) {
+            return listPage("devices", v, who, "", problemText(v.lang, p), p.status());
+        }
+    });
+    get("/console/users", [this](const HttpRequest&, const Visit& v, const Caller& who) {
+        if (!who.admin) {
+            Object::Ptr data = new Object;
+            data->set("error", rt_.messages().text(v.lang, "auth.admin_only"));
+            return page("message", v, data, 403);
+        }
+        return listPage("users", v, who, "", "");
+    });
+    post("/console/users", [this](const HttpRequest& r, const Visit& v, const Caller& who,
+                                  const Form& f) {
+        try {
+            if (!who.admin) throw Problem(403, "auth.admin_only");
+            const std::string password = random::code(16);
+            const User u = rt_.users().add({trim(field(f, "username")), trim(field(f, "name")),
+                                            field(f, "role"), field(f, "agency")},
+                                           password, true);
+            audit(rt_, r, who, "create", "user", u.username, u.agencyId, "",
+                  std::string(toString(u.role)) + " " + u.agencyCode);
+            return listPage(
+                "users", v, who,
+                t(v.lang, "user_created", {{"username", u.username}, {"password", password}}), "");
+        } catch (const Problem& p) {
+            return listPage("users", v, who, "", problemText(v.lang, p), p.status());
+        }
+    });
+    post("/console/users/{username}/{action}",
+         [this](const HttpRequest& r, const Visit& v, const Caller& who, const Form&) {
+             const std::string name = r.param("username"), action = r.param("action");
+             try {
+                 if (!who.admin) throw Problem(403, "auth.admin_only");
+                 auto u = rt_.users().find(name);
+                 if (!u) throw Problem(404, "user.not_found", {{"username", name}});
+                 std::string notice;
+                 if (action == "disable" || action == "enable") {
+                     if (u->id == who.session->user.id) throw Problem(422, "user.not_self");
+                     rt_.users().setActive(name, action == "enable");
+                     if (action == "disable") rt_.sessions().closeAll(u->id);
+                     notice = t(v.lang, "user_" + action + "d", {{"username", name}});
+                 } else if (action == "reset") {
+                     const std::string password = random::code(16);
+                     rt_.users().setPassword(name, password, true);
+                     rt_.sessions().closeAll(u->id);
+                     notice = t(v.lang, "user_reset", {{"username", name}, {"password", password}});
+                 } else {
+                     throw Problem(404, "user.not_found", {{"username", name}});
+                 }
+                 audit(rt_, r, who, action, "user", name, u->agencyId, "", "");
+                 return listPage("users", v, who, notice, "");
+             } catch (const Problem& p) {
+                 return listPage("users", v, who, "", problemText(v.lang, p), p.status());
+             }
+         });
+    get("/console/audit", [this](const HttpRequest& r, const Visit& v, const Caller& who) {
+        return auditPage(r, v, who);
+    });
+}
+
+}  // namespace
+
+std::shared_ptr<void> registerConsole(Runtime& rt) {
+    auto console = std::make_shared<Console>(rt);
+    console->routes();
+    return console;
+}
+
+}  // namespace hailong
