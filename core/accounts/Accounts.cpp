@@ -109,7 +109,11 @@ std::optional<Role> roleNamed(std::string_view name) {
 // ---- users ----
 
 std::string UserStore::passwordProblem(const std::string& username, const std::string& password) {
-    if (utf8::firstInvalid(password) || utf8::firstControl(password)) return "password.invalid";
+    // Control characters (newlines and tabs too) are no part of anything typed in one field.
+    if (utf8::firstInvalid(password) ||
+        std::any_of(password.begin(), password.end(),
+                    [](unsigned char c) { return c < 0x20 || c == 0x7F; }))
+        return "password.invalid";
     const std::size_t n = utf8::length(password);
     if (n < 10) return "password.too_short";
     if (n > 200) return "password.too_long";

@@ -1,0 +1,278 @@
+// The scope table: every route of the API and the console that reads or changes something of
+// an agency, called by every kind of caller (nobody, an admin, an official of commune XA, an
+// analyst of XA, an official of the province PT above both communes) on things of XA, of XB and
+// of no agency. Every cell is asserted: what each caller may do succeeds, everything else is
+// refused (401 or a redirect to sign-in for nobody, 403 for the others).
+#include "support/TestSupport.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <functional>
+
+using namespace hailong;
+
+namespace {
+
+enum class Who { Nobody, Admin, OfficialXA, AnalystXA, OfficialPT };
+const char* nameOf(Who w) {
+    switch (w) {
+        case Who::Nobody:
+            return "nobody";
+        case Who::Admin:
+            return "admin";
+        case Who::OfficialXA:
+            return "official of XA";
+        case Who::AnalystXA:
+            return "analyst of XA";
+        case Who::OfficialPT:
+            return "official of PT";
+    }
+    return "?";
+}
+
+// What a route touches: things of XA, of XB, of no agency (national: procedures), or the
+// caller's own part (lists that show the caller's subtree, whoever asks).
+enum class Target { XA, XB, National, Own, AdminPage };
+
+struct Route {
+    std::string method, path, body;
+    bool change = false;   // a change (analysts never may)
+    bool console = false;  // a console page or form (else the JSON API)
+    Target target = Target::XA;
+};
+
+bool allowed(Who w, const Route& r) {
+    switch (w) {
+        case Who::Nobody:
+            return false;
+        case Who::Admin:
+            return true;
+        case Who::OfficialPT:
+            return r.target != Target::National && r.target != Target::AdminPage;
+        case Who::OfficialXA:
+            return r.target == Target::XA || r.target == Target::Own;
+        case Who::AnalystXA:
+            return !r.change && (r.target == Target::XA || r.target == Target::Own);
+    }
+    return false;
+}
+
+struct Caller {
+    std::string cookie, csrf;
+};
+
+}  // namespace
+
+TEST_CASE("console: the scope table of routes, callers and agencies", "[console][scope]") {
+    test::TempDir dir;
+    test::TestDatabase tdb(Backend::SQLite);
+    test::TestHost host(tdb.url(), dir);
+    Runtime& rt = host.runtime();
+    DirectoryStore& d = rt.directory();
+    d.save(AgencyInput{"PT", "Tỉnh", "", "province", "", true});
+    d.save(AgencyInput{"XA", "Xã A", "PT", "commune", "", true});
+    d.save(AgencyInput{"XB", "Xã B", "PT", "commune", "", true});
+    for (const std::string a : {"XA", "XB"}) {
+        d.save(CounterInput{a + "-Q1", "Quầy 1", a, true});
+        d.save(OfficerInput{a + "-CB1", "Cán bộ", "Công chức", a, true});
+        d.save(DeviceInput{a + "-T1", "Máy 1", a + "-Q1"});
+        DossierInput x;
+        x.code = a + "-1";
+        x.agencyCode = a;
+        x.receivedAtMs = 1764000000000;
+        d.save(x);
+    }
+    std::map<Who, Caller> callers;
+    const std::vector<std::tuple<Who, std::string, std::string, std::string>> accounts{
+        {Who::Admin, "quan.tri", "admin", ""},
+        {Who::OfficialXA, "can.bo.xa", "official", "XA"},
+        {Who::AnalystXA, "phan.tich.xa", "analyst", "XA"},
+        {Who::OfficialPT, "can.bo.tinh", "official", "PT"}};
+    for (const auto& [who, username, role, agency] : accounts) {
+        const User u = rt.users().add({username, "", role, agency}, "mat-khau-dai-1", false);
+        const std::string token = rt.sessions().open(u, "127.0.0.1", "test");
+        callers[who] = {std::string(kSessionCookie) + "=" + token,
+                        rt.sessions().find(token, 1)->csrf};
+    }
+
+    int n = 0;
+    auto unique = [&n] { return "N" + std::to_string(++n); };
+    // Rows: built per call so that creations never collide.
+    std::vector<std::function<Route()>> rows;
+    auto both = [&](const std::function<Route(const std::string& a, Target t)>& make) {
+        rows.push_back([make] { return make("XA", Target::XA); });
+        rows.push_back([make] { return make("XB", Target::XB); });
+    };
+    // API reads of case data.
+    both([](const std::string& a, Target t) {
+        return Route{"GET", "/api/v1/dossiers?agency=" + a, "", false, false, t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"GET", "/api/v1/dossiers/" + a + "-1", "", false, false, t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"GET", "/api/v1/devices/" + a + "-T1", "", false, false, t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"GET", "/api/v1/devices/" + a + "-T1/session", "", false, false, t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"GET", "/api/v1/responses?agency=" + a, "", false, false, t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"GET", "/api/v1/indices?survey=counter-quick&agency=" + a, "", false, false,
+                     t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"GET", "/api/v1/dossiers/" + a + "-1/survey-link", "", false, false, t};
+    });
+    rows.push_back([] { return Route{"GET", "/api/v1/held", "", false, false, Target::Own}; });
+    // API changes.
+    both([&](const std::string& a, Target t) {
+        return Route{"POST",
+                     "/api/v1/counters",
+                     R"({"code":")" + unique() + R"(","name":"Q","agency":")" + a + R"("})",
+                     true,
+                     false,
+                     t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{
+            "PATCH", "/api/v1/counters/" + a + "-Q1", R"({"name":"Quầy một"})", true, false, t};
+    });
+    both([&](const std::string& a, Target t) {
+        return Route{"POST",
+                     "/api/v1/officers",
+                     R"({"code":")" + unique() + R"(","name":"O","agency":")" + a + R"("})",
+                     true,
+                     false,
+                     t};
+    });
+    both([&](const std::string& a, Target t) {
+        return Route{"POST",
+                     "/api/v1/agencies",
+                     R"({"code":")" + unique() + R"(","name":"Thôn","parent":")" + a + R"("})",
+                     true,
+                     false,
+                     t};
+    });
+    both([&](const std::string& a, Target t) {
+        return Route{"POST",
+                     "/api/v1/dossiers",
+                     R"({"code":")" + unique() + R"(","agency":")" + a +
+                         R"(","received_at":"2026-01-01T00:00:00Z"})",
+                     true,
+                     false,
+                     t};
+    });
+    both([&](const std::string& a, Target t) {
+        return Route{"POST",
+                     "/api/v1/devices",
+                     R"({"code":")" + unique() + R"(","name":"M","counter":")" + a + R"(-Q1"})",
+                     true,
+                     false,
+                     t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"POST", "/api/v1/devices/" + a + "-T1/pairing", "", true, false, t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"PUT", "/api/v1/officers/" + a + "-CB1/pin", R"({"pin":"2468"})", true, false,
+                     t};
+    });
+    rows.push_back([&] {
+        return Route{"POST",
+                     "/api/v1/procedures",
+                     R"({"code":")" + unique() + R"(","name":"Thủ tục","field":"Hộ tịch"})",
+                     true,
+                     false,
+                     Target::National};
+    });
+    rows.push_back([&] {
+        return Route{"POST",
+                     "/api/v1/agencies",
+                     R"({"code":")" + unique() + R"(","name":"Tỉnh khác"})",
+                     true,
+                     false,
+                     Target::National};
+    });
+    // Console pages (lists show the caller's own part) and forms.
+    for (const std::string page : {"/console/", "/console/agencies", "/console/counters",
+                                   "/console/officers", "/console/devices", "/console/audit"})
+        rows.push_back([page] { return Route{"GET", page, "", false, true, Target::Own}; });
+    rows.push_back(
+        [] { return Route{"GET", "/console/users", "", false, true, Target::AdminPage}; });
+    both([&](const std::string& a, Target t) {
+        return Route{
+            "POST", "/console/counters", "code=" + unique() + "&name=Q&agency=" + a, true, true, t};
+    });
+    both([&](const std::string& a, Target t) {
+        return Route{
+            "POST", "/console/officers", "code=" + unique() + "&name=O&agency=" + a, true, true, t};
+    });
+    both([&](const std::string& a, Target t) {
+        return Route{
+            "POST", "/console/agencies", "code=" + unique() + "&name=T&parent=" + a, true, true, t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"POST", "/console/devices/" + a + "-T1/pairing", "", true, true, t};
+    });
+    rows.push_back([&] {
+        return Route{"POST",
+                     "/console/users",
+                     "username=" + std::string("u") + unique() + "x&role=analyst&agency=XA",
+                     true,
+                     true,
+                     Target::AdminPage};
+    });
+
+    int cells = 0;
+    for (const auto& row : rows) {
+        for (Who who :
+             {Who::Nobody, Who::Admin, Who::OfficialXA, Who::AnalystXA, Who::OfficialPT}) {
+            const Route route = row();
+            std::map<std::string, std::string> headers;
+            std::string body = route.body;
+            if (who != Who::Nobody) {
+                headers["Cookie"] = callers[who].cookie;
+                if (route.console && route.method == "POST")
+                    body = "csrf=" + callers[who].csrf + (body.empty() ? "" : "&" + body);
+                else if (route.method != "GET")
+                    headers["X-CSRF-Token"] = callers[who].csrf;
+            }
+            if (!body.empty() || route.method != "GET")
+                headers["Content-Type"] =
+                    route.console ? "application/x-www-form-urlencoded" : "application/json";
+            const auto r = test::http(host.port(), route.method, route.path, body, headers);
+            INFO(nameOf(who) << " " << route.method << " " << route.path << " " << route.body
+                             << " → " << r.status << " " << r.body.substr(0, 300));
+            ++cells;
+            if (allowed(who, route)) {
+                // Console forms answer with the page (200) or a redirect after saving (303).
+                CHECK(r.status < 400);
+                const auto location = r.headers.find("location");
+                const bool toSignIn =
+                    location != r.headers.end() && location->second.starts_with("/console/signin");
+                CHECK_FALSE(toSignIn);
+            } else if (who == Who::Nobody) {
+                if (route.console) {
+                    CHECK(r.status == 303);
+                    const auto location = r.headers.find("location");
+                    CHECK((location != r.headers.end() &&
+                           location->second.starts_with("/console/signin")));
+                } else {
+                    CHECK(r.status == 401);
+                }
+            } else {
+                CHECK(r.status == 403);
+            }
+        }
+    }
+    std::printf("scope table: %zu routes x 5 callers = %d cells\n", rows.size(), cells);
+    CHECK(cells == static_cast<int>(rows.size()) * 5);
+    // Every change that went through left an entry: none for a refused one.
+    const auto entries = rt.audit().list({});
+    CHECK_FALSE(entries.empty());
+    for (const AuditEntry& e : entries) CHECK(e.actor.starts_with("user:"));
+}
