@@ -303,14 +303,15 @@ User UserStore::authenticate(const std::string& username, const std::string& pas
                 now;
             return;
         }
-        const int failures = row->failures + 1;
-        std::int64_t until = 0;
+        // Counted in the store itself: guesses sent at once are each counted.
+        s << "UPDATE users SET failed_signins = failed_signins + 1 WHERE id = $1", use(id), now;
+        int failures = 0;
+        s << "SELECT failed_signins FROM users WHERE id = $1", use(id), into(failures), now;
         if (failures >= kFailuresBeforePause) {
             const int doublings = std::min(failures - kFailuresBeforePause, 6);
-            until = at + std::min(kLongestPauseMs, kFirstPauseMs << doublings);
+            const std::int64_t until = at + std::min(kLongestPauseMs, kFirstPauseMs << doublings);
+            s << "UPDATE users SET locked_until = $1 WHERE id = $2", bind(until), use(id), now;
         }
-        s << "UPDATE users SET failed_signins = $1, locked_until = $2 WHERE id = $3",
-            bind(failures), bind(until), use(id), now;
     });
     if (!ok || !row->user.active) throw failed;
     return row->user;

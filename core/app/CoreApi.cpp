@@ -144,7 +144,8 @@ void checkScope(Runtime& rt, const Caller& who, const Submission& s) {
     for (const auto& [code, agencyId] : named) {
         auto agency = agencyId ? dir.agencyById(*agencyId) : std::nullopt;
         if (!agency || !agency->path.starts_with(who.scopePath))
-            throw Problem(403, "apikey.out_of_scope", {{"scope", who.scopeCode}, {"code", code}});
+            throw Problem(403, who.session ? "auth.out_of_scope" : "apikey.out_of_scope",
+                          {{"scope", who.scopeCode}, {"code", code}});
     }
 }
 

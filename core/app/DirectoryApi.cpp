@@ -88,7 +88,7 @@ void mount(RouteTable& routes, Runtime& rt, std::shared_ptr<const Resource<E, I>
                 if (q.agencyCode.empty()) q.agencyCode = who.scopeCode;
                 auto a = rt.directory().agency(q.agencyCode);
                 if (!a || !a->path.starts_with(who.scopePath))
-                    throw Problem(403, "apikey.out_of_scope",
+                    throw Problem(403, who.session ? "auth.out_of_scope" : "apikey.out_of_scope",
                                   {{"scope", who.scopeCode}, {"code", q.agencyCode}});
             } else if (!who.admin) {
                 throw Problem(403, "auth.token_required_read");

@@ -113,7 +113,7 @@ void registerResponseApi(Runtime& rt) {
             if (!a)
                 throw Problem(404, "directory.not_found", {{"kind", "agency"}, {"code", *code}});
             if (!a->path.starts_with(scope))
-                throw Problem(403, "apikey.out_of_scope",
+                throw Problem(403, who.session ? "auth.out_of_scope" : "apikey.out_of_scope",
                               {{"scope", who.scopeCode}, {"code", *code}});
             scope = a->path;
         }
