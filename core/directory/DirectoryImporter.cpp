@@ -279,6 +279,9 @@ ImportReport DirectoryImporter::apply(std::vector<Row> rows, const ImportOptions
                             rej.errors.push_back({"type",
                                                   "import.unknown_type",
                                                   {{"value", field(r->fields, "type")}}});
+                        } else if (auto refused = options.admit ? options.admit(r->kind, r->fields)
+                                                                : std::nullopt) {
+                            rej.errors.push_back(*refused);
                         } else {
                             s << "SAVEPOINT import_row", now;
                             try {

@@ -2,6 +2,10 @@
 // systems, with a report of what was created, updated and rejected.
 #pragma once
 
+#include <functional>
+#include <map>
+#include <optional>
+
 #include "directory/DirectoryStore.h"
 
 #include <hailong/Problem.h>
@@ -17,6 +21,11 @@ namespace hailong {
 struct ImportOptions {
     bool dryRun = false;  ///< validate and report, write nothing
     bool strict = false;  ///< any rejected row writes nothing
+    /// When set, asked for each row (its kind and canonical fields) before it is written: an
+    /// error rejects the row (the console keeps an official's import inside their subtree).
+    std::function<std::optional<FieldError>(const std::string& kind,
+                                            const std::map<std::string, std::string>& fields)>
+        admit;
 };
 
 struct ImportRejection {

@@ -4,6 +4,8 @@
 #include "app/Runtime.h"
 #include "common/Clock.h"
 #include "common/Random.h"
+#include "directory/DirectoryImporter.h"
+#include "survey/SurveyParser.h"
 
 #include <hailong/Hmac.h>
 #include <hailong/Problem.h>
@@ -12,12 +14,14 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/JSON/Stringifier.h>
 #include <Poco/URI.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <sstream>
 #include <unordered_map>
 
 namespace hailong {
@@ -181,7 +185,7 @@ private:
     // A page for signed-in users (sign-in first otherwise; a new password first when due).
     void get(const std::string& path, Handler h);
     // A form of a signed-in user: its key checked before the handler runs.
-    void post(const std::string& path, PostHandler h);
+    void post(const std::string& path, PostHandler h, std::size_t maxBody = 64 * 1024);
 
     /// A page of the directory ("agencies", "counters", "officers", "devices") or "users": its
     /// list in the caller's subtree and its form; `notice` and `error` say what just happened.
@@ -189,6 +193,11 @@ private:
                           const std::string& notice, const std::string& error,
                           int status = 200) const;
     HttpResponse auditPage(const HttpRequest& r, const Visit& v, const Caller& who) const;
+    /// A survey's versions and its editor: `text` in the editor, with the result of a check,
+    /// a preview, or a publication.
+    HttpResponse surveyPage(const std::string& id, const Visit& v, const std::string& text,
+                            Object::Ptr extra, int status = 200) const;
+    void surveyRoutes();
     HttpResponse signInPage(const HttpRequest& r, const Visit& v, const std::string& error,
                             int status) const;
     Array::Ptr agencyOptions(const Caller& who, const std::string& selected) const;
@@ -218,7 +227,7 @@ void Console::get(const std::string& path, Handler h) {
     });
 }
 
-void Console::post(const std::string& path, PostHandler h) {
+void Console::post(const std::string& path, PostHandler h, std::size_t maxBody) {
     rt_.routes().add(
         "POST", path,
         [this, h](const HttpRequest& r) {
@@ -232,7 +241,7 @@ void Console::post(const std::string& path, PostHandler h) {
             }
             return h(r, v, callerOf(*v.session), form);
         },
-        RouteOptions{64 * 1024});
+        RouteOptions{maxBody});
 }
 
 HttpResponse Console::signInPage(const HttpRequest& r, const Visit& v, const std::string& error,
@@ -418,7 +427,241 @@ HttpResponse Console::auditPage(const HttpRequest& r, const Visit& v, const Call
     return page("audit", v, data);
 }
 
+namespace {
+
+std::string pretty(const std::string& json) {
+    std::ostringstream out;
+    Poco::JSON::Stringifier::stringify(Poco::JSON::Parser().parse(json), out, 2);
+    return out.str();
+}
+
+const char* typeName(QuestionType t) {
+    return toString(t);
+}
+
+}  // namespace
+
+HttpResponse Console::surveyPage(const std::string& id, const Visit& v, const std::string& text,
+                                 Object::Ptr data, int status) const {
+    Array::Ptr versions = new Array;
+    for (const auto& s : rt_.surveys().versions(id)) {
+        Object::Ptr o = new Object;
+        o->set("version", s->version);
+        o->set("status", t(v.lang, "survey_status_" + s->status));
+        o->set("published", s->status == "published");
+        o->set("title", s->title.count(v.lang) ? s->title.at(v.lang) : s->title.at("vi"));
+        o->set("questions", s->questions.size());
+        o->set("hash", s->contentHash.substr(0, 12));
+        versions->add(o);
+    }
+    data->set("survey_id", id);
+    data->set("new_survey", id == "new");
+    data->set("versions", versions);
+    data->set("definition", text);
+    return page("survey", v, data, status);
+}
+
+void Console::surveyRoutes() {
+    get("/console/surveys", [this](const HttpRequest&, const Visit& v, const Caller&) {
+        Array::Ptr rows = new Array;
+        for (const auto& s : rt_.surveys().list()) {
+            Object::Ptr o = new Object;
+            o->set("id", s->id);
+            o->set("title", s->title.count(v.lang) ? s->title.at(v.lang) : s->title.at("vi"));
+            o->set("version", s->version);
+            o->set("questions", s->questions.size());
+            std::string channels;
+            for (const std::string& c : s->channels) channels += (channels.empty() ? "" : ", ") + c;
+            o->set("channels", channels.empty() ? t(v.lang, "all_channels") : channels);
+            rows->add(o);
+        }
+        Object::Ptr data = new Object;
+        data->set("rows", rows);
+        data->set("count", count(rows->size(), v.lang));
+        return page("surveys", v, data);
+    });
+    get("/console/surveys/{id}", [this](const HttpRequest& r, const Visit& v, const Caller&) {
+        const std::string id = r.param("id");
+        if (id == "new")
+            return surveyPage(
+                id, v,
+                "{\n  \"id\": \"\",\n  \"title\": {\"vi\": \"\", \"en\": \"\"},\n  "
+                "\"channels\": [\"web\"],\n  \"questions\": [],\n  \"indices\": []\n}",
+                new Object);
+        const auto latest = rt_.surveys().versions(id);
+        if (latest.empty()) {
+            Object::Ptr data = new Object;
+            data->set("error", rt_.messages().text(v.lang, "survey.not_found", {{"id", id}}));
+            return page("message", v, data, 404);
+        }
+        return surveyPage(id, v, pretty(rt_.surveys().definition(id, latest.back()->version)),
+                          new Object);
+    });
+    post("/console/surveys/{id}", [this](const HttpRequest& r, const Visit& v, const Caller& who,
+                                         const Form& f) {
+        const std::string id = r.param("id"), text = field(f, "definition"),
+                          action = field(f, "action");
+        Object::Ptr data = new Object;
+        const ParsedSurvey parsed = SurveyParser::parse(text);
+        Array::Ptr errors = new Array;
+        for (const FieldError& e : parsed.errors)
+            errors->add((e.field.empty() ? std::string() : e.field + ": ") +
+                        rt_.messages().text(v.lang, e.code, e.params));
+        if (parsed.survey && id != "new" && parsed.survey->id != id)
+            errors->add("/id: " + t(v.lang, "survey_other_id", {{"id", id}}));
+        if (errors->size() > 0) {
+            data->set("errors", errors);
+            data->set("errors_title",
+                      t(v.lang, "survey_errors", {{"n", count(errors->size(), v.lang)}}));
+            return surveyPage(id, v, text, data, 422);
+        }
+        const Survey& s = *parsed.survey;
+        if (action == "preview") {
+            Array::Ptr questions = new Array;
+            for (const Question& q : s.questions) {
+                Object::Ptr o = new Object;
+                o->set("id", q.id);
+                o->set("text", q.text.count(v.lang) ? q.text.at(v.lang) : q.text.at("vi"));
+                o->set("type", typeName(q.type));
+                o->set("required", q.required);
+                Array::Ptr options = new Array;
+                for (const QuestionOption& opt : q.options)
+                    options->add(opt.label.count(v.lang) ? opt.label.at(v.lang)
+                                 : opt.label.count("vi") ? opt.label.at("vi")
+                                                         : opt.id);
+                o->set("options", options);
+                if (q.showIf) o->set("condition", q.showIf->question);
+                questions->add(o);
+            }
+            Object::Ptr preview = new Object;
+            preview->set("title", s.title.count(v.lang) ? s.title.at(v.lang) : s.title.at("vi"));
+            preview->set("questions", questions);
+            std::string channels;
+            for (const std::string& c : s.channels) channels += (channels.empty() ? "" : ", ") + c;
+            preview->set("channels", channels.empty() ? t(v.lang, "all_channels") : channels);
+            data->set("preview", preview);
+            return surveyPage(id, v, text, data);
+        }
+        if (action == "publish") {
+            try {
+                if (!who.admin) throw Problem(403, "auth.admin_only");
+                const auto published =
+                    rt_.surveys().publish(text, "console:" + who.session->user.username);
+                if (published.created)
+                    audit(rt_, r, who, "publish", "survey", published.id, std::nullopt, "",
+                          "version " + std::to_string(published.version));
+                data->set(
+                    "notice",
+                    t(v.lang, published.created ? "survey_published" : "survey_unchanged",
+                      {{"id", published.id}, {"version", std::to_string(published.version)}}));
+                return surveyPage(published.id, v,
+                                  pretty(rt_.surveys().definition(published.id, published.version)),
+                                  data);
+            } catch (const Problem& p) {
+                data->set("error", problemText(v.lang, p));
+                return surveyPage(id, v, text, data, p.status());
+            }
+        }
+        data->set("notice", t(v.lang, "survey_valid",
+                              {{"questions", count(s.questions.size(), v.lang)},
+                               {"indices", count(s.indices.size(), v.lang)}}));
+        return surveyPage(id, v, text, data);
+    });
+    post("/console/surveys/{id}/{version}/retire", [this](const HttpRequest& r, const Visit& v,
+                                                          const Caller& who, const Form&) {
+        const std::string id = r.param("id");
+        Object::Ptr data = new Object;
+        try {
+            if (!who.admin) throw Problem(403, "auth.admin_only");
+            const int version = queryInteger("version", r.param("version"), 1, 1000000);
+            rt_.surveys().retire(id, version);
+            audit(rt_, r, who, "retire", "survey", id, std::nullopt, "",
+                  "version " + std::to_string(version));
+            data->set("notice", t(v.lang, "survey_retired",
+                                  {{"id", id}, {"version", std::to_string(version)}}));
+        } catch (const Problem& p) {
+            data->set("error", problemText(v.lang, p));
+        }
+        const auto versions = rt_.surveys().versions(id);
+        return surveyPage(
+            id, v,
+            versions.empty() ? "" : pretty(rt_.surveys().definition(id, versions.back()->version)),
+            data);
+    });
+}
+
 void Console::routes() {
+    surveyRoutes();
+    get("/console/import", [this](const HttpRequest&, const Visit& v, const Caller& who) {
+        Object::Ptr data = new Object;
+        data->set("can_import", !who.readOnly());
+        return page("import", v, data, who.readOnly() ? 403 : 200);
+    });
+    post(
+        "/console/import",
+        [this](const HttpRequest& r, const Visit& v, const Caller& who, const Form& f) {
+            Object::Ptr data = new Object;
+            data->set("can_import", !who.readOnly());
+            try {
+                if (who.readOnly()) throw Problem(403, "auth.read_only");
+                const std::string kind = field(f, "kind") == "directory" ? "directory" : "dossiers";
+                if (kind == "directory" && !who.admin) throw Problem(403, "auth.admin_only");
+                ImportOptions options;
+                options.dryRun = field(f, "dry_run") == "1";
+                // An official imports dossiers of their own subtree only.
+                if (!who.admin)
+                    options.admit = [this, &who](const std::string&,
+                                                 const std::map<std::string, std::string>& row)
+                        -> std::optional<FieldError> {
+                        auto it = row.find("agency");
+                        const std::string code = it == row.end() ? "" : it->second;
+                        auto a = rt_.directory().agency(code);
+                        if (a && a->path.starts_with(who.scopePath)) return std::nullopt;
+                        return FieldError{"agency",
+                                          "auth.out_of_scope",
+                                          {{"scope", who.scopeCode}, {"code", code}}};
+                    };
+                const std::string fileName =
+                    field(f, "format") == "json" ? "import.json" : "import.csv";
+                DirectoryImporter importer(rt_.directory());
+                const ImportReport report =
+                    kind == "directory"
+                        ? importer.importDirectory(field(f, "content"), fileName, options)
+                        : importer.importDossiers(field(f, "content"), fileName, options);
+                Object::Ptr out = new Object;
+                out->set("rows", count(report.rows, v.lang));
+                out->set("created", count(report.created, v.lang));
+                out->set("updated", count(report.updated, v.lang));
+                out->set("unchanged", count(report.unchanged, v.lang));
+                out->set("rejected_count", count(report.rejected.size(), v.lang));
+                out->set("committed", report.committed);
+                Array::Ptr rejected = new Array;
+                for (const ImportRejection& x : report.rejected) {
+                    Object::Ptr o = new Object;
+                    o->set("line", x.line);
+                    o->set("code", x.code);
+                    std::string why;
+                    for (const FieldError& e : x.errors)
+                        why += (why.empty() ? "" : " ") + (e.field.empty() ? "" : e.field + ": ") +
+                               rt_.messages().text(v.lang, e.code, e.params);
+                    o->set("why", why);
+                    rejected->add(o);
+                }
+                out->set("rejected", rejected);
+                data->set("report", out);
+                if (report.committed)
+                    audit(rt_, r, who, "import", kind == "directory" ? "directory" : "dossier", "",
+                          who.scopeAgencyId ? std::optional(who.scopeAgencyId) : std::nullopt, "",
+                          std::to_string(report.created) + " created, " +
+                              std::to_string(report.updated) + " updated, " +
+                              std::to_string(report.rejected.size()) + " rejected");
+                return page("import", v, data);
+            } catch (const Problem& p) {
+                data->set("error", problemText(v.lang, p));
+                return page("import", v, data, p.status());
+            }
+        },
+        8 * 1024 * 1024);
     RouteTable& routes = rt_.routes();
     routes.add("GET", "/console/signin", [this](const HttpRequest& r) {
         const Visit v = visit(r);
