@@ -248,18 +248,27 @@ void registerDirectoryApi(Runtime& rt) {
             o->set("name", c.name);
             o->set("agency", codeOr(agencyCodes, c.agencyId));
             o->set("active", c.active);
+            o->set("survey",
+                   c.surveyId.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(c.surveyId));
             out->add(o);
         }
         return out;
     };
-    counters->read = [&dir](JsonInput& in, const std::optional<Counter>& old,
-                            const std::string& code) {
+    counters->read = [&dir, &rt](JsonInput& in, const std::optional<Counter>& old,
+                                 const std::string& code) {
         CounterInput c;
         c.code = code;
         c.name = in.text("name", kNameChars, !old).value_or(old ? old->name : "");
         c.agencyCode = in.text("agency", 64, !old)
                            .value_or(keptCode(dir, "agencies", old, &Counter::agencyId));
         c.active = in.boolean("active");
+        c.surveyId = in.text("survey", 64);
+        if (c.surveyId && !c.surveyId->empty()) {
+            auto s = rt.surveys().find(*c.surveyId);
+            if (!s || !s->allowsChannel("counter"))
+                throw Problem(422, "directory.invalid", {},
+                              {{"survey", "counter.survey_unfit", {{"survey", *c.surveyId}}}});
+        }
         return c;
     };
     counters->agencyOf = [](const Counter& c) { return std::optional<std::int64_t>(c.agencyId); };

@@ -49,9 +49,9 @@ Agency readAgency(RecordSet& rs) {
     a.address = str(rs, 7), a.active = i64(rs, 8) != 0;
     return a;
 }
-constexpr const char* kCounterCols = "id, code, name, agency_id, active FROM counters";
+constexpr const char* kCounterCols = "id, code, name, agency_id, active, survey_id FROM counters";
 Counter readCounter(RecordSet& rs) {
-    return Counter{i64(rs, 0), str(rs, 1), str(rs, 2), i64(rs, 3), i64(rs, 4) != 0};
+    return Counter{i64(rs, 0), str(rs, 1), str(rs, 2), i64(rs, 3), i64(rs, 4) != 0, str(rs, 5)};
 }
 constexpr const char* kOfficerCols = "id, code, name, title, agency_id, active FROM officers";
 Officer readOfficer(RecordSet& rs) {
@@ -581,14 +581,17 @@ SaveOutcome DirectoryStore::save(Session& s, const CounterInput& raw) {
     validation::code(in.code, "code", errors);
     validation::name(text_, in.name, "name", errors);
     auto agencyId = reference(s, "agencies", "agency", in.agencyCode, true, errors);
+    if (in.surveyId && !in.surveyId->empty()) validation::code(*in.surveyId, "survey", errors);
     throwIfAny(errors);
     auto existing = byCode(s, kCounters, in.code);
     const bool active = in.active.value_or(existing ? existing->active : true);
+    const std::string survey = in.surveyId.value_or(existing ? existing->surveyId : "");
     if (existing && existing->name == in.name && existing->agencyId == *agencyId &&
-        existing->active == active)
+        existing->active == active && existing->surveyId == survey)
         return SaveOutcome::Unchanged;
     RowWriter row;
     row.set("name", in.name).set("agency_id", *agencyId).set("active", asInt(active));
+    row.set("survey_id", survey);
     row.set("search_key", text_.key(in.code + " " + in.name));
     return writeRow(s, row, "counters", in.code,
                     existing ? std::optional(existing->id) : std::nullopt);

@@ -26,6 +26,8 @@ struct AgencyInput {
 struct CounterInput {
     std::string code, name, agencyCode;
     std::optional<bool> active;
+    std::optional<std::string> surveyId =
+        std::nullopt;  ///< nullopt: kept; "": the plugin's setting
 };
 struct OfficerInput {
     std::string code, name, title, agencyCode;

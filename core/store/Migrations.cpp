@@ -316,6 +316,14 @@ const Migration kAccounts{8,
                               "CREATE INDEX audit_log_kind ON audit_log(kind, code)",
                           }};
 
+// Each counter may ask its own survey on its tablets (empty: the counter plugin's setting).
+const Migration kCounterSurveys{9,
+                                "counters choose their survey",
+                                {
+                                    "ALTER TABLE counters ADD COLUMN survey_id TEXT NOT NULL "
+                                    "DEFAULT ''",
+                                }};
+
 const std::string kLedger =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
     "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
@@ -329,8 +337,9 @@ int readVersion(Poco::Data::Session& s) {
 }  // namespace
 
 const std::vector<Migration>& Migrations::all() {
-    static const std::vector<Migration> migrations{kDirectory,   kSurveys,   kIndices, kDevices,
-                                                   kPluginState, kPhoneKeys, kSecrets, kAccounts};
+    static const std::vector<Migration> migrations{kDirectory, kSurveys,     kIndices,
+                                                   kDevices,   kPluginState, kPhoneKeys,
+                                                   kSecrets,   kAccounts,    kCounterSurveys};
     return migrations;
 }
 

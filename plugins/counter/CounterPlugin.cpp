@@ -158,6 +158,10 @@ public:
     void routes(hailong::Router& router);
 
 private:
+    // The survey a device's tablet asks: its counter's choice, or the channel's setting.
+    const std::string& surveyOf(const hailong::DeviceSession& d) const {
+        return d.counter.surveyId.empty() ? settings_.survey : d.counter.surveyId;
+    }
     Screen screen(const std::string& surveyId) const {
         auto survey = host_.surveys().find(surveyId);
         if (!survey) throw Problem(503, "counter.survey_missing", {{"survey", surveyId}});
@@ -203,8 +207,7 @@ private:
                        const Object::Ptr& item, std::int64_t skewMs, const std::string& lang,
                        bool press);
     Object::Ptr errorJson(const Problem& p, const std::string& lang) const;
-    HttpResponse submitAll(const HttpRequest& r, const std::string& surveyId, const char* list,
-                           bool press);
+    HttpResponse submitAll(const HttpRequest& r, const char* list, bool press);
     void checkPairingTries(const std::string& address);
     void notePairingFailure(const std::string& address);
 
@@ -222,7 +225,7 @@ private:
 
 Object::Ptr CounterChannel::config(const hailong::DeviceSession& d,
                                    const std::string& dossier) const {
-    const Screen s = screen(settings_.survey);
+    const Screen s = screen(surveyOf(d));
     Object::Ptr c = new Object;
     auto named = [](const std::string& code, const std::string& name) {
         Object::Ptr o = new Object;
@@ -320,7 +323,7 @@ HttpResponse CounterChannel::screenPage(const HttpRequest& r, const hailong::Dev
     // Inside <script>, "</" would end the element: escape it.
     std::string safe;
     for (char ch : json.str()) safe += ch == '<' ? std::string("\\u003c") : std::string(1, ch);
-    const Screen s = screen(settings_.survey);
+    const Screen s = screen(surveyOf(d));
     Object::Ptr data = new Object;
     data->set("config_json", safe);
     data->set("counter_name", d.counter.name);
@@ -489,8 +492,7 @@ void CounterChannel::notePairingFailure(const std::string& address) {
 
 // A batch of ratings (`list`: "ratings") or presses ("presses", or one press as the body):
 // one result per item, in order, judged by the device's clock corrected by its error.
-HttpResponse CounterChannel::submitAll(const HttpRequest& r, const std::string& surveyId,
-                                       const char* list, bool press) {
+HttpResponse CounterChannel::submitAll(const HttpRequest& r, const char* list, bool press) {
     const hailong::DeviceSession d = device(r);
     const std::string lang = apiLanguage(r);
     const Object::Ptr body = r.jsonObject();
@@ -501,7 +503,8 @@ HttpResponse CounterChannel::submitAll(const HttpRequest& r, const std::string& 
     const auto sent = millis(body, "sent_at");
     const std::int64_t now = nowMs();
     const std::int64_t skew = sent ? now - *sent : 0;  // the device clock's error
-    const Screen s = screen(surveyId);
+    // Boxes answer the box survey; tablets their counter's survey, or the default.
+    const Screen s = screen(press ? settings_.boxSurvey : surveyOf(d));
     Array::Ptr results = new Array;
     if (items) {
         for (std::size_t i = 0; i < items->size(); ++i)
@@ -587,7 +590,7 @@ void CounterChannel::routes(hailong::Router& router) {
             item->set("comment", field(f, "comment"));
             item->set("dossier", field(f, "dossier"));
             item->set("lang", lang);
-            const Object::Ptr result = submit(d, screen(settings_.survey), item, 0, lang, false);
+            const Object::Ptr result = submit(d, screen(surveyOf(d)), item, 0, lang, false);
             const std::string status = result->getValue<std::string>("status");
             if (status == "rejected")
                 return screenPage(r, d, result->getObject("error")->getValue<std::string>("detail"),
@@ -601,12 +604,10 @@ void CounterChannel::routes(hailong::Router& router) {
         small);
     router.add(
         "POST", "/api/v1/ratings",
-        [this](const HttpRequest& r) { return submitAll(r, settings_.survey, "ratings", false); },
-        batch);
+        [this](const HttpRequest& r) { return submitAll(r, "ratings", false); }, batch);
     router.add(
         "POST", "/api/v1/press",
-        [this](const HttpRequest& r) { return submitAll(r, settings_.boxSurvey, "presses", true); },
-        batch);
+        [this](const HttpRequest& r) { return submitAll(r, "presses", true); }, batch);
     router.add("GET", "/api/v1/state", [this](const HttpRequest& r) {
         return HttpResponse::json(config(device(r), r.queryParam("dossier").value_or("")))
             .header("Cache-Control", "no-store");

@@ -5,9 +5,11 @@
 #include "common/Clock.h"
 #include "support/TestSupport.h"
 
+#include <Poco/FileStream.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/StreamCopier.h>
 
 #include <catch2/catch.hpp>
 
@@ -18,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace hailong;
@@ -1235,4 +1238,38 @@ TEST_CASE("counter: an official starts and ends a shift from the console without
         REQUIRE(desk.official("POST", "/api/v1/devices/TAB-01/revoke").status == 204);
         CHECK(desk.count("device_shifts", "ended_at IS NULL") == 0);
     });
+}
+
+TEST_CASE("counter: a counter may ask its own survey, chosen by an official", "[counter]") {
+    Desk desk(Backend::SQLite);
+    // A second survey fit for counters: the shipped one under another id, with other words.
+    Poco::FileInputStream in(test::sourceDir() + "/surveys/counter-quick.json");
+    std::string json;
+    Poco::StreamCopier::copyToString(in, json);
+    json.replace(json.find("\"counter-quick\""), 15, "\"counter-other\"");
+    desk.rt().surveys().publish(json, "test");
+    const std::string token = desk.pair();
+    auto surveyOf = [&] {
+        return parse(desk.call("GET", "/api/v1/state", token).body)
+            ->getObject("survey")
+            ->getValue<std::string>("id");
+    };
+    CHECK(surveyOf() == "counter-quick");
+    // Only surveys open at counters can be chosen.
+    auto refused = desk.official("PATCH", "/api/v1/counters/XA-Q1", R"({"survey":"sipas-2017"})");
+    CHECK(refused.status == 422);
+    CHECK(fieldErrorCode(refused) == "counter.survey_unfit");
+    auto chosen = desk.official("PATCH", "/api/v1/counters/XA-Q1", R"({"survey":"counter-other"})");
+    REQUIRE(chosen.status == 200);
+    CHECK(parse(chosen.body)->getObject("item")->getValue<std::string>("survey") ==
+          "counter-other");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // the directory's cache
+    CHECK(surveyOf() == "counter-other");
+    const auto res = results(desk.rate(token, batch(nowMs(), {item(uuid(1), "3", nowMs())})));
+    REQUIRE(status(res, 0) == "stored");
+    CHECK(desk.stored(receipt(res, 0)).survey == "counter-other");
+    // Back to the general setting.
+    REQUIRE(desk.official("PATCH", "/api/v1/counters/XA-Q1", R"({"survey":""})").status == 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    CHECK(surveyOf() == "counter-quick");
 }

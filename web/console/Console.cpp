@@ -298,8 +298,19 @@ HttpResponse Console::listPage(const std::string& kind, const Visit& v, const Ca
             o->set("name", c.name);
             o->set("agency", agencyCode(c.agencyId));
             o->set("active", c.active);
+            o->set("survey", c.surveyId.empty() ? t(v.lang, "survey_default") : c.surveyId);
             rows->add(o);
         }
+        Array::Ptr surveys = new Array;
+        for (const auto& s : rt_.surveys().list()) {
+            if (!s->allowsChannel("counter")) continue;
+            Object::Ptr o = new Object;
+            o->set("id", s->id);
+            o->set("label", s->id + " — " +
+                                (s->title.count(v.lang) ? s->title.at(v.lang) : s->title.at("vi")));
+            surveys->add(o);
+        }
+        data->set("survey_options", surveys);
     } else if (kind == "officers") {
         for (const Officer& x : dir.officers(q)) {
             Object::Ptr o = new Object;
@@ -373,6 +384,13 @@ std::string Console::saveDirectory(const std::string& kind, const Form& f, const
         dir.save(in);
     } else if (kind == "counters") {
         CounterInput in{code, trim(field(f, "name")), field(f, "agency"), true};
+        in.surveyId = field(f, "survey");
+        if (!in.surveyId->empty()) {
+            auto s = rt_.surveys().find(*in.surveyId);
+            if (!s || !s->allowsChannel("counter"))
+                throw Problem(422, "directory.invalid", {},
+                              {{"survey", "counter.survey_unfit", {{"survey", *in.surveyId}}}});
+        }
         target = idOf(in.agencyCode);
         if (auto old = dir.counter(code)) requireWriter(rt_, who, old->agencyId);
         requireWriter(rt_, who, target);

@@ -30,6 +30,7 @@ struct Counter {
     std::string name;
     std::int64_t agencyId = 0;
     bool active = true;
+    std::string surveyId;  ///< the survey its tablets ask; "" for the counter plugin's setting
 };
 
 /// A civil servant who handles dossiers and is rated.

@@ -1,0 +1,598 @@
+// Browser test of the console for officials (/console/), in Debian's headless Chromium driven by
+// playwright-core. It starts hailong itself on an empty database (SQLite in a temporary folder, a
+// free loopback port, the counter plugin), creates agencies PT (province) > XA, XB (communes) with
+// a counter, an officer, a device and dossiers in each over the API, then:
+//   1. signs in as "admin" with the one-time password `hailong serve` printed at its first start,
+//      is made to choose a new one (a mismatch first) and lands on the overview; the old password
+//      no longer works; the header's menu and language link;
+//   2. creates a counter for XA and a device for it with the console's forms, asks for its pairing
+//      code (Crockford base32, XXXX-XXXX) and pairs a tablet page at /c/counter/ with it; revokes
+//      a second device;
+//   3. creates an official account for XA on the accounts page and reads its one-time password;
+//   4. the survey editor: a shipped survey's JSON edited in the page, "Kiểm tra" (valid and with
+//      errors: bad JSON, a bad question type), "Xem trước", "Xuất bản" (a new version, seen in
+//      the API), an invalid definition refused at publishing, an older version retired;
+//   5. the audit log shows all of that (and filters by kind);
+//   6. the XA official, in a new browser context: forced password change, then sees only XA's
+//      agencies, counters, officers, devices and audit entries, may add a counter to XA, and is
+//      refused XB (a counter posted for XB: 403 and the form's error; XB's device's pairing code:
+//      403), the accounts page (403), and XB's dossiers over the API with the session (403);
+//   7. runs axe-core (WCAG 2.0/2.1 A and AA) on the sign-in page, the overview, the counters,
+//      devices, accounts, audit and survey pages: a serious or critical violation fails
+//      (console-axe.json);
+//   8. takes screenshots at 1280×800 and at 390 px (console-*.png).
+// Every console page must load without a console error (CSP refusals, script errors).
+//
+//   node tests/e2e/console.test.mjs --hailong build/bin/hailong --artifacts build/e2e-artifacts
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { Hailong, options } from './hailong.mjs';
+
+const require = createRequire(import.meta.url);
+const args = options();
+const artifacts = args.artifacts ?? 'build/e2e-artifacts';
+const chromiumPath = args.chromium ?? '/usr/bin/chromium';
+fs.mkdirSync(artifacts, { recursive: true });
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hailong-console-'));
+const began = Date.now();
+const step = (what) => console.log(`- ${what}`);
+const shotPath = (name) => path.join(artifacts, `console-${name}.png`);
+const screenshots = [];
+async function shot(page, name) {
+  await page.screenshot({ path: shotPath(name), fullPage: true });
+  screenshots.push(shotPath(name));
+}
+
+// The server's log (stdout and stderr) is where the first admin's password is printed: a fresh
+// log for this run, so that the password read is this database's.
+const logFile = path.join(artifacts, 'console-server.log');
+fs.rmSync(logFile, { force: true });
+const host = await Hailong.create({
+  binary: args.hailong ?? 'build/bin/hailong', work, log: logFile,
+  settings: { 'plugins.enabled': 'counter' },
+});
+const base = host.base;
+const api = (...a) => host.api(...a);
+const status = async (method, url) =>
+  (await fetch(base + url, { method, headers: { Authorization: `Bearer ${host.token}` } })).status;
+
+const SURVEY = 'nps-service';
+const ADMIN_PASSWORD = 'Tra-Cuu-2026-An-Toan';
+const OFFICIAL = 'canbo.xa';
+const OFFICIAL_PASSWORD = 'Xa-A-Mot-Cua-2026';
+// Crockford base32 (no I, L, O, U), in two groups of four.
+const PAIRING = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
+
+// Checks that do not stop the run: a failure is reported here and at the end.
+const failed = [];
+async function part(what, body) {
+  try {
+    await body();
+  } catch (e) {
+    const text = (e.message ?? String(e)).split('\n').slice(0, 3).join(' ');
+    failed.push(`${what}: ${text}`);
+    console.log(`  FAILED (going on): ${what}: ${text}`);
+  }
+}
+
+// Problems the pages report themselves (console errors, CSP refusals, script errors).
+const pageProblems = [];
+function watch(page, label) {
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    // Refusals (403, 404, 422) are logged by Chromium as failed loads: they are expected answers.
+    if (/Failed to load resource: the server responded with a status of (401|403|404|422)/.test(m.text())) return;
+    pageProblems.push(`${label}: console: ${m.text()} (${page.url()})`);
+  });
+  page.on('pageerror', (e) => pageProblems.push(`${label}: script error: ${e.message}`));
+  return page;
+}
+// Resolves when the page has loaded a new document (after a POST, a redirect).
+async function navigating(page, action) {
+  const done = page.waitForEvent('load', { timeout: 15000 });
+  await action();
+  await done;
+}
+// The POST a click sends and the page it leads to: the POST's status.
+async function submitting(page, action) {
+  const posted = page.waitForResponse((r) => r.request().method() === 'POST', { timeout: 15000 });
+  await navigating(page, action);
+  return (await posted).status();
+}
+const rowsOf = (page) => page.$$eval('main table tbody tr',
+  (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent.trim())));
+const codesOf = async (page) => (await rowsOf(page)).map((cells) => cells[0]);
+const optionsOf = (page, select) => page.$$eval(`${select} option`, (os) => os.map((o) => o.value));
+// The text of the first element that matches, or null when there is none (no waiting).
+const text = async (page, selector) =>
+  (await page.locator(selector).count()) ? (await page.locator(selector).first().textContent()).trim() : null;
+async function open(page, url, expected = 200) {
+  const r = await page.goto(base + url);
+  assert.equal(r.status(), expected, `GET ${url}: ${r.status()}`);
+  return r;
+}
+
+// The password the first start printed (it comes after the server starts answering).
+async function firstAdminPassword() {
+  for (let i = 0; i < 100; ++i) {
+    const m = [...fs.readFileSync(logFile, 'utf8').matchAll(/mật khẩu dùng một lần: ([0-9A-Z]+)/g)].pop();
+    if (m) return m[1];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no one-time password for admin in ${logFile}`);
+}
+
+// From any console address to the sign-in form, signed in: where the server sent the browser.
+async function signIn(page, username, password, from = '/console/') {
+  await page.goto(base + from);
+  assert.equal(new URL(page.url()).pathname, '/console/signin', `${from} sends to the sign-in page`);
+  assert.equal(new URL(page.url()).searchParams.get('next'), from, 'the sign-in page knows where to go next');
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  return submitting(page, () => page.click('main form button[type=submit]'));
+}
+// On /console/password after a one-time password: the new password, then the overview.
+async function changePassword(page, current, next) {
+  assert.equal(new URL(page.url()).pathname, '/console/password', 'a one-time password leads to /console/password');
+  await page.fill('#current', current);
+  await page.fill('#new', next);
+  await page.fill('#again', next);
+  await navigating(page, () => page.click('main form button.primary'));
+  assert.equal(new URL(page.url()).pathname, '/console/', `after the new password: the overview (${page.url()})`);
+  assert.equal(await text(page, 'h1'), 'Tổng quan');
+}
+
+// --- axe-core -----------------------------------------------------------------------------------
+const axePath = require.resolve('axe-core/axe.min.js');
+const axeReports = [];
+async function axeCheck(page, name) {
+  await page.addScriptTag({ path: axePath });
+  const results = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  }));
+  axeReports.push({ name, url: page.url(), results });
+  const by = { critical: 0, serious: 0, moderate: 0, minor: 0 };
+  for (const v of results.violations) by[v.impact ?? 'minor'] += 1;
+  console.log(`  axe ${name}: ${by.critical} critical, ${by.serious} serious, ${by.moderate} moderate, ` +
+    `${by.minor} minor violation(s); ${results.passes.length} rules pass, ${results.incomplete.length} to review`);
+  for (const v of results.violations)
+    console.log(`    ${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${name}: ${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+let browser = null;
+try {
+  step('start hailong on an empty database; PT > XA, XB with a counter, an officer, a device and dossiers each');
+  await host.start();
+  const oneTime = await firstAdminPassword();
+  assert.match(oneTime, /^[0-9A-Z]{16}$/, 'the printed one-time password');
+  await api('POST', '/api/v1/agencies', { code: 'PT', name: 'UBND tỉnh Phú Thọ', kind: 'province' });
+  await api('POST', '/api/v1/agencies', { code: 'XA', name: 'UBND xã An Thạnh', kind: 'commune', parent: 'PT' });
+  await api('POST', '/api/v1/agencies', { code: 'XB', name: 'UBND xã Bình Minh', kind: 'commune', parent: 'PT' });
+  await api('POST', '/api/v1/procedures', { code: '1.001193', name: 'Đăng ký khai sinh', processing_days: 1 });
+  for (const a of ['XA', 'XB']) {
+    await api('POST', '/api/v1/officers', { code: `${a}-CB1`, name: `Cán bộ một cửa ${a}`, title: 'Công chức Văn phòng', agency: a });
+    for (let i = 1; i <= 2; ++i)
+      await api('POST', '/api/v1/dossiers', { code: `${a}-HS${i}`, agency: a, procedure: '1.001193',
+        received_at: Date.now() - 86400000, status: 'returned' });
+  }
+  await api('POST', '/api/v1/counters', { code: 'XB-Q1', name: 'Quầy 1 — xã Bình Minh', agency: 'XB' });
+  await api('POST', '/api/v1/devices', { code: 'XB-TAB1', name: 'Máy tính bảng xã Bình Minh', counter: 'XB-Q1' });
+
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+
+  // ---- 1: the first admin ------------------------------------------------------------------------
+  step('admin signs in with the printed one-time password; must choose a new one; lands on the overview');
+  const adminContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'vi-VN' });
+  const page = watch(await adminContext.newPage(), 'admin');
+  await page.goto(`${base}/console/`);
+  assert.equal(await text(page, 'h1'), 'Đăng nhập');
+  await shot(page, 'signin');
+  assert.equal(await signIn(page, 'admin', oneTime), 303, 'the sign-in POST redirects');
+  assert.equal(new URL(page.url()).pathname, '/console/password', 'a one-time password leads to /console/password');
+  assert.match(await text(page, '.notice'), /mật khẩu mới/, 'the page says why');
+  await shot(page, 'password');
+  await open(page, '/console/counters');
+  assert.equal(new URL(page.url()).pathname, '/console/password', 'no other page before the new password');
+  await page.fill('#current', oneTime);
+  await page.fill('#new', ADMIN_PASSWORD);
+  await page.fill('#again', `${ADMIN_PASSWORD}x`);
+  assert.equal(await submitting(page, () => page.click('main form button.primary')), 422, 'a mismatch is a 422');
+  assert.equal(await page.getAttribute('.failure', 'role'), 'alert');
+  assert.ok((await text(page, '.failure')).length > 0, 'the mismatch is explained');
+  await changePassword(page, oneTime, ADMIN_PASSWORD);
+  assert.match(await text(page, '.me'), /Quản trị · Quản trị viên · Toàn tỉnh/);
+  const nav = await page.$$eval('header nav a', (as) => as.map((a) => [a.textContent.trim(), a.getAttribute('href')]));
+  // These, in this order (other entries may sit between them).
+  const menu = [['Cơ quan, đơn vị', '/console/agencies'], ['Quầy tiếp nhận', '/console/counters'],
+    ['Cán bộ, công chức', '/console/officers'], ['Thiết bị đánh giá', '/console/devices'],
+    ['Phiếu khảo sát', '/console/surveys'], ['Tài khoản', '/console/users'], ['Nhật ký thay đổi', '/console/audit']];
+  assert.deepEqual(nav.filter(([, href]) => menu.some(([, h]) => h === href)), menu,
+    `the header menu of an admin: ${nav.map(([label]) => label).join(', ')}`);
+  await shot(page, 'home');
+  await navigating(page, () => page.click('a.lang'));
+  assert.equal(await text(page, 'h1'), 'Overview', 'a.lang switches to English');
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  await open(page, '/console/agencies');
+  assert.equal(await page.getAttribute('html', 'lang'), 'en', 'the language is remembered');
+  await shot(page, 'agencies-en');
+  await navigating(page, () => page.click('a.lang'));
+  assert.equal(await page.getAttribute('html', 'lang'), 'vi');
+  assert.deepEqual(await codesOf(page), ['PT', 'XA', 'XB'], 'the admin sees every agency');
+  step('the one-time password no longer signs in');
+  {
+    const other = await browser.newContext({ locale: 'vi-VN' });
+    const p = watch(await other.newPage(), 'old-password');
+    assert.equal(await signIn(p, 'admin', oneTime), 401, 'the old one-time password is refused');
+    assert.equal(new URL(p.url()).pathname, '/console/signin');
+    assert.equal(await p.getAttribute('.failure', 'role'), 'alert');
+    await shot(p, 'signin-refused');
+    await other.close();
+  }
+
+  // ---- 2: a counter, a device, its pairing code ------------------------------------------------
+  step('a counter for XA with the console’s form');
+  await open(page, '/console/counters');
+  assert.deepEqual(await optionsOf(page, '#agency'), ['PT', 'XA', 'XB']);
+  await page.fill('#code', 'XA-Q1');
+  await page.fill('#name', 'Quầy 1 — Bộ phận một cửa xã An Thạnh');
+  await page.selectOption('#agency', 'XA');
+  await navigating(page, () => page.getByRole('button', { name: 'Lưu' }).click());
+  assert.equal(new URL(page.url()).pathname + new URL(page.url()).search, '/console/counters?saved=XA-Q1');
+  assert.match(await text(page, '.notice'), /XA-Q1/);
+  assert.equal(await page.getAttribute('.notice', 'role'), 'status');
+  assert.deepEqual((await rowsOf(page)).find((c) => c[0] === 'XA-Q1')?.slice(0, 3),
+    ['XA-Q1', 'Quầy 1 — Bộ phận một cửa xã An Thạnh', 'XA'], 'the counter is listed with its agency');
+  assert.equal((await api('GET', '/api/v1/counters/XA-Q1')).agency, 'XA', 'and stored');
+  await shot(page, 'counters');
+
+  step('a device for it; its pairing code');
+  await open(page, '/console/devices');
+  assert.deepEqual(await optionsOf(page, '#counter'), ['XA-Q1', 'XB-Q1']);
+  for (const [code, name] of [['XA-TAB1', 'Máy tính bảng quầy 1'], ['XA-TAB2', 'Máy dự phòng']]) {
+    await page.fill('#code', code);
+    await page.fill('#name', name);
+    await page.selectOption('#counter', 'XA-Q1');
+    await navigating(page, () => page.getByRole('button', { name: 'Lưu' }).click());
+    assert.equal(new URL(page.url()).search, `?saved=${code}`);
+  }
+  let devices = await rowsOf(page);
+  assert.deepEqual(devices.find((c) => c[0] === 'XA-TAB1')?.slice(0, 4),
+    ['XA-TAB1', 'Máy tính bảng quầy 1', 'XA-Q1', 'Chưa ghép nối']);
+  const row = (code) => page.locator('main table tbody tr', { has: page.locator(`code:text-is("${code}")`) });
+  await navigating(page, () => row('XA-TAB1').getByRole('button', { name: 'Mã ghép nối' }).click());
+  const notice = await text(page, '.notice');
+  const m = notice.match(/^Mã ghép nối của XA-TAB1: (\S+) \(dùng được đến (\d\d\/\d\d\/\d{4} \d\d:\d\d)\)\.$/);
+  assert.ok(m, `the notice gives the code: “${notice}”`);
+  const pairingCode = m[1];
+  assert.match(pairingCode, PAIRING, 'a pairing code is Crockford base32, XXXX-XXXX');
+  await shot(page, 'devices-pairing');
+
+  step(`pair a tablet page at /c/counter/ with ${pairingCode}`);
+  const tablet = await browser.newContext({ viewport: { width: 800, height: 1280 }, locale: 'vi-VN' });
+  const tab = watch(await tablet.newPage(), 'tablet');
+  await tab.goto(`${base}/c/counter/`);
+  await tab.fill('#code', pairingCode.toLowerCase());
+  await tab.click('button[type=submit]');
+  await tab.waitForFunction(() => document.body.dataset.screen === 'start', null, { timeout: 15000 });
+  assert.match(await tab.textContent('#counter-name'), /Quầy 1/);
+  await tablet.close();
+  await open(page, '/console/devices');
+  devices = await rowsOf(page);
+  assert.equal(devices.find((c) => c[0] === 'XA-TAB1')?.[3], 'Đang dùng', 'the paired device is in use');
+
+  step('revoke the spare device with “Thu hồi”');
+  await navigating(page, () => row('XA-TAB2').getByRole('button', { name: 'Thu hồi' }).click());
+  assert.match(await text(page, '.notice'), /Đã thu hồi thiết bị XA-TAB2/);
+  assert.equal((await rowsOf(page)).find((c) => c[0] === 'XA-TAB2')?.[3], 'Đã thu hồi');
+  assert.equal(await row('XA-TAB2').getByRole('button', { name: 'Thu hồi' }).count(), 0, 'no “Thu hồi” on a revoked device');
+
+  // ---- 3: an official's account ----------------------------------------------------------------
+  step(`an official account for XA (${OFFICIAL}) on the accounts page`);
+  await open(page, '/console/users');
+  await page.fill('#username', OFFICIAL);
+  await page.fill('#name', 'Trần Văn Bình');
+  await page.selectOption('#role', 'official');
+  await page.selectOption('#agency', 'XA');
+  await navigating(page, () => page.getByRole('button', { name: 'Tạo tài khoản' }).click());
+  const created = (await text(page, '.notice')).match(/Mật khẩu dùng một lần: ([0-9A-Z]+)/);
+  assert.ok(created, 'the notice gives the one-time password');
+  const officialOneTime = created[1];
+  assert.match(officialOneTime, /^[0-9A-Z]{16}$/);
+  assert.deepEqual((await rowsOf(page)).find((c) => c[0] === OFFICIAL)?.slice(0, 5),
+    [OFFICIAL, 'Trần Văn Bình', 'Cán bộ quản lý', 'XA', 'Đang hoạt động']);
+  await shot(page, 'users');
+
+  // ---- 4: the survey editor ------------------------------------------------------------------
+  let published = null;
+  await part('survey editor', async () => {
+    step(`the survey editor: ${SURVEY}`);
+    const before = await api('GET', `/api/v1/surveys/${SURVEY}`);
+    await open(page, '/console/surveys');
+    const listed = (await rowsOf(page)).find((c) => c[0] === SURVEY);
+    assert.ok(listed, `${SURVEY} is listed on /console/surveys`);
+    assert.ok(listed.includes(String(before.version)), `its latest version ${before.version} is shown: ${listed.join(' | ')}`);
+    await shot(page, 'surveys');
+    await navigating(page, () => page.click(`main a[href="/console/surveys/${SURVEY}"]`));
+    assert.equal(new URL(page.url()).pathname, `/console/surveys/${SURVEY}`);
+    const form = `form[method=post][action="/console/surveys/${SURVEY}"]`;
+    assert.equal(await page.locator(`${form} textarea#definition[name=definition]`).count(), 1, 'the editor form');
+    const shown = JSON.parse(await page.inputValue('#definition'));
+    assert.equal(shown.id, SURVEY);
+    assert.deepEqual(shown.title, before.title, 'the textarea holds the latest version');
+    const button = (action) => page.locator(`${form} button[name=action][value=${action}]`);
+    assert.deepEqual([await button('check').textContent(), await button('preview').textContent(), await button('publish').textContent()]
+      .map((s) => s.trim()), ['Kiểm tra', 'Xem trước', 'Xuất bản']);
+    await shot(page, 'survey-editor');
+    const errors = () => page.$$eval('ul#survey-errors li', (ls) => ls.map((l) => l.textContent.trim()));
+    const version = async () => (await api('GET', `/api/v1/surveys/${SURVEY}`)).version;
+
+    step('“Kiểm tra” on broken JSON and on an unknown question type: the error list');
+    await page.fill('#definition', '{ "id": "nps-service", "title": ');
+    await navigating(page, () => button('check').click());
+    assert.ok((await errors()).length >= 1, 'broken JSON: at least one error listed');
+    assert.equal(await page.inputValue('#definition'), '{ "id": "nps-service", "title": ', 'what was typed is kept');
+    const bad = structuredClone(shown);
+    bad.questions[0].type = 'khong-co-kieu-nay';
+    await page.fill('#definition', JSON.stringify(bad, null, 2));
+    await navigating(page, () => button('check').click());
+    let listedErrors = await errors();
+    assert.ok(listedErrors.some((e) => e.startsWith('/questions/0/type')), `the type error by its path: ${listedErrors.join(' ; ')}`);
+    assert.equal(await page.locator('.notice').count(), 0, 'no “valid” notice with errors');
+    await shot(page, 'survey-errors');
+    step('“Xuất bản” of the invalid definition: refused, no new version');
+    await navigating(page, () => button('publish').click());
+    listedErrors = await errors();
+    assert.ok(listedErrors.some((e) => e.startsWith('/questions/0/type')), 'the same error at publishing');
+    assert.equal(await version(), before.version, 'nothing published');
+
+    step('title.vi + " (2026)": “Kiểm tra” (valid), “Xem trước”, “Xuất bản”');
+    await open(page, `/console/surveys/${SURVEY}`);
+    await page.$eval('#definition', (t) => {
+      const d = JSON.parse(t.value);
+      d.title.vi += ' (2026)';
+      t.value = JSON.stringify(d, null, 2);
+    });
+    await navigating(page, () => button('check').click());
+    assert.equal(await page.locator('ul#survey-errors').count(), 0, `valid: no error list (${(await errors()).join(' ; ')})`);
+    assert.ok((await text(page, '.notice'))?.length > 0, 'valid: a notice');
+    assert.equal(JSON.parse(await page.inputValue('#definition')).title.vi, `${before.title.vi} (2026)`, 'the edit is kept');
+    await navigating(page, () => button('preview').click());
+    const preview = await text(page, 'section#preview');
+    assert.ok(preview, 'section#preview');
+    for (const q of shown.questions.filter((x) => x.text?.vi))
+      assert.ok(preview.includes(q.text.vi), `the preview shows question ${q.id}`);
+    assert.equal(JSON.parse(await page.inputValue('#definition')).title.vi, `${before.title.vi} (2026)`, 'the edit is kept');
+    await shot(page, 'survey-preview');
+    await navigating(page, () => button('publish').click());
+    const said = (await text(page, '.notice')) ?? '';
+    assert.match(said, new RegExp(`phiên bản ${before.version + 1}\\b`), `the notice names the new version: “${said}”`);
+    const after = await api('GET', `/api/v1/surveys/${SURVEY}`);
+    assert.equal(after.version, before.version + 1, 'the API serves the new version');
+    assert.equal(after.title.vi, `${before.title.vi} (2026)`);
+    assert.equal(after.status, 'published');
+    published = after.version;
+    await shot(page, 'survey-published');
+
+    step(`retire version ${before.version} with its row’s button`);
+    await open(page, `/console/surveys/${SURVEY}`);
+    const retire = page.locator(`form[method=post][action="/console/surveys/${SURVEY}/${before.version}/retire"] button`);
+    assert.equal(await retire.count(), 1, `a retire button for version ${before.version}`);
+    await navigating(page, () => retire.click());
+    const versions = (await api('GET', `/api/v1/surveys/${SURVEY}/versions`)).items;
+    assert.equal(versions.find((v) => v.version === before.version)?.status, 'retired');
+    assert.equal(versions.find((v) => v.version === published)?.status, 'published');
+  });
+
+  // ---- 5: the audit log --------------------------------------------------------------------------
+  step('the audit log has each change, by user:admin');
+  await open(page, '/console/audit');
+  const audit = (await rowsOf(page)).map((c) => c.slice(1, 5).join(' '));
+  const expected = ['user:admin password user admin', 'user:admin create counter XA-Q1',
+    'user:admin create device XA-TAB1', 'user:admin pairing_code device XA-TAB1',
+    'user:admin revoke device XA-TAB2', `user:admin create user ${OFFICIAL}`];
+  for (const e of expected) assert.ok(audit.includes(e), `audit: “${e}”`);
+  await part('audit of the survey', async () => {
+    assert.ok(published, 'a survey was published');
+    assert.ok(audit.includes(`user:admin publish survey ${SURVEY}`), `audit: “user:admin publish survey ${SURVEY}”`);
+  });
+  await shot(page, 'audit');
+  await page.fill('#kind', 'device');
+  await navigating(page, () => page.getByRole('button', { name: 'Lọc' }).click());
+  assert.equal(new URL(page.url()).searchParams.get('kind'), 'device');
+  const deviceRows = await rowsOf(page);
+  assert.ok(deviceRows.length >= 3 && deviceRows.every((c) => c[3] === 'device'), 'the kind filter keeps devices only');
+
+  // ---- 6: an official of XA ------------------------------------------------------------------
+  step(`${OFFICIAL} in a new browser context: from /console/counters to the sign-in, a new password`);
+  const officialContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'vi-VN' });
+  const op = watch(await officialContext.newPage(), 'official');
+  assert.equal(await signIn(op, OFFICIAL, officialOneTime, '/console/counters'), 303);
+  assert.match(await text(op, '.notice'), /mật khẩu mới/, 'the password page says why');
+  await changePassword(op, officialOneTime, OFFICIAL_PASSWORD);
+  assert.match(await text(op, '.me'), /Trần Văn Bình · Cán bộ quản lý · UBND xã An Thạnh/);
+  const officialNav = await op.$$eval('header nav a', (as) => as.map((a) => a.getAttribute('href')));
+  assert.ok(!officialNav.includes('/console/users'), 'no accounts link for an official');
+
+  step('only XA’s agencies, counters, officers, devices and audit entries');
+  await open(op, '/console/agencies');
+  assert.deepEqual(await codesOf(op), ['XA']);
+  await open(op, '/console/counters');
+  assert.deepEqual(await codesOf(op), ['XA-Q1']);
+  assert.deepEqual(await optionsOf(op, '#agency'), ['XA'], 'the agency choice is XA only');
+  await shot(op, 'official-counters');
+  await open(op, '/console/officers');
+  assert.deepEqual(await codesOf(op), ['XA-CB1']);
+  await open(op, '/console/devices');
+  assert.deepEqual((await codesOf(op)).sort(), ['XA-TAB1', 'XA-TAB2']);
+  assert.deepEqual(await optionsOf(op, '#counter'), ['XA-Q1']);
+  await open(op, '/console/audit');
+  const officialAudit = await rowsOf(op);
+  assert.ok(officialAudit.some((c) => c[4] === 'XA-Q1'), 'XA’s changes are in the official’s audit log');
+  assert.deepEqual(officialAudit.filter((c) => /^X[^A]/.test(c[4]) || c[4] === 'PT').map((c) => c.join(' ')), [],
+    'nothing of XB or PT in the official’s audit log');
+
+  step('the official adds a counter to XA');
+  await open(op, '/console/counters');
+  await op.fill('#code', 'XA-Q2');
+  await op.fill('#name', 'Quầy 2 — xã An Thạnh');
+  await navigating(op, () => op.getByRole('button', { name: 'Lưu' }).click());
+  assert.equal(new URL(op.url()).search, '?saved=XA-Q2');
+  assert.deepEqual((await codesOf(op)).sort(), ['XA-Q1', 'XA-Q2']);
+
+  step('a counter posted for XB (the select changed in the page): 403 and the form’s error');
+  await op.fill('#code', 'XB-Q9');
+  await op.fill('#name', 'Quầy không được phép');
+  await op.$eval('#agency', (s) => { s.add(new Option('XB', 'XB')); s.value = 'XB'; });
+  assert.equal(await submitting(op, () => op.getByRole('button', { name: 'Lưu' }).click()), 403);
+  assert.equal(await op.getAttribute('.failure', 'role'), 'alert');
+  assert.ok((await text(op, '.failure')).length > 0);
+  assert.equal(await status('GET', '/api/v1/counters/XB-Q9'), 404, 'no counter XB-Q9 was stored');
+  assert.deepEqual(await codesOf(op), ['XA-Q1', 'XA-Q2'], 'the refusal lists XA’s counters only');
+  await shot(op, 'official-refused');
+
+  step('XB’s device’s pairing code (the page’s key, another device): 403');
+  await open(op, '/console/devices');
+  const csrf = await op.$eval('main form input[name=csrf]', (i) => i.value);
+  const pairXB = await op.request.post(`${base}/console/devices/XB-TAB1/pairing`, { form: { csrf }, maxRedirects: 0 });
+  assert.equal(pairXB.status(), 403);
+  assert.doesNotMatch(await pairXB.text(), /Mã ghép nối của XB-TAB1/);
+  const pairOwn = await op.request.post(`${base}/console/devices/XA-TAB2/pairing`, { form: { csrf: 'not-the-key' }, maxRedirects: 0 });
+  assert.equal(pairOwn.status(), 403, 'a form without the page’s key is refused');
+
+  step('other forms of XB’s things and admins’ forms, posted with the page’s key: 403 each, nothing changed');
+  const definition = JSON.stringify(await api('GET', `/api/v1/surveys/${SURVEY}`));
+  const probes = [
+    ['/console/devices/XB-TAB1/revoke', {}],
+    ['/console/counters', { code: 'XB-Q1', name: 'Quầy của XB chuyển sang XA', agency: 'XA' }],
+    ['/console/officers', { code: 'XB-CB1', name: 'Cán bộ XB', title: '', agency: 'XA' }],
+    ['/console/agencies', { code: 'XB', name: 'Xã B đổi tên', kind: 'commune', parent: 'XA' }],
+    ['/console/agencies', { code: 'XA-T1', name: 'Thôn mới dưới XB', kind: 'village', parent: 'XB' }],
+    ['/console/devices', { code: 'XB-TAB9', name: 'Thiết bị trên quầy XB', counter: 'XB-Q1' }],
+    ['/console/users', { username: 'ke.gian', name: '', role: 'admin', agency: '' }],
+    ['/console/users/admin/reset', {}],
+    [`/console/surveys/${SURVEY}`, { action: 'publish', definition }],
+    [`/console/surveys/${SURVEY}/1/retire`, {}],
+  ];
+  const allowed = [];
+  for (const [url, fields] of probes) {
+    const r = await op.request.post(base + url, { form: { csrf, ...fields }, maxRedirects: 0 });
+    if (r.status() !== 403) allowed.push(`POST ${url} ${JSON.stringify(fields).slice(0, 80)}: ${r.status()}`);
+  }
+  assert.deepEqual(allowed, [], 'an official of XA is refused each of these');
+  assert.equal((await api('GET', '/api/v1/counters/XB-Q1')).agency, 'XB');
+  assert.equal((await api('GET', '/api/v1/officers/XB-CB1')).agency, 'XB');
+  assert.equal((await api('GET', '/api/v1/agencies/XB')).name, 'UBND xã Bình Minh');
+  assert.equal((await api('GET', '/api/v1/agencies/XB')).parent, 'PT');
+  for (const url of ['/api/v1/agencies/XA-T1', '/api/v1/devices/XB-TAB9'])
+    assert.equal(await status('GET', url), 404, `${url} was not made`);
+
+  step('the accounts page: 403');
+  await open(op, '/console/users', 403);
+  assert.equal(await op.getAttribute('.failure', 'role'), 'alert');
+  assert.equal(await op.locator('#username').count(), 0, 'no account form');
+
+  step('the API with the session cookie: XB’s dossiers 403, XA’s 200');
+  const xb = await op.request.get(`${base}/api/v1/dossiers?agency=XB`);
+  assert.equal(xb.status(), 403, `GET /api/v1/dossiers?agency=XB: ${xb.status()}`);
+  const xa = await op.request.get(`${base}/api/v1/dossiers?agency=XA`);
+  assert.equal(xa.status(), 200, `GET /api/v1/dossiers?agency=XA: ${xa.status()}`);
+  assert.deepEqual((await xa.json()).items.map((d) => d.code).sort(), ['XA-HS1', 'XA-HS2']);
+  const all = await op.request.get(`${base}/api/v1/dossiers`);
+  assert.equal(all.status(), 200);
+  assert.deepEqual((await all.json()).items.map((d) => d.code).sort(), ['XA-HS1', 'XA-HS2'], 'the API lists XA’s dossiers only');
+  const counters = await op.request.get(`${base}/api/v1/counters`);
+  assert.deepEqual((await counters.json()).items.map((c) => c.code).sort(), ['XA-Q1', 'XA-Q2'], 'the API lists XA’s counters only');
+  const change = await op.request.post(`${base}/api/v1/counters`, { data: { code: 'XA-Q3', name: 'Quầy 3', agency: 'XA' } });
+  assert.equal(change.status(), 403, 'a change over the API with the session but without X-CSRF-Token: 403');
+  await part('survey pages for an official', async () => {
+    await open(op, `/console/surveys/${SURVEY}`);
+    assert.equal(await op.locator('button[name=action][value=publish]').count(), 0, 'no “Xuất bản” for an official');
+  });
+  await officialContext.close();
+
+  // ---- 7: accessibility ----------------------------------------------------------------------
+  step('axe-core (wcag2a, wcag2aa, wcag21a, wcag21aa) on the console’s pages');
+  const axeContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'vi-VN', bypassCSP: true });
+  const ap = watch(await axeContext.newPage(), 'axe');
+  const serious = [];
+  await ap.goto(`${base}/console/`);
+  serious.push(...await axeCheck(ap, 'signin'));
+  await ap.fill('#username', 'khong.co.ai');
+  await ap.fill('#password', 'sai-mat-khau-1');
+  await navigating(ap, () => ap.click('main form button[type=submit]'));
+  serious.push(...await axeCheck(ap, 'signin-error'));
+  await ap.fill('#username', 'admin');
+  await ap.fill('#password', ADMIN_PASSWORD);
+  await navigating(ap, () => ap.click('main form button[type=submit]'));
+  assert.equal(await text(ap, 'h1'), 'Tổng quan');
+  serious.push(...await axeCheck(ap, 'home'));
+  for (const name of ['counters', 'devices', 'users', 'audit']) {
+    await open(ap, `/console/${name}`);
+    serious.push(...await axeCheck(ap, name));
+  }
+  await part('axe on the survey pages', async () => {
+    await open(ap, '/console/surveys');
+    serious.push(...await axeCheck(ap, 'surveys'));
+    await open(ap, `/console/surveys/${SURVEY}`);
+    serious.push(...await axeCheck(ap, 'survey-editor'));
+  });
+  await axeContext.close();
+  const total = { critical: 0, serious: 0, moderate: 0, minor: 0 };
+  let passes = 0;
+  for (const { results } of axeReports) {
+    passes += results.passes.length;
+    for (const v of results.violations) total[v.impact ?? 'minor'] += 1;
+  }
+  fs.writeFileSync(path.join(artifacts, 'console-axe.json'), JSON.stringify({
+    axe: axeReports[0]?.results.testEngine, tags: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'],
+    pages: axeReports.map(({ name, url, results }) => ({ name, url, ...results })),
+  }, null, 2));
+  console.log(`  axe, ${axeReports.length} pages: ${total.critical} critical, ${total.serious} serious, ` +
+    `${total.moderate} moderate, ${total.minor} minor violation(s); ${passes} rule passes; ` +
+    `${path.join(artifacts, 'console-axe.json')}`);
+  await part('axe', async () => assert.deepEqual(serious, [], 'no serious or critical accessibility violation'));
+
+  // ---- 8: a phone's width ----------------------------------------------------------------------
+  step('the overview and the counters at 390 px');
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const [url, name] of [['/console/', 'home-390'], ['/console/counters', 'counters-390']]) {
+    await open(page, url);
+    await shot(page, name);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    // The innermost elements that reach past the window's right edge, to say what overflows.
+    const past = await page.evaluate(() => [...document.querySelectorAll('body *:not(option)')]
+      .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+      .filter((e, _, all) => !all.some((o) => o !== e && e.contains(o)))
+      .sort((a, b) => b.getBoundingClientRect().width - a.getBoundingClientRect().width)
+      .slice(0, 3).map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}` +
+        `${e.className ? `.${String(e.className).split(' ').join('.')}` : ''} (${Math.round(e.getBoundingClientRect().width)} px wide)`));
+    console.log(`  ${name}: scrollWidth ${width} px${past.length ? `; past the edge: ${past.join(', ')}` : ''}`);
+    await part(`${name} fits`, async () =>
+      assert.ok(width <= 390, `nothing overflows at 390 px (scrollWidth ${width}; ${past.join(', ')})`));
+  }
+  await adminContext.close();
+
+  await part('no console or CSP errors on the pages', async () => assert.deepEqual(pageProblems, []));
+  assert.deepEqual(failed, [], 'the checks reported above');
+  console.log(`ok: console in Chromium (first admin, counter, device and pairing, account, survey editor, audit, ` +
+    `an official’s scope, axe on ${axeReports.length} pages, ${screenshots.length} screenshots) in ` +
+    `${((Date.now() - began) / 1000).toFixed(1)} s; screenshots in ${artifacts}`);
+} catch (e) {
+  console.error(`FAILED: ${e.stack ?? e}`);
+  if (failed.length) console.error(`also failed:\n  ${failed.join('\n  ')}`);
+  process.exitCode = 1;
+} finally {
+  if (browser) await browser.close();
+  await host.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+}
