@@ -434,6 +434,7 @@ void registerDirectoryApi(Runtime& rt) {
             o->set("counter", codeOr(counterCodes, d.counterId));
             o->set("status", d.status);
             setTime(o, "last_seen_at", d.lastSeenAtMs);
+            o->set("queued", d.queued);
             out->add(o);
         }
         return out;

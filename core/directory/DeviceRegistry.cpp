@@ -159,19 +159,28 @@ void DeviceRegistry::noteSeen(std::int64_t deviceId) {
     seen_[deviceId] = nowMs();
 }
 
+void DeviceRegistry::noteQueue(std::int64_t deviceId, std::int64_t waiting) {
+    std::lock_guard lock(mutex_);
+    queues_[deviceId] = std::clamp<std::int64_t>(waiting, 0, 1000000);
+}
+
 void DeviceRegistry::flushSeen() {
-    std::map<std::int64_t, std::int64_t> due;
+    std::map<std::int64_t, std::int64_t> due, queues;
     {
         std::lock_guard lock(mutex_);
         due.swap(seen_);
+        queues.swap(queues_);
     }
-    if (due.empty()) return;
+    if (due.empty() && queues.empty()) return;
     try {
         db_.write([&](Session& s) {
             for (auto [device, at] : due)
                 s << "UPDATE devices SET last_seen_at = $1 WHERE id = $2 AND "
                      "(last_seen_at IS NULL OR last_seen_at < $3)",
                     bind(at), bind(device), bind(at), now;
+            for (auto [device, waiting] : queues)
+                s << "UPDATE devices SET queue_size = $1 WHERE id = $2", bind(waiting),
+                    bind(device), now;
         });
     } catch (const std::exception&) {
         // Only "last seen" times: they are noted again at the devices' next requests.

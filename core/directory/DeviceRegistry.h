@@ -79,7 +79,14 @@ private:
     // Last-seen times are noted in memory and written by a background thread every ten
     // seconds: a request never waits for the database's write lock just to say it came.
     void noteSeen(std::int64_t deviceId);
+
+public:
+    void noteQueue(std::int64_t deviceId, std::int64_t waiting) override;
+    /// Writes the last-seen times and queue sizes noted so far now (the background thread does
+    /// it every ten seconds).
     void flushSeen();
+
+private:
     void seenLoop();
 
     Database& db_;
@@ -90,8 +97,9 @@ private:
         int wrong = 0;
         std::int64_t pausedUntilMs = 0;
     };
-    std::map<std::int64_t, Tries> pinTries_;     // by officer id
-    std::map<std::int64_t, std::int64_t> seen_;  // device id → last request, not written yet
+    std::map<std::int64_t, Tries> pinTries_;       // by officer id
+    std::map<std::int64_t, std::int64_t> seen_;    // device id → last request, not written yet
+    std::map<std::int64_t, std::int64_t> queues_;  // device id → ratings it holds, not written
     // Sessions by token hash, kept two seconds: every rating asks. A revocation or a shift
     // made on this host is seen at once, one made on another host within that time.
     TtlCache<std::string, std::optional<DeviceSession>> sessions_{std::chrono::seconds(2), 10000};

@@ -76,9 +76,11 @@ Dossier readDossier(RecordSet& rs) {
     d.phoneKey = str(rs, 12);
     return d;
 }
-constexpr const char* kDeviceCols = "id, code, name, counter_id, status, last_seen_at FROM devices";
+constexpr const char* kDeviceCols =
+    "id, code, name, counter_id, status, last_seen_at, queue_size FROM devices";
 Device readDevice(RecordSet& rs) {
-    return Device{i64(rs, 0), str(rs, 1), str(rs, 2), i64(rs, 3), str(rs, 4), optI64(rs, 5)};
+    return Device{i64(rs, 0), str(rs, 1),    str(rs, 2), i64(rs, 3),
+                  str(rs, 4), optI64(rs, 5), i64(rs, 6)};
 }
 
 // A table's column list and the reader that depends on its order.

@@ -316,12 +316,15 @@ const Migration kAccounts{8,
                               "CREATE INDEX audit_log_kind ON audit_log(kind, code)",
                           }};
 
-// Each counter may ask its own survey on its tablets (empty: the counter plugin's setting).
+// Each counter may ask its own survey on its tablets (empty: the counter plugin's setting);
+// devices report how many ratings wait in their offline queue.
 const Migration kCounterSurveys{9,
-                                "counters choose their survey",
+                                "counters choose their survey, devices report their queue",
                                 {
                                     "ALTER TABLE counters ADD COLUMN survey_id TEXT NOT NULL "
                                     "DEFAULT ''",
+                                    "ALTER TABLE devices ADD COLUMN queue_size BIGINT NOT NULL "
+                                    "DEFAULT 0",
                                 }};
 
 const std::string kLedger =

@@ -501,6 +501,11 @@ HttpResponse CounterChannel::submitAll(const HttpRequest& r, const char* list, b
     if (items && items->size() > kMaxBatch)
         throw Problem(413, "counter.too_many", {{"max", std::to_string(kMaxBatch)}});
     const auto sent = millis(body, "sent_at");
+    // What the tablet still holds after this batch: shown to officials beside the device.
+    const Poco::Dynamic::Var queued =
+        body->has("queued") ? body->get("queued") : Poco::Dynamic::Var();
+    if (queued.isInteger() && queued.type() != typeid(bool))
+        host_.devices().noteQueue(d.device.id, queued.convert<std::int64_t>());
     const std::int64_t now = nowMs();
     const std::int64_t skew = sent ? now - *sent : 0;  // the device clock's error
     // Boxes answer the box survey; tablets their counter's survey, or the default.

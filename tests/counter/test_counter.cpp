@@ -1273,3 +1273,29 @@ TEST_CASE("counter: a counter may ask its own survey, chosen by an official", "[
     std::this_thread::sleep_for(std::chrono::milliseconds(2100));
     CHECK(surveyOf() == "counter-quick");
 }
+
+TEST_CASE("counter: a tablet says how many ratings it still holds, and the console sees it",
+          "[counter]") {
+    Desk desk(Backend::SQLite);
+    const std::string token = desk.pair();
+    std::string body = batch(nowMs(), {item(uuid(1), "3", nowMs())});
+    body.insert(body.size() - 1, R"(,"queued":7)");
+    REQUIRE(status(results(desk.rate(token, body)), 0) == "stored");
+    desk.rt().devices().flushSeen();
+    desk.rt().directory().forgetCached();  // device lookups are cached for two seconds
+    auto device = parse(desk.official("GET", "/api/v1/devices/TAB-01").body);
+    CHECK(device->getValue<int>("queued") == 7);
+    // Nonsense is ignored, not stored: a negative count is none, a text no count at all.
+    body = batch(nowMs(), {item(uuid(2), "3", nowMs())});
+    body.insert(body.size() - 1, R"(,"queued":-5)");
+    REQUIRE(status(results(desk.rate(token, body)), 0) == "stored");
+    desk.rt().devices().flushSeen();
+    desk.rt().directory().forgetCached();  // device lookups are cached for two seconds
+    CHECK(parse(desk.official("GET", "/api/v1/devices/TAB-01").body)->getValue<int>("queued") == 0);
+    body = batch(nowMs(), {item(uuid(3), "3", nowMs())});
+    body.insert(body.size() - 1, R"(,"queued":"lots")");
+    REQUIRE(status(results(desk.rate(token, body)), 0) == "stored");
+    desk.rt().devices().flushSeen();
+    desk.rt().directory().forgetCached();  // device lookups are cached for two seconds
+    CHECK(parse(desk.official("GET", "/api/v1/devices/TAB-01").body)->getValue<int>("queued") == 0);
+}

@@ -339,6 +339,7 @@ HttpResponse Console::listPage(const std::string& kind, const Visit& v, const Ca
             o->set("status", t(v.lang, "device_" + d.status));
             o->set("revoked", d.status == "revoked");
             o->set("seen", d.lastSeenAtMs ? when(*d.lastSeenAtMs, v.lang) : "—");
+            o->set("queued", count(static_cast<std::size_t>(d.queued), v.lang));
             rows->add(o);
         }
     } else if (kind == "users") {

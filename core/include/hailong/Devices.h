@@ -51,6 +51,9 @@ public:
                            std::string_view pin) = 0;
     /// Ends the device's open shift, if any.
     virtual void signOut(std::int64_t deviceId) = 0;
+    /// How many ratings the device says it still holds, unsent (its offline queue), for the
+    /// console. Kept in memory and written with the last-seen times.
+    virtual void noteQueue(std::int64_t deviceId, std::int64_t waiting) = 0;
 };
 
 }  // namespace hailong

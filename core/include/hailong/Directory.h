@@ -79,6 +79,7 @@ struct Device {
     std::int64_t counterId = 0;
     std::string status;  ///< "unpaired", "active", "revoked"
     std::optional<std::int64_t> lastSeenAtMs;
+    std::int64_t queued = 0;  ///< ratings the device said it still held, unsent
 };
 
 /// Read access to the directory. Thread-safe; every call reads the store.

@@ -316,7 +316,8 @@
     if (!batch.length) { lastFailed = false; failures = 0; updateStatus(); return; }
     sending = true;
     try {
-      const res = await request('POST', 'ratings', { sent_at: Date.now(), ratings: batch });
+      const res = await request('POST', 'ratings',
+        { sent_at: Date.now(), ratings: batch, queued: Math.max(0, loadQueue().length - batch.length) });
       if (res.status === 401 || res.status === 403) { showRevoked((await problemDetail(res)).detail); return; }
       if (!res.ok) throw new Error('HTTP ' + res.status);
       const answer = await res.json();
