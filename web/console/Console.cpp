@@ -590,6 +590,7 @@ void Console::surveyRoutes() {
                                                           const Caller& who, const Form&) {
         const std::string id = r.param("id");
         Object::Ptr data = new Object;
+        int status = 200;
         try {
             if (!who.admin) throw Problem(403, "auth.admin_only");
             const int version = queryInteger("version", r.param("version"), 1, 1000000);
@@ -600,12 +601,13 @@ void Console::surveyRoutes() {
                                   {{"id", id}, {"version", std::to_string(version)}}));
         } catch (const Problem& p) {
             data->set("error", problemText(v.lang, p));
+            status = p.status();
         }
         const auto versions = rt_.surveys().versions(id);
         return surveyPage(
             id, v,
             versions.empty() ? "" : pretty(rt_.surveys().definition(id, versions.back()->version)),
-            data);
+            data, status);
     });
 }
 
