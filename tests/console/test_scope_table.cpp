@@ -198,9 +198,21 @@ TEST_CASE("console: the scope table of routes, callers and agencies", "[console]
                      Target::National};
     });
     // Console pages (lists show the caller's own part) and forms.
-    for (const std::string page : {"/console/", "/console/agencies", "/console/counters",
-                                   "/console/officers", "/console/devices", "/console/audit"})
+    for (const std::string page :
+         {"/console/", "/console/agencies", "/console/counters", "/console/officers",
+          "/console/devices", "/console/audit", "/console/surveys", "/console/surveys/nps-service",
+          "/console/procedures"})
         rows.push_back([page] { return Route{"GET", page, "", false, true, Target::Own}; });
+    // The import page is for those who may change something.
+    rows.push_back([] { return Route{"GET", "/console/import", "", true, true, Target::Own}; });
+    rows.push_back([&] {
+        return Route{"POST", "/console/procedures", "code=" + unique() + "&name=Thu+tuc", true,
+                     true,   Target::National};
+    });
+    rows.push_back([] {
+        return Route{"POST", "/console/import", "kind=dossiers&format=csv&content=code%2Cagency%2Creceived_at%0A", true,
+                     true,   Target::Own};
+    });
     rows.push_back(
         [] { return Route{"GET", "/console/users", "", false, true, Target::AdminPage}; });
     both([&](const std::string& a, Target t) {

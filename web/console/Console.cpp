@@ -321,6 +321,19 @@ HttpResponse Console::listPage(const std::string& kind, const Visit& v, const Ca
             o->set("active", x.active);
             rows->add(o);
         }
+    } else if (kind == "procedures") {
+        ListQuery all;
+        all.limit = 1000;
+        for (const Procedure& p : dir.procedures(all)) {
+            Object::Ptr o = new Object;
+            o->set("code", p.code);
+            o->set("name", p.name);
+            o->set("field", p.field);
+            o->set("days", p.processingDays);
+            o->set("online", p.online);
+            o->set("active", p.active);
+            rows->add(o);
+        }
     } else if (kind == "devices") {
         Array::Ptr counters = new Array;
         for (const Counter& c : dir.counters(q)) {
@@ -372,10 +385,11 @@ std::string Console::saveDirectory(const std::string& kind, const Form& f, const
         return a ? std::optional<std::int64_t>(a->id) : std::nullopt;
     };
     std::optional<std::int64_t> target;
-    std::string before;
+    std::string before;  // the name it had, when it existed
+    const bool active = field(f, "active") != "0";
     if (kind == "agencies") {
-        AgencyInput in{code, trim(field(f, "name")), field(f, "parent"), trim(field(f, "kind")), "",
-                       true};
+        AgencyInput in{
+            code, trim(field(f, "name")), field(f, "parent"), trim(field(f, "kind")), "", active};
         target = in.parentCode.empty() ? std::nullopt : idOf(in.parentCode);
         if (auto old = dir.agency(code)) {
             requireWriter(rt_, who, old->id);
@@ -384,7 +398,7 @@ std::string Console::saveDirectory(const std::string& kind, const Form& f, const
         requireWriter(rt_, who, target);
         dir.save(in);
     } else if (kind == "counters") {
-        CounterInput in{code, trim(field(f, "name")), field(f, "agency"), true};
+        CounterInput in{code, trim(field(f, "name")), field(f, "agency"), active};
         in.surveyId = field(f, "survey");
         if (!in.surveyId->empty()) {
             auto s = rt_.surveys().find(*in.surveyId);
@@ -393,25 +407,53 @@ std::string Console::saveDirectory(const std::string& kind, const Form& f, const
                               {{"survey", "counter.survey_unfit", {{"survey", *in.surveyId}}}});
         }
         target = idOf(in.agencyCode);
-        if (auto old = dir.counter(code)) requireWriter(rt_, who, old->agencyId);
+        if (auto old = dir.counter(code)) {
+            requireWriter(rt_, who, old->agencyId);
+            before = old->name;
+        }
         requireWriter(rt_, who, target);
         dir.save(in);
     } else if (kind == "officers") {
         OfficerInput in{code, trim(field(f, "name")), trim(field(f, "title")), field(f, "agency"),
-                        true};
+                        active};
         target = idOf(in.agencyCode);
-        if (auto old = dir.officer(code)) requireWriter(rt_, who, old->agencyId);
+        if (auto old = dir.officer(code)) {
+            requireWriter(rt_, who, old->agencyId);
+            before = old->name;
+        }
         requireWriter(rt_, who, target);
         dir.save(in);
     } else if (kind == "devices") {
         DeviceInput in{code, trim(field(f, "name")), field(f, "counter")};
         auto counter = dir.counter(in.counterCode);
         target = counter ? std::optional<std::int64_t>(counter->agencyId) : std::nullopt;
+        if (auto old = dir.device(code)) {
+            auto was = dir.counterById(old->counterId);
+            requireWriter(rt_, who, was ? std::optional(was->agencyId) : std::nullopt);
+            before = old->name;
+        }
         requireWriter(rt_, who, target);
         dir.save(in);
+    } else if (kind == "procedures") {  // national: administrators only
+        ProcedureInput in{code,
+                          trim(field(f, "name")),
+                          trim(field(f, "field")),
+                          field(f, "online"),
+                          std::nullopt,
+                          active};
+        const std::string days = trim(field(f, "days"));
+        if (!days.empty()) in.processingDays = queryInteger("days", days, 0, 3650);
+        requireWriter(rt_, who, std::nullopt);
+        if (auto old = dir.procedure(code)) before = old->name;
+        dir.save(in);
     }
-    audit(rt_, r, who, before.empty() ? "create" : "update", kind.substr(0, kind.size() - 1), code,
-          target, before, trim(field(f, "name")));
+    static const std::map<std::string, std::string> singular{{"agencies", "agency"},
+                                                             {"counters", "counter"},
+                                                             {"officers", "officer"},
+                                                             {"devices", "device"},
+                                                             {"procedures", "procedure"}};
+    audit(rt_, r, who, before.empty() ? "create" : "update", singular.at(kind), code, target,
+          before, trim(field(f, "name")));
     return code;
 }
 
@@ -758,7 +800,7 @@ void Console::routes() {
                  return page("password", v, data, p.status() == 429 ? 429 : 422);
              }
          });
-    for (const std::string kind : {"agencies", "counters", "officers", "devices"}) {
+    for (const std::string kind : {"agencies", "counters", "officers", "devices", "procedures"}) {
         get("/console/" + kind,
             [this, kind](const HttpRequest& r, const Visit& v, const Caller& who) {
                 const std::string done = r.queryParam("saved").value_or("");
