@@ -8,6 +8,7 @@
 #include "http/JsonInput.h"
 #include "http/StaticFiles.h"
 #include "store/Migrations.h"
+#include "survey/SurveyParser.h"
 
 #include <hailong/Version.h>
 
@@ -338,6 +339,35 @@ void registerCoreApi(Runtime& rt) {
         body->set("content_hash", s->contentHash);
         return HttpResponse::json(body);
     });
+    // Checks a survey definition without storing it: every error with its place, in the
+    // caller's language (the console's editor asks as the official types).
+    routes.add(
+        "POST", "/api/v1/surveys/check",
+        [&rt](const HttpRequest& r) {
+            caller(rt, r);
+            JsonInput in(r.jsonObject());
+            const std::string text = in.text("definition", 1000000, true).value_or("");
+            in.finish("request.invalid");
+            const ParsedSurvey parsed = SurveyParser::parse(text);
+            Array::Ptr errors = new Array;
+            for (const FieldError& e : parsed.errors) {
+                Object::Ptr o = new Object;
+                o->set("field", e.field);
+                o->set("code", e.code);
+                o->set("detail", rt.messages().text(r.language, e.code, e.params));
+                errors->add(o);
+            }
+            Object::Ptr body = new Object;
+            body->set("valid", parsed.errors.empty());
+            body->set("errors", errors);
+            if (parsed.survey) {
+                body->set("id", parsed.survey->id);
+                body->set("questions", parsed.survey->questions.size());
+                body->set("indices", parsed.survey->indices.size());
+            }
+            return HttpResponse::json(body);
+        },
+        RouteOptions{2 * 1024 * 1024});
     routes.add("GET", "/api/v1/surveys/{id}/versions", [&rt](const HttpRequest& r) {
         auto versions = rt.surveys().versions(r.param("id"));
         if (versions.empty()) throw Problem(404, "survey.not_found", {{"id", r.param("id")}});

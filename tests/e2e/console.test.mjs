@@ -346,6 +346,18 @@ try {
     const errors = () => page.$$eval('ul#survey-errors li', (ls) => ls.map((l) => l.textContent.trim()));
     const version = async () => (await api('GET', `/api/v1/surveys/${SURVEY}`)).version;
 
+    step('typing in the editor checks it live: an unknown question type is named by its path');
+    {
+      const typed = structuredClone(shown);
+      typed.questions[0].type = 'kieu-go-sai';
+      await page.fill('#definition', JSON.stringify(typed, null, 2));
+      await page.waitForFunction(() => document.querySelector('#live-check li'), null, { timeout: 5000 });
+      const live = await page.textContent('#live-check');
+      assert.match(live, /\/questions\/0\/type/, `live check names the place: ${live}`);
+      await page.fill('#definition', JSON.stringify(shown, null, 2));
+      await page.waitForFunction(() => document.querySelector('#live-check.ok'), null, { timeout: 5000 });
+    }
+
     step('“Kiểm tra” on broken JSON and on an unknown question type: the error list');
     await page.fill('#definition', '{ "id": "nps-service", "title": ');
     await navigating(page, () => button('check').click());

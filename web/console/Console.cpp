@@ -36,7 +36,7 @@ constexpr const char* kPreCookie = "hl_pre";  // the sign-in form's key, before 
 constexpr std::int64_t kVietnamOffsetMs = 7 * 3600 * 1000;
 constexpr const char* kPolicy =
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 // dd/MM/yyyy HH:mm in Vietnam time (vi), or yyyy-MM-dd HH:mm (en).
 std::string when(std::int64_t ms, const std::string& lang) {

@@ -1,5 +1,5 @@
-// hailong — console.js: reads a chosen file into the import form's text box (the form also
-// works by pasting the file's content, without this script).
+// hailong — console.js: small helps of the console's forms, which all work without it: reads a
+// chosen file into the import form's text box, and checks a survey definition as it is typed.
 (function () {
   'use strict';
   document.querySelectorAll('input[type=file][data-into]').forEach(function (input) {
@@ -14,4 +14,43 @@
       reader.readAsText(file, 'utf-8');
     });
   });
+
+  // The survey editor: the definition is checked by the server a moment after each change.
+  var editor = document.querySelector('textarea[data-check]');
+  var live = document.getElementById('live-check');
+  var csrf = document.querySelector('input[name=csrf]');
+  if (editor && live && csrf) {
+    var timer = null;
+    var lang = document.documentElement.lang || 'vi';
+    var check = function () {
+      fetch(editor.getAttribute('data-check'), {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf.value,
+                   'Accept-Language': lang },
+        body: JSON.stringify({ definition: editor.value })
+      }).then(function (r) { return r.json(); }).then(function (result) {
+        live.textContent = '';
+        if (result.valid) {
+          live.className = 'live ok';
+          live.textContent = live.getAttribute('data-ok') ||
+            (lang === 'en' ? 'Valid: ' + result.questions + ' questions.'
+                           : 'Hợp lệ: ' + result.questions + ' câu hỏi.');
+          return;
+        }
+        live.className = 'live bad';
+        var list = document.createElement('ul');
+        (result.errors || []).slice(0, 20).forEach(function (e) {
+          var item = document.createElement('li');
+          item.textContent = (e.field ? e.field + ': ' : '') + e.detail;
+          list.appendChild(item);
+        });
+        live.appendChild(list);
+      }).catch(function () { /* the check button still works */ });
+    };
+    editor.addEventListener('input', function () {
+      clearTimeout(timer);
+      timer = setTimeout(check, 600);
+    });
+  }
 })();
