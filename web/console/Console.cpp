@@ -591,6 +591,7 @@ void Console::surveyRoutes() {
                                  : opt.label.count("vi") ? opt.label.at("vi")
                                                          : opt.id);
                 o->set("options", options);
+                o->set("has_options", options->size() > 0);
                 if (q.showIf) o->set("condition", q.showIf->question);
                 questions->add(o);
             }
@@ -600,6 +601,35 @@ void Console::surveyRoutes() {
             std::string channels;
             for (const std::string& c : s.channels) channels += (channels.empty() ? "" : ", ") + c;
             preview->set("channels", channels.empty() ? t(v.lang, "all_channels") : channels);
+            // How each channel shows it: the counter's faces and the SMS reply come from the
+            // first rating (or single choice) question.
+            const Question* first = nullptr;
+            for (const Question& q : s.questions)
+                if (!first &&
+                    (q.type == QuestionType::Rating || q.type == QuestionType::SingleChoice))
+                    first = &q;
+            auto label = [&](const QuestionOption& o) {
+                return o.label.count(v.lang) ? o.label.at(v.lang)
+                       : o.label.count("vi") ? o.label.at("vi")
+                                             : o.id;
+            };
+            if (first && s.allowsChannel("counter")) {
+                Array::Ptr faces = new Array;
+                for (auto it = first->options.rbegin(); it != first->options.rend(); ++it)
+                    faces->add(label(*it));
+                preview->set("counter_faces", faces);
+                preview->set("has_faces", faces->size() > 0);
+            }
+            if (first && s.allowsChannel("sms")) {
+                std::string scale;
+                for (const QuestionOption& o : first->options)
+                    scale += (scale.empty() ? "" : ", ") + o.id + " = " + label(o);
+                preview->set("sms_reply", t(v.lang, "preview_sms", {{"scale", scale}}));
+            }
+            if (s.allowsChannel("web"))
+                preview->set("web_form",
+                             t(v.lang, "preview_web",
+                               {{"n", count(s.questions.size(), v.lang)}, {"id", s.id}}));
             data->set("preview", preview);
             return surveyPage(id, v, text, data);
         }
@@ -711,6 +741,7 @@ void Console::routes() {
                     rejected->add(o);
                 }
                 out->set("rejected", rejected);
+                out->set("has_rejected", rejected->size() > 0);
                 data->set("report", out);
                 if (report.committed)
                     audit(rt_, r, who, "import", kind == "directory" ? "directory" : "dossier", "",
