@@ -190,8 +190,8 @@ private:
     /// A page of the directory ("agencies", "counters", "officers", "devices") or "users": its
     /// list in the caller's subtree and its form; `notice` and `error` say what just happened.
     HttpResponse listPage(const std::string& kind, const Visit& v, const Caller& who,
-                          const std::string& notice, const std::string& error,
-                          int status = 200) const;
+                          const std::string& notice, const std::string& error, int status = 200,
+                          const Form* typed = nullptr) const;
     HttpResponse auditPage(const HttpRequest& r, const Visit& v, const Caller& who) const;
     /// A survey's versions and its editor: `text` in the editor, with the result of a check,
     /// a preview, or a publication.
@@ -270,9 +270,15 @@ Array::Ptr Console::agencyOptions(const Caller& who, const std::string& selected
 }
 
 HttpResponse Console::listPage(const std::string& kind, const Visit& v, const Caller& who,
-                               const std::string& notice, const std::string& error,
-                               int status) const {
+                               const std::string& notice, const std::string& error, int status,
+                               const Form* typed) const {
     Object::Ptr data = new Object;
+    // A refused form comes back with what was typed in it.
+    Object::Ptr form = new Object;
+    if (typed)
+        for (const auto& [name, value] : *typed)
+            if (name != "csrf") form->set(name, value);
+    data->set("form", form);
     DirectoryStore& dir = rt_.directory();
     const ListQuery q = scoped(who);
     Array::Ptr rows = new Array;
@@ -847,7 +853,7 @@ void Console::routes() {
                      Poco::URI::encode(code, "&=?#+/", encoded);
                      return HttpResponse::redirect("/console/" + kind + "?saved=" + encoded);
                  } catch (const Problem& p) {
-                     return listPage(kind, v, who, "", problemText(v.lang, p), p.status());
+                     return listPage(kind, v, who, "", problemText(v.lang, p), p.status(), &f);
                  }
              });
     }
