@@ -49,7 +49,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const idle = (ms) => new Promise((r) => setTimeout(r, ms).unref());
 
 /** A free TCP port on 127.0.0.1 (bind port 0, read it, close). */
-export function freePort() {
+// Ports handed out by this process: the kernel may give a closed port again at once, and two
+// servers told the same port would collide (seen: hailong on fakesmsc's port).
+const portsGiven = new Set();
+
+function anyFreePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -59,6 +63,16 @@ export function freePort() {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** A free loopback port, never one this process handed out before. */
+export async function freePort() {
+  for (;;) {
+    const port = await anyFreePort();
+    if (portsGiven.has(port)) continue;
+    portsGiven.add(port);
+    return port;
+  }
 }
 
 /** Percent-decoding to bytes, `+` as space (Kannel's octstr_url_decode and its URLs). */
