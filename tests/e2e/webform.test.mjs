@@ -18,13 +18,12 @@
 //   node tests/e2e/webform.test.mjs --hailong build/bin/hailong --artifacts build/e2e-artifacts
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
+import { axeCheck as axeCheckIn } from './axe.mjs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { Hailong, options } from './hailong.mjs';
 
-const require = createRequire(import.meta.url);
 const args = options();
 const artifacts = args.artifacts ?? 'build/e2e-artifacts';
 const chromiumPath = args.chromium ?? '/usr/bin/chromium';
@@ -193,23 +192,8 @@ async function tabToButton(page, label, maxStops = 12) {
 }
 
 // --- axe-core -----------------------------------------------------------------------------------
-const axePath = require.resolve('axe-core/axe.min.js');
 const axeReports = [];
-async function axeCheck(page, name) {
-  await page.addScriptTag({ path: axePath });
-  const results = await page.evaluate(() => window.axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-  }));
-  axeReports.push({ name, url: page.url(), results });
-  const by = { critical: 0, serious: 0, moderate: 0, minor: 0 };
-  for (const v of results.violations) by[v.impact ?? 'minor'] += 1;
-  console.log(`  axe ${name}: ${by.critical} critical, ${by.serious} serious, ${by.moderate} moderate, ` +
-    `${by.minor} minor violation(s); ${results.passes.length} rules pass, ${results.incomplete.length} to review`);
-  for (const v of results.violations)
-    console.log(`    ${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${name}: ${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
+const axeCheck = (page, name) => axeCheckIn(page, name, axeReports);
 
 let browser = null;
 try {
