@@ -210,8 +210,12 @@ TEST_CASE("console: the scope table of routes, callers and agencies", "[console]
                      true,   Target::National};
     });
     rows.push_back([] {
-        return Route{"POST", "/console/import", "kind=dossiers&format=csv&content=code%2Cagency%2Creceived_at%0A", true,
-                     true,   Target::Own};
+        return Route{"POST",
+                     "/console/import",
+                     "kind=dossiers&format=csv&content=code%2Cagency%2Creceived_at%0A",
+                     true,
+                     true,
+                     Target::Own};
     });
     rows.push_back(
         [] { return Route{"GET", "/console/users", "", false, true, Target::AdminPage}; });

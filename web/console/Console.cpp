@@ -1,4 +1,6 @@
 #include "console/Console.h"
+#include "charts/SvgCharts.h"
+#include "console/Dashboard.h"
 
 #include "app/ApiSupport.h"
 #include "app/Runtime.h"
@@ -46,6 +48,15 @@ std::string when(std::int64_t ms, const std::string& lang) {
     char out[32];
     std::strftime(out, sizeof out, lang == "en" ? "%Y-%m-%d %H:%M" : "%d/%m/%Y %H:%M", &tm);
     return out;
+}
+
+// 84,5 (vi) or 84.5 (en).
+std::string decimal(double v, const std::string& lang) {
+    char out[32];
+    std::snprintf(out, sizeof out, "%.1f", v);
+    std::string s = out;
+    if (lang != "en") std::replace(s.begin(), s.end(), '.', ',');
+    return s;
 }
 
 // 1.234 (vi) or 1,234 (en).
@@ -689,8 +700,129 @@ void Console::surveyRoutes() {
     });
 }
 
+// Adds the texts a page shows to an index value of the dashboard's data: "84,5 (81,2–87,3)".
+void annotate(Object::Ptr v, const std::string& lang) {
+    if (v->has("value")) {
+        std::string text = decimal(v->getValue<double>("value"), lang);
+        if (v->has("low") && v->has("high"))
+            text += " (" + decimal(v->getValue<double>("low"), lang) + "–" +
+                    decimal(v->getValue<double>("high"), lang) + ")";
+        v->set("value_text", text);
+    } else {
+        v->set("value_text", "—");
+    }
+}
+
+void annotateGroups(const Array::Ptr& list, const std::string& lang) {
+    if (!list) return;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        Object::Ptr g = list->getObject(static_cast<unsigned>(i));
+        if (g->has("headline")) annotate(g->getObject("headline"), lang);
+    }
+}
+
+DashboardQuery dashboardQuery(const HttpRequest& r) {
+    DashboardQuery q;
+    auto p = [&](const char* name) {
+        std::string v = r.queryParam(name).value_or("");
+        return v.size() > 200 ? v.substr(0, 200) : v;
+    };
+    q.surveyId = p("survey"), q.from = p("from"), q.to = p("to"), q.agencyCode = p("agency");
+    q.counterCode = p("counter"), q.search = p("q");
+    return q;
+}
+
 void Console::routes() {
     surveyRoutes();
+    rt_.routes().add("GET", "/api/v1/dashboard", [this](const HttpRequest& r) {
+        const Caller who = caller(rt_, r);
+        return HttpResponse::json(dashboardData(rt_, who, dashboardQuery(r), r.language));
+    });
+    get("/console/dashboard", [this](const HttpRequest& r, const Visit& v, const Caller& who) {
+        const DashboardQuery q = dashboardQuery(r);
+        Object::Ptr data;
+        try {
+            data = dashboardData(rt_, who, q, v.lang);
+        } catch (const Problem& p) {
+            Object::Ptr failed = new Object;
+            failed->set("error", problemText(v.lang, p));
+            return page("message", v, failed, p.status());
+        }
+        if (data->has("total") && data->getObject("total")->has("headline"))
+            annotate(data->getObject("total")->getObject("headline"), v.lang);
+        if (data->has("change")) {
+            Object::Ptr c = data->getObject("change");
+            if (c->has("delta")) {
+                const double d = c->getValue<double>("delta");
+                c->set("delta_text", (d > 0 ? "+" : "") + decimal(d, v.lang));
+                c->set("up", d > 0);
+            }
+        }
+        const Array::Ptr parts = data->getArray("parts");
+        if (parts)
+            for (std::size_t i = 0; i < parts->size(); ++i)
+                annotate(parts->getObject(static_cast<unsigned>(i)), v.lang);
+        for (const char* list : {"trend", "agencies", "counters"})
+            annotateGroups(data->getArray(list), v.lang);
+        Array::Ptr surveys = new Array;
+        for (const auto& s : rt_.surveys().list()) {
+            Object::Ptr o = new Object;
+            o->set("id", s->id);
+            o->set("selected", s->id == data->getValue<std::string>("survey"));
+            surveys->add(o);
+        }
+        data->set("survey_options", surveys);
+        data->set("agency_options", agencyOptions(who, data->getValue<std::string>("agency")));
+        data->set("q", q.search);
+        data->set("counter_filter", q.counterCode);
+        data->set("has_comments", data->getArray("comments")->size() > 0);
+        data->set("has_parts", parts && parts->size() > 0);
+        // Charts drawn here as SVG (they print, and need no script); the tables stay beside them.
+        charts::Options options;
+        options.locale = v.lang;
+        options.emptyText = t(v.lang, "no_data");
+        auto headlineOf = [](const Object::Ptr& g, std::optional<double>& value,
+                             std::optional<double>& low, std::optional<double>& high, bool& few) {
+            if (!g->has("headline")) return;
+            const Object::Ptr h = g->getObject("headline");
+            if (h->has("value")) value = h->getValue<double>("value");
+            if (h->has("low")) low = h->getValue<double>("low");
+            if (h->has("high")) high = h->getValue<double>("high");
+            few = h->getValue<bool>("too_few");
+        };
+        std::vector<charts::Point> points;
+        const Array::Ptr trend = data->getArray("trend");
+        for (std::size_t i = 0; trend && i < trend->size(); ++i) {
+            const Object::Ptr g = trend->getObject(static_cast<unsigned>(i));
+            charts::Point p;
+            p.label = g->optValue<std::string>("period", "");
+            bool few = false;
+            headlineOf(g, p.value, p.low, p.high, few);
+            points.push_back(p);
+        }
+        data->set("trend_svg", charts::lineChart(t(v.lang, "trend"), t(v.lang, "chart_interval"),
+                                                 points, options));
+        auto bars = [&](const char* list, std::size_t most) {
+            std::vector<charts::Bar> out;
+            const Array::Ptr groups = data->getArray(list);
+            for (std::size_t i = 0; groups && i < groups->size() && out.size() < most; ++i) {
+                const Object::Ptr g = groups->getObject(static_cast<unsigned>(i));
+                charts::Bar b;
+                b.label = g->optValue<std::string>("name", "");
+                if (b.label.empty()) b.label = g->optValue<std::string>("code", "");
+                headlineOf(g, b.value, b.low, b.high, b.tooFew);
+                out.push_back(b);
+            }
+            return out;
+        };
+        data->set("agencies_svg",
+                  charts::barChart(t(v.lang, "by_agency"), t(v.lang, "chart_interval"),
+                                   bars("agencies", 30), options));
+        data->set("counters_svg",
+                  charts::barChart(t(v.lang, "worst_counters"), t(v.lang, "chart_interval"),
+                                   bars("counters", 15), options));
+        return page("dashboard", v, data);
+    });
     get("/console/import", [this](const HttpRequest&, const Visit& v, const Caller& who) {
         Object::Ptr data = new Object;
         data->set("can_import", !who.readOnly());
