@@ -1,6 +1,7 @@
 // charts: each chart parses as XML (Poco's DOM parser), is labelled for screen readers, escapes
 // its text, handles empty, NaN and out-of-range data, and follows the locale's decimal mark.
 #include "charts/SvgCharts.h"
+#include "support/TestSupport.h"
 
 #include <Poco/AutoPtr.h>
 #include <Poco/DOM/DOMParser.h>
@@ -63,12 +64,7 @@ std::vector<Element*> withClass(Document& document, const std::string& tag,
 }
 
 std::size_t count(const std::string& haystack, const std::string& needle) {
-    std::size_t n = 0;
-    for (auto at = haystack.find(needle); at != std::string::npos;
-         at = haystack.find(needle, at + needle.size())) {
-        ++n;
-    }
-    return n;
+    return hailong::test::occurrences(haystack, needle);
 }
 
 double attr(Element* element, const std::string& name) {

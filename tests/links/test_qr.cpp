@@ -25,12 +25,7 @@ constexpr const char* kUrl =
 constexpr const char* kVietnamese = "Phiếu khảo sát hài lòng";
 
 std::size_t count(const std::string& haystack, const std::string& needle) {
-    std::size_t n = 0;
-    for (auto at = haystack.find(needle); at != std::string::npos;
-         at = haystack.find(needle, at + needle.size())) {
-        ++n;
-    }
-    return n;
+    return test::occurrences(haystack, needle);
 }
 
 /// Runs `command` through the shell; returns its exit code and puts its stdout in `output`.

@@ -295,4 +295,12 @@ void serveWithPlugin(Runtime& rt, const std::string& plugin) {
     rt.serve();
 }
 
+std::size_t occurrences(const std::string& haystack, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = haystack.find(needle); at != std::string::npos;
+         at = haystack.find(needle, at + needle.size()))
+        ++n;
+    return n;
+}
+
 }  // namespace hailong::test

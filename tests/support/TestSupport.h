@@ -143,6 +143,9 @@ Problem problemOf(const std::function<void()>& fn);
 bool hasError(const std::vector<FieldError>& errors, const std::string& field,
               const std::string& code);
 
+/// How many times `needle` occurs in `haystack` (not overlapping).
+std::size_t occurrences(const std::string& haystack, const std::string& needle);
+
 /// Waits until GET /api/v1/health answers on `port` (up to `seconds`); false if it never does.
 bool waitForHealth(std::uint16_t port, int seconds);
 
