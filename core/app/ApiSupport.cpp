@@ -109,7 +109,10 @@ bool inScope(Runtime& rt, const Caller& who, std::int64_t agencyId) {
 }
 
 void requireScope(Runtime& rt, const HttpRequest& r, std::int64_t agencyId) {
-    const Caller who = caller(rt, r);
+    requireScope(rt, caller(rt, r), agencyId);
+}
+
+void requireScope(Runtime& rt, const Caller& who, std::int64_t agencyId) {
     if (inScope(rt, who, agencyId)) return;
     auto a = rt.directory().agencyById(agencyId);
     throw Problem(403, who.session ? "auth.out_of_scope" : "apikey.out_of_scope",

@@ -49,6 +49,8 @@ void requireWriter(Runtime& rt, const Caller& who, std::optional<std::int64_t> a
 bool inScope(Runtime& rt, const Caller& who, std::int64_t agencyId);
 /// Throws Problem(403) unless the caller may see agency `agencyId` (and 401 like caller()).
 void requireScope(Runtime& rt, const HttpRequest& request, std::int64_t agencyId);
+/// The same for a caller already known.
+void requireScope(Runtime& rt, const Caller& who, std::int64_t agencyId);
 /// Throws unless the caller may change things of agency `agencyId` (nullopt: things of no
 /// agency, such as procedures and surveys: admins only). Analysts change nothing (403);
 /// officials change their subtree; API keys too where `keysMay`, nothing otherwise.

@@ -31,8 +31,11 @@ DeviceInScope deviceInScope(Runtime& rt, const HttpRequest& r, bool change) {
     if (!device) throw Problem(404, "device.not_found", {{"code", code}});
     auto counter = rt.directory().counterById(device->counterId);
     if (!counter) throw std::logic_error("a device without its counter");
-    if (!change) requireScope(rt, r, counter->agencyId);
-    const Caller who = change ? requireWriter(rt, r, counter->agencyId, true) : caller(rt, r);
+    const Caller who = caller(rt, r);
+    if (change)
+        requireWriter(rt, who, counter->agencyId, true);
+    else
+        requireScope(rt, who, counter->agencyId);
     return {*device, who, counter->agencyId};
 }
 void audited(Runtime& rt, const HttpRequest& r, const DeviceInScope& d, const char* action) {

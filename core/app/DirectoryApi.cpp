@@ -103,14 +103,16 @@ void mount(RouteTable& routes, Runtime& rt, std::shared_ptr<const Resource<E, I>
         return HttpResponse::json(body);
     });
     routes.add("GET", base + "/{code}", [&rt, res, notFound](const HttpRequest& r) {
-        if (res->privateReads) caller(rt, r);  // 401 before 404: nothing told to strangers
+        // 401 before 404: nothing is told to strangers.
+        const std::optional<Caller> who =
+            res->privateReads ? std::optional(caller(rt, r)) : std::nullopt;
         auto entity = res->find(r.param("code"));
         if (!entity) throw notFound(r.param("code"));
-        if (res->privateReads) {
+        if (who) {
             const auto agency = res->agencyOf(*entity);
             if (agency)
-                requireScope(rt, r, *agency);
-            else if (!caller(rt, r).admin)
+                requireScope(rt, *who, *agency);
+            else if (!who->admin)
                 throw Problem(403, "auth.admin_only");
         }
         Object::Ptr item = res->render({*entity})->getObject(0);

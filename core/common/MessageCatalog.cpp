@@ -33,6 +33,26 @@ void MessageCatalog::merge(const std::string& lang,
     for (const auto& [k, v] : messages) catalog[k] = v;
 }
 
+std::string fillIn(std::string_view pattern, const std::map<std::string, std::string>& params) {
+    std::string out;
+    out.reserve(pattern.size());
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        if (pattern[i] == '{') {
+            const auto close = pattern.find('}', i);
+            if (close != std::string::npos) {
+                auto p = params.find(std::string(pattern.substr(i + 1, close - i - 1)));
+                if (p != params.end()) {
+                    out += p->second;
+                    i = close;
+                    continue;
+                }
+            }
+        }
+        out.push_back(pattern[i]);
+    }
+    return out;
+}
+
 std::string MessageCatalog::text(std::string_view lang, std::string_view key,
                                  const std::map<std::string, std::string>& params) const {
     std::string pattern;
@@ -46,23 +66,7 @@ std::string MessageCatalog::text(std::string_view lang, std::string_view key,
         }
     }
     if (pattern.empty()) pattern = std::string(key);
-    std::string out;
-    out.reserve(pattern.size());
-    for (std::size_t i = 0; i < pattern.size(); ++i) {
-        if (pattern[i] == '{') {
-            const auto close = pattern.find('}', i);
-            if (close != std::string::npos) {
-                auto p = params.find(pattern.substr(i + 1, close - i - 1));
-                if (p != params.end()) {
-                    out += p->second;
-                    i = close;
-                    continue;
-                }
-            }
-        }
-        out.push_back(pattern[i]);
-    }
-    return out;
+    return fillIn(pattern, params);
 }
 
 std::string MessageCatalog::pickLanguage(std::string_view header) const {

@@ -68,6 +68,11 @@ public:
     /// The session of a device by code (for the console), if it exists.
     std::optional<DeviceSession> session(const std::string& deviceCode);
 
+    void noteQueue(std::int64_t deviceId, std::int64_t waiting) override;
+    /// Writes the last-seen times and queue sizes noted so far now (the background thread does
+    /// it every ten seconds).
+    void flushSeen();
+
     /// The canonical form of a typed pairing code: Crockford base32 without separators.
     static std::string canonicalPairingCode(std::string_view typed);
 
@@ -79,14 +84,6 @@ private:
     // Last-seen times are noted in memory and written by a background thread every ten
     // seconds: a request never waits for the database's write lock just to say it came.
     void noteSeen(std::int64_t deviceId);
-
-public:
-    void noteQueue(std::int64_t deviceId, std::int64_t waiting) override;
-    /// Writes the last-seen times and queue sizes noted so far now (the background thread does
-    /// it every ten seconds).
-    void flushSeen();
-
-private:
     void seenLoop();
 
     Database& db_;

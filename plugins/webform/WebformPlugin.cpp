@@ -130,14 +130,7 @@ public:
 private:
     std::string t(const std::string& lang, const std::string& key,
                   const std::map<std::string, std::string>& params = {}) const {
-        std::string text = strings_.at(lang)->optValue<std::string>(key, key);
-        for (const auto& [name, value] : params) {
-            const std::string mark = "{" + name + "}";
-            for (std::size_t at = text.find(mark); at != std::string::npos;
-                 at = text.find(mark, at + value.size()))
-                text.replace(at, mark.size(), value);
-        }
-        return text;
+        return hailong::fillIn(strings_.at(lang)->optValue<std::string>(key, key), params);
     }
 
     static std::string language(const HttpRequest& r, const std::string& fallback = "vi") {
@@ -573,9 +566,10 @@ HttpResponse WebForm::post(const HttpRequest& r) {
     if (!limits_.allow("form:" + id, settings_.postsPerForm, 10 * kMinuteMs, now))
         return tooMany("form:" + id, lang);
     Draft d;
-    const bool fresh = !host_.state().get("draft:" + id).has_value();
-    if (!fresh) {
-        d = *load(id);
+    auto stored = load(id);
+    const bool fresh = !stored;
+    if (stored) {
+        d = std::move(*stored);
     } else {
         const std::string address = "address:" + r.remoteAddress;
         if (!limits_.allow(address, settings_.formsPerAddress, kHourMs, now))

@@ -30,9 +30,7 @@ TEST_CASE("dashboard: last month's counters worst first, in scope, with their co
         test::TestHost host(tdb.url(), dir);
         Runtime& rt = host.runtime();
         DirectoryStore& d = rt.directory();
-        d.save(AgencyInput{"PT", "Tỉnh", "", "province", "", true});
-        d.save(AgencyInput{"XA", "Xã A", "PT", "commune", "", true});
-        d.save(AgencyInput{"XB", "Xã B", "PT", "commune", "", true});
+        test::saveProvinceWithTwoCommunes(d);
         d.save(CounterInput{"XA-Q1", "Quầy một", "XA", true});
         d.save(CounterInput{"XA-Q2", "Quầy hai", "XA", true});
         d.save(CounterInput{"XB-Q1", "Quầy bên", "XB", true});

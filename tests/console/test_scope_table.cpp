@@ -70,9 +70,7 @@ TEST_CASE("console: the scope table of routes, callers and agencies", "[console]
     test::TestHost host(tdb.url(), dir);
     Runtime& rt = host.runtime();
     DirectoryStore& d = rt.directory();
-    d.save(AgencyInput{"PT", "Tỉnh", "", "province", "", true});
-    d.save(AgencyInput{"XA", "Xã A", "PT", "commune", "", true});
-    d.save(AgencyInput{"XB", "Xã B", "PT", "commune", "", true});
+    test::saveProvinceWithTwoCommunes(d);
     for (const std::string a : {"XA", "XB"}) {
         d.save(CounterInput{a + "-Q1", "Quầy 1", a, true});
         d.save(OfficerInput{a + "-CB1", "Cán bộ", "Công chức", a, true});

@@ -30,7 +30,7 @@
 //   node tests/e2e/console.test.mjs --hailong build/bin/hailong --artifacts build/e2e-artifacts
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { axeCheck as axeCheckIn } from './axe.mjs';
+import { axeCheck as axeCheckIn, writeAxeReport } from './axe.mjs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -562,19 +562,7 @@ try {
     serious.push(...await axeCheck(ap, 'survey-editor'));
   });
   await axeContext.close();
-  const total = { critical: 0, serious: 0, moderate: 0, minor: 0 };
-  let passes = 0;
-  for (const { results } of axeReports) {
-    passes += results.passes.length;
-    for (const v of results.violations) total[v.impact ?? 'minor'] += 1;
-  }
-  fs.writeFileSync(path.join(artifacts, 'console-axe.json'), JSON.stringify({
-    axe: axeReports[0]?.results.testEngine, tags: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'],
-    pages: axeReports.map(({ name, url, results }) => ({ name, url, ...results })),
-  }, null, 2));
-  console.log(`  axe, ${axeReports.length} pages: ${total.critical} critical, ${total.serious} serious, ` +
-    `${total.moderate} moderate, ${total.minor} minor violation(s); ${passes} rule passes; ` +
-    `${path.join(artifacts, 'console-axe.json')}`);
+  writeAxeReport(axeReports, path.join(artifacts, 'console-axe.json'));
   await part('axe', async () => assert.deepEqual(serious, [], 'no serious or critical accessibility violation'));
 
   // ---- 8: a phone's width ----------------------------------------------------------------------

@@ -303,4 +303,10 @@ std::size_t occurrences(const std::string& haystack, const std::string& needle) 
     return n;
 }
 
+void saveProvinceWithTwoCommunes(DirectoryStore& d) {
+    d.save(AgencyInput{"PT", "Tỉnh Phú Thọ", "", "province", "", true});
+    d.save(AgencyInput{"XA", "Xã Thử", "PT", "commune", "", true});
+    d.save(AgencyInput{"XB", "Xã Bên", "PT", "commune", "", true});
+}
+
 }  // namespace hailong::test

@@ -4,6 +4,7 @@
 
 #include "app/Runtime.h"
 #include "app/Settings.h"
+#include "directory/DirectoryStore.h"
 #include "store/Database.h"
 #include "store/Migrations.h"
 
@@ -142,6 +143,9 @@ Problem problemOf(const std::function<void()>& fn);
 /// Whether `errors` holds one for `field` with message `code`.
 bool hasError(const std::vector<FieldError>& errors, const std::string& field,
               const std::string& code);
+
+/// The agency tree most tests need: province PT with communes XA and XB.
+void saveProvinceWithTwoCommunes(DirectoryStore& directory);
 
 /// How many times `needle` occurs in `haystack` (not overlapping).
 std::size_t occurrences(const std::string& haystack, const std::string& needle);

@@ -109,9 +109,7 @@ struct Site {
         Runtime& rt = host.runtime();
         test::serveWithPlugin(rt, "webform");
         DirectoryStore& d = rt.directory();
-        d.save(AgencyInput{"PT", "Tỉnh Phú Thọ", "", "province", "", true});
-        d.save(AgencyInput{"XA", "Xã Thử", "PT", "commune", "", true});
-        d.save(AgencyInput{"XB", "Xã Bên", "PT", "commune", "", true});
+        test::saveProvinceWithTwoCommunes(d);
         d.save(ProcedureInput{"1.001193", "Đăng ký khai sinh", "Hộ tịch", "full", 1, true});
         for (const std::string code : {"XA-1", "XA-2", "XA-3", "XB-1"}) {
             DossierInput x;

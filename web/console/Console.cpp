@@ -132,14 +132,7 @@ private:
 
     std::string t(const std::string& lang, const std::string& key,
                   const std::map<std::string, std::string>& params = {}) const {
-        std::string text = strings_.at(lang)->optValue<std::string>(key, key);
-        for (const auto& [name, value] : params) {
-            const std::string mark = "{" + name + "}";
-            for (auto at = text.find(mark); at != std::string::npos;
-                 at = text.find(mark, at + value.size()))
-                text.replace(at, mark.size(), value);
-        }
-        return text;
+        return fillIn(strings_.at(lang)->optValue<std::string>(key, key), params);
     }
     std::string problemText(const std::string& lang, const Problem& p) const {
         if (!p.errors().empty()) {

@@ -160,22 +160,16 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
             if (keep(*g)) list->add(groupOf(*g, rank));
         return list;
     };
-    const int depth = [&] {
-        if (!base.scopeAgency) return 0;
-        auto a = rt.directory().agencyById(*base.scopeAgency);
-        return a ? a->depth : 0;
-    }();
+    const auto scope =
+        base.scopeAgency ? rt.directory().agencyById(*base.scopeAgency) : std::optional<Agency>();
+    const int depth = scope ? scope->depth : 0;
     // One level down: the scope's children (without a scope, the children of the top).
     out->set("agencies",
              ranked("agency", [&](const index::GroupResult& g) { return g.depth == depth + 1; }));
     out->set("counters", ranked("counter", [](const index::GroupResult&) { return true; }));
 
     // Comments of the period (free text of the responses), newest first.
-    const std::string scopePath = [&] {
-        if (!base.scopeAgency) return std::string();
-        auto a = rt.directory().agencyById(*base.scopeAgency);
-        return a ? a->path : std::string();
-    }();
+    const std::string scopePath = scope ? scope->path : std::string();
     const std::string wanted = q.search.empty() ? "" : rt.text().key(q.search);
     Array::Ptr comments = new Array;
     rt.database().read([&](Poco::Data::Session& s) {

@@ -7,6 +7,9 @@
 
 namespace hailong {
 
+/// `pattern` with each {name} replaced by params' value for it (unknown names stay as written).
+std::string fillIn(std::string_view pattern, const std::map<std::string, std::string>& params);
+
 /// Read-only message catalogs. Thread-safe after construction (all methods const).
 class Messages {
 public:
