@@ -96,5 +96,8 @@ TEST_CASE("dashboard: last month's counters worst first, in scope, with their co
         CHECK(r.body.find("XA-Q1") != std::string::npos);
         CHECK(r.body.find("Phải chờ lâu, cán bộ vắng mặt.") != std::string::npos);
         CHECK(r.body.find("XB-Q1") == std::string::npos);
+        // The links of the page keep its survey.
+        CHECK(r.body.find("/console/dashboard?survey=counter-quick&amp;agency=XA&amp;") !=
+              std::string::npos);
     });
 }
