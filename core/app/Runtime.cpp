@@ -3,6 +3,7 @@
 #include "app/DeviceApi.h"
 #include "app/LinkApi.h"
 #include "app/ResponseApi.h"
+#include "app/ResponseReadings.h"
 #include "console/Console.h"
 #include "http/StaticFiles.h"
 #include "plugin/PluginStateStore.h"
@@ -199,6 +200,9 @@ void Runtime::prepare() {
                              file.published.version, file.file);
         }
     }
+    // Responses stored by an older version: read their mood and words once.
+    if (const std::size_t read = readOlderResponses(*db_, *surveys_, text_))
+        log_.information("%z responses stored by an older version read (mood, comments)", read);
 }
 
 void Runtime::loadPlugins() {

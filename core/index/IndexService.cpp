@@ -1,6 +1,7 @@
 #include "index/IndexService.h"
 
 #include "store/Columns.h"
+#include "survey/Mood.h"
 
 #include <hailong/Problem.h>
 
@@ -141,6 +142,27 @@ Verification verify(IndexStore& store, const std::string& surveyId) {
                     if (v.mismatches.size() > 20) return v;
                 }
             }
+        }
+    }
+    // The hour-of-week counts (kept by month) over the same span.
+    const Hours fast = store.hours(surveyId, span->first, span->second),
+                slow = store.rawHours(surveyId, span->first, span->second);
+    ++v.queries;
+    v.cells += slow.size();
+    if (fast.size() != slow.size())
+        v.mismatches.push_back("hours: " + std::to_string(fast.size()) + " cells vs " +
+                               std::to_string(slow.size()) + " from raw responses");
+    for (const auto& [cell, counts] : slow) {
+        auto it = fast.find(cell);
+        const bool same =
+            it != fast.end() && it->second.responses == counts.responses &&
+            it->second.rated == counts.rated && it->second.unhappy == counts.unhappy &&
+            std::fabs(it->second.moodTotal - counts.moodTotal) <= 1e-9 * (1 + counts.moodTotal);
+        if (!same) {
+            v.mismatches.push_back("hours, agency " + std::to_string(cell.first) + ", hour " +
+                                   std::to_string(cell.second) + ": " +
+                                   (it == fast.end() ? "missing" : "different counts"));
+            if (v.mismatches.size() > 20) return v;
         }
     }
     return v;
@@ -326,7 +348,6 @@ std::vector<Decision766> IndexService::decision766(const IndexRequest& request) 
     const std::string scopePath = pathOf(agencies, request.scopeAgency);
     const std::int64_t from = dayStartMs(request.fromDay), to = dayStartMs(request.toDay + 1);
     std::map<std::int64_t, std::int64_t> dossiers;       // agency → dossiers received
-    std::map<std::int64_t, std::int64_t> dossierAgency;  // dossier → its agency
     std::map<std::int64_t, std::int64_t> unsatisfiedOf;  // agency → unsatisfied dossiers
     db_.snapshot([&](Session& s) {
         std::vector<std::int64_t> agency, count;
@@ -334,31 +355,15 @@ std::vector<Decision766> IndexService::decision766(const IndexRequest& request) 
              "$2 GROUP BY agency_id",
             bind(from), bind(to), into(agency), into(count), now;
         for (std::size_t i = 0; i < agency.size(); ++i) dossiers[agency[i]] = count[i];
-        // Every option answer of the responses about these dossiers.
-        std::vector<std::int64_t> dossier, dAgency, response, version;
-        std::vector<std::string> survey, question;
-        std::vector<double> value;
-        s << "SELECT d.id, d.agency_id, r.id, r.survey_id, r.survey_version, a.question_id, "
-             "a.value_num FROM dossiers d JOIN responses r ON r.dossier_id = d.id JOIN answers a "
-             "ON a.response_id = r.id WHERE d.received_at >= $1 AND d.received_at < $2 AND "
-             "a.value_num IS NOT NULL ORDER BY r.id",
-            bind(from), bind(to), into(dossier), into(dAgency), into(response), into(survey),
-            into(version), into(question), into(value), now;
-        // A response is unsatisfied when its ratings, each rescaled to 0–100, average under 50.
-        std::set<std::int64_t> unsatisfied;
-        double sum = 0, n = 0;
-        for (std::size_t i = 0; i < response.size(); ++i) {
-            const auto definition = surveys_.find(survey[i], static_cast<int>(version[i]));
-            const Question* q = definition ? definition->question(question[i]) : nullptr;
-            if (q && q->type == QuestionType::Rating && q->max > q->min)
-                sum += (value[i] - q->min) / (q->max - q->min) * 100, n += 1;
-            const bool last = i + 1 == response.size() || response[i + 1] != response[i];
-            if (!last) continue;
-            if (n > 0 && sum / n < 50) unsatisfied.insert(dossier[i]);
-            dossierAgency[dossier[i]] = dAgency[i];
-            sum = 0, n = 0;
-        }
-        for (std::int64_t d : unsatisfied) ++unsatisfiedOf[dossierAgency[d]];
+        // Dossiers with an unhappy response (survey/Mood.h: its ratings average under 50 of
+        // 100), read from the mood each response was given when it was stored.
+        std::vector<std::int64_t> unsatisfied, unsatisfiedAgency;
+        const double below = kUnhappyBelow;
+        s << "SELECT DISTINCT d.id, d.agency_id FROM dossiers d JOIN responses r ON r.dossier_id "
+             "= d.id WHERE d.received_at >= $1 AND d.received_at < $2 AND r.mood < $3",
+            bind(from), bind(to), bind(below), into(unsatisfied), into(unsatisfiedAgency), now;
+        for (std::size_t i = 0; i < unsatisfied.size(); ++i)
+            ++unsatisfiedOf[unsatisfiedAgency[i]];
     });
     // Each agency with its descendants, in tree order.
     std::map<std::string, Decision766> byPath;

@@ -1,5 +1,7 @@
 #include "index/IndexStore.h"
 
+#include "survey/Mood.h"
+
 #include <Poco/Data/Statement.h>
 
 #include <algorithm>
@@ -83,7 +85,8 @@ struct Stored {
     std::string surveyId, channel;
     int version = 0;
     std::int64_t agency = 0, counter = 0, officer = 0, procedure = 0;
-    std::int64_t day = 0;
+    std::int64_t day = 0, answeredAt = 0;
+    std::optional<double> mood;
     ResponseAnswers answers;
 
     std::int64_t group(Family f) const {
@@ -114,16 +117,17 @@ void readResponses(Session& s, const std::string& where, const std::string* surv
         std::vector<std::int64_t> id, agency, counter, officer, procedure, answeredAt;
         std::vector<std::string> survey, channel;
         std::vector<int> version;
+        std::vector<Poco::Nullable<double>> mood;
         {
             Statement select(s);
             select << "SELECT r.id, r.survey_id, r.survey_version, r.channel, "
                       "COALESCE(r.agency_id, 0), COALESCE(r.counter_id, 0), "
-                      "COALESCE(r.officer_id, 0), COALESCE(r.procedure_id, 0), r.answered_at "
-                      "FROM responses r WHERE " +
+                      "COALESCE(r.officer_id, 0), COALESCE(r.procedure_id, 0), r.answered_at, "
+                      "r.mood FROM responses r WHERE " +
                           where + " AND r.id > " + std::to_string(last) + " ORDER BY r.id LIMIT " +
                           std::to_string(chunk),
                 into(id), into(survey), into(version), into(channel), into(agency), into(counter),
-                into(officer), into(procedure), into(answeredAt);
+                into(officer), into(procedure), into(answeredAt), into(mood);
             if (surveyId) select, bind(*surveyId);
             select.execute();
         }
@@ -135,6 +139,8 @@ void readResponses(Session& s, const std::string& where, const std::string* surv
             r.id = id[i], r.surveyId = std::move(survey[i]), r.version = version[i];
             r.channel = std::move(channel[i]), r.agency = agency[i], r.counter = counter[i];
             r.officer = officer[i], r.procedure = procedure[i], r.day = localDay(answeredAt[i]);
+            r.answeredAt = answeredAt[i];
+            if (!mood[i].isNull()) r.mood = mood[i].value();
             ids += (i ? "," : "") + std::to_string(r.id);
         }
         // The chosen options of exactly these responses (their ids are not contiguous: other
@@ -249,10 +255,20 @@ struct CellKey {
 // What one fold adds: every response read counted once per (day, agency, counter, officer,
 // procedure, version, survey, channel), then spread over the rollups' keys. Live traffic has
 // few such combinations, so most of the work is one addResponse per response.
+struct HourKey {
+    std::string surveyId;
+    std::int64_t month, agency;
+    int slot;
+    auto operator<=>(const HourKey&) const = default;
+};
 struct Contribution {
     std::vector<std::int64_t> ids;
     std::map<CellKey, Tally> cells;
+    std::map<HourKey, HourCounts> hours;
 };
+
+// Folds only responses read at ingest (their mood is known); unread ones wait in the tail.
+constexpr const char* kFoldable = "r.folded = 0 AND r.read_at IS NOT NULL";
 
 Contribution contributionOf(Session& s, const SurveyCatalog& surveys, std::size_t limit) {
     struct BaseKey {
@@ -264,8 +280,10 @@ Contribution contributionOf(Session& s, const SurveyCatalog& surveys, std::size_
     std::map<BaseKey, Tally> base;
     Contribution out;
     Versions versions(surveys);
-    readResponses(s, "r.folded = 0", nullptr, limit, [&](const Stored& r) {
+    readResponses(s, kFoldable, nullptr, limit, [&](const Stored& r) {
         out.ids.push_back(r.id);
+        out.hours[HourKey{r.surveyId, monthOf(r.day), r.agency, hourOfWeek(r.answeredAt)}].add(
+            r.mood);
         const Survey* survey = versions.get(r.surveyId, r.version);
         if (!survey) return;  // a version this host does not know: counted by the raw path
         addResponse(base[BaseKey{r.day, r.agency, r.counter, r.officer, r.procedure, r.version,
@@ -301,8 +319,30 @@ bool anyFolded(Session& s, const std::vector<std::int64_t>& ids) {
     return false;
 }
 
+// Adds hour-of-week counts to index_hours, in the caller's transaction.
+void storeHours(Session& s, const std::map<HourKey, HourCounts>& hours) {
+    if (hours.empty()) return;
+    std::vector<std::string> surveyIds;
+    std::vector<std::int64_t> months, agencies, responses, rated, unhappy;
+    std::vector<int> slots;
+    std::vector<double> totals;
+    for (const auto& [k, c] : hours) {
+        surveyIds.push_back(k.surveyId), months.push_back(k.month), agencies.push_back(k.agency);
+        slots.push_back(k.slot), responses.push_back(c.responses), rated.push_back(c.rated);
+        unhappy.push_back(c.unhappy), totals.push_back(c.moodTotal);
+    }
+    s << "INSERT INTO index_hours (survey_id, period, agency_id, slot, responses, rated, unhappy, "
+         "mood_total) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (survey_id, period, "
+         "agency_id, slot) DO UPDATE SET responses = index_hours.responses + excluded.responses, "
+         "rated = index_hours.rated + excluded.rated, unhappy = index_hours.unhappy + "
+         "excluded.unhappy, mood_total = index_hours.mood_total + excluded.mood_total",
+        use(surveyIds), use(months), use(agencies), use(slots), use(responses), use(rated),
+        use(unhappy), use(totals), now;
+}
+
 // Adds `c` to the aggregates and marks its responses folded, in the caller's transaction.
 void store(Session& s, const Contribution& c) {
+    storeHours(s, c.hours);
     std::vector<std::string> rollups, surveyIds, channels, items, values;
     std::vector<std::int64_t> periods, agencies, groups, counts;
     std::vector<int> versionsOf;
@@ -422,6 +462,84 @@ void IndexStore::eachResponse(const CellQuery& q, const ResponseVisitor& visit) 
 
 Cells IndexStore::raw(const CellQuery& q) {
     return db_.snapshot([&](Session& s) { return countRaw(s, surveys_, q, false); });
+}
+
+int hourOfWeek(std::int64_t epochMs) {
+    const std::int64_t local = epochMs + kLocalOffsetMs;
+    const std::int64_t day = localDay(epochMs);
+    const auto hour = static_cast<int>(((local % 86400000) + 86400000) % 86400000 / 3600000);
+    const auto weekday = static_cast<int>(((day + 3) % 7 + 7) % 7);  // 1970-01-01 was a Thursday
+    return weekday * 24 + hour;
+}
+
+void HourCounts::add(const std::optional<double>& mood) {
+    ++responses;
+    if (!mood) return;
+    ++rated;
+    moodTotal += *mood;
+    if (*mood < kUnhappyBelow) ++unhappy;
+}
+
+void HourCounts::merge(const HourCounts& o) {
+    responses += o.responses, rated += o.rated, unhappy += o.unhappy, moodTotal += o.moodTotal;
+}
+
+namespace {
+
+// The hour-of-week counts of raw responses of `surveyId` answered in the months of [fromDay,
+// toDay]: all of them, or only those not folded yet.
+void rawHoursInto(Session& s, const std::string& surveyId, std::int64_t fromDay,
+                  std::int64_t toDay, bool tailOnly, Hours& out) {
+    const std::int64_t first = firstDayOfMonth(monthOf(fromDay)),
+                       last = lastDayOfMonth(monthOf(toDay));
+    const std::string condition =
+        tailOnly ? std::string("r.folded = 0")
+                 : "r.survey_id = $1 AND r.answered_at >= " + std::to_string(dayStartMs(first)) +
+                       " AND r.answered_at < " + std::to_string(dayStartMs(last + 1));
+    readResponses(s, condition, tailOnly ? nullptr : &surveyId, static_cast<std::size_t>(-1),
+                  [&](const Stored& r) {
+                      if (r.surveyId != surveyId || r.day < first || r.day > last) return;
+                      out[{r.agency, hourOfWeek(r.answeredAt)}].add(r.mood);
+                  });
+}
+
+}  // namespace
+
+Hours IndexStore::hours(const std::string& surveyId, std::int64_t fromDay, std::int64_t toDay) {
+    return db_.snapshot([&](Session& s) {
+        Hours out;
+        std::vector<std::int64_t> agency, responses, rated, unhappy;
+        std::vector<int> slot;
+        std::vector<double> total;
+        std::string survey = surveyId;
+        std::int64_t from = monthOf(fromDay), to = monthOf(toDay);
+        s << "SELECT agency_id, slot, SUM(responses), SUM(rated), SUM(unhappy), SUM(mood_total) "
+             "FROM index_hours WHERE survey_id = $1 AND period >= $2 AND period <= $3 GROUP BY "
+             "agency_id, slot",
+            use(survey), use(from), use(to), into(agency), into(slot), into(responses),
+            into(rated), into(unhappy), into(total), now;
+        for (std::size_t i = 0; i < agency.size(); ++i)
+            out[{agency[i], slot[i]}].merge(HourCounts{responses[i], rated[i], unhappy[i], total[i]});
+        rawHoursInto(s, surveyId, fromDay, toDay, true, out);
+        return out;
+    });
+}
+
+Hours IndexStore::rawHours(const std::string& surveyId, std::int64_t fromDay, std::int64_t toDay) {
+    return db_.snapshot([&](Session& s) {
+        Hours out;
+        rawHoursInto(s, surveyId, fromDay, toDay, false, out);
+        return out;
+    });
+}
+
+void IndexStore::addFoldedHours(Session& s, const std::vector<HourSample>& samples) {
+    std::map<HourKey, HourCounts> hours;
+    for (const HourSample& h : samples)
+        hours[HourKey{h.surveyId, monthOf(localDay(h.answeredAt)), h.agency,
+                      hourOfWeek(h.answeredAt)}]
+            .add(h.mood);
+    storeHours(s, hours);
 }
 
 std::optional<std::pair<std::int64_t, std::int64_t>> IndexStore::span(const std::string& surveyId) {

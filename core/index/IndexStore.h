@@ -50,13 +50,37 @@ struct CellQuery {
     std::optional<int> version;
 };
 
+/// The hour of the week an epoch millisecond falls in, in local time: weekday × 24 + hour, with
+/// Monday 0 (so 0 is Monday 00:00–00:59 and 167 Sunday 23:00–23:59).
+int hourOfWeek(std::int64_t epochMs);
+
+/// What the heat map counts in one agency and hour of the week: responses, those with a mood
+/// (survey/Mood.h), those unhappy, and the moods' sum. A plain value.
+struct HourCounts {
+    std::int64_t responses = 0, rated = 0, unhappy = 0;
+    double moodTotal = 0;
+    void add(const std::optional<double>& mood);
+    void merge(const HourCounts& other);
+    auto operator<=>(const HourCounts&) const = default;
+};
+/// (agency id, hour of the week) → counts.
+using Hours = std::map<std::pair<std::int64_t, int>, HourCounts>;
+/// A stored response as the hour-of-week counts see it.
+struct HourSample {
+    std::string surveyId;
+    std::int64_t agency = 0, answeredAt = 0;
+    std::optional<double> mood;
+};
+
 /// Called with each stored response: its cell, the survey version it answered, its options.
 using ResponseVisitor = std::function<void(const Cell&, const Survey&, const ResponseAnswers&)>;
 
 /// The most responses one fold counts in one transaction.
 constexpr std::size_t kFoldBatch = 20000;
 
-/// Thread-safe (each call uses its own pooled session), except setAfterRead. Several hosts may
+/// Only responses already read at ingest (responses.read_at, see ingest/Feedback.h) are folded;
+/// the others wait in the tail until they are read. Thread-safe (each call uses its own pooled
+/// session), except setAfterRead. Several hosts may
 /// fold into one PostgreSQL database at once: a fold counts from a snapshot, then stores under
 /// the index_state row lock, counting again there if another host folded the same responses.
 class IndexStore {
@@ -77,6 +101,14 @@ public:
     Cells aggregated(const CellQuery& q);
     /// The same cells counted from every raw response: the reference for `hailong index verify`.
     Cells raw(const CellQuery& q);
+    /// The hour-of-week counts of `surveyId` over whole months [fromDay's month, toDay's month]
+    /// (kept by month): the aggregates plus the responses not folded yet, from one snapshot.
+    Hours hours(const std::string& surveyId, std::int64_t fromDay, std::int64_t toDay);
+    /// The same counted from every raw response (verification).
+    Hours rawHours(const std::string& surveyId, std::int64_t fromDay, std::int64_t toDay);
+    /// Adds responses folded before the hour-of-week counts existed (read at the first start
+    /// of this version), inside the caller's write transaction.
+    static void addFoldedHours(Poco::Data::Session& s, const std::vector<HourSample>& samples);
     /// Every raw response of `q`, one at a time (analyses that need more than counts).
     void eachResponse(const CellQuery& q, const ResponseVisitor& visit);
     /// The local days of the first and the last response to `surveyId`, if any.

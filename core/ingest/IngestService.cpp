@@ -1,6 +1,8 @@
 #include "ingest/IngestService.h"
 
+#include "ingest/Feedback.h"
 #include "ingest/SubmissionJson.h"
+#include "survey/Mood.h"
 
 #include "common/Clock.h"
 #include "common/Random.h"
@@ -69,6 +71,8 @@ struct IngestService::Record {
     NullableId agency, counter, officer, procedure, dossier, device, deviceAt;
     std::int64_t answeredAt = 0;
     std::vector<AnswerRow> answers;
+    Poco::Nullable<double> mood;  // see survey/Mood.h
+    FeedbackReading feedback;
 };
 
 struct IngestService::Pending {
@@ -218,6 +222,19 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
 
     validateAnswers(*survey, sub.answers, r, errors);
     if (!errors.empty()) throw Problem(422, "submission.invalid", {}, errors);
+    // What the response says, read now (on the caller's thread, not the writer's).
+    std::vector<std::pair<std::string, double>> ratings;
+    std::vector<std::string> words{sub.comment};
+    for (const AnswerRow& a : r.answers) {
+        if (!a.number.isNull()) {
+            ratings.emplace_back(a.question, a.number.value());
+        } else if (const Question* q = survey->question(a.question);
+                   q && q->type != QuestionType::DossierCode) {
+            words.push_back(a.text);
+        }
+    }
+    if (const auto mood = moodOf(*survey, ratings)) r.mood = *mood;
+    r.feedback = readFeedback(words, text_);
     return r;
 }
 
@@ -347,9 +364,10 @@ protected:
     static constexpr const char* kInsert =
         "INSERT INTO responses (receipt, idempotency_key, survey_id, survey_version, channel, "
         "language, agency_id, counter_id, officer_id, procedure_id, dossier_id, device_id, "
-        "comment_raw, comment_norm, answered_at, received_at, device_at) VALUES ($1, $2, $3, $4, "
-        "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING "
-        "RETURNING id";
+        "comment_raw, comment_norm, answered_at, received_at, device_at, mood, feedback, "
+        "feedback_key, sentiment, topics, read_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+        "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) ON CONFLICT DO "
+        "NOTHING RETURNING id";
     static constexpr const char* kByKey =
         "SELECT id, receipt, received_at FROM responses WHERE idempotency_key = $1";
     static constexpr const char* kByDossier =
@@ -437,6 +455,13 @@ Receipt SqliteGroupWriter::store(IngestService::Record& r) {
         sqlite3_bind_int64(insert_, 15, r.answeredAt);
         sqlite3_bind_int64(insert_, 16, storedAt);
         id(insert_, 17, r.deviceAt);
+        if (r.mood.isNull())
+            sqlite3_bind_null(insert_, 18);
+        else
+            sqlite3_bind_double(insert_, 18, r.mood.value());
+        text(insert_, 19, r.feedback.text), text(insert_, 20, r.feedback.key);
+        text(insert_, 21, r.feedback.sentiment), text(insert_, 22, r.feedback.topics);
+        sqlite3_bind_int64(insert_, 23, storedAt);
         const bool inserted = step(insert_, "store a response");
         const std::int64_t responseId = inserted ? sqlite3_column_int64(insert_, 0) : 0;
         if (inserted && sqlite3_step(insert_) != SQLITE_DONE) fail("store a response");
@@ -481,7 +506,9 @@ public:
         insert_ << kInsert, use(code_), use(r_.key), use(r_.surveyId), use(r_.surveyVersion),
             use(r_.channel), use(r_.language), use(r_.agency), use(r_.counter), use(r_.officer),
             use(r_.procedure), use(r_.dossier), use(r_.device), use(r_.commentRaw),
-            use(r_.commentNorm), use(r_.answeredAt), use(storedAt_), use(r_.deviceAt), into(id_);
+            use(r_.commentNorm), use(r_.answeredAt), use(storedAt_), use(r_.deviceAt), use(r_.mood),
+            use(r_.feedback.text), use(r_.feedback.key), use(r_.feedback.sentiment),
+            use(r_.feedback.topics), use(storedAt_), into(id_);
         byKey_ << kByKey, use(r_.key), into(existing_), into(existingCode_), into(existingAt_);
         byDossier_ << kByDossier, use(r_.dossier), use(r_.surveyId), into(existing_),
             into(existingCode_), into(existingAt_);

@@ -327,6 +327,62 @@ const Migration kCounterSurveys{9,
                                     "DEFAULT 0",
                                 }};
 
+// What each response says beyond its answers' counts, read once at ingest (older responses are
+// read at the next start): its mood (ratings averaged on 0–100; under 50 is unhappy), the
+// citizen's own words with their accent-free key, sentiment and topics. Then the hour-of-week
+// counts behind the dashboard's heat map (by agency and month), and the alert rules with the
+// alerts they raised (one open alert per rule, enforced by the database across hosts).
+const Migration kFeedback{
+    10,
+    "response readings, hour-of-week counts and alerts",
+    {
+        "ALTER TABLE responses ADD COLUMN mood {{real}}",
+        "ALTER TABLE responses ADD COLUMN feedback TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE responses ADD COLUMN feedback_key TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE responses ADD COLUMN sentiment TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE responses ADD COLUMN topics TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE responses ADD COLUMN read_at BIGINT",
+        "CREATE INDEX responses_unread ON responses(id) WHERE read_at IS NULL",
+        "CREATE INDEX responses_feedback ON responses(survey_id, answered_at) WHERE feedback <> ''",
+        R"(CREATE TABLE index_hours (
+            survey_id TEXT NOT NULL,
+            period BIGINT NOT NULL,
+            agency_id BIGINT NOT NULL,
+            slot INTEGER NOT NULL,
+            responses BIGINT NOT NULL,
+            rated BIGINT NOT NULL,
+            unhappy BIGINT NOT NULL,
+            mood_total {{real}} NOT NULL,
+            PRIMARY KEY (survey_id, period, agency_id, slot)))",
+        R"(CREATE TABLE alert_rules (
+            id {{id}},
+            agency_id BIGINT NOT NULL REFERENCES agencies(id),
+            kind TEXT NOT NULL,
+            survey_id TEXT NOT NULL DEFAULT '',
+            index_id TEXT NOT NULL DEFAULT '',
+            threshold {{real}} NOT NULL,
+            window_minutes INTEGER NOT NULL,
+            min_n INTEGER NOT NULL,
+            recipients TEXT NOT NULL DEFAULT '',
+            active INTEGER NOT NULL DEFAULT 1,
+            created_by TEXT NOT NULL DEFAULT '',
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL))",
+        "CREATE INDEX alert_rules_agency ON alert_rules(agency_id)",
+        R"(CREATE TABLE alerts (
+            id {{id}},
+            rule_id BIGINT NOT NULL REFERENCES alert_rules(id),
+            agency_id BIGINT NOT NULL REFERENCES agencies(id),
+            opened_at BIGINT NOT NULL,
+            value {{real}} NOT NULL,
+            n BIGINT NOT NULL,
+            cleared_at BIGINT,
+            cleared_value {{real}},
+            cleared_n BIGINT))",
+        "CREATE UNIQUE INDEX alerts_one_open ON alerts(rule_id) WHERE cleared_at IS NULL",
+        "CREATE INDEX alerts_opened ON alerts(opened_at)",
+    }};
+
 const std::string kLedger =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
     "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
@@ -342,7 +398,8 @@ int readVersion(Poco::Data::Session& s) {
 const std::vector<Migration>& Migrations::all() {
     static const std::vector<Migration> migrations{kDirectory, kSurveys,     kIndices,
                                                    kDevices,   kPluginState, kPhoneKeys,
-                                                   kSecrets,   kAccounts,    kCounterSurveys};
+                                                   kSecrets,   kAccounts,    kCounterSurveys,
+                                                   kFeedback};
     return migrations;
 }
 

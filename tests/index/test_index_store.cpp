@@ -149,7 +149,38 @@ void requireSame(const Cells& fast, const Cells& slow, const std::string& where)
     }
 }
 
+// Returns how many unhappy responses the cells count.
+std::int64_t requireSameHours(const Hours& fast, const Hours& slow) {
+    REQUIRE(fast.size() == slow.size());
+    REQUIRE_FALSE(slow.empty());
+    std::int64_t unhappy = 0;
+    for (const auto& [cell, c] : slow) {
+        auto it = fast.find(cell);
+        REQUIRE(it != fast.end());
+        CHECK(it->second.responses == c.responses);
+        CHECK(it->second.rated == c.rated);
+        CHECK(it->second.unhappy == c.unhappy);
+        CHECK(it->second.moodTotal == Approx(c.moodTotal).epsilon(1e-12));
+        CHECK(cell.second >= 0);
+        CHECK(cell.second < 168);
+        unhappy += c.unhappy;
+    }
+    return unhappy;
+}
+
 }  // namespace
+
+TEST_CASE("hours of the week in Vietnam time, Monday first") {
+    // 2026-11-30 is a Monday; 00:30 in Vietnam is 17:30 UTC the day before.
+    const std::int64_t monday = dayStartMs(*parseDay("2026-11-30"));
+    CHECK(hourOfWeek(monday) == 0);
+    CHECK(hourOfWeek(monday + 30 * 60000) == 0);
+    CHECK(hourOfWeek(monday + 9 * 3600000 + 59 * 60000) == 9);
+    CHECK(hourOfWeek(monday + 24 * 3600000) == 24);                // Tuesday 00:00
+    CHECK(hourOfWeek(monday + 6 * 86400000 + 23 * 3600000) == 167);  // Sunday 23:00
+    CHECK(hourOfWeek(monday - 1) == 167);                          // the Sunday before
+    CHECK(hourOfWeek(0) == 3 * 24 + 7);  // 1970-01-01 00:00 UTC: a Thursday, 07:00 in Vietnam
+}
 
 TEST_CASE("aggregates with their real-time tail equal the raw responses, for every breakdown") {
     test::onEachBackend([](Backend b) {
@@ -168,6 +199,12 @@ TEST_CASE("aggregates with their real-time tail equal the raw responses, for eve
         for (const auto& survey : p.surveys.list()) {
             const auto span = p.indices.store().span(survey->id);
             REQUIRE(span);
+            // The hour-of-week counts too, with their tail.
+            const std::int64_t unhappy = requireSameHours(
+                p.indices.store().hours(survey->id, span->first, span->second),
+                p.indices.store().rawHours(survey->id, span->first, span->second));
+            // The random ratings include unhappy ones: that count is exercised too.
+            if (survey->id == "counter-quick") CHECK(unhappy > 0);
             for (Family f : {Family::Agency, Family::Counter, Family::Officer, Family::Procedure})
                 for (std::optional<Grain> g :
                      {std::optional<Grain>(), std::optional<Grain>(Grain::Day),
@@ -218,7 +255,8 @@ TEST_CASE("aggregates with their real-time tail equal the raw responses, for eve
         for (const auto& survey : p.surveys.list()) {
             const Verification v = verify(p.indices.store(), survey->id);
             CHECK(v.mismatches.empty());
-            CHECK(v.queries == 18);  // 6 grains for agencies, 4 for each family kept by month
+            // 6 grains for agencies, 4 for each family kept by month, and the hour-of-week counts
+            CHECK(v.queries == 19);
         }
     });
 }
