@@ -1,9 +1,11 @@
 #include "app/Runtime.h"
 
+#include "app/AlertApi.h"
 #include "app/DeviceApi.h"
 #include "app/LinkApi.h"
 #include "app/ResponseApi.h"
 #include "app/ResponseReadings.h"
+#include "mail/SmtpSender.h"
 #include "console/Console.h"
 #include "http/StaticFiles.h"
 #include "plugin/PluginStateStore.h"
@@ -151,13 +153,7 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
         std::int64_t{3600000} * std::max(1, config.getInt("console.session_hours"));
     sessions_ = std::make_unique<SessionStore>(*db_, *users_, sessionOptions);
     audit_ = std::make_unique<AuditLog>(*db_);
-    links_ = std::make_unique<SurveyLinkService>(*db_, [this] {
-        std::string base = config_.getString("links.base_url", "");
-        if (base.empty())
-            base = "http://" + config_.getString("http.host") + ":" + std::to_string(port());
-        while (base.ends_with('/')) base.pop_back();
-        return base;
-    });
+    links_ = std::make_unique<SurveyLinkService>(*db_, [this] { return publicBase(); });
     IngestService::Options ingestOptions;
     ingestOptions.batchMax =
         static_cast<std::size_t>(std::max(1, config.getInt("ingest.batch_max")));
@@ -170,6 +166,16 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
     outboxOptions.maxAttempts = std::max(1, config.getInt("outbox.max_attempts"));
     outbox_ =
         std::make_unique<DurableOutbox>(*db_, Poco::Logger::get("hailong.outbox"), outboxOptions);
+    alerts_ = std::make_unique<AlertStore>(*db_, *directory_, *surveys_,
+                                           [this](std::string_view p) { return phones_->canonical(p); });
+    AlertMonitor::Options alertOptions;
+    alertOptions.settleMs = std::max(0, config.getInt("alerts.settle_ms"));
+    alertOptions.sweepMs = 1000 * std::max(1, config.getInt("alerts.sweep_seconds"));
+    alertMonitor_ = std::make_unique<AlertMonitor>(*alerts_, *db_, *indices_, *outbox_, *messages_,
+                                                   *directory_, [this] { return publicBase(); },
+                                                   alertOptions);
+    ingest_->setStoredListener(
+        [this](const std::vector<std::int64_t>& agencies) { alertMonitor_->stored(agencies); });
     templates_.addFolder("", paths_.web + "/templates");
     plugins_ = std::make_unique<PluginLoader>(Poco::Logger::get("hailong.plugins"));
     log_.information("database %s", url.redacted);
@@ -227,6 +233,14 @@ void Runtime::loadPlugins() {
     });
 }
 
+std::string Runtime::publicBase() const {
+    std::string base = config_.getString("links.base_url", "");
+    if (base.empty())
+        base = "http://" + config_.getString("http.host") + ":" + std::to_string(port());
+    while (base.ends_with('/')) base.pop_back();
+    return base;
+}
+
 std::string Runtime::loadOrCreateToken() {
     std::string value = config_.getString("api.token", "");
     if (!value.empty()) return value;
@@ -261,6 +275,7 @@ void Runtime::serve() {
     registerDeviceApi(*this);
     registerResponseApi(*this);
     registerLinkApi(*this);
+    registerAlertApi(*this);
     console_ = registerConsole(*this);
     HttpServerOptions o;
     o.host = config_.getString("http.host");
@@ -273,8 +288,18 @@ void Runtime::serve() {
     o.trustProxy = config_.getBool("http.trust_proxy");
     o.logRequests = config_.getBool("http.log_requests");
     http_ = std::make_unique<HttpServer>(routes_, *messages_, Poco::Logger::get("hailong.http"), o);
+    if (const std::string relay = config_.getString("mail.smtp_host", ""); !relay.empty()) {
+        SmtpOptions mail;
+        mail.host = relay;
+        mail.port = config_.getInt("mail.smtp_port");
+        mail.from = config_.getString("mail.from");
+        mail.username = config_.getString("mail.username", "");
+        mail.password = config_.getString("mail.password", "");
+        outbox_->registerSender("email", smtpSender(mail));
+    }
     outbox_->start();
     indices_->start(std::max(10, config_.getInt("index.fold_interval_ms")));
+    alertMonitor_->start();
     housekeeping_ = std::thread([this] { housekeeping(); });
     http_->start();
 }
@@ -305,6 +330,7 @@ void Runtime::shutdown() noexcept {
         outbox_->stop();           // no sender is called once its plugin is stopping
         plugins_->stopAll();
         ingest_->stop();  // commits what is queued
+        alertMonitor_->stop();
         indices_->stop();
         {
             std::lock_guard lock(housekeepingMutex_);

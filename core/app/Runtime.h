@@ -3,6 +3,8 @@
 #pragma once
 
 #include "accounts/Accounts.h"
+#include "alerts/AlertMonitor.h"
+#include "alerts/AlertStore.h"
 #include "app/ApiKeys.h"
 #include "app/Paths.h"
 #include "common/MessageCatalog.h"
@@ -68,6 +70,8 @@ public:
     AuditLog& audit() { return *audit_; }
     IngestService& ingest() { return *ingest_; }
     index::IndexService& indices() { return *indices_; }
+    AlertStore& alerts() { return *alerts_; }
+    AlertMonitor& alertMonitor() { return *alertMonitor_; }
     SurveyStore& surveys() { return *surveys_; }
     MessageCatalog& messages() { return *messages_; }
     IcuTextNormalizer& text() { return text_; }
@@ -88,6 +92,9 @@ private:
     /// The API token: api.token, else the first line of api.token_file, else a new random one
     /// written there (private; a concurrent start reads the one written first).
     std::string loadOrCreateToken();
+    /// The address citizens and officials reach this host at (links.base_url, else the
+    /// listening address), without a trailing slash.
+    std::string publicBase() const;
 
     const Poco::Util::AbstractConfiguration& config_;
     Paths paths_;
@@ -106,6 +113,8 @@ private:
     std::unique_ptr<IngestService> ingest_;
     std::unique_ptr<index::IndexService> indices_;
     std::unique_ptr<DurableOutbox> outbox_;
+    std::unique_ptr<AlertStore> alerts_;
+    std::unique_ptr<AlertMonitor> alertMonitor_;
     std::unique_ptr<ApiKeyStore> apiKeys_;
     MustacheTemplates templates_;
     RouteTable routes_;

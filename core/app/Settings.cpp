@@ -64,6 +64,17 @@ const std::vector<Setting>& settings() {
         {"outbox.max_attempts", "8", "Delivery attempts before a message is marked failed"},
         {"index.fold_interval_ms", "1000",
          "How often new responses are counted into the index aggregates (queries add the rest)"},
+        {"alerts.settle_ms", "500",
+         "After ratings arrive, wait this long (a burst settles) before evaluating alert rules"},
+        {"alerts.sweep_seconds", "60",
+         "Evaluate every alert rule this often too (alerts clear as their window moves on)"},
+        {"mail.smtp_host", "",
+         "SMTP relay for e-mail alerts (plain SMTP, e.g. a local postfix); empty: e-mail notices "
+         "wait in the outbox"},
+        {"mail.smtp_port", "25", "Port of the SMTP relay"},
+        {"mail.from", "hailong@localhost", "Sender address of e-mail notices"},
+        {"mail.username", "", "SMTP AUTH LOGIN user (empty: no authentication)"},
+        {"mail.password", "", "SMTP AUTH LOGIN password", true},
         {"demo.on_empty", "false", "Load the demo data when the database is empty at start"},
         {"text.tone_style", "new",
          "Where tone marks go in oa/oe/uy: new (hoà, khoẻ, thuỷ) or old (hòa, khỏe, thủy)"},
@@ -160,7 +171,8 @@ Settings Settings::load(const std::string& file, const std::map<std::string, std
     for (const char* key : {"db.pool_size", "db.busy_timeout_ms", "http.port", "http.threads",
                             "http.queue", "http.keep_alive_timeout_s", "http.max_body_bytes",
                             "http.io_timeout_s", "ingest.batch_max", "ingest.queue_max",
-                            "outbox.poll_ms", "outbox.max_attempts", "index.fold_interval_ms"}) {
+                            "outbox.poll_ms", "outbox.max_attempts", "index.fold_interval_ms",
+                            "alerts.settle_ms", "alerts.sweep_seconds", "mail.smtp_port"}) {
         int v = 0;
         try {
             v = s.config_->getInt(key);

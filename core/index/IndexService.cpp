@@ -74,15 +74,6 @@ void leavesOf(const IndexDefinition& node, std::vector<const IndexDefinition*>& 
     }
 }
 
-const IndexDefinition* findDefinition(const std::vector<IndexDefinition>& nodes,
-                                      const std::string& id) {
-    for (const IndexDefinition& n : nodes) {
-        if (n.id == id) return &n;
-        if (const IndexDefinition* c = findDefinition(n.children, id)) return c;
-    }
-    return nullptr;
-}
-
 std::vector<std::int64_t> ancestors(const std::string& path) {  // "/1/7/12/" → 1, 7, 12
     std::vector<std::int64_t> ids;
     std::int64_t v = 0;
@@ -301,7 +292,7 @@ DriverReport IndexService::drivers(const IndexRequest& request, const std::strin
     if (!out.survey) throw Problem(404, "survey.not_found", {{"id", request.surveyId}});
     out.index = indexId.empty()
                     ? (out.survey->indices.empty() ? nullptr : &out.survey->indices.front())
-                    : findDefinition(out.survey->indices, indexId);
+                    : out.survey->index(indexId);
     if (!out.index) throw Problem(404, "index.unknown_index", {{"index", indexId}});
     std::vector<const IndexDefinition*> criteria;
     leavesOf(*out.index, criteria);

@@ -572,6 +572,8 @@ void IngestService::commitBatch(std::vector<Pending*>& batch) {
     std::vector<std::unique_ptr<Pending>> owned;
     for (Pending* p : batch) owned.emplace_back(p);
     std::vector<Receipt> receipts;
+    std::vector<NullableId> agencyOf;
+    for (auto& p : owned) agencyOf.push_back(p->record.agency);  // store() takes the record
     try {
         receipts = db_.write([&](Session& s) {
             const auto writer = GroupWriter::open(db_, s);
@@ -589,18 +591,23 @@ void IngestService::commitBatch(std::vector<Pending*>& batch) {
             return;
         }
         // One bad submission must not fail the others: commit them one by one.
+        std::vector<std::int64_t> agencies;
         for (auto& p : owned) {
             try {
-                p->done.set_value(db_.write([&](Session& s) {
+                const NullableId agency = p->record.agency;
+                const Receipt receipt = db_.write([&](Session& s) {
                     const auto writer = GroupWriter::open(db_, s);
-                    const Receipt receipt = writer->store(p->record);
+                    const Receipt stored = writer->store(p->record);
                     writer->finish();
-                    return receipt;
-                }));
+                    return stored;
+                });
+                if (!receipt.duplicate && !agency.isNull()) agencies.push_back(agency.value());
+                p->done.set_value(receipt);
             } catch (...) {
                 p->done.set_exception(std::current_exception());
             }
         }
+        if (storedListener_ && !agencies.empty()) storedListener_(agencies);
         return;
     }
     {
@@ -609,6 +616,13 @@ void IngestService::commitBatch(std::vector<Pending*>& batch) {
         for (const Receipt& r : receipts) ++(r.duplicate ? stats_.duplicates : stats_.stored);
     }
     for (std::size_t i = 0; i < owned.size(); ++i) owned[i]->done.set_value(receipts[i]);
+    if (storedListener_) {
+        std::vector<std::int64_t> agencies;
+        for (std::size_t i = 0; i < receipts.size(); ++i)
+            if (!receipts[i].duplicate && !agencyOf[i].isNull())
+                agencies.push_back(agencyOf[i].value());
+        if (!agencies.empty()) storedListener_(agencies);
+    }
 }
 
 Receipt IngestService::hold(const Submission& submission, std::string_view reason) {

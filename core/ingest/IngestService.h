@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -45,6 +46,11 @@ public:
                                     std::string_view surveyId) override;
     /// Validates without storing: throws the Problem(422) submit() would throw, or returns.
     void check(const Submission& submission) const;
+    /// Called on the writer thread after each commit with the agencies of the responses it
+    /// stored (not the duplicates); it must return at once. Set before the first submit().
+    void setStoredListener(std::function<void(const std::vector<std::int64_t>&)> listener) {
+        storedListener_ = std::move(listener);
+    }
     /// Stops accepting, commits what is queued, joins the writer. Idempotent.
     void stop();
     Stats stats() const;
@@ -75,6 +81,7 @@ private:
     std::deque<Pending*> queue_;
     bool stopping_ = false;
     Stats stats_;
+    std::function<void(const std::vector<std::int64_t>&)> storedListener_;
     std::thread writer_;
 };
 

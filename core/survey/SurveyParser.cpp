@@ -705,6 +705,20 @@ const Question* Survey::question(std::string_view questionId) const {
     return nullptr;
 }
 
+namespace {
+const IndexDefinition* findIndex(const std::vector<IndexDefinition>& nodes, std::string_view id) {
+    for (const IndexDefinition& n : nodes) {
+        if (n.id == id) return &n;
+        if (const IndexDefinition* c = findIndex(n.children, id)) return c;
+    }
+    return nullptr;
+}
+}  // namespace
+
+const IndexDefinition* Survey::index(std::string_view indexId) const {
+    return findIndex(indices, indexId);
+}
+
 bool Survey::allowsChannel(std::string_view channel) const {
     return channels.empty() ||
            std::find(channels.begin(), channels.end(), channel) != channels.end();

@@ -41,6 +41,7 @@ using Poco::JSON::Object;
 
 constexpr std::size_t kMaxText = 1600;  // ten concatenated segments; longer is cut (and logged)
 constexpr std::int64_t kMinuteMs = 60000;
+constexpr const char* kInvitePrefix = "sms-invite:";  // outbox keys of invitations
 constexpr std::int64_t kRatedKeptMs = 400LL * 24 * 60 * kMinuteMs;  // a year and some
 
 // Cuts a message to kMaxText bytes without splitting a character (UTF-16 or UTF-8).
@@ -410,7 +411,7 @@ void SmsChannel::invite() {
             std::string name = agency ? agency->name : "";
             if (!settings_.accents) name = host_.text().unaccented(name);
             m.body = reply("invite", {{"agency", name}, {"dossier", d.code}});
-            m.dedupeKey = "sms-invite:" + d.code;  // never twice for one dossier
+            m.dedupeKey = std::string(kInvitePrefix) + d.code;  // never twice for one dossier
             m.notBeforeMs = afterQuiet(settings_, nowMs());
             host_.outbox().enqueue(m);
             log_.information("SMS invitation for dossier %s queued (%d segment(s))", d.code,
@@ -456,11 +457,16 @@ hailong::DeliveryResult SmsChannel::deliver(const hailong::OutboundMessage& m, s
         lastSentMs_ = nowMs();
         const int status = response.getStatus();
         if (status == 200 || status == 202) {
-            const std::string dossier = m.dedupeKey.substr(m.dedupeKey.find(':') + 1);
-            const std::string conv = "conv:" + host_.phones().key(m.recipient);
-            // A follow-up question still open keeps its conversation (its answer is awaited).
-            if (!host_.state().get(conv).value_or("").starts_with("reason:"))
-                host_.state().put(conv, "invited:" + dossier, nowMs() + settings_.conversationMs);
+            // An invitation opens a conversation (the reply rates its dossier); other messages
+            // through this channel (alert notices to officials) expect no reply.
+            if (m.dedupeKey.starts_with(kInvitePrefix)) {
+                const std::string dossier = m.dedupeKey.substr(std::string_view(kInvitePrefix).size());
+                const std::string conv = "conv:" + host_.phones().key(m.recipient);
+                // A follow-up question still open keeps its conversation (its answer is awaited).
+                if (!host_.state().get(conv).value_or("").starts_with("reason:"))
+                    host_.state().put(conv, "invited:" + dossier,
+                                      nowMs() + settings_.conversationMs);
+            }
             return hailong::DeliveryResult::Sent;
         }
         error = "sendsms answered " + std::to_string(status) + ": " + answer.substr(0, 200);

@@ -91,6 +91,8 @@ struct Survey {
     std::vector<IndexDefinition> indices;
 
     const Question* question(std::string_view questionId) const;
+    /// The index node `indexId` anywhere in the tree; nullptr when there is none.
+    const IndexDefinition* index(std::string_view indexId) const;
     bool allowsChannel(std::string_view channel) const;
 };
 
