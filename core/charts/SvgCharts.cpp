@@ -76,6 +76,10 @@ void validate(const Options& options) {
         !(options.min < options.max)) {
         throw std::invalid_argument("charts: the scale needs finite min < max");
     }
+    if (options.decimals < 0 || options.decimals > 3) {
+        throw std::invalid_argument("charts: decimals " + std::to_string(options.decimals) +
+                                    " is not between 0 and 3");
+    }
 }
 
 std::optional<double> finite(std::optional<double> value) {
@@ -265,9 +269,9 @@ std::string localized(std::string text, const Options& options) {
     return text;
 }
 
-// A printed value: one decimal, the locale's decimal mark, the unit (escaped).
+// A printed value: the options' decimals, the locale's decimal mark, the unit (escaped).
 std::string valueText(double value, const Options& options) {
-    return localized(fixed(value, 1), options) + escape(options.unit);
+    return localized(fixed(value, options.decimals), options) + escape(options.unit);
 }
 
 // A tick label: no decimals when the tick is whole.
@@ -775,7 +779,7 @@ std::string heatMap(std::string_view title, std::string_view description,
                    (value ? valueText(*value, options) : std::string(words.noData)) +
                    "</title></rect>";
             if (value) {
-                const std::string printed = localized(fixed(*value, 1), options);
+                const std::string printed = localized(fixed(*value, options.decimals), options);
                 if (textWidth(printed, kSmallSize) + 6 <= cellWidth && cellHeight >= 16) {
                     out += text(left + cellWidth / 2, baseline(top + cellHeight / 2, kSmallSize),
                                 kSmallSize, inkOn(rgb), "middle", printed);
@@ -803,6 +807,130 @@ std::string heatMap(std::string_view title, std::string_view description,
                     "start", fitted(words.noData, gridRight - swatch - 22, kSmallSize));
     }
     out += "</g></svg>";
+    return out;
+}
+
+// ---- stacked bars ----------------------------------------------------------------------------
+
+namespace {
+
+// ColorBrewer RdYlBu (5 classes): diverging, colour-blind safe; worst answer red, best blue.
+constexpr std::array<std::array<int, 3>, 5> kDiverging = {
+    {{0xd7, 0x19, 0x1c}, {0xfd, 0xae, 0x61}, {0xff, 0xff, 0xbf}, {0xab, 0xd9, 0xe9},
+     {0x2c, 0x7b, 0xb6}}};
+
+std::array<double, 3> divergingColour(std::size_t segment, std::size_t segments) {
+    const double t = segments < 2 ? 1.0
+                                  : static_cast<double>(segment) /
+                                        static_cast<double>(segments - 1);
+    const double position = t * (kDiverging.size() - 1);
+    const auto index = std::min(static_cast<std::size_t>(position), kDiverging.size() - 2);
+    const double part = position - static_cast<double>(index);
+    std::array<double, 3> rgb{};
+    for (std::size_t c = 0; c < 3; ++c)
+        rgb[c] = std::round(kDiverging[index][c] +
+                            (kDiverging[index + 1][c] - kDiverging[index][c]) * part);
+    return rgb;
+}
+
+double countOf(const Stack& stack, std::size_t segment) {
+    if (segment >= stack.counts.size()) return 0;
+    const double v = stack.counts[segment];
+    return std::isfinite(v) && v > 0 ? v : 0;
+}
+
+}  // namespace
+
+std::string stackedBars(std::string_view title, std::string_view description,
+                        const std::vector<std::string>& segmentLabels,
+                        const std::vector<Stack>& stacks, const Options& options) {
+    validate(options);
+    const std::size_t segments = segmentLabels.size();
+    Fingerprint fingerprint;
+    fingerprint.add("stack");
+    fingerprint.add(title);
+    fingerprint.add(description);
+    for (const auto& label : segmentLabels) fingerprint.add(label);
+    double anyCount = 0;
+    for (const Stack& stack : stacks) {
+        fingerprint.add(stack.label);
+        for (std::size_t k = 0; k < segments; ++k) {
+            fingerprint.add(countOf(stack, k));
+            anyCount += countOf(stack, k);
+        }
+    }
+    const std::string id = chartId(fingerprint);
+    if (stacks.empty() || segments == 0 || anyCount <= 0)
+        return emptyChart(id, title, description, options);
+
+    const Words& words = wordsFor(options);
+    const double width = options.width;
+    constexpr double kRow = 28, kGap = 6, kLegendRow = 22;
+    double labelWidth = 0;
+    for (const Stack& stack : stacks) labelWidth = std::max(labelWidth, textWidth(stack.label, kLabelSize));
+    labelWidth = std::clamp(labelWidth, 48.0, width * 0.4);
+    const double barLeft = kPad + labelWidth + 8, barRight = width - kPad;
+    const double barWidth = barRight - barLeft;
+    // The legend wraps: as many entries a line as fit.
+    std::vector<std::pair<double, double>> legendAt;  // x, y of each entry
+    double x = barLeft, y = 0;
+    for (const auto& label : segmentLabels) {
+        const double w = 18 + std::min(textWidth(label, kSmallSize), barWidth - 18) + 16;
+        if (x + w > barRight && x > barLeft) x = barLeft, y += kLegendRow;
+        legendAt.emplace_back(x, y);
+        x += w;
+    }
+    const double legendHeight = y + kLegendRow + 8;
+    const double height = kTop + legendHeight + static_cast<double>(stacks.size()) * (kRow + kGap);
+
+    Options percent = options;
+    percent.unit = "%";
+    percent.decimals = 1;
+    std::string out;
+    out.reserve(1024 + stacks.size() * segments * 260);
+    open(out, id, width, height, title, description);
+    out += "<g class=\"legend\">";
+    for (std::size_t k = 0; k < segments; ++k) {
+        const auto rgb = divergingColour(k, segments);
+        const double top = kTop + legendAt[k].second;
+        out += "<rect x=\"" + num(legendAt[k].first) + "\" y=\"" + num(top) +
+               "\" width=\"12\" height=\"12\" fill=\"" + hex(rgb) + "\" stroke=\"" + kAxis +
+               "\" stroke-width=\"0.5\"/>";
+        out += text(legendAt[k].first + 18, baseline(top + 6, kSmallSize), kSmallSize, kInk,
+                    "start", fitted(segmentLabels[k], barWidth - 18, kSmallSize));
+    }
+    out += "</g>";
+    for (std::size_t r = 0; r < stacks.size(); ++r) {
+        const Stack& stack = stacks[r];
+        const double top = kTop + legendHeight + static_cast<double>(r) * (kRow + kGap);
+        out += text(barLeft - 8, baseline(top + kRow / 2, kLabelSize), kLabelSize, kInk, "end",
+                    fitted(stack.label, labelWidth, kLabelSize), "label");
+        double total = 0;
+        for (std::size_t k = 0; k < segments; ++k) total += countOf(stack, k);
+        if (total <= 0) {
+            out += text(barLeft, baseline(top + kRow / 2, kSmallSize), kSmallSize, kMutedInk,
+                        "start", fitted(words.noData, barWidth, kSmallSize), "empty");
+            continue;
+        }
+        double left = barLeft;
+        for (std::size_t k = 0; k < segments; ++k) {
+            const double count = countOf(stack, k);
+            if (count <= 0) continue;
+            const double share = count / total * 100;
+            const double w = barWidth * count / total;
+            const auto rgb = divergingColour(k, segments);
+            out += "<rect class=\"segment\" x=\"" + num(left) + "\" y=\"" + num(top) +
+                   "\" width=\"" + num(w) + "\" height=\"" + num(kRow) + "\" fill=\"" + hex(rgb) +
+                   "\"><title>" + escape(stack.label) + ", " + escape(segmentLabels[k]) + ": " +
+                   valueText(share, percent) + " (n = " + fixed(count, 0) + ")</title></rect>";
+            const std::string printed = localized(fixed(share, 0), options) + "%";
+            if (textWidth(printed, kSmallSize) + 6 <= w)
+                out += text(left + w / 2, baseline(top + kRow / 2, kSmallSize), kSmallSize,
+                            inkOn(rgb), "middle", printed);
+            left += w;
+        }
+    }
+    out += "</svg>";
     return out;
 }
 

@@ -26,6 +26,13 @@ struct Point {
     std::optional<double> value, low, high;
 };
 
+/// One row of stackedBars(): a question's answers counted by option, in the scale's order.
+struct Stack {
+    std::string label;
+    /// One count per segment label (missing ones are 0); negative or NaN counts as 0.
+    std::vector<double> counts;
+};
+
 /// How a chart is drawn. A plain value: copy it freely.
 struct Options {
     /// The width in CSS pixels (at least 240).
@@ -37,6 +44,8 @@ struct Options {
     double min = 0, max = 100;
     /// Written right after each printed number, e.g. "84,5%".
     std::string unit = "%";
+    /// Decimals of printed values (0 to 3): 1 for indices and shares, 0 for counts.
+    int decimals = 1;
     /// Shown instead of a chart when there is nothing to draw.
     std::string emptyText = "Không có dữ liệu";
     /// "vi" (and "vi-…"): decimal comma and Vietnamese words; anything else: decimal point and
@@ -71,5 +80,15 @@ std::string heatMap(std::string_view title, std::string_view description,
                     const std::vector<std::string>& columnLabels,
                     const std::vector<std::vector<std::optional<double>>>& cells,
                     const Options& options = {});
+
+/// 100% stacked horizontal bars, one per stack (e.g. a question), each segment an option's
+/// share, coloured from the first option (red: the worst answer) to the last (blue: the best)
+/// in ColorBrewer's colour-blind safe RdYlBu; the share printed inside segments wide enough to
+/// hold it; each segment's <title> reads "label, option: 12,3% (n = 45)"; a legend names the
+/// segments. The scale options (min, max, unit) are not used. Nothing to draw: no stacks, no
+/// segment labels, or no stack with a count.
+std::string stackedBars(std::string_view title, std::string_view description,
+                        const std::vector<std::string>& segmentLabels,
+                        const std::vector<Stack>& stacks, const Options& options = {});
 
 }  // namespace hailong::charts

@@ -462,3 +462,47 @@ TEST_CASE("charts: a narrow chart keeps its numbers and cuts the words") {
     CHECK(attr(bar, "x") > 8);
     CHECK(attr(bar, "x") + attr(bar, "width") < 240);
 }
+
+TEST_CASE("charts: stacked bars show each answer's share, worst red to best blue") {
+    const std::vector<std::string> scale{"Không hài lòng", "Hài lòng", "Rất hài lòng"};
+    const std::vector<Stack> stacks{{"Đánh giá chung", {10, 30, 60}},
+                                    {kNasty, {0, 0, 0}},
+                                    {"Thiếu số", {1}},
+                                    {"Âm và NaN", {-4, kNaN, 2}}};
+    const std::string svg = stackedBars("Phân bố câu trả lời", "Tỷ lệ mỗi mức", scale, stacks);
+    checkAccessibleSvg(svg);
+    INFO(svg);
+    AutoPtr<Document> document = parse(svg);
+    const auto segments = withClass(*document, "rect", "segment");
+    // 3 of the first row, none of the empty row, 1 of the short row, 1 of the last.
+    REQUIRE(segments.size() == 5);
+    CHECK(segments[0]->getAttribute("fill") == "#d7191c");
+    CHECK(segments[2]->getAttribute("fill") == "#2c7bb6");
+    CHECK(segments[1]->innerText() == "Đánh giá chung, Hài lòng: 30,0% (n = 30)");
+    // The widths add up to the bar, in proportion.
+    CHECK(attr(segments[2], "width") == Approx(2 * attr(segments[1], "width")).margin(0.2));
+    CHECK(svg.find(">60%<") != std::string::npos);
+    CHECK(count(svg, kNastyEscaped) >= 1);
+    CHECK(withClass(*document, "text", "empty").size() == 1);  // the all-zero row says so
+    CHECK(segments[4]->innerText() == "Âm và NaN, Rất hài lòng: 100,0% (n = 2)");
+    // Nothing to draw.
+    for (const std::string& empty :
+         {stackedBars("T", "", scale, {}), stackedBars("T", "", {}, stacks),
+          stackedBars("T", "", scale, {{"x", {0, 0, 0}}})}) {
+        checkAccessibleSvg(empty);
+        CHECK(empty.find("Không có dữ liệu") != std::string::npos);
+    }
+}
+
+TEST_CASE("charts: counts print without decimals when asked") {
+    Options options;
+    options.unit = "";
+    options.decimals = 0;
+    options.max = 40;
+    const std::string svg = heatMap("Lượt", "", {"Thứ Hai"}, {"8h", "9h"}, {{12.0, 33.0}}, options);
+    checkAccessibleSvg(svg);
+    CHECK(svg.find("Thứ Hai, 8h: 12</title>") != std::string::npos);
+    CHECK(svg.find(">33<") != std::string::npos);
+    options.decimals = 4;
+    CHECK_THROWS_AS(heatMap("x", "", {"a"}, {"b"}, {{1.0}}, options), std::invalid_argument);
+}
