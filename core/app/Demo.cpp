@@ -78,6 +78,30 @@ std::int64_t addWorkingDays(std::int64_t ms, int days) {
     return ms;
 }
 
+// The same moment if it falls in working hours (Monday to Friday, 7:30 to 17:00, Vietnam
+// time), else a moment in the next working day's hours: results are handed out at the desk.
+std::int64_t inWorkingHours(std::int64_t ms, double where) {
+    const std::int64_t local = ms + kVietnam;
+    const std::int64_t minute = (local % kDay) / 60000;
+    const int dow = Poco::DateTime(Poco::Timestamp(local * 1000)).dayOfWeek();
+    if (dow != 0 && dow != 6 && minute >= 7 * 60 + 30 && minute < 17 * 60) return ms;
+    std::int64_t dayStart = ms - local % kDay;  // local midnight, as epoch ms
+    if (minute >= 7 * 60 + 30 || dow == 0 || dow == 6) dayStart = addWorkingDays(dayStart, 1);
+    return dayStart + 7 * kHour + 30 * 60000 + static_cast<std::int64_t>(where * 9.5 * kHour);
+}
+
+// How the hour of the week weighs on citizens' moods: Monday mornings and Friday afternoons
+// crowd the desks.
+double crowding(std::int64_t ms) {
+    const std::int64_t local = ms + kVietnam;
+    const int hour = static_cast<int>((local % kDay) / kHour);
+    const int dow = Poco::DateTime(Poco::Timestamp(local * 1000)).dayOfWeek();
+    if (dow == 1 && hour >= 8 && hour < 11) return 0.45;
+    if (dow == 5 && hour >= 14) return 0.3;
+    if (hour == 11 || hour == 16) return 0.15;
+    return 0;
+}
+
 std::string dossierCode(const std::string& agency, std::int64_t receivedMs, std::size_t seq) {
     Poco::DateTime d(Poco::Timestamp((receivedMs + kVietnam) * 1000));
     std::ostringstream out;
@@ -278,6 +302,7 @@ DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::strin
                                      g.uniform() * static_cast<double>(std::max<std::int64_t>(
                                                        due - received, kHour)))
                     : due + static_cast<std::int64_t>(1 + g.below(6)) * kDay;
+            returned = inWorkingHours(returned, g.uniform());
             if (returned < today) {
                 d.returnedAtMs = returned;
                 d.status = "returned";
@@ -290,7 +315,8 @@ DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::strin
 
             // The citizen's rating: worse for late dossiers and weaker units.
             const bool late = *d.returnedAtMs > due;
-            const double mood = 1.25 + u.quality * 0.35 - (late ? 1.1 : 0) + g.normal(0, 0.8);
+            const double mood = 1.25 + u.quality * 0.35 - (late ? 1.1 : 0) -
+                                crowding(*d.returnedAtMs) + g.normal(0, 0.8);
             const int rating = mood < 0.35 ? 1 : mood < 1.55 ? 2 : 3;
             Submission sub;
             const double channel = g.uniform();

@@ -21,14 +21,16 @@ std::size_t readOlderResponses(Database& db, const SurveyCatalog& surveys,
     for (;;) {
         const std::size_t read = db.write([&](Session& s) -> std::size_t {
             std::vector<std::int64_t> id, agency, answeredAt, folded;
+            std::vector<Poco::Nullable<std::int64_t>> returnedAt;
             std::vector<std::string> survey, comment;
             std::vector<int> version;
-            s << "SELECT id, survey_id, survey_version, comment_raw, folded, "
-                 "COALESCE(agency_id, 0), answered_at FROM responses WHERE read_at IS NULL "
-                 "ORDER BY id LIMIT " +
+            s << "SELECT r.id, r.survey_id, r.survey_version, r.comment_raw, r.folded, "
+                 "COALESCE(r.agency_id, 0), r.answered_at, d.returned_at FROM responses r LEFT "
+                 "JOIN dossiers d ON d.id = r.dossier_id WHERE r.read_at IS NULL ORDER BY r.id "
+                 "LIMIT " +
                      std::to_string(batch),
                 into(id), into(survey), into(version), into(comment), into(folded), into(agency),
-                into(answeredAt), now;
+                into(answeredAt), into(returnedAt), now;
             if (id.empty()) return 0;
             std::string ids;
             for (std::size_t i = 0; i < id.size(); ++i) ids += (i ? "," : "") + std::to_string(id[i]);
@@ -60,16 +62,19 @@ std::size_t readOlderResponses(Database& db, const SurveyCatalog& surveys,
                     if (const auto m = moodOf(*definition, ratings)) mood = *m;
                 FeedbackReading f = readFeedback(words, text);
                 std::int64_t responseId = id[i];
+                std::int64_t served = servedAt(
+                    returnedAt[i].isNull() ? std::nullopt : std::optional(returnedAt[i].value()),
+                    answeredAt[i]);
                 std::size_t claimed = 0;
                 Poco::Data::Statement update(s);
                 update << "UPDATE responses SET mood = $1, feedback = $2, feedback_key = $3, "
-                          "sentiment = $4, topics = $5, read_at = $6 WHERE id = $7 AND read_at "
-                          "IS NULL",
-                    use(mood), use(f.text), use(f.key), use(f.sentiment), use(f.topics), bind(at),
-                    use(responseId);
+                          "sentiment = $4, topics = $5, served_at = $6, read_at = $7 WHERE id = "
+                          "$8 AND read_at IS NULL",
+                    use(mood), use(f.text), use(f.key), use(f.sentiment), use(f.topics),
+                    use(served), bind(at), use(responseId);
                 claimed = update.execute();
                 if (claimed == 1 && folded[i] == 1)
-                    hours.push_back({survey[i], agency[i], answeredAt[i],
+                    hours.push_back({survey[i], agency[i], answeredAt[i], served,
                                      mood.isNull() ? std::nullopt : std::optional(mood.value())});
             }
             index::IndexStore::addFoldedHours(s, hours);

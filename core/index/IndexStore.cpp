@@ -85,7 +85,7 @@ struct Stored {
     std::string surveyId, channel;
     int version = 0;
     std::int64_t agency = 0, counter = 0, officer = 0, procedure = 0;
-    std::int64_t day = 0, answeredAt = 0;
+    std::int64_t day = 0, answeredAt = 0, servedAt = 0;
     std::optional<double> mood;
     ResponseAnswers answers;
 
@@ -114,7 +114,7 @@ void readResponses(Session& s, const std::string& where, const std::string* surv
     std::size_t seen = 0;
     while (seen < limit) {
         const std::size_t chunk = std::min(kChunk, limit - seen);
-        std::vector<std::int64_t> id, agency, counter, officer, procedure, answeredAt;
+        std::vector<std::int64_t> id, agency, counter, officer, procedure, answeredAt, servedAt;
         std::vector<std::string> survey, channel;
         std::vector<int> version;
         std::vector<Poco::Nullable<double>> mood;
@@ -123,11 +123,11 @@ void readResponses(Session& s, const std::string& where, const std::string* surv
             select << "SELECT r.id, r.survey_id, r.survey_version, r.channel, "
                       "COALESCE(r.agency_id, 0), COALESCE(r.counter_id, 0), "
                       "COALESCE(r.officer_id, 0), COALESCE(r.procedure_id, 0), r.answered_at, "
-                      "r.mood FROM responses r WHERE " +
+                      "r.mood, COALESCE(r.served_at, r.answered_at) FROM responses r WHERE " +
                           where + " AND r.id > " + std::to_string(last) + " ORDER BY r.id LIMIT " +
                           std::to_string(chunk),
                 into(id), into(survey), into(version), into(channel), into(agency), into(counter),
-                into(officer), into(procedure), into(answeredAt), into(mood);
+                into(officer), into(procedure), into(answeredAt), into(mood), into(servedAt);
             if (surveyId) select, bind(*surveyId);
             select.execute();
         }
@@ -139,7 +139,7 @@ void readResponses(Session& s, const std::string& where, const std::string* surv
             r.id = id[i], r.surveyId = std::move(survey[i]), r.version = version[i];
             r.channel = std::move(channel[i]), r.agency = agency[i], r.counter = counter[i];
             r.officer = officer[i], r.procedure = procedure[i], r.day = localDay(answeredAt[i]);
-            r.answeredAt = answeredAt[i];
+            r.answeredAt = answeredAt[i], r.servedAt = servedAt[i];
             if (!mood[i].isNull()) r.mood = mood[i].value();
             ids += (i ? "," : "") + std::to_string(r.id);
         }
@@ -282,7 +282,7 @@ Contribution contributionOf(Session& s, const SurveyCatalog& surveys, std::size_
     Versions versions(surveys);
     readResponses(s, kFoldable, nullptr, limit, [&](const Stored& r) {
         out.ids.push_back(r.id);
-        out.hours[HourKey{r.surveyId, monthOf(r.day), r.agency, hourOfWeek(r.answeredAt)}].add(
+        out.hours[HourKey{r.surveyId, monthOf(r.day), r.agency, hourOfWeek(r.servedAt)}].add(
             r.mood);
         const Survey* survey = versions.get(r.surveyId, r.version);
         if (!survey) return;  // a version this host does not know: counted by the raw path
@@ -499,7 +499,7 @@ void rawHoursInto(Session& s, const std::string& surveyId, std::int64_t fromDay,
     readResponses(s, condition, tailOnly ? nullptr : &surveyId, static_cast<std::size_t>(-1),
                   [&](const Stored& r) {
                       if (r.surveyId != surveyId || r.day < first || r.day > last) return;
-                      out[{r.agency, hourOfWeek(r.answeredAt)}].add(r.mood);
+                      out[{r.agency, hourOfWeek(r.servedAt)}].add(r.mood);
                   });
 }
 
@@ -537,7 +537,7 @@ void IndexStore::addFoldedHours(Session& s, const std::vector<HourSample>& sampl
     std::map<HourKey, HourCounts> hours;
     for (const HourSample& h : samples)
         hours[HourKey{h.surveyId, monthOf(localDay(h.answeredAt)), h.agency,
-                      hourOfWeek(h.answeredAt)}]
+                      hourOfWeek(h.servedAt)}]
             .add(h.mood);
     storeHours(s, hours);
 }

@@ -50,6 +50,9 @@ struct CellQuery {
     std::optional<int> version;
 };
 
+/// The heat map counts a response in the month it was answered and the hour of the week its
+/// citizen was served (responses.served_at, see ingest/Feedback.h).
+///
 /// The hour of the week an epoch millisecond falls in, in local time: weekday × 24 + hour, with
 /// Monday 0 (so 0 is Monday 00:00–00:59 and 167 Sunday 23:00–23:59).
 int hourOfWeek(std::int64_t epochMs);
@@ -68,7 +71,7 @@ using Hours = std::map<std::pair<std::int64_t, int>, HourCounts>;
 /// A stored response as the hour-of-week counts see it.
 struct HourSample {
     std::string surveyId;
-    std::int64_t agency = 0, answeredAt = 0;
+    std::int64_t agency = 0, answeredAt = 0, servedAt = 0;
     std::optional<double> mood;
 };
 

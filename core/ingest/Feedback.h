@@ -5,6 +5,8 @@
 
 #include <hailong/TextNormalizer.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +20,13 @@ struct FeedbackReading {
     std::string sentiment;  ///< "positive", "neutral" or "negative"; "" without text
     std::string topics;     ///< ",waiting,fees,": the topic tags between commas; "" without
 };
+
+/// When the citizen was served at the desk, for the hour-of-week heat map: the dossier's return
+/// when the rating came after it (a result collected, then rated), else the rating itself (rated
+/// at the desk, or at reception).
+inline std::int64_t servedAt(std::optional<std::int64_t> returnedAtMs, std::int64_t answeredAtMs) {
+    return returnedAtMs && *returnedAtMs <= answeredAtMs ? *returnedAtMs : answeredAtMs;
+}
 
 /// Reads `texts` (each UTF-8, as received; empty ones are skipped). Thread-safe.
 FeedbackReading readFeedback(const std::vector<std::string>& texts, const TextNormalizer& text);

@@ -73,6 +73,7 @@ struct IngestService::Record {
     std::vector<AnswerRow> answers;
     Poco::Nullable<double> mood;  // see survey/Mood.h
     FeedbackReading feedback;
+    std::int64_t servedAt = 0;  // see servedAt()
 };
 
 struct IngestService::Pending {
@@ -171,6 +172,7 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
         auto d = directory_.dossier(c);
         if (!d) return false;
         r.dossier = d->id, r.agency = d->agencyId;
+        if (d->returnedAtMs) r.servedAt = *d->returnedAtMs;
         if (d->procedureId) r.procedure = *d->procedureId;
         if (d->officerId) r.officer = *d->officerId;
         if (d->counterId) r.counter = *d->counterId;
@@ -234,6 +236,7 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
         }
     }
     if (const auto mood = moodOf(*survey, ratings)) r.mood = *mood;
+    r.servedAt = servedAt(r.servedAt ? std::optional(r.servedAt) : std::nullopt, r.answeredAt);
     r.feedback = readFeedback(words, text_);
     return r;
 }
@@ -365,9 +368,9 @@ protected:
         "INSERT INTO responses (receipt, idempotency_key, survey_id, survey_version, channel, "
         "language, agency_id, counter_id, officer_id, procedure_id, dossier_id, device_id, "
         "comment_raw, comment_norm, answered_at, received_at, device_at, mood, feedback, "
-        "feedback_key, sentiment, topics, read_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-        "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) ON CONFLICT DO "
-        "NOTHING RETURNING id";
+        "feedback_key, sentiment, topics, served_at, read_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+        "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) ON "
+        "CONFLICT DO NOTHING RETURNING id";
     static constexpr const char* kByKey =
         "SELECT id, receipt, received_at FROM responses WHERE idempotency_key = $1";
     static constexpr const char* kByDossier =
@@ -461,7 +464,8 @@ Receipt SqliteGroupWriter::store(IngestService::Record& r) {
             sqlite3_bind_double(insert_, 18, r.mood.value());
         text(insert_, 19, r.feedback.text), text(insert_, 20, r.feedback.key);
         text(insert_, 21, r.feedback.sentiment), text(insert_, 22, r.feedback.topics);
-        sqlite3_bind_int64(insert_, 23, storedAt);
+        sqlite3_bind_int64(insert_, 23, r.servedAt);
+        sqlite3_bind_int64(insert_, 24, storedAt);
         const bool inserted = step(insert_, "store a response");
         const std::int64_t responseId = inserted ? sqlite3_column_int64(insert_, 0) : 0;
         if (inserted && sqlite3_step(insert_) != SQLITE_DONE) fail("store a response");
@@ -508,7 +512,7 @@ public:
             use(r_.procedure), use(r_.dossier), use(r_.device), use(r_.commentRaw),
             use(r_.commentNorm), use(r_.answeredAt), use(storedAt_), use(r_.deviceAt), use(r_.mood),
             use(r_.feedback.text), use(r_.feedback.key), use(r_.feedback.sentiment),
-            use(r_.feedback.topics), use(storedAt_), into(id_);
+            use(r_.feedback.topics), use(r_.servedAt), use(storedAt_), into(id_);
         byKey_ << kByKey, use(r_.key), into(existing_), into(existingCode_), into(existingAt_);
         byDossier_ << kByDossier, use(r_.dossier), use(r_.surveyId), into(existing_),
             into(existingCode_), into(existingAt_);

@@ -329,7 +329,8 @@ const Migration kCounterSurveys{9,
 
 // What each response says beyond its answers' counts, read once at ingest (older responses are
 // read at the next start): its mood (ratings averaged on 0–100; under 50 is unhappy), the
-// citizen's own words with their accent-free key, sentiment and topics. Then the hour-of-week
+// citizen's own words with their accent-free key, sentiment and topics, and when the citizen
+// was served at the desk (the dossier's return, when the rating came after it). Then the hour-of-week
 // counts behind the dashboard's heat map (by agency and month), and the alert rules with the
 // alerts they raised (one open alert per rule, enforced by the database across hosts).
 const Migration kFeedback{
@@ -341,6 +342,7 @@ const Migration kFeedback{
         "ALTER TABLE responses ADD COLUMN feedback_key TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE responses ADD COLUMN sentiment TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE responses ADD COLUMN topics TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE responses ADD COLUMN served_at BIGINT",
         "ALTER TABLE responses ADD COLUMN read_at BIGINT",
         "CREATE INDEX responses_unread ON responses(id) WHERE read_at IS NULL",
         "CREATE INDEX responses_feedback ON responses(survey_id, answered_at) WHERE feedback <> ''",

@@ -57,6 +57,32 @@ TEST_CASE("each response is read once: mood, words, sentiment and topics; older 
         const std::string unhappy = rate("k1", "1", "", "Phải chờ đợi quá lâu, cán bộ thái độ hách dịch");
         const std::string happy = rate("k2", "3", "Cán bộ nhiệt tình", "");
         const std::string middle = rate("k3", "2", "", "");
+        // A result collected two hours before it was rated: served at the return.
+        DossierInput d;
+        d.code = "XA-HS1";
+        d.agencyCode = "XA";
+        d.receivedAtMs = nowMs() - 5 * 86400000;
+        d.returnedAtMs = nowMs() - 2 * 3600000;
+        d.status = "returned";
+        rt.directory().save(d);
+        Submission later;
+        later.idempotencyKey = "k5";
+        later.surveyId = "counter-quick";
+        later.channel = "sms";
+        later.dossierCode = "XA-HS1";
+        later.answers.push_back({"rating", std::nullopt, {"3"}, ""});
+        const std::string collected = rt.ingest().submit(later).code;
+        auto servedOf = [&](const std::string& receipt) {
+            return rt.database().read([&](Session& s) {
+                std::int64_t served = 0, answered = 0;
+                std::string code = receipt;
+                s << "SELECT served_at, answered_at FROM responses WHERE receipt = $1", use(code),
+                    into(served), into(answered), now;
+                return std::make_pair(served, answered);
+            });
+        };
+        CHECK(servedOf(collected).first == *d.returnedAtMs);
+        CHECK(servedOf(middle).first == servedOf(middle).second);  // rated at the desk
 
         Reading r = readingOf(rt.database(), unhappy);
         REQUIRE_FALSE(r.mood.isNull());
@@ -80,7 +106,7 @@ TEST_CASE("each response is read once: mood, words, sentiment and topics; older 
         rate("k4", "1", "thai do can bo chua nhiet tinh", "");  // not folded
         rt.database().write([](Session& s) {
             s << "UPDATE responses SET mood = NULL, feedback = '', feedback_key = '', sentiment "
-                 "= '', topics = '', read_at = NULL",
+                 "= '', topics = '', served_at = NULL, read_at = NULL",
                 now;
             s << "DELETE FROM index_hours", now;
         });
@@ -91,7 +117,8 @@ TEST_CASE("each response is read once: mood, words, sentiment and topics; older 
         for (const auto& [cell, c] : rt.indices().store().hours("counter-quick", day, day))
             before += c.responses;
         CHECK(before == 1);
-        CHECK(readOlderResponses(rt.database(), rt.surveys(), rt.text(), 2) == 4);
+        CHECK(readOlderResponses(rt.database(), rt.surveys(), rt.text(), 2) == 5);
+        CHECK(servedOf(collected).first == *d.returnedAtMs);
         CHECK(readOlderResponses(rt.database(), rt.surveys(), rt.text()) == 0);
         r = readingOf(rt.database(), unhappy);
         CHECK(r.mood.value() == Approx(0));
@@ -106,7 +133,7 @@ TEST_CASE("each response is read once: mood, words, sentiment and topics; older 
             CHECK(slow.at(cell).unhappy == c.unhappy);
             responses += c.responses, unhappyCount += c.unhappy;
         }
-        CHECK(responses == 4);
+        CHECK(responses == 5);
         CHECK(unhappyCount == 2);
     });
 }

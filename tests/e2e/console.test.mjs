@@ -33,7 +33,7 @@ import fs from 'node:fs';
 import { axeCheck as axeCheckIn, writeAxeReport } from './axe.mjs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { consoleKit, launchChromium } from './console-kit.mjs';
 import { Hailong, options } from './hailong.mjs';
 
 const args = options();
@@ -42,14 +42,6 @@ const chromiumPath = args.chromium ?? '/usr/bin/chromium';
 fs.mkdirSync(artifacts, { recursive: true });
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hailong-console-'));
 const began = Date.now();
-const step = (what) => console.log(`- ${what}`);
-const shotPath = (name) => path.join(artifacts, `console-${name}.png`);
-const screenshots = [];
-async function shot(page, name) {
-  await page.screenshot({ path: shotPath(name), fullPage: true });
-  screenshots.push(shotPath(name));
-}
-
 // The server's log (stdout and stderr) is where the first admin's password is printed: a fresh
 // log for this run, so that the password read is this database's.
 const logFile = path.join(artifacts, 'console-server.log');
@@ -70,84 +62,9 @@ const OFFICIAL_PASSWORD = 'Xa-A-Mot-Cua-2026';
 // Crockford base32 (no I, L, O, U), in two groups of four.
 const PAIRING = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
 
-// Checks that do not stop the run: a failure is reported here and at the end.
-const failed = [];
-async function part(what, body) {
-  try {
-    await body();
-  } catch (e) {
-    const text = (e.message ?? String(e)).split('\n').slice(0, 3).join(' ');
-    failed.push(`${what}: ${text}`);
-    console.log(`  FAILED (going on): ${what}: ${text}`);
-  }
-}
-
-// Problems the pages report themselves (console errors, CSP refusals, script errors).
-const pageProblems = [];
-function watch(page, label) {
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    // Refusals (403, 404, 422) are logged by Chromium as failed loads: they are expected answers.
-    if (/Failed to load resource: the server responded with a status of (401|403|404|422)/.test(m.text())) return;
-    pageProblems.push(`${label}: console: ${m.text()} (${page.url()})`);
-  });
-  page.on('pageerror', (e) => pageProblems.push(`${label}: script error: ${e.message}`));
-  return page;
-}
-// Resolves when the page has loaded a new document (after a POST, a redirect).
-async function navigating(page, action) {
-  const done = page.waitForEvent('load', { timeout: 15000 });
-  await action();
-  await done;
-}
-// The POST a click sends and the page it leads to: the POST's status.
-async function submitting(page, action) {
-  const posted = page.waitForResponse((r) => r.request().method() === 'POST', { timeout: 15000 });
-  await navigating(page, action);
-  return (await posted).status();
-}
-const rowsOf = (page) => page.$$eval('main table tbody tr',
-  (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent.trim())));
-const codesOf = async (page) => (await rowsOf(page)).map((cells) => cells[0]);
-const optionsOf = (page, select) => page.$$eval(`${select} option`, (os) => os.map((o) => o.value));
-// The text of the first element that matches, or null when there is none (no waiting).
-const text = async (page, selector) =>
-  (await page.locator(selector).count()) ? (await page.locator(selector).first().textContent()).trim() : null;
-async function open(page, url, expected = 200) {
-  const r = await page.goto(base + url);
-  assert.equal(r.status(), expected, `GET ${url}: ${r.status()}`);
-  return r;
-}
-
-// The password the first start printed (it comes after the server starts answering).
-async function firstAdminPassword() {
-  for (let i = 0; i < 100; ++i) {
-    const m = [...fs.readFileSync(logFile, 'utf8').matchAll(/mật khẩu dùng một lần: ([0-9A-Z]+)/g)].pop();
-    if (m) return m[1];
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no one-time password for admin in ${logFile}`);
-}
-
-// From any console address to the sign-in form, signed in: where the server sent the browser.
-async function signIn(page, username, password, from = '/console/') {
-  await page.goto(base + from);
-  assert.equal(new URL(page.url()).pathname, '/console/signin', `${from} sends to the sign-in page`);
-  assert.equal(new URL(page.url()).searchParams.get('next'), from, 'the sign-in page knows where to go next');
-  await page.fill('#username', username);
-  await page.fill('#password', password);
-  return submitting(page, () => page.click('main form button[type=submit]'));
-}
-// On /console/password after a one-time password: the new password, then the overview.
-async function changePassword(page, current, next) {
-  assert.equal(new URL(page.url()).pathname, '/console/password', 'a one-time password leads to /console/password');
-  await page.fill('#current', current);
-  await page.fill('#new', next);
-  await page.fill('#again', next);
-  await navigating(page, () => page.click('main form button.primary'));
-  assert.equal(new URL(page.url()).pathname, '/console/', `after the new password: the overview (${page.url()})`);
-  assert.equal(await text(page, 'h1'), 'Tổng quan');
-}
+const { step, shot, screenshots, part, failed, watch, pageProblems, navigating, submitting, rowsOf, codesOf,
+  optionsOf, text, open, firstAdminPassword, signIn, changePassword, pastTheEdge } =
+  consoleKit({ base, artifacts, prefix: 'console', logFile });
 
 // --- axe-core -----------------------------------------------------------------------------------
 const axeReports = [];
@@ -178,11 +95,7 @@ try {
   await api('POST', '/api/v1/counters', { code: 'XB-Q1', name: 'Quầy 1 — xã Bình Minh', agency: 'XB' });
   await api('POST', '/api/v1/devices', { code: 'XB-TAB1', name: 'Máy tính bảng xã Bình Minh', counter: 'XB-Q1' });
 
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium(chromiumPath);
 
   // ---- 1: the first admin ------------------------------------------------------------------------
   step('admin signs in with the printed one-time password; must choose a new one; lands on the overview');
@@ -578,18 +491,7 @@ try {
     }
     await shot(page, name);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
-    // The innermost elements that reach past the window's right edge, to say what overflows.
-    // Data tables may need scrolling sideways (WCAG 1.4.10 excepts them): told, not failed.
-    const past = await page.evaluate(() => {
-      const out = [...document.querySelectorAll('body *:not(option)')]
-        .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
-        .filter((e, _, all) => !all.some((o) => o !== e && e.contains(o)))
-        .sort((a, b) => b.getBoundingClientRect().width - a.getBoundingClientRect().width);
-      const name = (e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}` +
-        `${e.className ? `.${String(e.className).split(' ').join('.')}` : ''} (${Math.round(e.getBoundingClientRect().width)} px wide)`;
-      return { table: out.filter((e) => e.closest('table')).slice(0, 3).map(name),
-        other: out.filter((e) => !e.closest('table')).slice(0, 3).map(name) };
-    });
+    const past = await pastTheEdge(page);
     console.log(`  ${name}: scrollWidth ${width} px` +
       `${past.other.length ? `; past the edge: ${past.other.join(', ')}` : ''}` +
       `${past.table.length ? `; a table wider than the window (${past.table.join(', ')})` : ''}`);

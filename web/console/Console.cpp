@@ -1,7 +1,10 @@
 #include "console/Console.h"
 #include "charts/SvgCharts.h"
 #include "console/Dashboard.h"
+#include "console/DashboardView.h"
+#include "console/Format.h"
 
+#include "app/AlertApi.h"
 #include "app/ApiSupport.h"
 #include "app/Runtime.h"
 #include "common/Clock.h"
@@ -35,39 +38,13 @@ using Form = std::multimap<std::string, std::string>;
 
 constexpr const char* kLangCookie = "hl_lang";
 constexpr const char* kPreCookie = "hl_pre";  // the sign-in form's key, before any session
-constexpr std::int64_t kVietnamOffsetMs = 7 * 3600 * 1000;
 constexpr const char* kPolicy =
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-// dd/MM/yyyy HH:mm in Vietnam time (vi), or yyyy-MM-dd HH:mm (en).
-std::string when(std::int64_t ms, const std::string& lang) {
-    const std::time_t t = static_cast<std::time_t>((ms + kVietnamOffsetMs) / 1000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char out[32];
-    std::strftime(out, sizeof out, lang == "en" ? "%Y-%m-%d %H:%M" : "%d/%m/%Y %H:%M", &tm);
-    return out;
-}
-
-// 84,5 (vi) or 84.5 (en).
-std::string decimal(double v, const std::string& lang) {
-    char out[32];
-    std::snprintf(out, sizeof out, "%.1f", v);
-    std::string s = out;
-    if (lang != "en") std::replace(s.begin(), s.end(), '.', ',');
-    return s;
-}
-
-// 1.234 (vi) or 1,234 (en).
-std::string count(std::size_t n, const std::string& lang) {
-    std::string digits = std::to_string(n), out;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) out += lang == "en" ? ',' : '.';
-        out += digits[i];
-    }
-    return out;
-}
+using console::count;
+using console::decimal;
+using console::when;
 
 std::string field(const Form& form, const std::string& name) {
     auto it = form.find(name);
@@ -134,6 +111,12 @@ private:
                   const std::map<std::string, std::string>& params = {}) const {
         return fillIn(strings_.at(lang)->optValue<std::string>(key, key), params);
     }
+    /// The page's strings as the dashboard view asks for them.
+    ConsoleText texts(const std::string& lang) const {
+        return [this, lang](const std::string& key, const std::map<std::string, std::string>& p) {
+            return t(lang, key, p);
+        };
+    }
     std::string problemText(const std::string& lang, const Problem& p) const {
         if (!p.errors().empty()) {
             std::string out;
@@ -153,9 +136,15 @@ private:
 
     HttpResponse page(const std::string& name, const Visit& v, Object::Ptr data,
                       int status = 200) const {
+        data->set("page_" + name, true);
+        return document("console", v, data, status);
+    }
+    /// Renders template `name` (a whole HTML document) for the visit: its language, strings,
+    /// the signed-in user; no caching, the console's Content-Security-Policy.
+    HttpResponse document(const std::string& name, const Visit& v, Object::Ptr data,
+                          int status = 200) const {
         data->set("lang", v.lang);
         data->set("t", strings_.at(v.lang));
-        data->set("page_" + name, true);
         data->set("other_lang", v.lang == "en" ? "vi" : "en");
         data->set("other_lang_label", t(v.lang == "en" ? "vi" : "en", "language_name"));
         if (v.session) {
@@ -170,7 +159,7 @@ private:
             data->set("me", me);
             data->set("csrf", v.session->csrf);
         }
-        HttpResponse out = HttpResponse::html(rt_.templates().render("console", data), status);
+        HttpResponse out = HttpResponse::html(rt_.templates().render(name, data), status);
         out.header("Cache-Control", "no-store");
         out.header("Content-Security-Policy", kPolicy);
         if (!v.setCookie.empty()) out.header("Set-Cookie", v.setCookie);
@@ -202,6 +191,11 @@ private:
     HttpResponse surveyPage(const std::string& id, const Visit& v, const std::string& text,
                             Object::Ptr extra, int status = 200) const;
     void surveyRoutes();
+    /// /console/alerts: the open alerts, the rules (and their form), the history.
+    void alertRoutes();
+    HttpResponse alertsPage(const Visit& v, const Caller& who, std::int64_t editing,
+                            const std::string& notice, const std::string& error, int status = 200,
+                            const Form* typed = nullptr) const;
     HttpResponse signInPage(const HttpRequest& r, const Visit& v, const std::string& error,
                             int status) const;
     Array::Ptr agencyOptions(const Caller& who, const std::string& selected) const;
@@ -693,36 +687,135 @@ void Console::surveyRoutes() {
     });
 }
 
-// Adds the texts a page shows to an index value of the dashboard's data: "84,5 (81,2–87,3)".
-void annotate(Object::Ptr v, const std::string& lang) {
-    if (v->has("value")) {
-        std::string text = decimal(v->getValue<double>("value"), lang);
-        if (v->has("low") && v->has("high"))
-            text += " (" + decimal(v->getValue<double>("low"), lang) + "–" +
-                    decimal(v->getValue<double>("high"), lang) + ")";
-        v->set("value_text", text);
-    } else {
-        v->set("value_text", "—");
+HttpResponse Console::alertsPage(const Visit& v, const Caller& who, std::int64_t editing,
+                                 const std::string& notice, const std::string& error, int status,
+                                 const Form* typed) const {
+    Object::Ptr data = new Object;
+    if (!notice.empty()) data->set("notice", notice);
+    if (!error.empty()) data->set("error", error);
+    const ConsoleText text = texts(v.lang);
+    Array::Ptr open = new Array, history = new Array, rules = new Array;
+    for (const Alert& a : rt_.alerts().alerts(who.scopePath, true, 100)) {
+        Object::Ptr o = alertJson(a);
+        addAlertView(o, v.lang, text);
+        open->add(o);
     }
+    for (const Alert& a : rt_.alerts().alerts(who.scopePath, false, 50)) {
+        Object::Ptr o = alertJson(a);
+        addAlertView(o, v.lang, text);
+        history->add(o);
+    }
+    Object::Ptr form = new Object;  // the rule being edited, or what was typed
+    for (const AlertRule& rule : rt_.alerts().rules(who.scopePath)) {
+        Object::Ptr o = alertRuleJson(rule);
+        const bool share = rule.kind == AlertKind::UnhappyShare;
+        o->set("text", t(v.lang, share ? "rule_text_unhappy_share" : "rule_text_index_floor",
+                         {{"threshold", decimal(rule.threshold, v.lang)},
+                          {"minutes", std::to_string(rule.windowMinutes)},
+                          {"days", std::to_string(rule.windowMinutes / (24 * 60))},
+                          {"min_n", std::to_string(rule.minN)},
+                          {"index", rule.indexId.empty() ? rule.surveyId : rule.indexId}}));
+        o->set("survey_text", rule.surveyId.empty() ? t(v.lang, "every_survey") : rule.surveyId);
+        std::string to;
+        for (const AlertRecipient& x : rule.recipients) to += (to.empty() ? "" : ", ") + x.address;
+        o->set("recipients_text", to);
+        o->set("can_change", !who.readOnly());
+        rules->add(o);
+        if (rule.id == editing && !typed) {
+            form->set("id", rule.id);
+            form->set("agency", rule.agencyCode);
+            form->set("kind_" + std::string(toString(rule.kind)), true);
+            form->set("survey", rule.surveyId);
+            form->set("index", rule.indexId);
+            form->set("threshold", decimal(rule.threshold, "en"));
+            form->set("window", std::to_string(share ? rule.windowMinutes
+                                                     : rule.windowMinutes / (24 * 60)));
+            form->set("min_n", std::to_string(rule.minN));
+            std::string lines;
+            for (const AlertRecipient& x : rule.recipients) lines += x.address + "\n";
+            form->set("recipients", lines);
+        }
+    }
+    if (typed) {
+        for (const auto& [name, value] : *typed)
+            if (name != "csrf") form->set(name, value);
+        form->set("kind_" + field(*typed, "kind"), true);
+        if (editing) form->set("id", editing);
+    }
+    if (!form->has("threshold")) {  // a new rule: sensible first values
+        form->set("kind_unhappy_share", true);
+        form->set("threshold", "30");
+        form->set("window", "60");
+        form->set("min_n", "10");
+    }
+    data->set("form", form);
+    data->set("open_alerts", open);
+    data->set("has_open", open->size() > 0);
+    data->set("history", history);
+    data->set("rules", rules);
+    data->set("has_rules", rules->size() > 0);
+    data->set("can_change", !who.readOnly());
+    data->set("agency_options", agencyOptions(who, form->optValue<std::string>("agency", "")));
+    Array::Ptr surveys = new Array;
+    for (const auto& sv : rt_.surveys().list()) {
+        Object::Ptr o = new Object;
+        o->set("id", sv->id);
+        o->set("selected", sv->id == form->optValue<std::string>("survey", ""));
+        surveys->add(o);
+    }
+    data->set("survey_options", surveys);
+    return page("alerts", v, data, status);
 }
 
-void annotateGroups(const Array::Ptr& list, const std::string& lang) {
-    if (!list) return;
-    for (std::size_t i = 0; i < list->size(); ++i) {
-        Object::Ptr g = list->getObject(static_cast<unsigned>(i));
-        if (g->has("headline")) annotate(g->getObject("headline"), lang);
-    }
-}
-
-DashboardQuery dashboardQuery(const HttpRequest& r) {
-    DashboardQuery q;
-    auto p = [&](const char* name) {
-        std::string v = r.queryParam(name).value_or("");
-        return v.size() > 200 ? v.substr(0, 200) : v;
+void Console::alertRoutes() {
+    get("/console/alerts", [this](const HttpRequest& r, const Visit& v, const Caller& who) {
+        const std::string edit = r.queryParam("edit").value_or("");
+        std::int64_t editing = 0;
+        if (!edit.empty() && edit.size() < 12 &&
+            edit.find_first_not_of("0123456789") == std::string::npos)
+            editing = std::stoll(edit);
+        return alertsPage(v, who, editing, "", "");
+    });
+    auto save = [this](const HttpRequest& r, const Visit& v, const Caller& who, const Form& f,
+                       std::int64_t id) {
+        AlertRuleInput in;
+        in.agencyCode = trim(field(f, "agency"));
+        in.kind = field(f, "kind");
+        in.surveyId = trim(field(f, "survey"));
+        in.indexId = trim(field(f, "index"));
+        in.threshold = field(f, "threshold");
+        in.window = field(f, "window");
+        in.minN = field(f, "min_n");
+        in.recipients = field(f, "recipients");
+        in.active = true;
+        try {
+            const AlertRule saved = saveAlertRule(rt_, r, who, id, in);
+            return alertsPage(v, who, 0, t(v.lang, "rule_saved", {{"id", std::to_string(saved.id)}}),
+                              "");
+        } catch (const Problem& p) {
+            return alertsPage(v, who, id, "", problemText(v.lang, p), p.status(), &f);
+        }
     };
-    q.surveyId = p("survey"), q.from = p("from"), q.to = p("to"), q.agencyCode = p("agency");
-    q.counterCode = p("counter"), q.search = p("q");
-    return q;
+    post("/console/alerts", [save](const HttpRequest& r, const Visit& v, const Caller& who,
+                                   const Form& f) { return save(r, v, who, f, 0); });
+    post("/console/alerts/{id}/{action}", [this, save](const HttpRequest& r, const Visit& v,
+                                                       const Caller& who, const Form& f) {
+        const std::string action = r.param("action");
+        try {
+            const std::int64_t id = queryInteger("id", r.param("id"), 1, 2000000000);
+            if (action == "save") return save(r, v, who, f, id);
+            if (action != "enable" && action != "disable")
+                throw Problem(404, "alert.rule_not_found", {{"id", r.param("id")}});
+            setAlertRuleActive(rt_, r, who, id, action == "enable");
+            return alertsPage(
+                v, who, 0,
+                t(v.lang, action == "enable" ? "rule_enabled" : "rule_disabled",
+                  {{"id", std::to_string(id)}}),
+                "");
+        } catch (const Problem& p) {
+            return alertsPage(v, who, 0, "", problemText(v.lang, p), p.status());
+        }
+    });
 }
 
 void Console::routes() {
@@ -732,31 +825,16 @@ void Console::routes() {
         return HttpResponse::json(dashboardData(rt_, who, dashboardQuery(r), r.language));
     });
     get("/console/dashboard", [this](const HttpRequest& r, const Visit& v, const Caller& who) {
-        const DashboardQuery q = dashboardQuery(r);
         Object::Ptr data;
         try {
-            data = dashboardData(rt_, who, q, v.lang);
+            data = dashboardData(rt_, who, dashboardQuery(r), v.lang);
         } catch (const Problem& p) {
             Object::Ptr failed = new Object;
             failed->set("error", problemText(v.lang, p));
             return page("message", v, failed, p.status());
         }
-        if (data->has("total") && data->getObject("total")->has("headline"))
-            annotate(data->getObject("total")->getObject("headline"), v.lang);
-        if (data->has("change")) {
-            Object::Ptr c = data->getObject("change");
-            if (c->has("delta")) {
-                const double d = c->getValue<double>("delta");
-                c->set("delta_text", (d > 0 ? "+" : "") + decimal(d, v.lang));
-                c->set("up", d > 0);
-            }
-        }
-        const Array::Ptr parts = data->getArray("parts");
-        if (parts)
-            for (std::size_t i = 0; i < parts->size(); ++i)
-                annotate(parts->getObject(static_cast<unsigned>(i)), v.lang);
-        for (const char* list : {"trend", "agencies", "counters"})
-            annotateGroups(data->getArray(list), v.lang);
+        addDashboardView(data, v.lang, texts(v.lang));
+        data->set("view_path", "/console/dashboard");
         Array::Ptr surveys = new Array;
         for (const auto& s : rt_.surveys().list()) {
             Object::Ptr o = new Object;
@@ -766,56 +844,38 @@ void Console::routes() {
         }
         data->set("survey_options", surveys);
         data->set("agency_options", agencyOptions(who, data->getValue<std::string>("agency")));
-        data->set("q", q.search);
-        data->set("counter_filter", q.counterCode);
-        data->set("has_comments", data->getArray("comments")->size() > 0);
-        data->set("has_parts", parts && parts->size() > 0);
-        // Charts drawn here as SVG (they print, and need no script); the tables stay beside them.
-        charts::Options options;
-        options.locale = v.lang;
-        options.emptyText = t(v.lang, "no_data");
-        auto headlineOf = [](const Object::Ptr& g, std::optional<double>& value,
-                             std::optional<double>& low, std::optional<double>& high, bool& few) {
-            if (!g->has("headline")) return;
-            const Object::Ptr h = g->getObject("headline");
-            if (h->has("value")) value = h->getValue<double>("value");
-            if (h->has("low")) low = h->getValue<double>("low");
-            if (h->has("high")) high = h->getValue<double>("high");
-            few = h->getValue<bool>("too_few");
-        };
-        std::vector<charts::Point> points;
-        const Array::Ptr trend = data->getArray("trend");
-        for (std::size_t i = 0; trend && i < trend->size(); ++i) {
-            const Object::Ptr g = trend->getObject(static_cast<unsigned>(i));
-            charts::Point p;
-            p.label = g->optValue<std::string>("period", "");
-            bool few = false;
-            headlineOf(g, p.value, p.low, p.high, few);
-            points.push_back(p);
-        }
-        data->set("trend_svg", charts::lineChart(t(v.lang, "trend"), t(v.lang, "chart_interval"),
-                                                 points, options));
-        auto bars = [&](const char* list, std::size_t most) {
-            std::vector<charts::Bar> out;
-            const Array::Ptr groups = data->getArray(list);
-            for (std::size_t i = 0; groups && i < groups->size() && out.size() < most; ++i) {
-                const Object::Ptr g = groups->getObject(static_cast<unsigned>(i));
-                charts::Bar b;
-                b.label = g->optValue<std::string>("name", "");
-                if (b.label.empty()) b.label = g->optValue<std::string>("code", "");
-                headlineOf(g, b.value, b.low, b.high, b.tooFew);
-                out.push_back(b);
-            }
-            return out;
-        };
-        data->set("agencies_svg",
-                  charts::barChart(t(v.lang, "by_agency"), t(v.lang, "chart_interval"),
-                                   bars("agencies", 30), options));
-        data->set("counters_svg",
-                  charts::barChart(t(v.lang, "worst_counters"), t(v.lang, "chart_interval"),
-                                   bars("counters", 15), options));
         return page("dashboard", v, data);
     });
+    // The printable report: the same data, every section open, the newest 20 comments.
+    get("/console/report", [this](const HttpRequest& r, const Visit& v, const Caller& who) {
+        Object::Ptr data;
+        DashboardQuery q = dashboardQuery(r);
+        q.counterCode.clear(), q.search.clear(), q.topic.clear(), q.sentiment.clear();
+        q.rating.clear();
+        try {
+            data = dashboardData(rt_, who, q, v.lang);
+        } catch (const Problem& p) {
+            Object::Ptr failed = new Object;
+            failed->set("error", problemText(v.lang, p));
+            return page("message", v, failed, p.status());
+        }
+        addDashboardView(data, v.lang, texts(v.lang), 30);
+        data->set("print", true);
+        data->set("view_path", "/console/report");
+        Array::Ptr recent = new Array;
+        const Array::Ptr comments = data->getArray("comments");
+        for (std::size_t i = 0; i < comments->size() && i < 20; ++i)
+            recent->add(comments->getObject(static_cast<unsigned>(i)));
+        data->set("report_comments", recent);
+        const User& u = v.session->user;
+        data->set("report_made",
+                  t(v.lang, "report_made",
+                    {{"when", when(nowMs(), v.lang)},
+                     {"who", (u.displayName.empty() ? u.username : u.displayName) + " (" +
+                                 t(v.lang, std::string("role_") + toString(u.role)) + ")"}}));
+        return document("report", v, data);
+    });
+    alertRoutes();
     get("/console/import", [this](const HttpRequest&, const Visit& v, const Caller& who) {
         Object::Ptr data = new Object;
         data->set("can_import", !who.readOnly());

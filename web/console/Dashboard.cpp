@@ -1,8 +1,11 @@
 #include "console/Dashboard.h"
 
+#include "app/AlertApi.h"
 #include "app/Runtime.h"
 #include "common/Clock.h"
 #include "index/Periods.h"
+#include "ingest/Feedback.h"
+#include "survey/Mood.h"
 
 #include <hailong/Problem.h>
 
@@ -10,6 +13,7 @@
 #include <Poco/JSON/Array.h>
 
 #include <algorithm>
+#include <set>
 
 using namespace Poco::Data::Keywords;
 using Poco::JSON::Array;
@@ -19,7 +23,15 @@ namespace hailong {
 namespace {
 
 constexpr std::size_t kMaxComments = 200;
-constexpr std::size_t kScanComments = 5000;  // the newest comments searched, at most
+constexpr std::int64_t kMinHeatCell = 5;  // fewer ratings in an hour: no share shown
+
+const std::string& localizedText(const LocalizedText& text, const std::string& lang) {
+    static const std::string none;
+    auto it = text.find(lang);
+    if (it != text.end()) return it->second;
+    it = text.find("vi");
+    return it == text.end() ? none : it->second;
+}
 
 Object::Ptr valueOf(const index::IndexValue& v) {
     Object::Ptr o = new Object;
@@ -41,12 +53,79 @@ Object::Ptr groupOf(const index::GroupResult& g, int rank) {
     Object::Ptr o = new Object;
     o->set("code", g.key);
     o->set("name", g.name);
+    o->set("responses", g.tally.responses);
     if (rank > 0) o->set("rank", rank);
     if (const auto* v = headline(g)) o->set("headline", valueOf(*v));
     return o;
 }
 
+std::string oneOf(const std::string& name, const std::string& value,
+                  const std::vector<std::string>& allowed) {
+    if (value.empty() || std::find(allowed.begin(), allowed.end(), value) != allowed.end())
+        return value;
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    throw Problem(400, "query.one_of", {{"name", name}, {"allowed", list}});
+}
+
+// `text` for a LIKE pattern: % _ and \ stand for themselves (ESCAPE '\').
+std::string likeLiteral(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '%' || c == '_' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+// The distribution of answers to each closed question of `survey` in `tally`.
+Array::Ptr distributionOf(const Survey& survey, const index::Tally& tally,
+                          const std::string& lang) {
+    Array::Ptr out = new Array;
+    for (const Question& q : survey.questions) {
+        if (q.type == QuestionType::Text || q.type == QuestionType::DossierCode) continue;
+        auto answered = tally.answers.find(q.id);
+        if (answered == tally.answers.end()) continue;
+        std::int64_t sum = 0;
+        for (const auto& [option, n] : answered->second) sum += n;
+        if (sum == 0) continue;
+        const bool multiple = q.type == QuestionType::MultipleChoice;
+        const std::int64_t base = multiple ? tally.responses : sum;
+        Object::Ptr o = new Object;
+        o->set("question", q.id);
+        o->set("text", localizedText(q.text, lang));
+        o->set("type", multiple ? "multiple" : q.type == QuestionType::Rating ? "rating" : "single");
+        o->set("n", multiple ? tally.responses : sum);
+        Array::Ptr options = new Array;
+        for (const QuestionOption& opt : q.options) {
+            auto it = answered->second.find(opt.id);
+            const std::int64_t n = it == answered->second.end() ? 0 : it->second;
+            Object::Ptr x = new Object;
+            x->set("id", opt.id);
+            x->set("label", localizedText(opt.label, lang));
+            x->set("count", n);
+            x->set("share", base > 0 ? static_cast<double>(n) / static_cast<double>(base) * 100 : 0.0);
+            options->add(x);
+        }
+        o->set("options", options);
+        out->add(o);
+    }
+    return out;
+}
+
 }  // namespace
+
+DashboardQuery dashboardQuery(const HttpRequest& r) {
+    DashboardQuery q;
+    auto p = [&](const char* name) {
+        std::string v = r.queryParam(name).value_or("");
+        return v.size() > 200 ? v.substr(0, 200) : v;
+    };
+    q.surveyId = p("survey"), q.from = p("from"), q.to = p("to"), q.agencyCode = p("agency");
+    q.trend = p("trend"), q.counterCode = p("counter"), q.search = p("q"), q.topic = p("topic");
+    q.sentiment = p("sentiment"), q.rating = p("rating");
+    return q;
+}
 
 Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& q,
                           const std::string& lang) {
@@ -55,20 +134,25 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
     if (surveyId.empty()) surveyId = rt.surveys().find("sipas-2017") ? "sipas-2017" : "";
     if (surveyId.empty() && !rt.surveys().list().empty())
         surveyId = rt.surveys().list().front()->id;
-    if (surveyId.empty() || !rt.surveys().find(surveyId))
-        throw Problem(404, "survey.not_found", {{"id", surveyId}});
+    const auto survey = surveyId.empty() ? nullptr : rt.surveys().find(surveyId);
+    if (!survey) throw Problem(404, "survey.not_found", {{"id", surveyId}});
+    const std::string trendGrain = oneOf("trend", q.trend, {"month", "week"});
+    const std::string topic = oneOf("topic", q.topic, knownTopics());
+    const std::string sentiment = oneOf("sentiment", q.sentiment, {"positive", "neutral", "negative"});
+    const std::string rating = oneOf("rating", q.rating, {"unhappy", "satisfied"});
     // The agency: asked for (inside the caller's scope), or the caller's own.
     index::IndexRequest base;
     base.surveyId = surveyId;
-    std::string agencyCode = q.agencyCode.empty() ? who.scopeCode : q.agencyCode;
+    const std::string agencyCode = q.agencyCode.empty() ? who.scopeCode : q.agencyCode;
+    std::optional<Agency> scope;
     if (!agencyCode.empty()) {
-        auto a = rt.directory().agency(agencyCode);
-        if (!a)
+        scope = rt.directory().agency(agencyCode);
+        if (!scope)
             throw Problem(404, "directory.not_found", {{"kind", "agency"}, {"code", agencyCode}});
-        if (!who.admin && !a->path.starts_with(who.scopePath))
+        if (!who.admin && !scope->path.starts_with(who.scopePath))
             throw Problem(403, who.session ? "auth.out_of_scope" : "apikey.out_of_scope",
                           {{"scope", who.scopeCode}, {"code", agencyCode}});
-        base.scopeAgency = a->id;
+        base.scopeAgency = scope->id;
     }
     // The period: asked for, or the last whole month.
     const std::int64_t today = index::localDay(nowMs());
@@ -91,9 +175,19 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
 
     Object::Ptr out = new Object;
     out->set("survey", surveyId);
+    out->set("survey_title", localizedText(survey->title, lang));
     out->set("agency", agencyCode);
+    out->set("agency_name", scope ? scope->name : std::string());
     out->set("from", index::format(base.fromDay));
     out->set("to", index::format(base.toDay));
+    out->set("trend_grain", trendGrain.empty() ? "month" : trendGrain);
+    Object::Ptr filters = new Object;
+    filters->set("counter", q.counterCode);
+    filters->set("q", q.search);
+    filters->set("topic", topic);
+    filters->set("sentiment", sentiment);
+    filters->set("rating", rating);
+    out->set("filters", filters);
 
     // Headline, against the period of the same length just before.
     const index::IndexReport total = rt.indices().report(base);
@@ -103,9 +197,9 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
     before.toDay = base.fromDay - 1;
     const index::IndexReport earlier = rt.indices().report(before);
     if (!total.groups.empty()) {
-        out->set("total", groupOf(total.groups.front(), 0));
-        const auto* h = headline(total.groups.front());
-        if (h) {
+        const index::GroupResult& all = total.groups.front();
+        out->set("total", groupOf(all, 0));
+        if (const auto* h = headline(all)) {
             for (const index::Change& c : index::IndexService::compare(earlier, total, h->id)) {
                 Object::Ptr change = new Object;
                 if (c.before) change->set("before", *c.before);
@@ -117,37 +211,46 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
             Array::Ptr parts = new Array;
             for (const auto& child : h->children) {
                 Object::Ptr o = valueOf(child);
-                if (child.definition)
-                    o->set("title", child.definition->title.count(lang)
-                                        ? child.definition->title.at(lang)
-                                        : child.definition->title.at("vi"));
+                if (child.definition) o->set("title", localizedText(child.definition->title, lang));
                 parts->add(o);
             }
             out->set("parts", parts);
+            if (h->definition) out->set("headline_title", localizedText(h->definition->title, lang));
         }
+        out->set("distribution", distributionOf(*total.survey, all.tally, lang));
     }
-    // The trend: twelve months up to the period's end.
+    // The trend: twelve months, or thirteen weeks, up to the period's end.
     index::IndexRequest trend = base;
-    trend.period = index::Grain::Month;
-    trend.fromDay = index::firstDayOfMonth(index::monthOf(base.toDay) - 11);
-    Array::Ptr months = new Array;
+    if (trendGrain == "week") {
+        trend.period = index::Grain::Week;
+        trend.fromDay = index::bucketStart(base.toDay, index::Grain::Week) - 12 * 7;
+    } else {
+        trend.period = index::Grain::Month;
+        trend.fromDay = index::firstDayOfMonth(index::monthOf(base.toDay) - 11);
+    }
+    Array::Ptr buckets = new Array;
     for (const auto& g : rt.indices().report(trend).groups) {
         Object::Ptr o = groupOf(g, 0);
         o->set("period", g.period);
-        months->add(o);
+        buckets->add(o);
     }
-    out->set("trend", months);
-    // Agencies one level down, and counters: worst first, those with too few answers apart.
+    out->set("trend", buckets);
+
+    // Rankings: worst first, those with too few answers (unranked) after, lowest first too.
+    Object::Ptr months;  // the whole months the families kept by month cover
     auto ranked = [&](const std::string& by,
                       const std::function<bool(const index::GroupResult&)>& keep) {
         index::IndexRequest r = base;
         r.by = by;
         const index::IndexReport report = rt.indices().report(r);
+        if (report.request.fromDay != base.fromDay || report.request.toDay != base.toDay) {
+            months = new Object;
+            months->set("from", index::format(report.request.fromDay));
+            months->set("to", index::format(report.request.toDay));
+        }
         Array::Ptr list = new Array;
         if (report.groups.empty() || report.groups.front().indices.empty()) return list;
         auto order = index::IndexService::rank(report, report.groups.front().indices.front().id);
-        // The dashboard reads worst first: ranked groups lowest first, then the groups with too
-        // few answers (unranked), lowest first too.
         auto value = [](const index::GroupResult* g) {
             const auto* h = headline(*g);
             return h && h->value ? *h->value : 1e9;
@@ -160,52 +263,153 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
             if (keep(*g)) list->add(groupOf(*g, rank));
         return list;
     };
-    const auto scope =
-        base.scopeAgency ? rt.directory().agencyById(*base.scopeAgency) : std::optional<Agency>();
-    const int depth = scope ? scope->depth : 0;
-    // One level down: the scope's children (without a scope, the children of the top).
+    auto every = [](const index::GroupResult&) { return true; };
+    const int depth = scope ? scope->depth : -1;
+    // One level down: the scope's children (without a scope, the top of the tree).
     out->set("agencies",
              ranked("agency", [&](const index::GroupResult& g) { return g.depth == depth + 1; }));
-    out->set("counters", ranked("counter", [](const index::GroupResult&) { return true; }));
+    out->set("counters", ranked("counter", every));
+    out->set("officers", ranked("officer", every));
+    out->set("procedures", ranked("procedure", every));
+    if (months) out->set("whole_months", months);
+    out->set("channels", ranked("channel", every));
 
-    // Comments of the period (free text of the responses), newest first.
+    // The hour-of-week heat map, over the whole months of the period.
     const std::string scopePath = scope ? scope->path : std::string();
+    {
+        std::set<std::int64_t> inScope;
+        ListQuery all;
+        all.agencyCode = agencyCode;
+        all.limit = 1000000;
+        for (const Agency& a : rt.directory().agencies(all)) inScope.insert(a.id);
+        std::map<int, index::HourCounts> slots;
+        for (const auto& [cell, counts] :
+             rt.indices().store().hours(surveyId, base.fromDay, base.toDay))
+            if (inScope.contains(cell.first)) slots[cell.second].merge(counts);
+        Object::Ptr heat = new Object;
+        heat->set("from", index::format(index::firstDayOfMonth(index::monthOf(base.fromDay))));
+        heat->set("to", index::format(index::lastDayOfMonth(index::monthOf(base.toDay))));
+        heat->set("min_n", kMinHeatCell);
+        Array::Ptr cells = new Array;
+        for (const auto& [slot, c] : slots) {
+            Object::Ptr o = new Object;
+            o->set("weekday", slot / 24);  // 0 Monday … 6 Sunday
+            o->set("hour", slot % 24);
+            o->set("responses", c.responses);
+            o->set("rated", c.rated);
+            o->set("unhappy", c.unhappy);
+            if (c.rated > 0) o->set("mood", c.moodTotal / static_cast<double>(c.rated));
+            if (c.rated >= kMinHeatCell)
+                o->set("unhappy_share",
+                       static_cast<double>(c.unhappy) / static_cast<double>(c.rated) * 100);
+            cells->add(o);
+        }
+        heat->set("cells", cells);
+        out->set("heatmap", heat);
+    }
+
+    // Comments of the period (the citizens' own words), newest first, and counts by topic.
     const std::string wanted = q.search.empty() ? "" : rt.text().key(q.search);
     Array::Ptr comments = new Array;
+    Object::Ptr topics = new Object;
+    std::int64_t matching = 0;
     rt.database().read([&](Poco::Data::Session& s) {
-        std::string survey = surveyId, like = scopePath + "%", counter = q.counterCode;
+        std::string surveyText = surveyId, like = scopePath + "%", counter = q.counterCode;
+        std::string topicLike = "%," + topic + ",%", sent = sentiment, rate = rating;
+        std::string search = "%" + likeLiteral(wanted) + "%";
+        const double below = kUnhappyBelow;
         std::int64_t fromMs = index::dayStartMs(base.fromDay),
                      toMs = index::dayStartMs(base.toDay + 1);
+        const std::string from =
+            " FROM responses r JOIN agencies a ON a.id = r.agency_id LEFT JOIN counters c ON c.id "
+            "= r.counter_id WHERE r.survey_id = $1 AND r.feedback <> '' AND r.answered_at >= $2 "
+            "AND r.answered_at < $3 AND a.path LIKE $4 AND ($5 = '' OR c.code = $6)";
+        // Counts by topic and sentiment, over every comment of the counter (or all).
+        {
+            Poco::Data::Statement st(s);
+            st << "SELECT r.topics, r.sentiment, COUNT(*)" + from + " GROUP BY r.topics, r.sentiment",
+                use(surveyText), use(fromMs), use(toMs), use(like), use(counter),
+                bind(q.counterCode);
+            st.execute();
+            Poco::Data::RecordSet rs(st);
+            std::map<std::string, std::int64_t> byTopic, negative, bySentiment;
+            std::int64_t all = 0;
+            for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+                const std::int64_t n = rs.value(2).convert<std::int64_t>();
+                const std::string feel = rs.value(1).convert<std::string>();
+                all += n;
+                bySentiment[feel] += n;
+                for (const std::string& t : topicsOf(rs.value(0).convert<std::string>())) {
+                    byTopic[t] += n;
+                    if (feel == "negative") negative[t] += n;
+                }
+            }
+            Array::Ptr list = new Array;
+            for (const std::string& t : knownTopics()) {
+                Object::Ptr o = new Object;
+                o->set("topic", t);
+                o->set("count", byTopic[t]);
+                o->set("negative", negative[t]);
+                list->add(o);
+            }
+            topics->set("comments", all);
+            topics->set("topics", list);
+            Object::Ptr feelings = new Object;
+            for (const char* f : {"positive", "neutral", "negative"}) feelings->set(f, bySentiment[f]);
+            topics->set("sentiment", feelings);
+        }
+        const std::string narrowed =
+            " AND ($7 = '' OR r.topics LIKE $8) AND ($9 = '' OR r.sentiment = $10) AND ($11 = '' "
+            "OR ($12 = 'unhappy' AND r.mood < $13) OR ($14 = 'satisfied' AND r.mood >= $15)) AND "
+            "($16 = '' OR r.feedback_key LIKE $17 ESCAPE '\\')";
+        auto bindAll = [&](Poco::Data::Statement& st) {
+            st, use(surveyText), use(fromMs), use(toMs), use(like), use(counter), bind(q.counterCode),
+                bind(topic), use(topicLike), use(sent), bind(sentiment), use(rate), bind(rating),
+                bind(below), bind(rating), bind(below), bind(wanted), use(search);
+        };
+        {
+            Poco::Data::Statement st(s);
+            st << "SELECT COUNT(*)" + from + narrowed, into(matching);
+            bindAll(st);
+            st.execute();
+        }
         Poco::Data::Statement st(s);
-        st << "SELECT r.receipt, r.answered_at, r.channel, COALESCE(c.code, ''), "
-              "COALESCE(t.value_text, r.comment_raw), "
-              "(SELECT MIN(n.value_num) FROM answers n WHERE n.response_id = r.id AND "
-              "n.value_num IS NOT NULL) FROM responses r JOIN agencies a ON a.id = r.agency_id "
-              "LEFT JOIN counters c ON c.id = r.counter_id LEFT JOIN answers t ON t.response_id "
-              "= r.id AND t.value_num IS NULL AND t.value_text <> '' WHERE r.survey_id = $1 AND "
-              "a.path LIKE $2 AND ($3 = '' OR c.code = $4) AND r.answered_at >= $5 AND "
-              "r.answered_at < $6 AND (t.value_text IS NOT NULL OR r.comment_raw <> '') ORDER "
-              "BY r.answered_at DESC LIMIT " +
-                  std::to_string(kScanComments),
-            use(survey), use(like), use(counter), bind(q.counterCode), use(fromMs), use(toMs);
+        st << "SELECT r.receipt, r.answered_at, r.channel, COALESCE(c.code, ''), a.code, "
+              "r.feedback, r.mood, r.sentiment, r.topics" +
+                  from + narrowed + " ORDER BY r.answered_at DESC, r.id DESC LIMIT " +
+                  std::to_string(kMaxComments);
+        bindAll(st);
         st.execute();
         Poco::Data::RecordSet rs(st);
-        for (bool more = rs.moveFirst(); more && comments->size() < kMaxComments;
-             more = rs.moveNext()) {
-            const std::string text = rs.value(4).convert<std::string>();
-            if (!wanted.empty() && rt.text().key(text).find(wanted) == std::string::npos) continue;
+        for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
             Object::Ptr o = new Object;
             o->set("receipt", rs.value(0).convert<std::string>());
             o->set("answered_at", formatTimeMs(rs.value(1).convert<std::int64_t>()));
             o->set("channel", rs.value(2).convert<std::string>());
             o->set("counter", rs.value(3).convert<std::string>());
-            o->set("text", text);
-            if (!rs.value(5).isEmpty()) o->set("lowest", rs.value(5).convert<double>());
+            o->set("agency", rs.value(4).convert<std::string>());
+            o->set("text", rs.value(5).convert<std::string>());
+            if (!rs.value(6).isEmpty()) {
+                const double mood = rs.value(6).convert<double>();
+                o->set("mood", mood);
+                o->set("unhappy", mood < kUnhappyBelow);
+            }
+            o->set("sentiment", rs.value(7).convert<std::string>());
+            Array::Ptr tags = new Array;
+            for (const std::string& t : topicsOf(rs.value(8).convert<std::string>())) tags->add(t);
+            o->set("topics", tags);
             comments->add(o);
         }
         return 0;
     });
     out->set("comments", comments);
+    out->set("comments_matching", matching);
+    out->set("comment_topics", topics);
+
+    // The open alerts of the scope.
+    Array::Ptr alerts = new Array;
+    for (const Alert& a : rt.alerts().alerts(scopePath, true, 20)) alerts->add(alertJson(a));
+    out->set("alerts", alerts);
     return out;
 }
 
