@@ -117,6 +117,13 @@ void generate(Database& db, const Survey& sipas, std::int64_t count, std::int64_
                      "r.id >= " +
                      std::to_string(first) + " AND r.id <= " + std::to_string(last),
                 now;
+            // What ingest reads from each response: its mood (the ratings on 0–100), when it
+            // was served (no dossiers here: when it was answered).
+            s << "UPDATE responses SET mood = (SELECT AVG((a.value_num - 1) * 25.0) FROM answers "
+                 "a WHERE a.response_id = responses.id), served_at = answered_at, read_at = "
+                 "received_at WHERE id >= " +
+                     std::to_string(first) + " AND id <= " + std::to_string(last),
+                now;
         });
     }
     db.write([](Session& s) { s << "DROP TABLE bench_draws", now; });

@@ -154,9 +154,9 @@ std::vector<AlertChange> AlertMonitor::evaluate(const std::set<std::int64_t>& ag
         } catch (const Problem&) {
             continue;  // its survey or index is gone: nothing to say until the rule is fixed
         }
-        std::optional<Alert> changed =
-            reading.holds ? store_.open(rule, *reading.value, reading.n, atMs)
-                          : store_.clear(rule, reading.value, reading.n, atMs);
+        std::optional<Alert> changed = reading.holds
+                                           ? store_.open(rule, *reading.value, reading.n, atMs)
+                                           : store_.clear(rule, reading.value, reading.n, atMs);
         if (!changed) continue;
         changes.push_back({reading.holds, *changed});
         notify(changes.back());
@@ -195,10 +195,10 @@ void AlertMonitor::notify(const AlertChange& change) {
                       to.channel + ":" + to.address;
         if (to.channel == "email") {
             // The first line is the subject (see mail/SmtpSender.h); Vietnamese, then English.
-            m.body = messages_.text("vi",
-                                    change.opened ? "alert.subject_open" : "alert.subject_clear",
-                                    params("vi")) +
-                     "\n\n" + vi + "\n\n-- \n" + messages_.text("en", what, params("en")) + "\n";
+            m.body =
+                messages_.text("vi", change.opened ? "alert.subject_open" : "alert.subject_clear",
+                               params("vi")) +
+                "\n\n" + vi + "\n\n-- \n" + messages_.text("en", what, params("en")) + "\n";
         } else {
             m.body = vi;
         }

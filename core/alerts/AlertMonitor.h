@@ -37,8 +37,8 @@ struct AlertChange {
 class AlertMonitor {
 public:
     struct Options {
-        int settleMs = 500;    ///< waits this long after a response before evaluating
-        int sweepMs = 60000;   ///< evaluates every active rule this often
+        int settleMs = 500;   ///< waits this long after a response before evaluating
+        int sweepMs = 60000;  ///< evaluates every active rule this often
     };
     /// `consoleUrl` gives the address notices point at (the console's alerts page).
     AlertMonitor(AlertStore& store, Database& db, index::IndexService& indices, Outbox& outbox,
@@ -57,8 +57,7 @@ public:
     AlertReading read(const AlertRule& rule, std::int64_t atMs);
     /// Evaluates the active rules watching any of `agencyIds` (every active rule when empty),
     /// opens and clears their alerts, queues notices; returns what changed.
-    std::vector<AlertChange> evaluate(const std::set<std::int64_t>& agencyIds,
-                                      std::int64_t atMs);
+    std::vector<AlertChange> evaluate(const std::set<std::int64_t>& agencyIds, std::int64_t atMs);
 
 private:
     void loop();

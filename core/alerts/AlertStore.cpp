@@ -66,7 +66,8 @@ bool emailAddress(std::string_view s) {
 
 std::string storedRecipients(const std::vector<AlertRecipient>& list) {
     std::string out;
-    for (const AlertRecipient& r : list) out += (out.empty() ? "" : "\n") + r.channel + ":" + r.address;
+    for (const AlertRecipient& r : list)
+        out += (out.empty() ? "" : "\n") + r.channel + ":" + r.address;
     return out;
 }
 
@@ -78,7 +79,8 @@ std::vector<AlertRecipient> recipientsOf(const std::string& stored) {
         if (end == std::string::npos) end = stored.size();
         const std::string line = stored.substr(at, end - at);
         const auto colon = line.find(':');
-        if (colon != std::string::npos) out.push_back({line.substr(0, colon), line.substr(colon + 1)});
+        if (colon != std::string::npos)
+            out.push_back({line.substr(0, colon), line.substr(colon + 1)});
         at = end + 1;
     }
     return out;
@@ -134,14 +136,16 @@ std::vector<AlertRecipient> parseRecipients(
         AlertRecipient r;
         if (typed.find('@') != std::string::npos) {
             if (!emailAddress(typed)) {
-                errors.push_back({"recipients", "alert.bad_email", {{"value", typed.substr(0, 80)}}});
+                errors.push_back(
+                    {"recipients", "alert.bad_email", {{"value", typed.substr(0, 80)}}});
                 return;
             }
             r = {"email", typed};
         } else {
             const std::string phone = canonicalPhone(typed);
             if (phone.empty()) {
-                errors.push_back({"recipients", "alert.bad_recipient", {{"value", typed.substr(0, 80)}}});
+                errors.push_back(
+                    {"recipients", "alert.bad_recipient", {{"value", typed.substr(0, 80)}}});
                 return;
             }
             r = {"sms", phone};
@@ -177,7 +181,8 @@ AlertRule AlertStore::save(std::int64_t id, const AlertRuleInput& in, const std:
     AlertRule r;
     r.agencyId = agency->id;
     const auto kind = parseAlertKind(trim(in.kind));
-    if (!kind) errors.push_back({"kind", "field.one_of", {{"allowed", "unhappy_share, index_floor"}}});
+    if (!kind)
+        errors.push_back({"kind", "field.one_of", {{"allowed", "unhappy_share, index_floor"}}});
     r.kind = kind.value_or(AlertKind::UnhappyShare);
     r.surveyId = trim(in.surveyId);
     r.indexId = trim(in.indexId);
@@ -297,9 +302,11 @@ std::vector<Alert> AlertStore::selectAlerts(const std::string& scopePath, bool o
         Statement st(s);
         std::string like = scopePath + "%";
         std::int64_t only = id.value_or(0);
-        st << std::string(kRuleColumns).replace(0, 6, "SELECT x.id, x.opened_at, x.value, x.n, "
-                                                      "x.cleared_at, x.cleared_value, "
-                                                      "x.cleared_n,") +
+        st << std::string(kRuleColumns)
+                      .replace(0, 6,
+                               "SELECT x.id, x.opened_at, x.value, x.n, "
+                               "x.cleared_at, x.cleared_value, "
+                               "x.cleared_n,") +
                   "JOIN alerts x ON x.rule_id = r.id WHERE a.path LIKE $1 AND ($2 = 0 OR x.id = "
                   "$3)" +
                   (openOnly ? " AND x.cleared_at IS NULL" : "") +

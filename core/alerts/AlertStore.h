@@ -91,8 +91,8 @@ public:
     std::optional<Alert> open(const AlertRule& rule, double value, std::int64_t n,
                               std::int64_t atMs);
     /// Clears the open alert of `rule`, if any: the alert when this call cleared it.
-    std::optional<Alert> clear(const AlertRule& rule, std::optional<double> value,
-                               std::int64_t n, std::int64_t atMs);
+    std::optional<Alert> clear(const AlertRule& rule, std::optional<double> value, std::int64_t n,
+                               std::int64_t atMs);
 
     /// Limits on what a rule may say.
     static constexpr std::size_t kMaxRecipients = 10;
@@ -100,8 +100,8 @@ public:
 
 private:
     std::vector<AlertRule> select(const std::string& where, const std::string& value);
-    std::vector<Alert> selectAlerts(const std::string& scopePath, bool openOnly,
-                                    std::size_t limit, std::optional<std::int64_t> id);
+    std::vector<Alert> selectAlerts(const std::string& scopePath, bool openOnly, std::size_t limit,
+                                    std::optional<std::int64_t> id);
 
     Database& db_;
     const Directory& directory_;

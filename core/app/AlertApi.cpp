@@ -120,8 +120,8 @@ AlertRule saveAlertRule(Runtime& rt, const HttpRequest& r, const Caller& who, st
     return saved;
 }
 
-AlertRule setAlertRuleActive(Runtime& rt, const HttpRequest& r, const Caller& who,
-                             std::int64_t id, bool active) {
+AlertRule setAlertRuleActive(Runtime& rt, const HttpRequest& r, const Caller& who, std::int64_t id,
+                             bool active) {
     const AlertRule rule = ruleInScope(rt, who, id);
     requireWriter(rt, who, rule.agencyId);
     rt.alerts().setActive(id, active);
@@ -137,8 +137,8 @@ void registerAlertApi(Runtime& rt) {
         const bool openOnly = r.queryParam("open").value_or("") == "1";
         const int limit = queryInteger("limit", r.queryParam("limit").value_or("100"), 1, 1000);
         Array::Ptr list = new Array;
-        for (const Alert& a : rt.alerts().alerts(who.scopePath, openOnly,
-                                                 static_cast<std::size_t>(limit)))
+        for (const Alert& a :
+             rt.alerts().alerts(who.scopePath, openOnly, static_cast<std::size_t>(limit)))
             list->add(alertJson(a));
         Object::Ptr body = new Object;
         body->set("alerts", list);
@@ -147,7 +147,8 @@ void registerAlertApi(Runtime& rt) {
     routes.add("GET", "/api/v1/alert-rules", [&rt](const HttpRequest& r) {
         const Caller who = caller(rt, r);
         Array::Ptr list = new Array;
-        for (const AlertRule& rule : rt.alerts().rules(who.scopePath)) list->add(alertRuleJson(rule));
+        for (const AlertRule& rule : rt.alerts().rules(who.scopePath))
+            list->add(alertRuleJson(rule));
         Object::Ptr body = new Object;
         body->set("rules", list);
         return HttpResponse::json(body);
@@ -168,7 +169,8 @@ void registerAlertApi(Runtime& rt) {
             alertRuleJson(saveAlertRule(rt, r, who, id, alertRuleInput(r.jsonObject()))));
     });
     for (const bool active : {true, false})
-        routes.add("POST", std::string("/api/v1/alert-rules/{id}/") + (active ? "enable" : "disable"),
+        routes.add("POST",
+                   std::string("/api/v1/alert-rules/{id}/") + (active ? "enable" : "disable"),
                    [&rt, active](const HttpRequest& r) {
                        const Caller who = caller(rt, r);
                        return HttpResponse::json(

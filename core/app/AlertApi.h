@@ -22,8 +22,8 @@ AlertRuleInput alertRuleInput(const Poco::JSON::Object::Ptr& body);
 
 /// Stores rule `id` (0: a new one) from `input` if `who` may change rules of its agency (and, for
 /// an existing rule, of the agency it had), audited; returns it.
-AlertRule saveAlertRule(Runtime& rt, const HttpRequest& request, const Caller& who,
-                        std::int64_t id, const AlertRuleInput& input);
+AlertRule saveAlertRule(Runtime& rt, const HttpRequest& request, const Caller& who, std::int64_t id,
+                        const AlertRuleInput& input);
 /// Turns rule `id` on or off if `who` may change it, audited.
 AlertRule setAlertRuleActive(Runtime& rt, const HttpRequest& request, const Caller& who,
                              std::int64_t id, bool active);

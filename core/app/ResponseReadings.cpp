@@ -33,7 +33,8 @@ std::size_t readOlderResponses(Database& db, const SurveyCatalog& surveys,
                 into(answeredAt), into(returnedAt), now;
             if (id.empty()) return 0;
             std::string ids;
-            for (std::size_t i = 0; i < id.size(); ++i) ids += (i ? "," : "") + std::to_string(id[i]);
+            for (std::size_t i = 0; i < id.size(); ++i)
+                ids += (i ? "," : "") + std::to_string(id[i]);
             std::vector<std::int64_t> answerOf;
             std::vector<std::string> question, answerText;
             std::vector<Poco::Nullable<double>> number;

@@ -5,9 +5,9 @@
 #include "app/LinkApi.h"
 #include "app/ResponseApi.h"
 #include "app/ResponseReadings.h"
-#include "mail/SmtpSender.h"
 #include "console/Console.h"
 #include "http/StaticFiles.h"
+#include "mail/SmtpSender.h"
 #include "plugin/PluginStateStore.h"
 
 #include "app/CoreApi.h"
@@ -166,14 +166,14 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
     outboxOptions.maxAttempts = std::max(1, config.getInt("outbox.max_attempts"));
     outbox_ =
         std::make_unique<DurableOutbox>(*db_, Poco::Logger::get("hailong.outbox"), outboxOptions);
-    alerts_ = std::make_unique<AlertStore>(*db_, *directory_, *surveys_,
-                                           [this](std::string_view p) { return phones_->canonical(p); });
+    alerts_ = std::make_unique<AlertStore>(
+        *db_, *directory_, *surveys_, [this](std::string_view p) { return phones_->canonical(p); });
     AlertMonitor::Options alertOptions;
     alertOptions.settleMs = std::max(0, config.getInt("alerts.settle_ms"));
     alertOptions.sweepMs = 1000 * std::max(1, config.getInt("alerts.sweep_seconds"));
-    alertMonitor_ = std::make_unique<AlertMonitor>(*alerts_, *db_, *indices_, *outbox_, *messages_,
-                                                   *directory_, [this] { return publicBase(); },
-                                                   alertOptions);
+    alertMonitor_ = std::make_unique<AlertMonitor>(
+        *alerts_, *db_, *indices_, *outbox_, *messages_, *directory_,
+        [this] { return publicBase(); }, alertOptions);
     ingest_->setStoredListener(
         [this](const std::vector<std::int64_t>& agencies) { alertMonitor_->stored(agencies); });
     templates_.addFolder("", paths_.web + "/templates");

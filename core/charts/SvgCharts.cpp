@@ -815,14 +815,15 @@ std::string heatMap(std::string_view title, std::string_view description,
 namespace {
 
 // ColorBrewer RdYlBu (5 classes): diverging, colour-blind safe; worst answer red, best blue.
-constexpr std::array<std::array<int, 3>, 5> kDiverging = {
-    {{0xd7, 0x19, 0x1c}, {0xfd, 0xae, 0x61}, {0xff, 0xff, 0xbf}, {0xab, 0xd9, 0xe9},
-     {0x2c, 0x7b, 0xb6}}};
+constexpr std::array<std::array<int, 3>, 5> kDiverging = {{{0xd7, 0x19, 0x1c},
+                                                           {0xfd, 0xae, 0x61},
+                                                           {0xff, 0xff, 0xbf},
+                                                           {0xab, 0xd9, 0xe9},
+                                                           {0x2c, 0x7b, 0xb6}}};
 
 std::array<double, 3> divergingColour(std::size_t segment, std::size_t segments) {
-    const double t = segments < 2 ? 1.0
-                                  : static_cast<double>(segment) /
-                                        static_cast<double>(segments - 1);
+    const double t =
+        segments < 2 ? 1.0 : static_cast<double>(segment) / static_cast<double>(segments - 1);
     const double position = t * (kDiverging.size() - 1);
     const auto index = std::min(static_cast<std::size_t>(position), kDiverging.size() - 2);
     const double part = position - static_cast<double>(index);
@@ -867,7 +868,8 @@ std::string stackedBars(std::string_view title, std::string_view description,
     const double width = options.width;
     constexpr double kRow = 28, kGap = 6, kLegendRow = 22;
     double labelWidth = 0;
-    for (const Stack& stack : stacks) labelWidth = std::max(labelWidth, textWidth(stack.label, kLabelSize));
+    for (const Stack& stack : stacks)
+        labelWidth = std::max(labelWidth, textWidth(stack.label, kLabelSize));
     labelWidth = std::clamp(labelWidth, 48.0, width * 0.4);
     const double barLeft = kPad + labelWidth + 8, barRight = width - kPad;
     const double barWidth = barRight - barLeft;

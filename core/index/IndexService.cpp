@@ -353,8 +353,7 @@ std::vector<Decision766> IndexService::decision766(const IndexRequest& request) 
         s << "SELECT DISTINCT d.id, d.agency_id FROM dossiers d JOIN responses r ON r.dossier_id "
              "= d.id WHERE d.received_at >= $1 AND d.received_at < $2 AND r.mood < $3",
             bind(from), bind(to), bind(below), into(unsatisfied), into(unsatisfiedAgency), now;
-        for (std::size_t i = 0; i < unsatisfied.size(); ++i)
-            ++unsatisfiedOf[unsatisfiedAgency[i]];
+        for (std::size_t i = 0; i < unsatisfied.size(); ++i) ++unsatisfiedOf[unsatisfiedAgency[i]];
     });
     // Each agency with its descendants, in tree order.
     std::map<std::string, Decision766> byPath;

@@ -488,8 +488,8 @@ namespace {
 
 // The hour-of-week counts of raw responses of `surveyId` answered in the months of [fromDay,
 // toDay]: all of them, or only those not folded yet.
-void rawHoursInto(Session& s, const std::string& surveyId, std::int64_t fromDay,
-                  std::int64_t toDay, bool tailOnly, Hours& out) {
+void rawHoursInto(Session& s, const std::string& surveyId, std::int64_t fromDay, std::int64_t toDay,
+                  bool tailOnly, Hours& out) {
     const std::int64_t first = firstDayOfMonth(monthOf(fromDay)),
                        last = lastDayOfMonth(monthOf(toDay));
     const std::string condition =
@@ -516,10 +516,11 @@ Hours IndexStore::hours(const std::string& surveyId, std::int64_t fromDay, std::
         s << "SELECT agency_id, slot, SUM(responses), SUM(rated), SUM(unhappy), SUM(mood_total) "
              "FROM index_hours WHERE survey_id = $1 AND period >= $2 AND period <= $3 GROUP BY "
              "agency_id, slot",
-            use(survey), use(from), use(to), into(agency), into(slot), into(responses),
-            into(rated), into(unhappy), into(total), now;
+            use(survey), use(from), use(to), into(agency), into(slot), into(responses), into(rated),
+            into(unhappy), into(total), now;
         for (std::size_t i = 0; i < agency.size(); ++i)
-            out[{agency[i], slot[i]}].merge(HourCounts{responses[i], rated[i], unhappy[i], total[i]});
+            out[{agency[i], slot[i]}].merge(
+                HourCounts{responses[i], rated[i], unhappy[i], total[i]});
         rawHoursInto(s, surveyId, fromDay, toDay, true, out);
         return out;
     });

@@ -32,8 +32,8 @@ std::vector<std::string> topicsOf(std::string_view stored) {
 }
 
 const std::vector<std::string>& knownTopics() {
-    static const std::vector<std::string> topics{"waiting",    "attitude", "guidance",
-                                                 "fees",       "facilities", "result"};
+    static const std::vector<std::string> topics{"waiting", "attitude",   "guidance",
+                                                 "fees",    "facilities", "result"};
     return topics;
 }
 

@@ -13,10 +13,12 @@ namespace {
 // The first SMTP reply code (three digits starting with 2 to 5) in a Poco message; 0 if none.
 int replyCode(const std::string& text) {
     for (std::size_t i = 0; i + 2 < text.size(); ++i) {
-        const bool digits = text[i] >= '2' && text[i] <= '5' && std::isdigit(static_cast<unsigned char>(text[i + 1])) &&
+        const bool digits = text[i] >= '2' && text[i] <= '5' &&
+                            std::isdigit(static_cast<unsigned char>(text[i + 1])) &&
                             std::isdigit(static_cast<unsigned char>(text[i + 2]));
-        const bool alone = (i == 0 || !std::isdigit(static_cast<unsigned char>(text[i - 1]))) &&
-                           (i + 3 == text.size() || !std::isdigit(static_cast<unsigned char>(text[i + 3])));
+        const bool alone =
+            (i == 0 || !std::isdigit(static_cast<unsigned char>(text[i - 1]))) &&
+            (i + 3 == text.size() || !std::isdigit(static_cast<unsigned char>(text[i + 3])));
         if (digits && alone) return std::stoi(text.substr(i, 3));
     }
     return 0;

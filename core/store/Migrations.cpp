@@ -330,9 +330,9 @@ const Migration kCounterSurveys{9,
 // What each response says beyond its answers' counts, read once at ingest (older responses are
 // read at the next start): its mood (ratings averaged on 0–100; under 50 is unhappy), the
 // citizen's own words with their accent-free key, sentiment and topics, and when the citizen
-// was served at the desk (the dossier's return, when the rating came after it). Then the hour-of-week
-// counts behind the dashboard's heat map (by agency and month), and the alert rules with the
-// alerts they raised (one open alert per rule, enforced by the database across hosts).
+// was served at the desk (the dossier's return, when the rating came after it). Then the
+// hour-of-week counts behind the dashboard's heat map (by agency and month), and the alert rules
+// with the alerts they raised (one open alert per rule, enforced by the database across hosts).
 const Migration kFeedback{
     10,
     "response readings, hour-of-week counts and alerts",
@@ -398,10 +398,9 @@ int readVersion(Poco::Data::Session& s) {
 }  // namespace
 
 const std::vector<Migration>& Migrations::all() {
-    static const std::vector<Migration> migrations{kDirectory, kSurveys,     kIndices,
-                                                   kDevices,   kPluginState, kPhoneKeys,
-                                                   kSecrets,   kAccounts,    kCounterSurveys,
-                                                   kFeedback};
+    static const std::vector<Migration> migrations{kDirectory,      kSurveys,   kIndices, kDevices,
+                                                   kPluginState,    kPhoneKeys, kSecrets, kAccounts,
+                                                   kCounterSurveys, kFeedback};
     return migrations;
 }
 

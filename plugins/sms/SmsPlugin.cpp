@@ -41,7 +41,7 @@ using Poco::JSON::Object;
 
 constexpr std::size_t kMaxText = 1600;  // ten concatenated segments; longer is cut (and logged)
 constexpr std::int64_t kMinuteMs = 60000;
-constexpr const char* kInvitePrefix = "sms-invite:";  // outbox keys of invitations
+constexpr const char* kInvitePrefix = "sms-invite:";                // outbox keys of invitations
 constexpr std::int64_t kRatedKeptMs = 400LL * 24 * 60 * kMinuteMs;  // a year and some
 
 // Cuts a message to kMaxText bytes without splitting a character (UTF-16 or UTF-8).
@@ -460,7 +460,8 @@ hailong::DeliveryResult SmsChannel::deliver(const hailong::OutboundMessage& m, s
             // An invitation opens a conversation (the reply rates its dossier); other messages
             // through this channel (alert notices to officials) expect no reply.
             if (m.dedupeKey.starts_with(kInvitePrefix)) {
-                const std::string dossier = m.dedupeKey.substr(std::string_view(kInvitePrefix).size());
+                const std::string dossier =
+                    m.dedupeKey.substr(std::string_view(kInvitePrefix).size());
                 const std::string conv = "conv:" + host_.phones().key(m.recipient);
                 // A follow-up question still open keeps its conversation (its answer is awaited).
                 if (!host_.state().get(conv).value_or("").starts_with("reason:"))

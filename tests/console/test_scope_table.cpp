@@ -81,6 +81,13 @@ TEST_CASE("console: the scope table of routes, callers and agencies", "[console]
         x.receivedAtMs = 1764000000000;
         d.save(x);
     }
+    // An alert rule of each commune: rules 1 (XA) and 2 (XB).
+    for (const std::string a : {"XA", "XB"}) {
+        AlertRuleInput rule;
+        rule.agencyCode = a, rule.kind = "unhappy_share", rule.threshold = "30";
+        rule.window = "60", rule.minN = "10";
+        rt.alerts().save(0, rule, "test");
+    }
     std::map<Who, Caller> callers;
     const std::vector<std::tuple<Who, std::string, std::string, std::string>> accounts{
         {Who::Admin, "quan.tri", "admin", ""},
@@ -126,6 +133,63 @@ TEST_CASE("console: the scope table of routes, callers and agencies", "[console]
         return Route{"GET", "/api/v1/dossiers/" + a + "-1/survey-link", "", false, false, t};
     });
     rows.push_back([] { return Route{"GET", "/api/v1/held", "", false, false, Target::Own}; });
+    // The dashboard and the alerts.
+    both([](const std::string& a, Target t) {
+        return Route{"GET", "/api/v1/dashboard?survey=counter-quick&agency=" + a, "", false, false,
+                     t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"GET", "/api/v1/alert-rules/" + std::string(a == "XA" ? "1" : "2"),
+                     "",    false,
+                     false, t};
+    });
+    rows.push_back([] { return Route{"GET", "/api/v1/alerts", "", false, false, Target::Own}; });
+    rows.push_back(
+        [] { return Route{"GET", "/api/v1/alert-rules", "", false, false, Target::Own}; });
+    both([](const std::string& a, Target t) {
+        return Route{"POST",
+                     "/api/v1/alert-rules",
+                     R"({"agency":")" + a +
+                         R"(","kind":"unhappy_share","threshold":25,"window":30,"min_n":5})",
+                     true,
+                     false,
+                     t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"PUT",
+                     "/api/v1/alert-rules/" + std::string(a == "XA" ? "1" : "2"),
+                     R"({"agency":")" + a +
+                         R"(","kind":"unhappy_share","threshold":35,"window":60,"min_n":10})",
+                     true,
+                     false,
+                     t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{
+            "POST", "/api/v1/alert-rules/" + std::string(a == "XA" ? "1" : "2") + "/enable",
+            "",     true,
+            false,  t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"GET", "/console/dashboard?survey=counter-quick&agency=" + a, "", false, true,
+                     t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"GET", "/console/report?survey=counter-quick&agency=" + a, "", false, true, t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"POST",
+                     "/console/alerts",
+                     "agency=" + a + "&kind=unhappy_share&threshold=25&window=30&min_n=5",
+                     true,
+                     true,
+                     t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"POST", "/console/alerts/" + std::string(a == "XA" ? "1" : "2") + "/disable",
+                     "",     true,
+                     true,   t};
+    });
     // API changes.
     both([&](const std::string& a, Target t) {
         return Route{"POST",
@@ -198,8 +262,8 @@ TEST_CASE("console: the scope table of routes, callers and agencies", "[console]
     // Console pages (lists show the caller's own part) and forms.
     for (const std::string page :
          {"/console/", "/console/agencies", "/console/counters", "/console/officers",
-          "/console/devices", "/console/audit", "/console/surveys", "/console/surveys/nps-service",
-          "/console/procedures"})
+          "/console/alerts", "/console/dashboard", "/console/devices", "/console/audit",
+          "/console/surveys", "/console/surveys/nps-service", "/console/procedures"})
         rows.push_back([page] { return Route{"GET", page, "", false, true, Target::Own}; });
     // The import page is for those who may change something.
     rows.push_back([] { return Route{"GET", "/console/import", "", true, true, Target::Own}; });

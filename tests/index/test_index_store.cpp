@@ -176,9 +176,9 @@ TEST_CASE("hours of the week in Vietnam time, Monday first") {
     CHECK(hourOfWeek(monday) == 0);
     CHECK(hourOfWeek(monday + 30 * 60000) == 0);
     CHECK(hourOfWeek(monday + 9 * 3600000 + 59 * 60000) == 9);
-    CHECK(hourOfWeek(monday + 24 * 3600000) == 24);                // Tuesday 00:00
+    CHECK(hourOfWeek(monday + 24 * 3600000) == 24);                  // Tuesday 00:00
     CHECK(hourOfWeek(monday + 6 * 86400000 + 23 * 3600000) == 167);  // Sunday 23:00
-    CHECK(hourOfWeek(monday - 1) == 167);                          // the Sunday before
+    CHECK(hourOfWeek(monday - 1) == 167);                            // the Sunday before
     CHECK(hourOfWeek(0) == 3 * 24 + 7);  // 1970-01-01 00:00 UTC: a Thursday, 07:00 in Vietnam
 }
 
@@ -200,9 +200,9 @@ TEST_CASE("aggregates with their real-time tail equal the raw responses, for eve
             const auto span = p.indices.store().span(survey->id);
             REQUIRE(span);
             // The hour-of-week counts too, with their tail.
-            const std::int64_t unhappy = requireSameHours(
-                p.indices.store().hours(survey->id, span->first, span->second),
-                p.indices.store().rawHours(survey->id, span->first, span->second));
+            const std::int64_t unhappy =
+                requireSameHours(p.indices.store().hours(survey->id, span->first, span->second),
+                                 p.indices.store().rawHours(survey->id, span->first, span->second));
             // The random ratings include unhappy ones: that count is exercised too.
             if (survey->id == "counter-quick") CHECK(unhappy > 0);
             for (Family f : {Family::Agency, Family::Counter, Family::Officer, Family::Procedure})

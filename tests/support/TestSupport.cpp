@@ -149,6 +149,17 @@ TestHost::TestHost(const std::string& dbUrl, const TempDir& dir, bool serve,
     if (serve) runtime_->serve();
 }
 
+void onEachProvince(const std::function<void(TestHost&)>& body, bool serve,
+                    std::map<std::string, std::string> extra) {
+    onEachBackend([&](Backend b) {
+        TestDatabase tdb(b);
+        TempDir dir;
+        TestHost host(tdb.url(), dir, serve, extra);
+        saveProvinceWithTwoCommunes(host.runtime().directory());
+        body(host);
+    });
+}
+
 void onEachHost(const std::function<void(Runtime&)>& body) {
     onEachBackend([&](Backend b) {
         TestDatabase tdb(b);

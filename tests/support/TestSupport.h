@@ -147,6 +147,11 @@ bool hasError(const std::vector<FieldError>& errors, const std::string& field,
 /// The agency tree most tests need: province PT with communes XA and XB.
 void saveProvinceWithTwoCommunes(DirectoryStore& directory);
 
+/// Runs `body` once per backend (a Catch section each) with a TestHost on a fresh database
+/// holding saveProvinceWithTwoCommunes(), serving when `serve` (with `extra` settings).
+void onEachProvince(const std::function<void(TestHost&)>& body, bool serve = false,
+                    std::map<std::string, std::string> extra = {});
+
 /// How many times `needle` occurs in `haystack` (not overlapping).
 std::size_t occurrences(const std::string& haystack, const std::string& needle);
 

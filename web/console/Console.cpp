@@ -728,8 +728,8 @@ HttpResponse Console::alertsPage(const Visit& v, const Caller& who, std::int64_t
             form->set("survey", rule.surveyId);
             form->set("index", rule.indexId);
             form->set("threshold", decimal(rule.threshold, "en"));
-            form->set("window", std::to_string(share ? rule.windowMinutes
-                                                     : rule.windowMinutes / (24 * 60)));
+            form->set("window",
+                      std::to_string(share ? rule.windowMinutes : rule.windowMinutes / (24 * 60)));
             form->set("min_n", std::to_string(rule.minN));
             std::string lines;
             for (const AlertRecipient& x : rule.recipients) lines += x.address + "\n";
@@ -790,32 +790,31 @@ void Console::alertRoutes() {
         in.active = true;
         try {
             const AlertRule saved = saveAlertRule(rt_, r, who, id, in);
-            return alertsPage(v, who, 0, t(v.lang, "rule_saved", {{"id", std::to_string(saved.id)}}),
-                              "");
+            return alertsPage(v, who, 0,
+                              t(v.lang, "rule_saved", {{"id", std::to_string(saved.id)}}), "");
         } catch (const Problem& p) {
             return alertsPage(v, who, id, "", problemText(v.lang, p), p.status(), &f);
         }
     };
     post("/console/alerts", [save](const HttpRequest& r, const Visit& v, const Caller& who,
                                    const Form& f) { return save(r, v, who, f, 0); });
-    post("/console/alerts/{id}/{action}", [this, save](const HttpRequest& r, const Visit& v,
-                                                       const Caller& who, const Form& f) {
-        const std::string action = r.param("action");
-        try {
-            const std::int64_t id = queryInteger("id", r.param("id"), 1, 2000000000);
-            if (action == "save") return save(r, v, who, f, id);
-            if (action != "enable" && action != "disable")
-                throw Problem(404, "alert.rule_not_found", {{"id", r.param("id")}});
-            setAlertRuleActive(rt_, r, who, id, action == "enable");
-            return alertsPage(
-                v, who, 0,
-                t(v.lang, action == "enable" ? "rule_enabled" : "rule_disabled",
-                  {{"id", std::to_string(id)}}),
-                "");
-        } catch (const Problem& p) {
-            return alertsPage(v, who, 0, "", problemText(v.lang, p), p.status());
-        }
-    });
+    post("/console/alerts/{id}/{action}",
+         [this, save](const HttpRequest& r, const Visit& v, const Caller& who, const Form& f) {
+             const std::string action = r.param("action");
+             try {
+                 const std::int64_t id = queryInteger("id", r.param("id"), 1, 2000000000);
+                 if (action == "save") return save(r, v, who, f, id);
+                 if (action != "enable" && action != "disable")
+                     throw Problem(404, "alert.rule_not_found", {{"id", r.param("id")}});
+                 setAlertRuleActive(rt_, r, who, id, action == "enable");
+                 return alertsPage(v, who, 0,
+                                   t(v.lang, action == "enable" ? "rule_enabled" : "rule_disabled",
+                                     {{"id", std::to_string(id)}}),
+                                   "");
+             } catch (const Problem& p) {
+                 return alertsPage(v, who, 0, "", problemText(v.lang, p), p.status());
+             }
+         });
 }
 
 void Console::routes() {

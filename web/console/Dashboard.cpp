@@ -22,7 +22,7 @@ using Poco::JSON::Object;
 namespace hailong {
 namespace {
 
-constexpr std::size_t kMaxComments = 200;
+constexpr int kCommentsShown = 50, kMostComments = 500;
 constexpr std::int64_t kMinHeatCell = 5;  // fewer ratings in an hour: no share shown
 
 const std::string& localizedText(const LocalizedText& text, const std::string& lang) {
@@ -94,7 +94,9 @@ Array::Ptr distributionOf(const Survey& survey, const index::Tally& tally,
         Object::Ptr o = new Object;
         o->set("question", q.id);
         o->set("text", localizedText(q.text, lang));
-        o->set("type", multiple ? "multiple" : q.type == QuestionType::Rating ? "rating" : "single");
+        o->set("type", multiple                         ? "multiple"
+                       : q.type == QuestionType::Rating ? "rating"
+                                                        : "single");
         o->set("n", multiple ? tally.responses : sum);
         Array::Ptr options = new Array;
         for (const QuestionOption& opt : q.options) {
@@ -104,7 +106,8 @@ Array::Ptr distributionOf(const Survey& survey, const index::Tally& tally,
             x->set("id", opt.id);
             x->set("label", localizedText(opt.label, lang));
             x->set("count", n);
-            x->set("share", base > 0 ? static_cast<double>(n) / static_cast<double>(base) * 100 : 0.0);
+            x->set("share",
+                   base > 0 ? static_cast<double>(n) / static_cast<double>(base) * 100 : 0.0);
             options->add(x);
         }
         o->set("options", options);
@@ -123,7 +126,7 @@ DashboardQuery dashboardQuery(const HttpRequest& r) {
     };
     q.surveyId = p("survey"), q.from = p("from"), q.to = p("to"), q.agencyCode = p("agency");
     q.trend = p("trend"), q.counterCode = p("counter"), q.search = p("q"), q.topic = p("topic");
-    q.sentiment = p("sentiment"), q.rating = p("rating");
+    q.sentiment = p("sentiment"), q.rating = p("rating"), q.comments = p("comments");
     return q;
 }
 
@@ -138,8 +141,12 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
     if (!survey) throw Problem(404, "survey.not_found", {{"id", surveyId}});
     const std::string trendGrain = oneOf("trend", q.trend, {"month", "week"});
     const std::string topic = oneOf("topic", q.topic, knownTopics());
-    const std::string sentiment = oneOf("sentiment", q.sentiment, {"positive", "neutral", "negative"});
+    const std::string sentiment =
+        oneOf("sentiment", q.sentiment, {"positive", "neutral", "negative"});
     const std::string rating = oneOf("rating", q.rating, {"unhappy", "satisfied"});
+    const int commentLimit = q.comments.empty()
+                                 ? kCommentsShown
+                                 : queryInteger("comments", q.comments, 0, kMostComments);
     // The agency: asked for (inside the caller's scope), or the caller's own.
     index::IndexRequest base;
     base.surveyId = surveyId;
@@ -215,7 +222,8 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
                 parts->add(o);
             }
             out->set("parts", parts);
-            if (h->definition) out->set("headline_title", localizedText(h->definition->title, lang));
+            if (h->definition)
+                out->set("headline_title", localizedText(h->definition->title, lang));
         }
         out->set("distribution", distributionOf(*total.survey, all.tally, lang));
     }
@@ -228,11 +236,25 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
         trend.period = index::Grain::Month;
         trend.fromDay = index::firstDayOfMonth(index::monthOf(base.toDay) - 11);
     }
-    Array::Ptr buckets = new Array;
+    // Every bucket, those without responses too (a gap in the line, a dash in the table).
+    std::map<std::int64_t, Object::Ptr> byBucket;
     for (const auto& g : rt.indices().report(trend).groups) {
         Object::Ptr o = groupOf(g, 0);
         o->set("period", g.period);
-        buckets->add(o);
+        byBucket[g.periodStart] = o;
+    }
+    Array::Ptr buckets = new Array;
+    for (std::int64_t start = index::bucketStart(trend.fromDay, *trend.period); start <= base.toDay;
+         start = index::bucketEnd(start, *trend.period) + 1) {
+        auto it = byBucket.find(start);
+        if (it != byBucket.end()) {
+            buckets->add(it->second);
+            continue;
+        }
+        Object::Ptr empty = new Object;
+        empty->set("period", index::label(start, *trend.period));
+        empty->set("responses", 0);
+        buckets->add(empty);
     }
     out->set("trend", buckets);
 
@@ -327,7 +349,8 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
         // Counts by topic and sentiment, over every comment of the counter (or all).
         {
             Poco::Data::Statement st(s);
-            st << "SELECT r.topics, r.sentiment, COUNT(*)" + from + " GROUP BY r.topics, r.sentiment",
+            st << "SELECT r.topics, r.sentiment, COUNT(*)" + from +
+                      " GROUP BY r.topics, r.sentiment",
                 use(surveyText), use(fromMs), use(toMs), use(like), use(counter),
                 bind(q.counterCode);
             st.execute();
@@ -355,7 +378,8 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
             topics->set("comments", all);
             topics->set("topics", list);
             Object::Ptr feelings = new Object;
-            for (const char* f : {"positive", "neutral", "negative"}) feelings->set(f, bySentiment[f]);
+            for (const char* f : {"positive", "neutral", "negative"})
+                feelings->set(f, bySentiment[f]);
             topics->set("sentiment", feelings);
         }
         const std::string narrowed =
@@ -363,9 +387,10 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
             "OR ($12 = 'unhappy' AND r.mood < $13) OR ($14 = 'satisfied' AND r.mood >= $15)) AND "
             "($16 = '' OR r.feedback_key LIKE $17 ESCAPE '\\')";
         auto bindAll = [&](Poco::Data::Statement& st) {
-            st, use(surveyText), use(fromMs), use(toMs), use(like), use(counter), bind(q.counterCode),
-                bind(topic), use(topicLike), use(sent), bind(sentiment), use(rate), bind(rating),
-                bind(below), bind(rating), bind(below), bind(wanted), use(search);
+            st, use(surveyText), use(fromMs), use(toMs), use(like), use(counter),
+                bind(q.counterCode), bind(topic), use(topicLike), use(sent), bind(sentiment),
+                use(rate), bind(rating), bind(below), bind(rating), bind(below), bind(wanted),
+                use(search);
         };
         {
             Poco::Data::Statement st(s);
@@ -377,7 +402,7 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
         st << "SELECT r.receipt, r.answered_at, r.channel, COALESCE(c.code, ''), a.code, "
               "r.feedback, r.mood, r.sentiment, r.topics" +
                   from + narrowed + " ORDER BY r.answered_at DESC, r.id DESC LIMIT " +
-                  std::to_string(kMaxComments);
+                  std::to_string(commentLimit);
         bindAll(st);
         st.execute();
         Poco::Data::RecordSet rs(st);

@@ -15,17 +15,18 @@ class Runtime;
 
 /// What the dashboard is asked. Every field is untrusted text from a query string.
 struct DashboardQuery {
-    std::string surveyId;     ///< "" : sipas-2017 when published, else the first survey
-    std::string from, to;     ///< YYYY-MM-DD; "" : the last whole month
-    std::string agencyCode;   ///< "" : the caller's own agency (or everything)
-    std::string trend;        ///< "month" (default: twelve months) or "week" (thirteen weeks)
+    std::string surveyId;    ///< "" : sipas-2017 when published, else the first survey
+    std::string from, to;    ///< YYYY-MM-DD; "" : the last whole month
+    std::string agencyCode;  ///< "" : the caller's own agency (or everything)
+    std::string trend;       ///< "month" (default: twelve months) or "week" (thirteen weeks)
     // Which comments: of one counter, containing a text (with or without diacritics), with a
     // topic tag, a sentiment, or a rating ("unhappy": mood under 50; "satisfied").
     std::string counterCode, search, topic, sentiment, rating;
+    std::string comments;  ///< how many comments at most: 0 to 500, "" for 50
 };
 
 /// The query's fields from ?survey=&from=&to=&agency=&trend=&counter=&q=&topic=&sentiment=&
-/// rating=, each cut to 200 bytes.
+/// rating=&comments=, each cut to 200 bytes.
 DashboardQuery dashboardQuery(const HttpRequest& request);
 
 /// The dashboard's data for `who`, in `lang` for titles and labels:

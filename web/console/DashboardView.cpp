@@ -38,7 +38,7 @@ void annotate(Object::Ptr v, const std::string& lang) {
     } else {
         v->set("value_text", "—");
     }
-    if (v->has("n")) v->set("n_text", count(v->getValue<std::int64_t>("n"), lang));
+    v->set("n_text", count(v->optValue<std::int64_t>("n", 0), lang));
 }
 
 // The top of a count scale: at least 4, a multiple of 4 (its quarter ticks are whole numbers).
@@ -56,7 +56,7 @@ charts::Bar barOf(Object::Ptr g) {
     if (h->has("value")) b.value = h->getValue<double>("value");
     if (h->has("low")) b.low = h->getValue<double>("low");
     if (h->has("high")) b.high = h->getValue<double>("high");
-    b.tooFew = h->getValue<bool>("too_few");
+    b.tooFew = h->optValue<bool>("too_few", false);
     return b;
 }
 
@@ -112,7 +112,8 @@ void addDashboardView(Object::Ptr data, const std::string& lang, const ConsoleTe
     const Array::Ptr trend = data->getArray("trend");
     for (std::size_t i = 0; i < sizeOf(trend); ++i) {
         Object::Ptr g = at(trend, i);
-        if (g->has("headline")) annotate(g->getObject("headline"), lang);
+        if (!g->has("headline")) g->set("headline", Object::Ptr(new Object));  // no responses
+        annotate(g->getObject("headline"), lang);
         const charts::Bar b = barOf(g);
         points.push_back({g->optValue<std::string>("period", ""), b.value, b.low, b.high});
     }
@@ -143,9 +144,9 @@ void addDashboardView(Object::Ptr data, const std::string& lang, const ConsoleTe
     }
     data->set("has_distribution", sizeOf(distribution) > 0);
     if (!stacks.empty())
-        data->set("distribution_svg", charts::stackedBars(text("distribution"),
-                                                          text("distribution_chart"), scale,
-                                                          stacks, options));
+        data->set("distribution_svg",
+                  charts::stackedBars(text("distribution"), text("distribution_chart"), scale,
+                                      stacks, options));
 
     // Rankings: each value written out, the first rows shown, the rest folded.
     for (const char* list : {"agencies", "counters", "officers", "procedures", "channels"}) {
@@ -160,12 +161,11 @@ void addDashboardView(Object::Ptr data, const std::string& lang, const ConsoleTe
             if (std::string(list) == "channels") {
                 g->set("name", t("channel_" + g->getValue<std::string>("code"), {}));
                 const auto n = g->optValue<std::int64_t>("responses", 0);
-                g->set("share_text",
-                       decimal(responses ? 100.0 * static_cast<double>(n) /
-                                               static_cast<double>(responses)
-                                         : 0.0,
-                               lang) +
-                           "%");
+                g->set("share_text", decimal(responses ? 100.0 * static_cast<double>(n) /
+                                                             static_cast<double>(responses)
+                                                       : 0.0,
+                                             lang) +
+                                         "%");
             }
             g->set("responses_text", count(g->optValue<std::int64_t>("responses", 0), lang));
             (i < rowsShown ? top : more)->add(g);
@@ -189,8 +189,9 @@ void addDashboardView(Object::Ptr data, const std::string& lang, const ConsoleTe
     data->set("channels_svg", bars("channels", text("channel_mix")));
     if (data->has("whole_months")) {
         Object::Ptr m = data->getObject("whole_months");
-        data->set("whole_months_text", t("whole_months", {{"from", m->getValue<std::string>("from")},
-                                                          {"to", m->getValue<std::string>("to")}}));
+        data->set("whole_months_text",
+                  t("whole_months", {{"from", m->getValue<std::string>("from")},
+                                     {"to", m->getValue<std::string>("to")}}));
     }
 
     // The heat maps: weekdays down, the hours with ratings across (at least 7h to 17h).
@@ -262,8 +263,8 @@ void addDashboardView(Object::Ptr data, const std::string& lang, const ConsoleTe
         o->set("negative_text", count(o->getValue<std::int64_t>("negative"), lang));
         mostTopic = std::max(mostTopic, static_cast<double>(o->getValue<std::int64_t>("count")));
         topicBars.push_back({o->getValue<std::string>("label"),
-                             static_cast<double>(o->getValue<std::int64_t>("count")),
-                             std::nullopt, std::nullopt, false});
+                             static_cast<double>(o->getValue<std::int64_t>("count")), std::nullopt,
+                             std::nullopt, false});
     }
     charts::Options topicOptions = countOptions;
     topicOptions.max = wholeQuarters(mostTopic);

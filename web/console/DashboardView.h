@@ -18,11 +18,10 @@ using ConsoleText =
 /// Adds the texts, rows and charts a page shows to `data` (what dashboardData() returned), in
 /// `lang`. `rowsShown` rows of each ranking are shown at once, the rest folded away. Pure
 /// (no I/O); thread-safe.
-void addDashboardView(Poco::JSON::Object::Ptr data, const std::string& lang,
-                      const ConsoleText& t, std::size_t rowsShown = 15);
+void addDashboardView(Poco::JSON::Object::Ptr data, const std::string& lang, const ConsoleText& t,
+                      std::size_t rowsShown = 15);
 
 /// Adds "when" and "text" (the alert in words) to an alert as alertJson() wrote it.
-void addAlertView(Poco::JSON::Object::Ptr alert, const std::string& lang,
-                  const ConsoleText& t);
+void addAlertView(Poco::JSON::Object::Ptr alert, const std::string& lang, const ConsoleText& t);
 
 }  // namespace hailong
