@@ -112,6 +112,7 @@ Verification verify(IndexStore& store, const std::string& surveyId) {
                         hasDays(f) ? span->second : lastDayOfMonth(monthOf(span->second)),
                         g,
                         std::nullopt,
+                        std::nullopt,
                         std::nullopt};
             const Cells fast = store.aggregated(q), slow = store.raw(q);
             ++v.queries;
@@ -230,10 +231,19 @@ IndexReport IndexService::report(const IndexRequest& request) {
         q.toDay = lastDayOfMonth(monthOf(q.toDay));
         out.request.fromDay = q.fromDay, out.request.toDay = q.toDay;
     }
-    const Cells cells = request.raw ? store_.raw(q) : store_.aggregated(q);
-
     const auto agencies = namesOf(db_, "agencies");
     const std::string scopePath = pathOf(agencies, request.scopeAgency);
+    if (request.by != "agency") {
+        // No breakdown by agency: the database adds the agencies of the scope up.
+        CellQuery::Collapse c;
+        c.within = scopePath;
+        c.withinAgency = request.scopeAgency.value_or(0);
+        c.channels = request.by == "channel" || request.channel.has_value();
+        c.versions = request.by == "version" || request.version.has_value();
+        q.collapse = c;
+    }
+    const Cells cells = request.raw ? store_.raw(q) : store_.aggregated(q);
+
     auto inScope = [&](std::int64_t agency) { return within(agencies, agency, scopePath); };
     std::map<std::int64_t, Named> groupNames;
     if (q.family != Family::Agency)
@@ -306,7 +316,7 @@ DriverReport IndexService::drivers(const IndexRequest& request, const std::strin
     };
     std::vector<Sums> sums(criteria.size());
     CellQuery q{request.surveyId, Family::Agency,  request.fromDay, request.toDay,
-                std::nullopt,     request.channel, request.version};
+                std::nullopt,     request.channel, request.version, std::nullopt};
     store_.eachResponse(q, [&](const Cell& cell, const Survey& survey, const ResponseAnswers& a) {
         if (!within(agencies, cell.agency, scopePath)) return;
         const auto y = scoreOf(survey, *out.index, a);

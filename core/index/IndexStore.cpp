@@ -428,19 +428,41 @@ Cells IndexStore::aggregated(const CellQuery& q) {
             std::vector<int> version;
             std::vector<double> total, squares;
             const std::string rollupName = rollup(q.family, span.kept);
-            const std::string columns = "agency_id, group_id, channel, survey_version, item, value";
+            const std::string where =
+                " FROM index_counts WHERE rollup = $1 AND survey_id = $2 AND period >= $3 AND "
+                "period <= $4";
             Statement select(s);
-            select << (oneBucket ? "SELECT 0, " + columns +
-                                       ", SUM(n), SUM(total), SUM(squares) FROM index_counts "
-                                       "WHERE rollup = $1 AND survey_id = $2 AND period >= $3 AND "
-                                       "period <= $4 GROUP BY " +
-                                       columns
-                                 : "SELECT period, " + columns +
-                                       ", n, total, squares FROM index_counts WHERE rollup = $1 "
-                                       "AND survey_id = $2 AND period >= $3 AND period <= $4"),
-                bind(rollupName), bind(q.surveyId), bind(span.from), bind(span.to), into(period),
-                into(agency), into(group), into(channel), into(version), into(item), into(value),
-                into(n), into(total), into(squares), now;
+            if (q.collapse) {
+                // Added up by the database over the agencies (and channels, versions) not asked
+                // apart: far fewer rows to carry over.
+                const auto& c = *q.collapse;
+                const std::string kept = std::string(oneBucket ? "" : "period, ") + "group_id, " +
+                                         (c.channels ? "channel, " : "") +
+                                         (c.versions ? "survey_version, " : "") + "item, value";
+                select << "SELECT " + std::string(oneBucket ? "0" : "period") + ", " +
+                              std::to_string(c.withinAgency) + ", group_id, " +
+                              (c.channels ? "channel" : "''") + ", " +
+                              (c.versions ? "survey_version" : "0") +
+                              ", item, value, SUM(n), SUM(total), SUM(squares)" + where +
+                              (c.within.empty()
+                                   ? std::string()
+                                   : " AND agency_id IN (SELECT id FROM agencies WHERE path LIKE "
+                                     "$5)") +
+                              " GROUP BY " + kept,
+                    bind(rollupName), bind(q.surveyId), bind(span.from), bind(span.to);
+                if (!c.within.empty()) select, bind(c.within + "%");
+            } else {
+                const std::string columns =
+                    "agency_id, group_id, channel, survey_version, item, value";
+                select << (oneBucket ? "SELECT 0, " + columns +
+                                           ", SUM(n), SUM(total), SUM(squares)" + where +
+                                           " GROUP BY " + columns
+                                     : "SELECT period, " + columns + ", n, total, squares" + where),
+                    bind(rollupName), bind(q.surveyId), bind(span.from), bind(span.to);
+            }
+            select, into(period), into(agency), into(group), into(channel), into(version),
+                into(item), into(value), into(n), into(total), into(squares);
+            select.execute();
             for (std::size_t i = 0; i < period.size(); ++i) {
                 if (q.channel && channel[i] != *q.channel) continue;
                 if (q.version && version[i] != *q.version) continue;

@@ -48,6 +48,16 @@ struct CellQuery {
     std::optional<Grain> buckets;         ///< none: the whole range is one bucket (fromDay)
     std::optional<std::string> channel;
     std::optional<int> version;
+    /// Reading a report that needs no breakdown by agency, channel or version, the aggregates
+    /// can be added up by the database: `within` keeps the agencies of one subtree (its path; ""
+    /// every agency) and gives their cells `withinAgency` as their agency; channels and versions
+    /// are kept apart only when asked. The tail of unfolded responses keeps its real cells.
+    struct Collapse {
+        std::string within;
+        std::int64_t withinAgency = 0;
+        bool channels = false, versions = false;
+    };
+    std::optional<Collapse> collapse;
 };
 
 /// The heat map counts a response in the month it was answered and the hour of the week its

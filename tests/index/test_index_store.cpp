@@ -219,35 +219,42 @@ TEST_CASE("aggregates with their real-time tail equal the raw responses, for eve
                             from = firstDayOfMonth(monthOf(from));
                             to = lastDayOfMonth(monthOf(to));
                         }
-                        CellQuery q{survey->id, f, from, to, g, std::nullopt, std::nullopt};
+                        CellQuery q{survey->id,   f,           from, to, g, std::nullopt,
+                                    std::nullopt, std::nullopt};
                         requireSame(
                             p.indices.store().aggregated(q), p.indices.store().raw(q),
                             survey->id + " " + name(f) + (g ? std::string(" ") + name(*g) : ""));
                     }
                 }
-            // Reports through every breakdown agree too, value for value.
-            for (const char* by :
-                 {"", "agency", "counter", "officer", "procedure", "channel", "version"}) {
-                IndexRequest r{survey->id,     by,           span->first,  span->second,
-                               Grain::Quarter, std::nullopt, std::nullopt, std::nullopt,
-                               false};
-                IndexRequest raw = r;
-                raw.raw = true;
-                const auto a = p.indices.report(r), w = p.indices.report(raw);
-                REQUIRE(a.groups.size() == w.groups.size());
-                for (std::size_t i = 0; i < a.groups.size(); ++i) {
-                    REQUIRE(a.groups[i].key == w.groups[i].key);
-                    const auto& x = a.groups[i].indices;
-                    const auto& y = w.groups[i].indices;
-                    REQUIRE(x.size() == y.size());
-                    for (std::size_t k = 0; k < x.size(); ++k) {
-                        CHECK(x[k].n == y[k].n);
-                        CHECK(x[k].value.has_value() == y[k].value.has_value());
-                        if (x[k].value && y[k].value)
-                            CHECK(*x[k].value == Approx(*y[k].value).epsilon(1e-12));
+            // Reports through every breakdown agree too, value for value, for the whole tree
+            // and for a department's subtree (which the database adds up for the breakdowns
+            // that are not by agency), with and without a channel.
+            const std::optional<std::int64_t> sa = p.directory.agency("SA")->id;
+            for (const auto& [scope, channel] :
+                 {std::make_pair(std::optional<std::int64_t>(), std::optional<std::string>()),
+                  std::make_pair(sa, std::optional<std::string>()),
+                  std::make_pair(sa, std::optional<std::string>("web"))})
+                for (const char* by :
+                     {"", "agency", "counter", "officer", "procedure", "channel", "version"}) {
+                    IndexRequest r{survey->id, by,      span->first,  span->second, Grain::Quarter,
+                                   scope,      channel, std::nullopt, false};
+                    IndexRequest raw = r;
+                    raw.raw = true;
+                    const auto a = p.indices.report(r), w = p.indices.report(raw);
+                    REQUIRE(a.groups.size() == w.groups.size());
+                    for (std::size_t i = 0; i < a.groups.size(); ++i) {
+                        REQUIRE(a.groups[i].key == w.groups[i].key);
+                        const auto& x = a.groups[i].indices;
+                        const auto& y = w.groups[i].indices;
+                        REQUIRE(x.size() == y.size());
+                        for (std::size_t k = 0; k < x.size(); ++k) {
+                            CHECK(x[k].n == y[k].n);
+                            CHECK(x[k].value.has_value() == y[k].value.has_value());
+                            if (x[k].value && y[k].value)
+                                CHECK(*x[k].value == Approx(*y[k].value).epsilon(1e-12));
+                        }
                     }
                 }
-            }
         }
         // After a full fold there is no tail, and `verify` finds nothing to report.
         p.indices.foldAll();
