@@ -77,4 +77,26 @@ if counter:
             "every acknowledged rating stored |",
             f"\nRaw results: `bench/results/{os.path.basename(counter)}`.\n"]
 
+dashboard = newest("dashboard")
+if dashboard:
+    r = json.load(open(dashboard))
+    out += ["## Dashboard pages (`bench_dashboard`)\n",
+            "Each page of the analyst's dashboard requested over loopback HTTP from a serving hailong "
+            "(Release, SQLite, a signed-in console session), timed from the request to the last byte "
+            f"(server-side rendering included): 2 requests to warm up, then {r['runs']} timed; min / "
+            "median / max in ms. Anchor: the issue's targets, as a ratio of the median.\n"]
+    for key, title in (("demo", "the demo province"), ("index_data", "the index benchmark's data")):
+        if key not in r:
+            continue
+        d = r[key]
+        out += [f"**{title}** ({d['responses']:,} responses{', loaded in %.0f s' % d['load_s'] if d.get('load_s') else ''}), "
+                f"target {d['target_ms']} ms:\n",
+                "| page | ms (min / median / max) | kB | median / target |", "| --- | --- | --- | --- |"]
+        for p in d["pages"]:
+            flag = "" if p["median_ms"] < d["target_ms"] and p["status"] == 200 else " **missed**"
+            out.append(f"| {p['name']} (`{p['url']}`) | {p['min_ms']:.1f} / {p['median_ms']:.1f} / "
+                       f"{p['max_ms']:.1f} | {p['bytes'] / 1024:.0f} | {p['ratio_to_target']:.2f}{flag} |")
+        out.append("")
+    out.append(f"Raw results: `bench/results/{os.path.basename(dashboard)}`.\n")
+
 open(os.path.join(root, "README.md"), "w").write("\n".join(out))

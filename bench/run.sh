@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the benchmarks side by side with their anchors (Release build), stores the results in
 # bench/results/ and rewrites the table in bench/README.md from them (the newest result of
-# each benchmark). Arguments choose benchmarks: bench/run.sh counter (default: text index counter).
+# each benchmark). Arguments choose benchmarks: bench/run.sh counter (default: text index dashboard
+# counter).
 set -euo pipefail
-parts=" ${*:-text index counter} "
+parts=" ${*:-text index dashboard counter} "
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/deps.sh bench
@@ -22,6 +23,13 @@ if [[ "$parts" == *" index "* ]]; then
   cmake --build "$build" -j2 --target bench_index
   "$build/bin/bench_index" "$root" "${INDEX_RESPONSES:-10000000}" "$build/index-bench.db" \
     > "bench/results/index-$stamp.json"
+fi
+# The dashboard's pages on the demo and on the index benchmark's database (run "index" first:
+# bench_dashboard reads the database it keeps).
+if [[ "$parts" == *" dashboard "* ]]; then
+  cmake --build "$build" -j2 --target bench_dashboard
+  "$build/bin/bench_dashboard" "$root" "$build/index-bench.db" "$build/dashboard" \
+    > "bench/results/dashboard-$stamp.json"
 fi
 # The counter channel under wrk, beside a bare Poco handler (about 2 minutes).
 if [[ "$parts" == *" counter "* ]]; then

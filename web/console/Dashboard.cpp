@@ -13,6 +13,7 @@
 #include <Poco/JSON/Array.h>
 
 #include <algorithm>
+#include <future>
 #include <set>
 
 using namespace Poco::Data::Keywords;
@@ -116,6 +117,103 @@ Array::Ptr distributionOf(const Survey& survey, const index::Tally& tally,
     return out;
 }
 
+// What the comments section asks: a survey's comments in a subtree and period, narrowed.
+struct CommentQuery {
+    std::string surveyId, scopePath, counter, topic, sentiment, rating;
+    std::string key;  ///< the search's accent-free key ("" for none)
+    std::int64_t fromMs = 0, toMs = 0;
+    int limit = 0;
+};
+
+// The comments of `q`, newest first (at most q.limit), how many match in all, and the counts by
+// topic and sentiment over every comment of the period (of q.counter, if any).
+void readComments(Poco::Data::Session& s, const CommentQuery& q, Array::Ptr& list,
+                  Object::Ptr& topics, std::int64_t& matching) {
+    std::string surveyText = q.surveyId, like = q.scopePath + "%", counter = q.counter;
+    std::string topicLike = "%," + q.topic + ",%", sent = q.sentiment, rate = q.rating;
+    std::string search = "%" + likeLiteral(q.key) + "%";
+    std::int64_t fromMs = q.fromMs, toMs = q.toMs;
+    const double below = kUnhappyBelow;
+    const std::string from =
+        " FROM responses r JOIN agencies a ON a.id = r.agency_id LEFT JOIN counters c ON c.id "
+        "= r.counter_id WHERE r.survey_id = $1 AND r.feedback <> '' AND r.answered_at >= $2 "
+        "AND r.answered_at < $3 AND a.path LIKE $4 AND ($5 = '' OR c.code = $6)";
+    {
+        Poco::Data::Statement st(s);
+        st << "SELECT r.topics, r.sentiment, COUNT(*)" + from + " GROUP BY r.topics, r.sentiment",
+            use(surveyText), use(fromMs), use(toMs), use(like), use(counter), bind(q.counter);
+        st.execute();
+        Poco::Data::RecordSet rs(st);
+        std::map<std::string, std::int64_t> byTopic, negative, bySentiment;
+        std::int64_t all = 0;
+        for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+            const std::int64_t n = rs.value(2).convert<std::int64_t>();
+            const std::string feel = rs.value(1).convert<std::string>();
+            all += n;
+            bySentiment[feel] += n;
+            for (const std::string& t : topicsOf(rs.value(0).convert<std::string>())) {
+                byTopic[t] += n;
+                if (feel == "negative") negative[t] += n;
+            }
+        }
+        Array::Ptr counts = new Array;
+        for (const std::string& t : knownTopics()) {
+            Object::Ptr o = new Object;
+            o->set("topic", t);
+            o->set("count", byTopic[t]);
+            o->set("negative", negative[t]);
+            counts->add(o);
+        }
+        topics->set("comments", all);
+        topics->set("topics", counts);
+        Object::Ptr feelings = new Object;
+        for (const char* f : {"positive", "neutral", "negative"}) feelings->set(f, bySentiment[f]);
+        topics->set("sentiment", feelings);
+    }
+    const std::string narrowed =
+        " AND ($7 = '' OR r.topics LIKE $8) AND ($9 = '' OR r.sentiment = $10) AND ($11 = '' OR "
+        "($12 = 'unhappy' AND r.mood < $13) OR ($14 = 'satisfied' AND r.mood >= $15)) AND ($16 = "
+        "'' OR r.feedback_key LIKE $17 ESCAPE '\\')";
+    auto bindAll = [&](Poco::Data::Statement& st) {
+        st, use(surveyText), use(fromMs), use(toMs), use(like), use(counter), bind(q.counter),
+            bind(q.topic), use(topicLike), use(sent), bind(q.sentiment), use(rate), bind(q.rating),
+            bind(below), bind(q.rating), bind(below), bind(q.key), use(search);
+    };
+    {
+        Poco::Data::Statement st(s);
+        st << "SELECT COUNT(*)" + from + narrowed, into(matching);
+        bindAll(st);
+        st.execute();
+    }
+    Poco::Data::Statement st(s);
+    st << "SELECT r.receipt, r.answered_at, r.channel, COALESCE(c.code, ''), a.code, r.feedback, "
+          "r.mood, r.sentiment, r.topics" +
+              from + narrowed + " ORDER BY r.answered_at DESC, r.id DESC LIMIT " +
+              std::to_string(q.limit);
+    bindAll(st);
+    st.execute();
+    Poco::Data::RecordSet rs(st);
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+        Object::Ptr o = new Object;
+        o->set("receipt", rs.value(0).convert<std::string>());
+        o->set("answered_at", formatTimeMs(rs.value(1).convert<std::int64_t>()));
+        o->set("channel", rs.value(2).convert<std::string>());
+        o->set("counter", rs.value(3).convert<std::string>());
+        o->set("agency", rs.value(4).convert<std::string>());
+        o->set("text", rs.value(5).convert<std::string>());
+        if (!rs.value(6).isEmpty()) {
+            const double mood = rs.value(6).convert<double>();
+            o->set("mood", mood);
+            o->set("unhappy", mood < kUnhappyBelow);
+        }
+        o->set("sentiment", rs.value(7).convert<std::string>());
+        Array::Ptr tags = new Array;
+        for (const std::string& t : topicsOf(rs.value(8).convert<std::string>())) tags->add(t);
+        o->set("topics", tags);
+        list->add(o);
+    }
+}
+
 }  // namespace
 
 DashboardQuery dashboardQuery(const HttpRequest& r) {
@@ -176,9 +274,11 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
         if (!d) throw Problem(400, "query.date", {{"name", "to"}, {"value", q.to}});
         base.toDay = *d;
     }
-    if (base.toDay < base.fromDay || base.toDay - base.fromDay > 366 * 5)
+    if (base.toDay < base.fromDay)
         throw Problem(400, "query.range",
                       {{"from", index::format(base.fromDay)}, {"to", index::format(base.toDay)}});
+    if (base.toDay - base.fromDay > 366 * 5)
+        throw Problem(400, "query.range_too_long", {{"years", "5"}});
 
     Object::Ptr out = new Object;
     out->set("survey", surveyId);
@@ -196,18 +296,123 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
     filters->set("rating", rating);
     out->set("filters", filters);
 
+    // The parts below read independently: each on its own thread (and pooled session), so that
+    // a page waits for the slowest, not for their sum.
+    auto later = [](auto f) { return std::async(std::launch::async, std::move(f)); };
     // Headline, against the period of the same length just before.
-    const index::IndexReport total = rt.indices().report(base);
+    auto total = later([&] { return rt.indices().report(base); });
     index::IndexRequest before = base;
     const std::int64_t days = base.toDay - base.fromDay + 1;
     before.fromDay = base.fromDay - days;
     before.toDay = base.fromDay - 1;
-    const index::IndexReport earlier = rt.indices().report(before);
-    if (!total.groups.empty()) {
-        const index::GroupResult& all = total.groups.front();
+    auto earlier = later([&] { return rt.indices().report(before); });
+    // The trend: twelve months, or thirteen weeks, up to the period's end.
+    index::IndexRequest trend = base;
+    if (trendGrain == "week") {
+        trend.period = index::Grain::Week;
+        trend.fromDay = index::bucketStart(base.toDay, index::Grain::Week) - 12 * 7;
+    } else {
+        trend.period = index::Grain::Month;
+        trend.fromDay = index::firstDayOfMonth(index::monthOf(base.toDay) - 11);
+    }
+    auto trendReport = later([&] { return rt.indices().report(trend); });
+    // Rankings: worst first, those with too few answers (unranked) after, lowest first too.
+    struct Ranking {
+        Array::Ptr list = new Array;
+        std::int64_t fromDay = 0, toDay = 0;  // what the report covered (whole months or not)
+    };
+    auto ranked = [&](const std::string& by, std::function<bool(const index::GroupResult&)> keep) {
+        return later([&rt, base, by, keep] {
+            index::IndexRequest r = base;
+            r.by = by;
+            const index::IndexReport report = rt.indices().report(r);
+            Ranking ranking{new Array, report.request.fromDay, report.request.toDay};
+            if (report.groups.empty() || report.groups.front().indices.empty()) return ranking;
+            auto order =
+                index::IndexService::rank(report, report.groups.front().indices.front().id);
+            auto value = [](const index::GroupResult* g) {
+                const auto* h = headline(*g);
+                return h && h->value ? *h->value : 1e9;
+            };
+            std::stable_sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
+                if ((a.first > 0) != (b.first > 0)) return a.first > 0;
+                return value(a.second) < value(b.second);
+            });
+            for (const auto& [rank, g] : order)
+                if (keep(*g)) ranking.list->add(groupOf(*g, rank));
+            return ranking;
+        });
+    };
+    auto every = [](const index::GroupResult&) { return true; };
+    const int depth = scope ? scope->depth : -1;
+    // One level down: the scope's children (without a scope, the top of the tree).
+    auto agencies =
+        ranked("agency", [depth](const index::GroupResult& g) { return g.depth == depth + 1; });
+    auto counters = ranked("counter", every), officers = ranked("officer", every),
+         procedures = ranked("procedure", every), channels = ranked("channel", every);
+
+    // The hour-of-week heat map, over the whole months of the period.
+    const std::string scopePath = scope ? scope->path : std::string();
+    auto heat = later([&] {
+        std::set<std::int64_t> inScope;
+        ListQuery all;
+        all.agencyCode = agencyCode;
+        all.limit = 1000000;
+        for (const Agency& a : rt.directory().agencies(all)) inScope.insert(a.id);
+        std::map<int, index::HourCounts> slots;
+        for (const auto& [cell, counts] :
+             rt.indices().store().hours(surveyId, base.fromDay, base.toDay))
+            if (inScope.contains(cell.first)) slots[cell.second].merge(counts);
+        Object::Ptr map = new Object;
+        map->set("from", index::format(index::firstDayOfMonth(index::monthOf(base.fromDay))));
+        map->set("to", index::format(index::lastDayOfMonth(index::monthOf(base.toDay))));
+        map->set("min_n", kMinHeatCell);
+        Array::Ptr cells = new Array;
+        for (const auto& [slot, c] : slots) {
+            Object::Ptr o = new Object;
+            o->set("weekday", slot / 24);  // 0 Monday … 6 Sunday
+            o->set("hour", slot % 24);
+            o->set("responses", c.responses);
+            o->set("rated", c.rated);
+            o->set("unhappy", c.unhappy);
+            if (c.rated > 0) o->set("mood", c.moodTotal / static_cast<double>(c.rated));
+            if (c.rated >= kMinHeatCell)
+                o->set("unhappy_share",
+                       static_cast<double>(c.unhappy) / static_cast<double>(c.rated) * 100);
+            cells->add(o);
+        }
+        map->set("cells", cells);
+        return map;
+    });
+
+    // Comments of the period (the citizens' own words), newest first, and counts by topic.
+    struct Comments {
+        Array::Ptr list = new Array;
+        Object::Ptr topics = new Object;
+        std::int64_t matching = 0;
+    };
+    auto comments = later([&] {
+        Comments found;
+        const std::string wanted = q.search.empty() ? "" : rt.text().key(q.search);
+        rt.database().read([&](Poco::Data::Session& s) {
+            readComments(s,
+                         CommentQuery{surveyId, scopePath, q.counterCode, topic, sentiment, rating,
+                                      wanted, index::dayStartMs(base.fromDay),
+                                      index::dayStartMs(base.toDay + 1), commentLimit},
+                         found.list, found.topics, found.matching);
+            return 0;
+        });
+        return found;
+    });
+
+    // Everything together, in the order the page reads it.
+    const index::IndexReport totalReport = total.get(), earlierReport = earlier.get();
+    if (!totalReport.groups.empty()) {
+        const index::GroupResult& all = totalReport.groups.front();
         out->set("total", groupOf(all, 0));
         if (const auto* h = headline(all)) {
-            for (const index::Change& c : index::IndexService::compare(earlier, total, h->id)) {
+            for (const index::Change& c :
+                 index::IndexService::compare(earlierReport, totalReport, h->id)) {
                 Object::Ptr change = new Object;
                 if (c.before) change->set("before", *c.before);
                 if (c.delta) change->set("delta", *c.delta);
@@ -225,20 +430,12 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
             if (h->definition)
                 out->set("headline_title", localizedText(h->definition->title, lang));
         }
-        out->set("distribution", distributionOf(*total.survey, all.tally, lang));
+        out->set("distribution", distributionOf(*totalReport.survey, all.tally, lang));
     }
-    // The trend: twelve months, or thirteen weeks, up to the period's end.
-    index::IndexRequest trend = base;
-    if (trendGrain == "week") {
-        trend.period = index::Grain::Week;
-        trend.fromDay = index::bucketStart(base.toDay, index::Grain::Week) - 12 * 7;
-    } else {
-        trend.period = index::Grain::Month;
-        trend.fromDay = index::firstDayOfMonth(index::monthOf(base.toDay) - 11);
-    }
-    // Every bucket, those without responses too (a gap in the line, a dash in the table).
+    // Every bucket of the trend, those without responses too (a gap in the line, a dash in the
+    // table).
     std::map<std::int64_t, Object::Ptr> byBucket;
-    for (const auto& g : rt.indices().report(trend).groups) {
+    for (const auto& g : trendReport.get().groups) {
         Object::Ptr o = groupOf(g, 0);
         o->set("period", g.period);
         byBucket[g.periodStart] = o;
@@ -257,179 +454,24 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
         buckets->add(empty);
     }
     out->set("trend", buckets);
-
-    // Rankings: worst first, those with too few answers (unranked) after, lowest first too.
-    Object::Ptr months;  // the whole months the families kept by month cover
-    auto ranked = [&](const std::string& by,
-                      const std::function<bool(const index::GroupResult&)>& keep) {
-        index::IndexRequest r = base;
-        r.by = by;
-        const index::IndexReport report = rt.indices().report(r);
-        if (report.request.fromDay != base.fromDay || report.request.toDay != base.toDay) {
+    out->set("agencies", agencies.get().list);
+    Object::Ptr months;  // the whole months the families kept by month covered
+    for (auto* f : {&counters, &officers, &procedures}) {
+        const Ranking r = f->get();
+        out->set(f == &counters ? "counters" : f == &officers ? "officers" : "procedures", r.list);
+        if (r.fromDay != base.fromDay || r.toDay != base.toDay) {
             months = new Object;
-            months->set("from", index::format(report.request.fromDay));
-            months->set("to", index::format(report.request.toDay));
+            months->set("from", index::format(r.fromDay));
+            months->set("to", index::format(r.toDay));
         }
-        Array::Ptr list = new Array;
-        if (report.groups.empty() || report.groups.front().indices.empty()) return list;
-        auto order = index::IndexService::rank(report, report.groups.front().indices.front().id);
-        auto value = [](const index::GroupResult* g) {
-            const auto* h = headline(*g);
-            return h && h->value ? *h->value : 1e9;
-        };
-        std::stable_sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
-            if ((a.first > 0) != (b.first > 0)) return a.first > 0;
-            return value(a.second) < value(b.second);
-        });
-        for (const auto& [rank, g] : order)
-            if (keep(*g)) list->add(groupOf(*g, rank));
-        return list;
-    };
-    auto every = [](const index::GroupResult&) { return true; };
-    const int depth = scope ? scope->depth : -1;
-    // One level down: the scope's children (without a scope, the top of the tree).
-    out->set("agencies",
-             ranked("agency", [&](const index::GroupResult& g) { return g.depth == depth + 1; }));
-    out->set("counters", ranked("counter", every));
-    out->set("officers", ranked("officer", every));
-    out->set("procedures", ranked("procedure", every));
-    if (months) out->set("whole_months", months);
-    out->set("channels", ranked("channel", every));
-
-    // The hour-of-week heat map, over the whole months of the period.
-    const std::string scopePath = scope ? scope->path : std::string();
-    {
-        std::set<std::int64_t> inScope;
-        ListQuery all;
-        all.agencyCode = agencyCode;
-        all.limit = 1000000;
-        for (const Agency& a : rt.directory().agencies(all)) inScope.insert(a.id);
-        std::map<int, index::HourCounts> slots;
-        for (const auto& [cell, counts] :
-             rt.indices().store().hours(surveyId, base.fromDay, base.toDay))
-            if (inScope.contains(cell.first)) slots[cell.second].merge(counts);
-        Object::Ptr heat = new Object;
-        heat->set("from", index::format(index::firstDayOfMonth(index::monthOf(base.fromDay))));
-        heat->set("to", index::format(index::lastDayOfMonth(index::monthOf(base.toDay))));
-        heat->set("min_n", kMinHeatCell);
-        Array::Ptr cells = new Array;
-        for (const auto& [slot, c] : slots) {
-            Object::Ptr o = new Object;
-            o->set("weekday", slot / 24);  // 0 Monday … 6 Sunday
-            o->set("hour", slot % 24);
-            o->set("responses", c.responses);
-            o->set("rated", c.rated);
-            o->set("unhappy", c.unhappy);
-            if (c.rated > 0) o->set("mood", c.moodTotal / static_cast<double>(c.rated));
-            if (c.rated >= kMinHeatCell)
-                o->set("unhappy_share",
-                       static_cast<double>(c.unhappy) / static_cast<double>(c.rated) * 100);
-            cells->add(o);
-        }
-        heat->set("cells", cells);
-        out->set("heatmap", heat);
     }
-
-    // Comments of the period (the citizens' own words), newest first, and counts by topic.
-    const std::string wanted = q.search.empty() ? "" : rt.text().key(q.search);
-    Array::Ptr comments = new Array;
-    Object::Ptr topics = new Object;
-    std::int64_t matching = 0;
-    rt.database().read([&](Poco::Data::Session& s) {
-        std::string surveyText = surveyId, like = scopePath + "%", counter = q.counterCode;
-        std::string topicLike = "%," + topic + ",%", sent = sentiment, rate = rating;
-        std::string search = "%" + likeLiteral(wanted) + "%";
-        const double below = kUnhappyBelow;
-        std::int64_t fromMs = index::dayStartMs(base.fromDay),
-                     toMs = index::dayStartMs(base.toDay + 1);
-        const std::string from =
-            " FROM responses r JOIN agencies a ON a.id = r.agency_id LEFT JOIN counters c ON c.id "
-            "= r.counter_id WHERE r.survey_id = $1 AND r.feedback <> '' AND r.answered_at >= $2 "
-            "AND r.answered_at < $3 AND a.path LIKE $4 AND ($5 = '' OR c.code = $6)";
-        // Counts by topic and sentiment, over every comment of the counter (or all).
-        {
-            Poco::Data::Statement st(s);
-            st << "SELECT r.topics, r.sentiment, COUNT(*)" + from +
-                      " GROUP BY r.topics, r.sentiment",
-                use(surveyText), use(fromMs), use(toMs), use(like), use(counter),
-                bind(q.counterCode);
-            st.execute();
-            Poco::Data::RecordSet rs(st);
-            std::map<std::string, std::int64_t> byTopic, negative, bySentiment;
-            std::int64_t all = 0;
-            for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
-                const std::int64_t n = rs.value(2).convert<std::int64_t>();
-                const std::string feel = rs.value(1).convert<std::string>();
-                all += n;
-                bySentiment[feel] += n;
-                for (const std::string& t : topicsOf(rs.value(0).convert<std::string>())) {
-                    byTopic[t] += n;
-                    if (feel == "negative") negative[t] += n;
-                }
-            }
-            Array::Ptr list = new Array;
-            for (const std::string& t : knownTopics()) {
-                Object::Ptr o = new Object;
-                o->set("topic", t);
-                o->set("count", byTopic[t]);
-                o->set("negative", negative[t]);
-                list->add(o);
-            }
-            topics->set("comments", all);
-            topics->set("topics", list);
-            Object::Ptr feelings = new Object;
-            for (const char* f : {"positive", "neutral", "negative"})
-                feelings->set(f, bySentiment[f]);
-            topics->set("sentiment", feelings);
-        }
-        const std::string narrowed =
-            " AND ($7 = '' OR r.topics LIKE $8) AND ($9 = '' OR r.sentiment = $10) AND ($11 = '' "
-            "OR ($12 = 'unhappy' AND r.mood < $13) OR ($14 = 'satisfied' AND r.mood >= $15)) AND "
-            "($16 = '' OR r.feedback_key LIKE $17 ESCAPE '\\')";
-        auto bindAll = [&](Poco::Data::Statement& st) {
-            st, use(surveyText), use(fromMs), use(toMs), use(like), use(counter),
-                bind(q.counterCode), bind(topic), use(topicLike), use(sent), bind(sentiment),
-                use(rate), bind(rating), bind(below), bind(rating), bind(below), bind(wanted),
-                use(search);
-        };
-        {
-            Poco::Data::Statement st(s);
-            st << "SELECT COUNT(*)" + from + narrowed, into(matching);
-            bindAll(st);
-            st.execute();
-        }
-        Poco::Data::Statement st(s);
-        st << "SELECT r.receipt, r.answered_at, r.channel, COALESCE(c.code, ''), a.code, "
-              "r.feedback, r.mood, r.sentiment, r.topics" +
-                  from + narrowed + " ORDER BY r.answered_at DESC, r.id DESC LIMIT " +
-                  std::to_string(commentLimit);
-        bindAll(st);
-        st.execute();
-        Poco::Data::RecordSet rs(st);
-        for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
-            Object::Ptr o = new Object;
-            o->set("receipt", rs.value(0).convert<std::string>());
-            o->set("answered_at", formatTimeMs(rs.value(1).convert<std::int64_t>()));
-            o->set("channel", rs.value(2).convert<std::string>());
-            o->set("counter", rs.value(3).convert<std::string>());
-            o->set("agency", rs.value(4).convert<std::string>());
-            o->set("text", rs.value(5).convert<std::string>());
-            if (!rs.value(6).isEmpty()) {
-                const double mood = rs.value(6).convert<double>();
-                o->set("mood", mood);
-                o->set("unhappy", mood < kUnhappyBelow);
-            }
-            o->set("sentiment", rs.value(7).convert<std::string>());
-            Array::Ptr tags = new Array;
-            for (const std::string& t : topicsOf(rs.value(8).convert<std::string>())) tags->add(t);
-            o->set("topics", tags);
-            comments->add(o);
-        }
-        return 0;
-    });
-    out->set("comments", comments);
-    out->set("comments_matching", matching);
-    out->set("comment_topics", topics);
+    if (months) out->set("whole_months", months);
+    out->set("channels", channels.get().list);
+    out->set("heatmap", heat.get());
+    const Comments said = comments.get();
+    out->set("comments", said.list);
+    out->set("comments_matching", said.matching);
+    out->set("comment_topics", said.topics);
 
     // The open alerts of the scope.
     Array::Ptr alerts = new Array;
