@@ -399,7 +399,7 @@ TEST_CASE("alerts: evaluated as ratings arrive, and shown by the API in the call
         {{"alerts.sweep_seconds", "3600"}, {"alerts.settle_ms", "50"}});
 }
 
-TEST_CASE("e-mail: a notice reaches the SMTP relay; refusals fail, an absent relay waits",
+TEST_CASE("e-mail: a notice reaches the SMTP relay, refusals fail, an absent relay waits",
           "[alerts][mail]") {
     SmtpSink relay;
     SmtpOptions o;

@@ -34,7 +34,7 @@ Reading readingOf(Database& db, const std::string& receipt) {
 
 }  // namespace
 
-TEST_CASE("each response is read once: mood, words, sentiment and topics; older ones at start",
+TEST_CASE("each response is read once: mood, words, sentiment and topics, older ones at start",
           "[readings]") {
     test::onEachProvince(
         [&](test::TestHost& host) {

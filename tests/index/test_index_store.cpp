@@ -268,7 +268,7 @@ TEST_CASE("aggregates with their real-time tail equal the raw responses, for eve
     });
 }
 
-TEST_CASE("a parent agency counts its descendants; a scope keeps to its subtree") {
+TEST_CASE("a parent agency counts its descendants, a scope keeps to its subtree") {
     test::onEachBackend([](Backend b) {
         Province p(b);
         std::mt19937 rng(7);

@@ -68,7 +68,7 @@ TEST_CASE("a newer schema than the binary is refused") {
     CHECK_THROWS_WITH(Migrations::apply(tdb.db()), Catch::Contains("newer than this hailong"));
 }
 
-TEST_CASE("a write that throws is rolled back; placeholders, RETURNING and NULLs work") {
+TEST_CASE("a write that throws is rolled back, placeholders, RETURNING and NULLs work") {
     for (Backend b : test::backends()) {
         DYNAMIC_SECTION(test::name(b)) {
             test::TestDatabase tdb(b);

@@ -355,7 +355,7 @@ TEST_CASE("webform: English from the survey's own translations", "[webform]") {
     CHECK(contains(r.body, "Question 2: Please choose an answer."));
 }
 
-TEST_CASE("webform: dossier links are signed; a changed or foreign one is refused", "[webform]") {
+TEST_CASE("webform: dossier links are signed, a changed or foreign one is refused", "[webform]") {
     Site site(Backend::SQLite);
     Browser br = site.browser();
     const std::string path = site.linkPath("XB-1");
