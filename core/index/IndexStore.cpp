@@ -2,7 +2,10 @@
 
 #include "survey/Mood.h"
 
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Statement.h>
+
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <memory>
@@ -29,33 +32,41 @@ std::string idList(const std::vector<std::int64_t>& ids, std::size_t at, std::si
     return list;
 }
 
-// The grains rollups are kept at: a period is a local day number, a month number
-// (year * 12 + month - 1) or a year.
-enum class Kept { Day, Month, Year };
+// The grains rollups are kept at: a period is a local day number, the day number of a week's
+// Monday, a month number (year * 12 + month - 1) or a year.
+enum class Kept { Day, Week, Month, Year };
 
 std::string rollup(Family f, Kept k) {
-    return std::string(name(f)) + (k == Kept::Day ? ".day" : k == Kept::Month ? ".month" : ".year");
+    return std::string(name(f)) + (k == Kept::Day     ? ".day"
+                                   : k == Kept::Week  ? ".week"
+                                   : k == Kept::Month ? ".month"
+                                                      : ".year");
 }
 
 std::int64_t periodOf(std::int64_t day, Kept k) {
-    return k == Kept::Day ? day : k == Kept::Month ? monthOf(day) : dateOf(day).year;
+    return k == Kept::Day     ? day
+           : k == Kept::Week  ? bucketStart(day, Grain::Week)
+           : k == Kept::Month ? monthOf(day)
+                              : dateOf(day).year;
 }
 
 std::int64_t firstDayOf(std::int64_t period, Kept k) {
-    return k == Kept::Day     ? period
-           : k == Kept::Month ? firstDayOfMonth(period)
-                              : firstDayOfMonth(period * 12);
+    return k == Kept::Day || k == Kept::Week ? period
+           : k == Kept::Month                ? firstDayOfMonth(period)
+                                             : firstDayOfMonth(period * 12);
 }
 
 std::int64_t lastDayOf(std::int64_t period, Kept k) {
     return k == Kept::Day     ? period
+           : k == Kept::Week  ? period + 6
            : k == Kept::Month ? lastDayOfMonth(period)
                               : lastDayOfMonth(period * 12 + 11);
 }
 
 // Where a range is read from: whole years from year rows, whole months around them from month
-// rows, the days at the ends from day rows; a grain only when the query's buckets do not cut
-// through its periods.
+// rows, the days at the ends from day rows (for weekly buckets: whole weeks from week rows, the
+// days at the ends from day rows); a grain only when the query's buckets do not cut through its
+// periods.
 struct Span {
     Kept kept;
     std::int64_t from, to;  // periods
@@ -68,8 +79,10 @@ void plan(std::int64_t fromDay, std::int64_t toDay, Kept coarsest, std::vector<S
     }
     const Kept finer = coarsest == Kept::Year ? Kept::Month : Kept::Day;
     std::int64_t first = periodOf(fromDay, coarsest), last = periodOf(toDay, coarsest);
-    if (firstDayOf(first, coarsest) < fromDay) ++first;
-    if (lastDayOf(last, coarsest) > toDay) --last;
+    // The first period that starts in the range, the last that ends in it.
+    if (firstDayOf(first, coarsest) < fromDay)
+        first = periodOf(lastDayOf(first, coarsest) + 1, coarsest);
+    if (lastDayOf(last, coarsest) > toDay) last = periodOf(firstDayOf(last, coarsest) - 1, coarsest);
     if (first > last) {
         plan(fromDay, toDay, finer, spans);
         return;
@@ -179,6 +192,42 @@ private:
     const SurveyCatalog& catalog_;
     std::map<std::pair<std::string, int>, std::shared_ptr<const Survey>> cache_;
 };
+
+// Runs an aggregate query on SQLite's own API (the Poco statement's per-value extraction cost as
+// much as the query on large reads): `sql` selects period, agency, group, channel, version, item,
+// value, n, total, squares with $1 rollup, $2 survey, $3..$4 periods and, when `within` is not
+// empty, $5 an agency path pattern; `row` gets each row.
+template <class Row>
+void readSqlite(Session& s, const std::string& sql, const std::string& rollupName,
+                const std::string& surveyId, std::int64_t from, std::int64_t to,
+                const std::string& within, Row&& row) {
+    sqlite3* db = Poco::Data::SQLite::Utility::dbHandle(s);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+        throw std::runtime_error(std::string("index aggregates: ") + sqlite3_errmsg(db));
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> owned(st, sqlite3_finalize);
+    sqlite3_bind_text(st, 1, rollupName.data(), static_cast<int>(rollupName.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, surveyId.data(), static_cast<int>(surveyId.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, from);
+    sqlite3_bind_int64(st, 4, to);
+    if (!within.empty())
+        sqlite3_bind_text(st, 5, within.data(), static_cast<int>(within.size()), SQLITE_STATIC);
+    auto text = [&](int col) {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
+        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col)))
+                 : std::string();
+    };
+    for (;;) {
+        const int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE) return;
+        if (rc != SQLITE_ROW)
+            throw std::runtime_error(std::string("index aggregates: ") + sqlite3_errmsg(db));
+        row(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+            text(3), sqlite3_column_int(st, 4), text(5), text(6), sqlite3_column_int64(st, 7),
+            sqlite3_column_double(st, 8), sqlite3_column_double(st, 9));
+    }
+}
 
 // Counts raw responses into the cells of `q`: every stored one, or only the tail not folded
 // yet. The tail is read through the partial index on unfolded responses alone (filtering on the
@@ -297,8 +346,8 @@ Contribution contributionOf(Session& s, const SurveyCatalog& surveys, std::size_
                                        : f == Family::Procedure ? b.procedure
                                                                 : 0;
             if (f != Family::Agency && group == 0) continue;
-            for (Kept kept : {Kept::Day, Kept::Month, Kept::Year}) {
-                if (kept == Kept::Day && !hasDays(f)) continue;
+            for (Kept kept : {Kept::Day, Kept::Week, Kept::Month, Kept::Year}) {
+                if ((kept == Kept::Day || kept == Kept::Week) && !hasDays(f)) continue;
                 out.cells[CellKey{periodOf(b.day, kept), b.agency, group, static_cast<int>(f),
                                   static_cast<int>(kept), b.version, b.surveyId, b.channel}]
                     .merge(tally);
@@ -416,61 +465,73 @@ Cells IndexStore::aggregated(const CellQuery& q) {
     plan(q.fromDay, q.toDay,
          !q.buckets || q.buckets == Grain::Year                     ? Kept::Year
          : q.buckets == Grain::Month || q.buckets == Grain::Quarter ? Kept::Month
+         : q.buckets == Grain::Week                                 ? Kept::Week
                                                                     : Kept::Day,
          spans);
     // One bucket for the whole range: the database adds the periods up itself.
     const bool oneBucket = !q.buckets;
+    const bool sqlite = db_.backend() == Backend::SQLite;
     return db_.snapshot([&](Session& s) {
         Cells cells;
         for (const Span& span : spans) {
-            std::vector<std::int64_t> period, agency, group, n;
-            std::vector<std::string> channel, item, value;
-            std::vector<int> version;
-            std::vector<double> total, squares;
             const std::string rollupName = rollup(q.family, span.kept);
             const std::string where =
                 " FROM index_counts WHERE rollup = $1 AND survey_id = $2 AND period >= $3 AND "
                 "period <= $4";
-            Statement select(s);
+            std::string sql;
             if (q.collapse) {
                 // Added up by the database over the agencies (and channels, versions) not asked
-                // apart: far fewer rows to carry over.
+                // apart: far fewer rows to carry over. Grouped in the order of the index
+                // index_counts_by_group, which the database then reads in order, without sorting.
                 const auto& c = *q.collapse;
-                const std::string kept = std::string(oneBucket ? "" : "period, ") + "group_id, " +
-                                         (c.channels ? "channel, " : "") +
-                                         (c.versions ? "survey_version, " : "") + "item, value";
-                select << "SELECT " + std::string(oneBucket ? "0" : "period") + ", " +
-                              std::to_string(c.withinAgency) + ", group_id, " +
-                              (c.channels ? "channel" : "''") + ", " +
-                              (c.versions ? "survey_version" : "0") +
-                              ", item, value, SUM(n), SUM(total), SUM(squares)" + where +
-                              (c.within.empty()
-                                   ? std::string()
-                                   : " AND agency_id IN (SELECT id FROM agencies WHERE path LIKE "
-                                     "$5)") +
-                              " GROUP BY " + kept,
-                    bind(rollupName), bind(q.surveyId), bind(span.from), bind(span.to);
-                if (!c.within.empty()) select, bind(c.within + "%");
+                const std::string kept = std::string(oneBucket ? "" : "period, ") +
+                                         "group_id, item, value" + (c.channels ? ", channel" : "") +
+                                         (c.versions ? ", survey_version" : "");
+                sql = "SELECT " + std::string(oneBucket ? "0" : "period") + ", " +
+                      std::to_string(c.withinAgency) + ", group_id, " +
+                      (c.channels ? "channel" : "''") + ", " +
+                      (c.versions ? "survey_version" : "0") +
+                      ", item, value, SUM(n), SUM(total), SUM(squares)" + where +
+                      (c.within.empty() ? std::string()
+                                        : " AND agency_id IN (SELECT id FROM agencies WHERE path "
+                                          "LIKE $5)") +
+                      " GROUP BY " + kept;
             } else {
                 const std::string columns =
                     "agency_id, group_id, channel, survey_version, item, value";
-                select << (oneBucket ? "SELECT 0, " + columns +
-                                           ", SUM(n), SUM(total), SUM(squares)" + where +
-                                           " GROUP BY " + columns
-                                     : "SELECT period, " + columns + ", n, total, squares" + where),
-                    bind(rollupName), bind(q.surveyId), bind(span.from), bind(span.to);
+                sql = oneBucket ? "SELECT 0, " + columns + ", SUM(n), SUM(total), SUM(squares)" +
+                                      where + " GROUP BY " + columns
+                                : "SELECT period, " + columns + ", n, total, squares" + where;
             }
+            const std::string within =
+                q.collapse && !q.collapse->within.empty() ? q.collapse->within + "%" : "";
+            auto row = [&](std::int64_t period, std::int64_t agency, std::int64_t group,
+                           std::string channel, int version, std::string item, std::string value,
+                           std::int64_t n, double total, double squares) {
+                if (q.channel && channel != *q.channel) return;
+                if (q.version && version != *q.version) return;
+                const std::int64_t day = firstDayOf(period, span.kept);
+                Cell c{agency, group, std::move(channel), version,
+                       q.buckets ? bucketStart(day, *q.buckets) : q.fromDay};
+                addRow(cells[c], TallyRow{std::move(item), std::move(value), n, total, squares});
+            };
+            if (sqlite) {
+                readSqlite(s, sql, rollupName, q.surveyId, span.from, span.to, within, row);
+                continue;
+            }
+            std::vector<std::int64_t> period, agency, group, n;
+            std::vector<std::string> channel, item, value;
+            std::vector<int> version;
+            std::vector<double> total, squares;
+            Statement select(s);
+            select << sql, bind(rollupName), bind(q.surveyId), bind(span.from), bind(span.to);
+            if (!within.empty()) select, bind(within);
             select, into(period), into(agency), into(group), into(channel), into(version),
                 into(item), into(value), into(n), into(total), into(squares);
             select.execute();
-            for (std::size_t i = 0; i < period.size(); ++i) {
-                if (q.channel && channel[i] != *q.channel) continue;
-                if (q.version && version[i] != *q.version) continue;
-                const std::int64_t day = firstDayOf(period[i], span.kept);
-                Cell c{agency[i], group[i], channel[i], version[i],
-                       q.buckets ? bucketStart(day, *q.buckets) : q.fromDay};
-                addRow(cells[c], TallyRow{item[i], value[i], n[i], total[i], squares[i]});
-            }
+            for (std::size_t i = 0; i < period.size(); ++i)
+                row(period[i], agency[i], group[i], std::move(channel[i]), version[i],
+                    std::move(item[i]), std::move(value[i]), n[i], total[i], squares[i]);
         }
         // The real-time tail: responses stored since the last fold.
         for (auto& [cell, tally] : countRaw(s, surveys_, q, true)) cells[cell].merge(tally);

@@ -383,6 +383,17 @@ const Migration kFeedback{
             cleared_n BIGINT))",
         "CREATE UNIQUE INDEX alerts_one_open ON alerts(rule_id) WHERE cleared_at IS NULL",
         "CREATE INDEX alerts_opened ON alerts(opened_at)",
+        // Agencies also kept by week (Monday first), from their days: weekly trends read weeks.
+        "INSERT INTO index_counts (rollup, survey_id, period, agency_id, group_id, channel, "
+        "survey_version, item, value, n, total, squares) SELECT 'agency.week', survey_id, period "
+        "- (period + 3) % 7, agency_id, group_id, channel, survey_version, item, value, SUM(n), "
+        "SUM(total), SUM(squares) FROM index_counts WHERE rollup = 'agency.day' GROUP BY "
+        "survey_id, period - (period + 3) % 7, agency_id, group_id, channel, survey_version, item, "
+        "value",
+        // Reports that add agencies up (a breakdown by counter, officer, procedure; a total)
+        // group in this order: the database reads it in order, with no sorting and no lookups.
+        "CREATE INDEX index_counts_by_group ON index_counts(rollup, survey_id, period, group_id, "
+        "item, value, channel, survey_version, agency_id, n, total, squares)",
     }};
 
 const std::string kLedger =
