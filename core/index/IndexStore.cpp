@@ -82,7 +82,8 @@ void plan(std::int64_t fromDay, std::int64_t toDay, Kept coarsest, std::vector<S
     // The first period that starts in the range, the last that ends in it.
     if (firstDayOf(first, coarsest) < fromDay)
         first = periodOf(lastDayOf(first, coarsest) + 1, coarsest);
-    if (lastDayOf(last, coarsest) > toDay) last = periodOf(firstDayOf(last, coarsest) - 1, coarsest);
+    if (lastDayOf(last, coarsest) > toDay)
+        last = periodOf(firstDayOf(last, coarsest) - 1, coarsest);
     if (first > last) {
         plan(fromDay, toDay, finer, spans);
         return;
@@ -195,24 +196,25 @@ private:
 
 // Runs an aggregate query on SQLite's own API (the Poco statement's per-value extraction cost as
 // much as the query on large reads): `sql` selects period, agency, group, channel, version, item,
-// value, n, total, squares with $1 rollup, $2 survey, $3..$4 periods and, when `within` is not
-// empty, $5 an agency path pattern; `row` gets each row.
+// value, n, total, squares with $1 rollup, $2 survey, $3 the first period, $4 the last one unless
+// the query asks `single` period, and then, when `within` is not empty, an agency path pattern;
+// `row` gets each row.
 template <class Row>
 void readSqlite(Session& s, const std::string& sql, const std::string& rollupName,
-                const std::string& surveyId, std::int64_t from, std::int64_t to,
+                const std::string& surveyId, std::int64_t from, bool single, std::int64_t to,
                 const std::string& within, Row&& row) {
     sqlite3* db = Poco::Data::SQLite::Utility::dbHandle(s);
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
         throw std::runtime_error(std::string("index aggregates: ") + sqlite3_errmsg(db));
     std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> owned(st, sqlite3_finalize);
-    sqlite3_bind_text(st, 1, rollupName.data(), static_cast<int>(rollupName.size()),
-                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, rollupName.data(), static_cast<int>(rollupName.size()), SQLITE_STATIC);
     sqlite3_bind_text(st, 2, surveyId.data(), static_cast<int>(surveyId.size()), SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, from);
-    sqlite3_bind_int64(st, 4, to);
+    if (!single) sqlite3_bind_int64(st, 4, to);
     if (!within.empty())
-        sqlite3_bind_text(st, 5, within.data(), static_cast<int>(within.size()), SQLITE_STATIC);
+        sqlite3_bind_text(st, single ? 4 : 5, within.data(), static_cast<int>(within.size()),
+                          SQLITE_STATIC);
     auto text = [&](int col) {
         const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
         return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col)))
@@ -470,14 +472,27 @@ Cells IndexStore::aggregated(const CellQuery& q) {
          spans);
     // One bucket for the whole range: the database adds the periods up itself.
     const bool oneBucket = !q.buckets;
+    if (q.collapse && oneBucket) {
+        // Added up over agencies: one query per period, each read in index order, beats one
+        // query over the range that the database must sort.
+        std::vector<Span> each;
+        for (const Span& span : spans)
+            for (std::int64_t p = span.from; p <= span.to;
+                 p = periodOf(lastDayOf(p, span.kept) + 1, span.kept))
+                each.push_back({span.kept, p, p});
+        spans.swap(each);
+    }
     const bool sqlite = db_.backend() == Backend::SQLite;
     return db_.snapshot([&](Session& s) {
         Cells cells;
         for (const Span& span : spans) {
             const std::string rollupName = rollup(q.family, span.kept);
+            // One period is asked as such: the database then reads the grouping index in order.
+            const bool single = span.from == span.to;
             const std::string where =
-                " FROM index_counts WHERE rollup = $1 AND survey_id = $2 AND period >= $3 AND "
-                "period <= $4";
+                std::string(" FROM index_counts WHERE rollup = $1 AND survey_id = $2 AND ") +
+                (single ? "period = $3" : "period >= $3 AND period <= $4");
+            const std::string withinAt = single ? "$4" : "$5";
             std::string sql;
             if (q.collapse) {
                 // Added up by the database over the agencies (and channels, versions) not asked
@@ -494,7 +509,8 @@ Cells IndexStore::aggregated(const CellQuery& q) {
                       ", item, value, SUM(n), SUM(total), SUM(squares)" + where +
                       (c.within.empty() ? std::string()
                                         : " AND agency_id IN (SELECT id FROM agencies WHERE path "
-                                          "LIKE $5)") +
+                                          "LIKE " +
+                                              withinAt + ")") +
                       " GROUP BY " + kept;
             } else {
                 const std::string columns =
@@ -516,7 +532,7 @@ Cells IndexStore::aggregated(const CellQuery& q) {
                 addRow(cells[c], TallyRow{std::move(item), std::move(value), n, total, squares});
             };
             if (sqlite) {
-                readSqlite(s, sql, rollupName, q.surveyId, span.from, span.to, within, row);
+                readSqlite(s, sql, rollupName, q.surveyId, span.from, single, span.to, within, row);
                 continue;
             }
             std::vector<std::int64_t> period, agency, group, n;
@@ -524,7 +540,8 @@ Cells IndexStore::aggregated(const CellQuery& q) {
             std::vector<int> version;
             std::vector<double> total, squares;
             Statement select(s);
-            select << sql, bind(rollupName), bind(q.surveyId), bind(span.from), bind(span.to);
+            select << sql, bind(rollupName), bind(q.surveyId), bind(span.from);
+            if (!single) select, bind(span.to);
             if (!within.empty()) select, bind(within);
             select, into(period), into(agency), into(group), into(channel), into(version),
                 into(item), into(value), into(n), into(total), into(squares);
@@ -605,6 +622,43 @@ Hours IndexStore::hours(const std::string& surveyId, std::int64_t fromDay, std::
             out[{agency[i], slot[i]}].merge(
                 HourCounts{responses[i], rated[i], unhappy[i], total[i]});
         rawHoursInto(s, surveyId, fromDay, toDay, true, out);
+        return out;
+    });
+}
+
+std::map<int, HourCounts> IndexStore::hoursWithin(const std::string& surveyId, std::int64_t fromDay,
+                                                  std::int64_t toDay,
+                                                  const std::string& scopePath) {
+    return db_.snapshot([&](Session& s) {
+        std::map<int, HourCounts> out;
+        std::vector<std::int64_t> responses, rated, unhappy, inScope;
+        std::vector<int> slot;
+        std::vector<double> total;
+        std::string survey = surveyId, like = scopePath + "%";
+        std::int64_t from = monthOf(fromDay), to = monthOf(toDay);
+        Statement select(s);
+        select << "SELECT slot, SUM(responses), SUM(rated), SUM(unhappy), SUM(mood_total) FROM "
+                  "index_hours WHERE survey_id = $1 AND period >= $2 AND period <= $3" +
+                      std::string(scopePath.empty() ? ""
+                                                    : " AND agency_id IN (SELECT id FROM "
+                                                      "agencies WHERE path LIKE $4)") +
+                      " GROUP BY slot",
+            use(survey), use(from), use(to);
+        if (!scopePath.empty()) select, use(like);
+        select, into(slot), into(responses), into(rated), into(unhappy), into(total);
+        select.execute();
+        for (std::size_t i = 0; i < slot.size(); ++i)
+            out[slot[i]].merge(HourCounts{responses[i], rated[i], unhappy[i], total[i]});
+        // The real-time tail, kept to the subtree.
+        Hours tail;
+        rawHoursInto(s, surveyId, fromDay, toDay, true, tail);
+        if (tail.empty()) return out;
+        if (!scopePath.empty())
+            s << "SELECT id FROM agencies WHERE path LIKE $1", use(like), into(inScope), now;
+        for (const auto& [cell, counts] : tail)
+            if (scopePath.empty() ||
+                std::find(inScope.begin(), inScope.end(), cell.first) != inScope.end())
+                out[cell.second].merge(counts);
         return out;
     });
 }

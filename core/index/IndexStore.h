@@ -117,6 +117,10 @@ public:
     /// The hour-of-week counts of `surveyId` over whole months [fromDay's month, toDay's month]
     /// (kept by month): the aggregates plus the responses not folded yet, from one snapshot.
     Hours hours(const std::string& surveyId, std::int64_t fromDay, std::int64_t toDay);
+    /// The same for the agencies of one subtree (its path; "" every agency) added up by the
+    /// database: hour of the week → counts.
+    std::map<int, HourCounts> hoursWithin(const std::string& surveyId, std::int64_t fromDay,
+                                          std::int64_t toDay, const std::string& scopePath);
     /// The same counted from every raw response (verification).
     Hours rawHours(const std::string& surveyId, std::int64_t fromDay, std::int64_t toDay);
     /// Adds responses folded before the hour-of-week counts existed (read at the first start

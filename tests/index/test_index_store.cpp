@@ -14,6 +14,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include <atomic>
 #include <cmath>
 #include <mutex>
@@ -205,6 +207,22 @@ TEST_CASE("aggregates with their real-time tail equal the raw responses, for eve
                                  p.indices.store().rawHours(survey->id, span->first, span->second));
             // The random ratings include unhappy ones: that count is exercised too.
             if (survey->id == "counter-quick") CHECK(unhappy > 0);
+            // Added up over a department's subtree by the database, the same as the raw ones.
+            const auto department = p.directory.agency("SA");
+            std::set<std::int64_t> subtree;
+            for (const char* code : {"SA", "A1", "A2"})
+                subtree.insert(p.directory.agency(code)->id);
+            std::map<int, HourCounts> expected;
+            for (const auto& [cell, c] :
+                 p.indices.store().rawHours(survey->id, span->first, span->second))
+                if (subtree.contains(cell.first)) expected[cell.second].merge(c);
+            const auto within = p.indices.store().hoursWithin(survey->id, span->first, span->second,
+                                                              department->path);
+            REQUIRE(within.size() == expected.size());
+            for (const auto& [slot, c] : expected) {
+                CHECK(within.at(slot).responses == c.responses);
+                CHECK(within.at(slot).unhappy == c.unhappy);
+            }
             for (Family f : {Family::Agency, Family::Counter, Family::Officer, Family::Procedure})
                 for (std::optional<Grain> g :
                      {std::optional<Grain>(), std::optional<Grain>(Grain::Day),

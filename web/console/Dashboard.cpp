@@ -354,15 +354,8 @@ Object::Ptr dashboardData(Runtime& rt, const Caller& who, const DashboardQuery& 
     // The hour-of-week heat map, over the whole months of the period.
     const std::string scopePath = scope ? scope->path : std::string();
     auto heat = later([&] {
-        std::set<std::int64_t> inScope;
-        ListQuery all;
-        all.agencyCode = agencyCode;
-        all.limit = 1000000;
-        for (const Agency& a : rt.directory().agencies(all)) inScope.insert(a.id);
-        std::map<int, index::HourCounts> slots;
-        for (const auto& [cell, counts] :
-             rt.indices().store().hours(surveyId, base.fromDay, base.toDay))
-            if (inScope.contains(cell.first)) slots[cell.second].merge(counts);
+        const std::map<int, index::HourCounts> slots =
+            rt.indices().store().hoursWithin(surveyId, base.fromDay, base.toDay, scopePath);
         Object::Ptr map = new Object;
         map->set("from", index::format(index::firstDayOfMonth(index::monthOf(base.fromDay))));
         map->set("to", index::format(index::lastDayOfMonth(index::monthOf(base.toDay))));
