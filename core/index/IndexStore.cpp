@@ -33,34 +33,39 @@ std::string idList(const std::vector<std::int64_t>& ids, std::size_t at, std::si
 }
 
 // The grains rollups are kept at: a period is a local day number, the day number of a week's
-// Monday, a month number (year * 12 + month - 1) or a year.
-enum class Kept { Day, Week, Month, Year };
+// Monday, a month number (year * 12 + month - 1), a quarter number (year * 4 + quarter - 1) or
+// a year.
+enum class Kept { Day, Week, Month, Quarter, Year };
 
 std::string rollup(Family f, Kept k) {
-    return std::string(name(f)) + (k == Kept::Day     ? ".day"
-                                   : k == Kept::Week  ? ".week"
-                                   : k == Kept::Month ? ".month"
-                                                      : ".year");
+    return std::string(name(f)) + (k == Kept::Day       ? ".day"
+                                   : k == Kept::Week    ? ".week"
+                                   : k == Kept::Month   ? ".month"
+                                   : k == Kept::Quarter ? ".quarter"
+                                                        : ".year");
 }
 
 std::int64_t periodOf(std::int64_t day, Kept k) {
-    return k == Kept::Day     ? day
-           : k == Kept::Week  ? bucketStart(day, Grain::Week)
-           : k == Kept::Month ? monthOf(day)
-                              : dateOf(day).year;
+    return k == Kept::Day       ? day
+           : k == Kept::Week    ? bucketStart(day, Grain::Week)
+           : k == Kept::Month   ? monthOf(day)
+           : k == Kept::Quarter ? monthOf(day) / 3
+                                : dateOf(day).year;
 }
 
 std::int64_t firstDayOf(std::int64_t period, Kept k) {
     return k == Kept::Day || k == Kept::Week ? period
            : k == Kept::Month                ? firstDayOfMonth(period)
+           : k == Kept::Quarter              ? firstDayOfMonth(period * 3)
                                              : firstDayOfMonth(period * 12);
 }
 
 std::int64_t lastDayOf(std::int64_t period, Kept k) {
-    return k == Kept::Day     ? period
-           : k == Kept::Week  ? period + 6
-           : k == Kept::Month ? lastDayOfMonth(period)
-                              : lastDayOfMonth(period * 12 + 11);
+    return k == Kept::Day       ? period
+           : k == Kept::Week    ? period + 6
+           : k == Kept::Month   ? lastDayOfMonth(period)
+           : k == Kept::Quarter ? lastDayOfMonth(period * 3 + 2)
+                                : lastDayOfMonth(period * 12 + 11);
 }
 
 // Where a range is read from: whole years from year rows, whole months around them from month
@@ -77,7 +82,9 @@ void plan(std::int64_t fromDay, std::int64_t toDay, Kept coarsest, std::vector<S
         spans.push_back({Kept::Day, fromDay, toDay});
         return;
     }
-    const Kept finer = coarsest == Kept::Year ? Kept::Month : Kept::Day;
+    const Kept finer = coarsest == Kept::Year      ? Kept::Quarter
+                       : coarsest == Kept::Quarter ? Kept::Month
+                                                   : Kept::Day;
     std::int64_t first = periodOf(fromDay, coarsest), last = periodOf(toDay, coarsest);
     // The first period that starts in the range, the last that ends in it.
     if (firstDayOf(first, coarsest) < fromDay)
@@ -348,7 +355,7 @@ Contribution contributionOf(Session& s, const SurveyCatalog& surveys, std::size_
                                        : f == Family::Procedure ? b.procedure
                                                                 : 0;
             if (f != Family::Agency && group == 0) continue;
-            for (Kept kept : {Kept::Day, Kept::Week, Kept::Month, Kept::Year}) {
+            for (Kept kept : {Kept::Day, Kept::Week, Kept::Month, Kept::Quarter, Kept::Year}) {
                 if ((kept == Kept::Day || kept == Kept::Week) && !hasDays(f)) continue;
                 out.cells[CellKey{periodOf(b.day, kept), b.agency, group, static_cast<int>(f),
                                   static_cast<int>(kept), b.version, b.surveyId, b.channel}]
@@ -465,10 +472,11 @@ Cells IndexStore::aggregated(const CellQuery& q) {
         throw std::logic_error("index: this family is kept by month only");
     std::vector<Span> spans;
     plan(q.fromDay, q.toDay,
-         !q.buckets || q.buckets == Grain::Year                     ? Kept::Year
-         : q.buckets == Grain::Month || q.buckets == Grain::Quarter ? Kept::Month
-         : q.buckets == Grain::Week                                 ? Kept::Week
-                                                                    : Kept::Day,
+         !q.buckets || q.buckets == Grain::Year ? Kept::Year
+         : q.buckets == Grain::Quarter          ? Kept::Quarter
+         : q.buckets == Grain::Month            ? Kept::Month
+         : q.buckets == Grain::Week             ? Kept::Week
+                                                : Kept::Day,
          spans);
     // One bucket for the whole range: the database adds the periods up itself.
     const bool oneBucket = !q.buckets;

@@ -23,10 +23,10 @@ namespace hailong::index {
 /// survey version.
 enum class Family { Agency, Counter, Officer, Procedure };
 const char* name(Family f);
-/// Whether a family is kept by day as well as by month and year. Only agencies are (custom ranges
-/// and daily trends); counters, officers and procedures are kept by month, the coarsest grain that
-/// serves them, so that their rollups stay much smaller than the answers they count. Their
-/// queries cover whole months.
+/// Whether a family is kept by day and week as well as by month, quarter and year. Only agencies
+/// are (custom ranges, daily and weekly trends); counters, officers and procedures are kept by
+/// month, quarter and year, the coarsest grains that serve them, so that their rollups stay much
+/// smaller than the answers they count. Their queries cover whole months.
 bool hasDays(Family f);
 std::optional<Family> parseFamily(std::string_view text);
 

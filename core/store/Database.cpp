@@ -5,10 +5,13 @@
 #include <Poco/Data/DataException.h>
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/File.h>
 #include <Poco/Path.h>
 
 #include <mutex>
+
+#include <sqlite3.h>
 
 using namespace Poco::Data::Keywords;
 
@@ -18,6 +21,11 @@ namespace {
 void registerConnectors() {
     static std::once_flag once;
     std::call_once(once, [] {
+        // Before SQLite starts: no global memory statistics (each allocation would take a lock
+        // that parallel readers fight over), and no lock on each connection (the pool lends a
+        // connection to one thread at a time).
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+        Poco::Data::SQLite::Utility::setThreadMode(Poco::Data::SQLite::Utility::THREAD_MODE_MULTI);
         Poco::Data::SQLite::Connector::registerConnector();
         Poco::Data::PostgreSQL::Connector::registerConnector();
     });

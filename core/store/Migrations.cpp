@@ -390,6 +390,13 @@ const Migration kFeedback{
         "SUM(total), SUM(squares) FROM index_counts WHERE rollup = 'agency.day' GROUP BY "
         "survey_id, period - (period + 3) % 7, agency_id, group_id, channel, survey_version, item, "
         "value",
+        // Every family also kept by quarter, from its months: a quarter reads one period.
+        "INSERT INTO index_counts (rollup, survey_id, period, agency_id, group_id, channel, "
+        "survey_version, item, value, n, total, squares) SELECT replace(rollup, '.month', "
+        "'.quarter'), survey_id, period / 3, agency_id, group_id, channel, survey_version, item, "
+        "value, SUM(n), SUM(total), SUM(squares) FROM index_counts WHERE rollup LIKE '%.month' "
+        "GROUP BY replace(rollup, '.month', '.quarter'), survey_id, period / 3, agency_id, "
+        "group_id, channel, survey_version, item, value",
         // Reports that add agencies up (a breakdown by counter, officer, procedure; a total)
         // group in this order: the database reads it in order, with no sorting and no lookups.
         "CREATE INDEX index_counts_by_group ON index_counts(rollup, survey_id, period, group_id, "
