@@ -480,9 +480,9 @@ Cells IndexStore::aggregated(const CellQuery& q) {
          spans);
     // One bucket for the whole range: the database adds the periods up itself.
     const bool oneBucket = !q.buckets;
-    if (q.collapse && oneBucket) {
-        // Added up over agencies: one query per period, each read in index order, beats one
-        // query over the range that the database must sort.
+    if (oneBucket) {
+        // Added up over the range: one query per period, each read in the key's order, beats
+        // one query over the range that the database must sort.
         std::vector<Span> each;
         for (const Span& span : spans)
             for (std::int64_t p = span.from; p <= span.to;
@@ -504,8 +504,8 @@ Cells IndexStore::aggregated(const CellQuery& q) {
             std::string sql;
             if (q.collapse) {
                 // Added up by the database over the agencies (and channels, versions) not asked
-                // apart: far fewer rows to carry over. Grouped in the order of the index
-                // index_counts_by_group, which the database then reads in order, without sorting.
+                // apart: far fewer rows to carry over. Grouped in the order of the table's key
+                // (migration 10), which the database then reads in order, without sorting.
                 const auto& c = *q.collapse;
                 const std::string kept = std::string(oneBucket ? "" : "period, ") +
                                          "group_id, item, value" + (c.channels ? ", channel" : "") +
@@ -524,7 +524,9 @@ Cells IndexStore::aggregated(const CellQuery& q) {
                 const std::string columns =
                     "agency_id, group_id, channel, survey_version, item, value";
                 sql = oneBucket ? "SELECT 0, " + columns + ", SUM(n), SUM(total), SUM(squares)" +
-                                      where + " GROUP BY " + columns
+                                      where +
+                                      " GROUP BY group_id, item, value, channel, survey_version, "
+                                      "agency_id"
                                 : "SELECT period, " + columns + ", n, total, squares" + where;
             }
             const std::string within =

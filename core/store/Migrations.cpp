@@ -383,6 +383,30 @@ const Migration kFeedback{
             cleared_n BIGINT))",
         "CREATE UNIQUE INDEX alerts_one_open ON alerts(rule_id) WHERE cleared_at IS NULL",
         "CREATE INDEX alerts_opened ON alerts(opened_at)",
+        // The aggregates stored in the order reports read them: a period's rows by group, item
+        // and value, the agencies last. Reports that add agencies up (a total; a breakdown by
+        // counter, officer, procedure) read them in order, with no sort and no second lookup;
+        // on SQLite the rows are the key's own b-tree, so a fold writes each row once.
+        R"(CREATE TABLE index_counts_new (
+            rollup TEXT NOT NULL,
+            survey_id TEXT NOT NULL,
+            period BIGINT NOT NULL,
+            group_id BIGINT NOT NULL,
+            item TEXT NOT NULL,
+            value TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            survey_version INTEGER NOT NULL,
+            agency_id BIGINT NOT NULL,
+            n BIGINT NOT NULL,
+            total {{real}} NOT NULL,
+            squares {{real}} NOT NULL,
+            PRIMARY KEY (rollup, survey_id, period, group_id, item, value, channel,
+                         survey_version, agency_id)){{clustered}})",
+        "INSERT INTO index_counts_new (rollup, survey_id, period, group_id, item, value, channel, "
+        "survey_version, agency_id, n, total, squares) SELECT rollup, survey_id, period, group_id, "
+        "item, value, channel, survey_version, agency_id, n, total, squares FROM index_counts",
+        "DROP TABLE index_counts",
+        "ALTER TABLE index_counts_new RENAME TO index_counts",
         // Agencies also kept by week (Monday first), from their days: weekly trends read weeks.
         "INSERT INTO index_counts (rollup, survey_id, period, agency_id, group_id, channel, "
         "survey_version, item, value, n, total, squares) SELECT 'agency.week', survey_id, period "
@@ -397,10 +421,6 @@ const Migration kFeedback{
         "value, SUM(n), SUM(total), SUM(squares) FROM index_counts WHERE rollup LIKE '%.month' "
         "GROUP BY replace(rollup, '.month', '.quarter'), survey_id, period / 3, agency_id, "
         "group_id, channel, survey_version, item, value",
-        // Reports that add agencies up (a breakdown by counter, officer, procedure; a total)
-        // group in this order: the database reads it in order, with no sorting and no lookups.
-        "CREATE INDEX index_counts_by_group ON index_counts(rollup, survey_id, period, group_id, "
-        "item, value, channel, survey_version, agency_id, n, total, squares)",
     }};
 
 const std::string kLedger =
