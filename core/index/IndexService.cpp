@@ -100,7 +100,8 @@ Verification verify(IndexStore& store, const std::string& surveyId) {
     Verification v;
     const auto span = store.span(surveyId);
     if (!span) return v;
-    for (Family f : {Family::Agency, Family::Counter, Family::Officer, Family::Procedure}) {
+    for (Family f :
+         {Family::Agency, Family::Counter, Family::Officer, Family::Procedure, Family::Total}) {
         for (std::optional<Grain> g :
              {std::optional<Grain>(), std::optional<Grain>(Grain::Day),
               std::optional<Grain>(Grain::Week), std::optional<Grain>(Grain::Month),
@@ -242,11 +243,35 @@ IndexReport IndexService::report(const IndexRequest& request) {
         c.versions = request.by == "version" || request.version.has_value();
         q.collapse = c;
     }
-    const Cells cells = request.raw ? store_.raw(q) : store_.aggregated(q);
+    // The whole tree (no scope, or its only root): the total rollup, with the responses of no
+    // agency when there is no scope.
+    bool whole = false;
+    if (!request.raw && q.family == Family::Agency && request.by != "agency") {
+        int roots = 0;
+        for (const auto& [id, a] : agencies) roots += a.depth == 0 ? 1 : 0;
+        const auto scope =
+            request.scopeAgency ? agencies.find(*request.scopeAgency) : agencies.end();
+        whole = !request.scopeAgency ||
+                (scope != agencies.end() && scope->second.depth == 0 && roots == 1);
+    }
+    Cells cells;
+    if (whole) {
+        CellQuery total = q;
+        total.family = Family::Total;
+        total.collapse->within.clear();
+        cells = store_.aggregated(total);
+        if (!request.scopeAgency) {
+            CellQuery none = q;
+            none.collapse->unassignedOnly = true;
+            for (auto& [cell, tally] : store_.aggregated(none)) cells[cell].merge(tally);
+        }
+    } else {
+        cells = request.raw ? store_.raw(q) : store_.aggregated(q);
+    }
 
     auto inScope = [&](std::int64_t agency) { return within(agencies, agency, scopePath); };
     std::map<std::int64_t, Named> groupNames;
-    if (q.family != Family::Agency)
+    if (q.family != Family::Agency && q.family != Family::Total)
         groupNames = namesOf(db_, request.by == "counter"   ? "counters"
                                   : request.by == "officer" ? "officers"
                                                             : "procedures");

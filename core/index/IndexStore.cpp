@@ -20,8 +20,8 @@ using Poco::Data::Statement;
 namespace hailong::index {
 namespace {
 
-constexpr Family kFamilies[] = {Family::Agency, Family::Counter, Family::Officer,
-                                Family::Procedure};
+constexpr Family kFamilies[] = {Family::Agency, Family::Counter, Family::Officer, Family::Procedure,
+                                Family::Total};
 constexpr std::size_t kChunk = 2000;
 
 // Up to `count` of `ids` from `at`, comma-separated for an IN list.
@@ -113,6 +113,7 @@ struct Stored {
     std::int64_t group(Family f) const {
         switch (f) {
             case Family::Agency:
+            case Family::Total:
                 return 0;
             case Family::Counter:
                 return counter;
@@ -254,10 +255,15 @@ void eachRaw(Session& s, const SurveyCatalog& catalog, const CellQuery& q, bool 
         if (q.channel && r.channel != *q.channel) return;
         if (q.version && r.version != *q.version) return;
         const std::int64_t group = r.group(q.family);
-        if (q.family != Family::Agency && group == 0) return;
+        if (q.family != Family::Agency && q.family != Family::Total && group == 0) return;
+        if (q.family == Family::Total && r.agency == 0) return;  // the total of agencies
+        if (q.collapse && q.collapse->unassignedOnly && r.agency != 0) return;
         const Survey* survey = versions.get(r.surveyId, r.version);
         if (!survey) return;
-        visit(Cell{r.agency, group, r.channel, r.version,
+        // The total's cells have no agency, as its rows; a report reads them as its scope's.
+        const std::int64_t agency =
+            q.family == Family::Total ? (q.collapse ? q.collapse->withinAgency : 0) : r.agency;
+        visit(Cell{agency, group, r.channel, r.version,
                    q.buckets ? bucketStart(r.day, *q.buckets) : q.fromDay},
               *survey, r.answers);
     };
@@ -277,7 +283,7 @@ Cells countRaw(Session& s, const SurveyCatalog& catalog, const CellQuery& q, boo
 }  // namespace
 
 bool hasDays(Family f) {
-    return f == Family::Agency;
+    return f == Family::Agency || f == Family::Total;
 }
 
 const char* name(Family f) {
@@ -290,6 +296,8 @@ const char* name(Family f) {
             return "officer";
         case Family::Procedure:
             return "procedure";
+        case Family::Total:
+            return "total";
     }
     return "";
 }
@@ -354,10 +362,12 @@ Contribution contributionOf(Session& s, const SurveyCatalog& surveys, std::size_
                                        : f == Family::Officer   ? b.officer
                                        : f == Family::Procedure ? b.procedure
                                                                 : 0;
-            if (f != Family::Agency && group == 0) continue;
+            if (f != Family::Agency && f != Family::Total && group == 0) continue;
+            if (f == Family::Total && b.agency == 0) continue;
+            const std::int64_t agency = f == Family::Total ? 0 : b.agency;
             for (Kept kept : {Kept::Day, Kept::Week, Kept::Month, Kept::Quarter, Kept::Year}) {
                 if ((kept == Kept::Day || kept == Kept::Week) && !hasDays(f)) continue;
-                out.cells[CellKey{periodOf(b.day, kept), b.agency, group, static_cast<int>(f),
+                out.cells[CellKey{periodOf(b.day, kept), agency, group, static_cast<int>(f),
                                   static_cast<int>(kept), b.version, b.surveyId, b.channel}]
                     .merge(tally);
             }
@@ -515,22 +525,25 @@ Cells IndexStore::aggregated(const CellQuery& q) {
                       (c.channels ? "channel" : "''") + ", " +
                       (c.versions ? "survey_version" : "0") +
                       ", item, value, SUM(n), SUM(total), SUM(squares)" + where +
-                      (c.within.empty() ? std::string()
-                                        : " AND agency_id IN (SELECT id FROM agencies WHERE path "
-                                          "LIKE " +
-                                              withinAt + ")") +
+                      (c.unassignedOnly ? std::string(" AND agency_id = 0")
+                       : c.within.empty()
+                           ? std::string()
+                           : " AND agency_id IN (SELECT id FROM agencies WHERE path LIKE " +
+                                 withinAt + ")") +
                       " GROUP BY " + kept;
             } else {
                 const std::string columns =
                     "agency_id, group_id, channel, survey_version, item, value";
-                sql = oneBucket ? "SELECT 0, " + columns + ", SUM(n), SUM(total), SUM(squares)" +
-                                      where +
-                                      " GROUP BY group_id, item, value, channel, survey_version, "
-                                      "agency_id"
-                                : "SELECT period, " + columns + ", n, total, squares" + where;
+                sql = oneBucket
+                          ? "SELECT 0, " + columns + ", SUM(n), SUM(total), SUM(squares)" + where +
+                                " GROUP BY group_id, item, value, channel, survey_version, "
+                                "agency_id"
+                          : "SELECT period, " + columns + ", n, total, squares" + where;
             }
             const std::string within =
-                q.collapse && !q.collapse->within.empty() ? q.collapse->within + "%" : "";
+                q.collapse && !q.collapse->unassignedOnly && !q.collapse->within.empty()
+                    ? q.collapse->within + "%"
+                    : "";
             auto row = [&](std::int64_t period, std::int64_t agency, std::int64_t group,
                            std::string channel, int version, std::string item, std::string value,
                            std::int64_t n, double total, double squares) {

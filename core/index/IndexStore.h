@@ -20,13 +20,14 @@
 namespace hailong::index {
 
 /// The families of breakdowns kept as rollups. Every cell also knows its agency, channel and
-/// survey version.
-enum class Family { Agency, Counter, Officer, Procedure };
+/// survey version. Total adds every agency up (responses without an agency apart): the
+/// province-wide figures read it instead of adding every agency up at each request.
+enum class Family { Agency, Counter, Officer, Procedure, Total };
 const char* name(Family f);
 /// Whether a family is kept by day and week as well as by month, quarter and year. Only agencies
-/// are (custom ranges, daily and weekly trends); counters, officers and procedures are kept by
-/// month, quarter and year, the coarsest grains that serve them, so that their rollups stay much
-/// smaller than the answers they count. Their queries cover whole months.
+/// and the total are (custom ranges, daily and weekly trends); counters, officers and procedures
+/// are kept by month, quarter and year, the coarsest grains that serve them, so that their rollups
+/// stay much smaller than the answers they count. Their queries cover whole months.
 bool hasDays(Family f);
 std::optional<Family> parseFamily(std::string_view text);
 
@@ -56,6 +57,7 @@ struct CellQuery {
         std::string within;
         std::int64_t withinAgency = 0;
         bool channels = false, versions = false;
+        bool unassignedOnly = false;  ///< only responses without an agency (agency 0)
     };
     std::optional<Collapse> collapse;
 };

@@ -421,6 +421,14 @@ const Migration kFeedback{
         "value, SUM(n), SUM(total), SUM(squares) FROM index_counts WHERE rollup LIKE '%.month' "
         "GROUP BY replace(rollup, '.month', '.quarter'), survey_id, period / 3, agency_id, "
         "group_id, channel, survey_version, item, value",
+        // Every agency added up (responses without an agency apart), by day, week, month,
+        // quarter and year: what the province-wide figures read.
+        "INSERT INTO index_counts (rollup, survey_id, period, group_id, item, value, channel, "
+        "survey_version, agency_id, n, total, squares) SELECT replace(rollup, 'agency.', "
+        "'total.'), survey_id, period, group_id, item, value, channel, survey_version, 0, SUM(n), "
+        "SUM(total), SUM(squares) FROM index_counts WHERE rollup LIKE 'agency.%' AND agency_id "
+        "<> 0 GROUP BY replace(rollup, 'agency.', 'total.'), survey_id, period, group_id, item, "
+        "value, channel, survey_version",
     }};
 
 const std::string kLedger =
