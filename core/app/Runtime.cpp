@@ -138,6 +138,7 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
     Database::Options dbOptions;
     dbOptions.poolSize = static_cast<std::size_t>(std::max(2, config.getInt("db.pool_size")));
     dbOptions.busyTimeoutMs = config.getInt("db.busy_timeout_ms");
+    dbOptions.sqliteCacheMb = std::max(1, config.getInt("db.sqlite_cache_mb"));
     db_ = std::make_unique<Database>(url, dbOptions);
     surveys_ = std::make_unique<SurveyStore>(*db_);
     directory_ = std::make_unique<DirectoryStore>(*db_, text_);

@@ -21,6 +21,7 @@ const std::vector<Setting>& settings() {
          "postgresql://USER[:PASSWORD]@HOST[:PORT]/DB"},
         {"db.pool_size", "8", "Database connections kept open"},
         {"db.busy_timeout_ms", "5000", "SQLite: how long a write waits for the lock"},
+        {"db.sqlite_cache_mb", "16", "SQLite: page cache of each connection, in MB"},
         {"http.host", "127.0.0.1", "Address to listen on (0.0.0.0 for every interface)"},
         {"http.port", "8080", "Port to listen on"},
         {"http.threads", "64", "Worker threads; each keep-alive client holds one while connected"},
@@ -169,8 +170,8 @@ Settings Settings::load(const std::string& file, const std::map<std::string, std
 
     // Check the numeric settings now, with a message naming the key.
     for (const char* key :
-         {"db.pool_size", "db.busy_timeout_ms", "http.port", "http.threads", "http.queue",
-          "http.keep_alive_timeout_s", "http.max_body_bytes", "http.io_timeout_s",
+         {"db.pool_size", "db.busy_timeout_ms", "db.sqlite_cache_mb", "http.port", "http.threads",
+          "http.queue", "http.keep_alive_timeout_s", "http.max_body_bytes", "http.io_timeout_s",
           "ingest.batch_max", "ingest.queue_max", "outbox.poll_ms", "outbox.max_attempts",
           "index.fold_interval_ms", "alerts.settle_ms", "alerts.sweep_seconds", "mail.smtp_port"}) {
         int v = 0;

@@ -100,8 +100,8 @@ Verification verify(IndexStore& store, const std::string& surveyId) {
     Verification v;
     const auto span = store.span(surveyId);
     if (!span) return v;
-    for (Family f :
-         {Family::Agency, Family::Counter, Family::Officer, Family::Procedure, Family::Total}) {
+    for (Family f : {Family::Agency, Family::Counter, Family::Officer, Family::Procedure,
+                     Family::Total, Family::ProcedureTotal}) {
         for (std::optional<Grain> g :
              {std::optional<Grain>(), std::optional<Grain>(Grain::Day),
               std::optional<Grain>(Grain::Week), std::optional<Grain>(Grain::Month),
@@ -243,10 +243,11 @@ IndexReport IndexService::report(const IndexRequest& request) {
         c.versions = request.by == "version" || request.version.has_value();
         q.collapse = c;
     }
-    // The whole tree (no scope, or its only root): the total rollup, with the responses of no
-    // agency when there is no scope.
+    // The whole tree (no scope, or its only root): the family added up over every agency, with
+    // the responses of no agency when there is no scope.
     bool whole = false;
-    if (!request.raw && q.family == Family::Agency && request.by != "agency") {
+    const std::optional<Family> wholeTree = wholeTreeOf(q.family);
+    if (!request.raw && wholeTree && request.by != "agency") {
         int roots = 0;
         for (const auto& [id, a] : agencies) roots += a.depth == 0 ? 1 : 0;
         const auto scope =
@@ -257,7 +258,7 @@ IndexReport IndexService::report(const IndexRequest& request) {
     Cells cells;
     if (whole) {
         CellQuery total = q;
-        total.family = Family::Total;
+        total.family = *wholeTree;
         total.collapse->within.clear();
         cells = store_.aggregated(total);
         if (!request.scopeAgency) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -20,8 +21,8 @@ using Poco::Data::Statement;
 namespace hailong::index {
 namespace {
 
-constexpr Family kFamilies[] = {Family::Agency, Family::Counter, Family::Officer, Family::Procedure,
-                                Family::Total};
+constexpr Family kFamilies[] = {Family::Agency,    Family::Counter, Family::Officer,
+                                Family::Procedure, Family::Total,   Family::ProcedureTotal};
 constexpr std::size_t kChunk = 2000;
 
 // Up to `count` of `ids` from `at`, comma-separated for an IN list.
@@ -120,6 +121,7 @@ struct Stored {
             case Family::Officer:
                 return officer;
             case Family::Procedure:
+            case Family::ProcedureTotal:
                 return procedure;
         }
         return 0;
@@ -206,7 +208,9 @@ private:
 // much as the query on large reads): `sql` selects period, agency, group, channel, version, item,
 // value, n, total, squares with $1 rollup, $2 survey, $3 the first period, $4 the last one unless
 // the query asks `single` period, and then, when `within` is not empty, an agency path pattern;
-// `row` gets each row.
+// `row` gets each row. Consecutive rows of the same key are added up here before `row` sees
+// them: the rows come in the table's key order, so that a query can leave adding up over
+// agencies to this loop, far cheaper than the database's GROUP BY.
 template <class Row>
 void readSqlite(Session& s, const std::string& sql, const std::string& rollupName,
                 const std::string& surveyId, std::int64_t from, bool single, std::int64_t to,
@@ -223,20 +227,47 @@ void readSqlite(Session& s, const std::string& sql, const std::string& rollupNam
     if (!within.empty())
         sqlite3_bind_text(st, single ? 4 : 5, within.data(), static_cast<int>(within.size()),
                           SQLITE_STATIC);
-    auto text = [&](int col) {
+    auto view = [&](int col) {
         const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
-        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col)))
-                 : std::string();
+        return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col)))
+                 : std::string_view();
+    };
+    struct Pending {
+        bool any = false;
+        std::int64_t period = 0, agency = 0, group = 0, n = 0;
+        std::string channel, item, value;
+        int version = 0;
+        double total = 0, squares = 0;
+    } p;
+    auto flush = [&] {
+        if (p.any)
+            row(p.period, p.agency, p.group, std::move(p.channel), p.version, std::move(p.item),
+                std::move(p.value), p.n, p.total, p.squares);
+        p.any = false;
     };
     for (;;) {
         const int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE) return;
+        if (rc == SQLITE_DONE) break;
         if (rc != SQLITE_ROW)
             throw std::runtime_error(std::string("index aggregates: ") + sqlite3_errmsg(db));
-        row(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
-            text(3), sqlite3_column_int(st, 4), text(5), text(6), sqlite3_column_int64(st, 7),
-            sqlite3_column_double(st, 8), sqlite3_column_double(st, 9));
+        const std::int64_t period = sqlite3_column_int64(st, 0),
+                           agency = sqlite3_column_int64(st, 1),
+                           group = sqlite3_column_int64(st, 2);
+        const int version = sqlite3_column_int(st, 4);
+        const std::string_view channel = view(3), item = view(5), value = view(6);
+        if (!p.any || p.period != period || p.agency != agency || p.group != group ||
+            p.version != version || p.channel != channel || p.item != item || p.value != value) {
+            flush();
+            p.any = true;
+            p.period = period, p.agency = agency, p.group = group, p.version = version;
+            p.channel = channel, p.item = item, p.value = value;
+            p.n = 0, p.total = 0, p.squares = 0;
+        }
+        p.n += sqlite3_column_int64(st, 7);
+        p.total += sqlite3_column_double(st, 8);
+        p.squares += sqlite3_column_double(st, 9);
     }
+    flush();
 }
 
 // Counts raw responses into the cells of `q`: every stored one, or only the tail not folded
@@ -256,13 +287,13 @@ void eachRaw(Session& s, const SurveyCatalog& catalog, const CellQuery& q, bool 
         if (q.version && r.version != *q.version) return;
         const std::int64_t group = r.group(q.family);
         if (q.family != Family::Agency && q.family != Family::Total && group == 0) return;
-        if (q.family == Family::Total && r.agency == 0) return;  // the total of agencies
+        if (isWholeTree(q.family) && r.agency == 0) return;  // added up over the agencies
         if (q.collapse && q.collapse->unassignedOnly && r.agency != 0) return;
         const Survey* survey = versions.get(r.surveyId, r.version);
         if (!survey) return;
         // The total's cells have no agency, as its rows; a report reads them as its scope's.
         const std::int64_t agency =
-            q.family == Family::Total ? (q.collapse ? q.collapse->withinAgency : 0) : r.agency;
+            isWholeTree(q.family) ? (q.collapse ? q.collapse->withinAgency : 0) : r.agency;
         visit(Cell{agency, group, r.channel, r.version,
                    q.buckets ? bucketStart(r.day, *q.buckets) : q.fromDay},
               *survey, r.answers);
@@ -298,8 +329,20 @@ const char* name(Family f) {
             return "procedure";
         case Family::Total:
             return "total";
+        case Family::ProcedureTotal:
+            return "procedure_total";
     }
     return "";
+}
+
+std::optional<Family> wholeTreeOf(Family f) {
+    if (f == Family::Agency) return Family::Total;
+    if (f == Family::Procedure) return Family::ProcedureTotal;
+    return std::nullopt;
+}
+
+bool isWholeTree(Family f) {
+    return f == Family::Total || f == Family::ProcedureTotal;
 }
 
 std::optional<Family> parseFamily(std::string_view text) {
@@ -358,13 +401,14 @@ Contribution contributionOf(Session& s, const SurveyCatalog& surveys, std::size_
     });
     for (const auto& [b, tally] : base)
         for (Family f : kFamilies) {
-            const std::int64_t group = f == Family::Counter     ? b.counter
-                                       : f == Family::Officer   ? b.officer
-                                       : f == Family::Procedure ? b.procedure
-                                                                : 0;
+            const std::int64_t group = f == Family::Counter   ? b.counter
+                                       : f == Family::Officer ? b.officer
+                                       : f == Family::Procedure || f == Family::ProcedureTotal
+                                           ? b.procedure
+                                           : 0;
             if (f != Family::Agency && f != Family::Total && group == 0) continue;
-            if (f == Family::Total && b.agency == 0) continue;
-            const std::int64_t agency = f == Family::Total ? 0 : b.agency;
+            if (isWholeTree(f) && b.agency == 0) continue;
+            const std::int64_t agency = isWholeTree(f) ? 0 : b.agency;
             for (Kept kept : {Kept::Day, Kept::Week, Kept::Month, Kept::Quarter, Kept::Year}) {
                 if ((kept == Kept::Day || kept == Kept::Week) && !hasDays(f)) continue;
                 out.cells[CellKey{periodOf(b.day, kept), agency, group, static_cast<int>(f),
@@ -503,6 +547,8 @@ Cells IndexStore::aggregated(const CellQuery& q) {
     const bool sqlite = db_.backend() == Backend::SQLite;
     return db_.snapshot([&](Session& s) {
         Cells cells;
+        Tally* last = nullptr;
+        Cell lastCell;
         for (const Span& span : spans) {
             const std::string rollupName = rollup(q.family, span.kept);
             // One period is asked as such: the database then reads the grouping index in order.
@@ -513,9 +559,9 @@ Cells IndexStore::aggregated(const CellQuery& q) {
             const std::string withinAt = single ? "$4" : "$5";
             std::string sql;
             if (q.collapse) {
-                // Added up by the database over the agencies (and channels, versions) not asked
-                // apart: far fewer rows to carry over. Grouped in the order of the table's key
-                // (migration 10), which the database then reads in order, without sorting.
+                // Added up over the agencies (and channels, versions) not asked apart: far fewer
+                // rows to carry over. On SQLite the rows come in the order of the table's key
+                // (migration 10) and readSqlite adds neighbours up; elsewhere the database does.
                 const auto& c = *q.collapse;
                 const std::string kept = std::string(oneBucket ? "" : "period, ") +
                                          "group_id, item, value" + (c.channels ? ", channel" : "") +
@@ -523,22 +569,21 @@ Cells IndexStore::aggregated(const CellQuery& q) {
                 sql = "SELECT " + std::string(oneBucket ? "0" : "period") + ", " +
                       std::to_string(c.withinAgency) + ", group_id, " +
                       (c.channels ? "channel" : "''") + ", " +
-                      (c.versions ? "survey_version" : "0") +
-                      ", item, value, SUM(n), SUM(total), SUM(squares)" + where +
+                      (c.versions ? "survey_version" : "0") + ", item, value, " +
+                      (sqlite ? "n, total, squares" : "SUM(n), SUM(total), SUM(squares)") + where +
                       (c.unassignedOnly ? std::string(" AND agency_id = 0")
                        : c.within.empty()
                            ? std::string()
                            : " AND agency_id IN (SELECT id FROM agencies WHERE path LIKE " +
                                  withinAt + ")") +
-                      " GROUP BY " + kept;
+                      (sqlite ? "" : " GROUP BY " + kept);
             } else {
-                const std::string columns =
-                    "agency_id, group_id, channel, survey_version, item, value";
-                sql = oneBucket
-                          ? "SELECT 0, " + columns + ", SUM(n), SUM(total), SUM(squares)" + where +
-                                " GROUP BY group_id, item, value, channel, survey_version, "
-                                "agency_id"
-                          : "SELECT period, " + columns + ", n, total, squares" + where;
+                // Every query reads one period or keeps its periods apart: its rows are
+                // distinct already (the table's key).
+                sql = std::string("SELECT ") + (oneBucket ? "0" : "period") +
+                      ", agency_id, group_id, channel, survey_version, item, value, n, total, "
+                      "squares" +
+                      where;
             }
             const std::string within =
                 q.collapse && !q.collapse->unassignedOnly && !q.collapse->within.empty()
@@ -552,7 +597,11 @@ Cells IndexStore::aggregated(const CellQuery& q) {
                 const std::int64_t day = firstDayOf(period, span.kept);
                 Cell c{agency, group, std::move(channel), version,
                        q.buckets ? bucketStart(day, *q.buckets) : q.fromDay};
-                addRow(cells[c], TallyRow{std::move(item), std::move(value), n, total, squares});
+                if (!last || !(c == lastCell)) {  // rows come by cell: look each cell up once
+                    last = &cells[c];
+                    lastCell = std::move(c);
+                }
+                addRow(*last, TallyRow{std::move(item), std::move(value), n, total, squares});
             };
             if (sqlite) {
                 readSqlite(s, sql, rollupName, q.surveyId, span.from, single, span.to, within, row);
@@ -707,9 +756,11 @@ std::optional<std::pair<std::int64_t, std::int64_t>> IndexStore::span(const std:
     // The folded days from the day rollup's key, the rest from the tail: no scan of responses.
     return db_.snapshot([&](Session& s) -> std::optional<std::pair<std::int64_t, std::int64_t>> {
         Poco::Nullable<std::int64_t> first, last;
-        s << "SELECT MIN(period), MAX(period) FROM index_counts WHERE rollup = 'agency.day' AND "
-             "survey_id = $1",
-            bind(surveyId), into(first), into(last), now;
+        // Two subqueries: each is one seek along the key (MIN and MAX together scan every row).
+        s << "SELECT (SELECT MIN(period) FROM index_counts WHERE rollup = 'agency.day' AND "
+             "survey_id = $1), (SELECT MAX(period) FROM index_counts WHERE rollup = 'agency.day' "
+             "AND survey_id = $2)",
+            bind(surveyId), bind(surveyId), into(first), into(last), now;
         std::optional<std::pair<std::int64_t, std::int64_t>> out;
         if (!first.isNull() && !last.isNull()) out = std::make_pair(first.value(), last.value());
         readResponses(s, "r.folded = 0", nullptr, static_cast<std::size_t>(-1),

@@ -20,10 +20,16 @@
 namespace hailong::index {
 
 /// The families of breakdowns kept as rollups. Every cell also knows its agency, channel and
-/// survey version. Total adds every agency up (responses without an agency apart): the
-/// province-wide figures read it instead of adding every agency up at each request.
-enum class Family { Agency, Counter, Officer, Procedure, Total };
+/// survey version. Total adds every agency up (responses without an agency apart), and
+/// ProcedureTotal each procedure over every agency: the province-wide figures read them instead
+/// of adding every agency up at each request. Counters and officers need no such family: each
+/// belongs to one agency.
+enum class Family { Agency, Counter, Officer, Procedure, Total, ProcedureTotal };
 const char* name(Family f);
+/// The family keeping `f` added up over every agency, if there is one.
+std::optional<Family> wholeTreeOf(Family f);
+/// Whether `f` is added up over every agency (its rows and cells have no agency of their own).
+bool isWholeTree(Family f);
 /// Whether a family is kept by day and week as well as by month, quarter and year. Only agencies
 /// and the total are (custom ranges, daily and weekly trends); counters, officers and procedures
 /// are kept by month, quarter and year, the coarsest grains that serve them, so that their rollups

@@ -31,6 +31,7 @@ public:
     struct Options {
         std::size_t poolSize = 8;
         int busyTimeoutMs = 5000;
+        int sqliteCacheMb = 16;  ///< SQLite: page cache of each connection
         std::chrono::milliseconds acquireTimeout{10000};
     };
 

@@ -429,6 +429,13 @@ const Migration kFeedback{
         "SUM(total), SUM(squares) FROM index_counts WHERE rollup LIKE 'agency.%' AND agency_id "
         "<> 0 GROUP BY replace(rollup, 'agency.', 'total.'), survey_id, period, group_id, item, "
         "value, channel, survey_version",
+        // Each procedure over every agency, by month, quarter and year.
+        "INSERT INTO index_counts (rollup, survey_id, period, group_id, item, value, channel, "
+        "survey_version, agency_id, n, total, squares) SELECT replace(rollup, 'procedure.', "
+        "'procedure_total.'), survey_id, period, group_id, item, value, channel, survey_version, "
+        "0, SUM(n), SUM(total), SUM(squares) FROM index_counts WHERE rollup LIKE 'procedure.%' "
+        "AND agency_id <> 0 GROUP BY replace(rollup, 'procedure.', 'procedure_total.'), "
+        "survey_id, period, group_id, item, value, channel, survey_version",
     }};
 
 const std::string kLedger =
