@@ -275,7 +275,9 @@ void addDashboardView(Object::Ptr data, const std::string& lang, const ConsoleTe
         Object::Ptr c = at(comments, i);
         c->set("when", console::whenIso(c->getValue<std::string>("answered_at"), lang));
         c->set("channel_label", text("channel_" + c->getValue<std::string>("channel")));
-        if (c->has("mood")) c->set("mood_text", decimal(c->getValue<double>("mood"), lang));
+        // On the 0-100 scale every rating is read on: "0/100" says which end is which.
+        if (c->has("mood"))
+            c->set("mood_text", std::to_string(std::lround(c->getValue<double>("mood"))) + "/100");
         const std::string feel = c->getValue<std::string>("sentiment");
         if (!feel.empty()) c->set("sentiment_label", text("sentiment_" + feel));
         std::string tags;
