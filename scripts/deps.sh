@@ -10,7 +10,7 @@ what=${1:-build}
 build=(cmake ninja-build g++ ccache pkg-config libpoco-dev libsqlite3-dev libicu-dev
        libkainjow-mustache-dev libpq-dev libargon2-dev libqrencode-dev)
 test=(catch2 postgresql util-linux sqlite3 hunspell-vi clang chromium nodejs npm kannel kannel-extras
-      zbar-tools librsvg2-bin)
+      zbar-tools librsvg2-bin python3)
 packages=("${build[@]}")
 [[ "$what" == test || "$what" == bench ]] && packages+=("${test[@]}")
 [[ "$what" == bench ]] && packages+=(wrk)
