@@ -1,4 +1,5 @@
 // hailong — the binary: serve, migrate, plugins, config, version, demo, import.
+#include "app/ApiSupport.h"
 #include "app/Demo.h"
 #include "app/IndexApi.h"
 #include "app/Paths.h"
@@ -7,6 +8,8 @@
 #include "common/Clock.h"
 #include "common/Random.h"
 #include "directory/DirectoryImporter.h"
+#include "export/ResponseExport.h"
+#include "index/Periods.h"
 #include "store/Migrations.h"
 #include "survey/SurveyParser.h"
 #include "text/Decoding.h"
@@ -31,6 +34,9 @@
 #include <Poco/Util/OptionSet.h>
 #include <Poco/Util/ServerApplication.h>
 
+#include <unistd.h>
+#include <chrono>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -73,7 +79,11 @@ constexpr const char* kUsage =
     "  index drivers --survey ID [--index ID]  which criteria move an index most\n"
     "  index d766 [--from DATE] [--to DATE] [--agency CODE]  Decision 766 satisfaction ratios\n"
     "  index fold              count every new response into the aggregates now\n"
-    "  index verify [--survey ID]  check the aggregates against the raw responses\n";
+    "  index verify [--survey ID]  check the aggregates against the raw responses\n"
+    "  export --survey ID --format csv|csv-excel|jsonl --out FILE [--delimiter ;]\n"
+    "         [--version N] [--agency CODE] [--from DATE] [--to DATE] [--channel C]\n"
+    "         [--procedure CODE] [--lang vi|en]\n"
+    "                          the survey's responses, a column per question\n";
 
 // Nodes of an index tree: what "N indices" means to the person who wrote the file.
 std::size_t indexCount(const std::vector<IndexDefinition>& indices) {
@@ -119,6 +129,10 @@ protected:
         add("format", "", "index: table (default), json or csv", "FORMAT");
         add("raw", "", "index: count the raw responses, not the aggregates", nullptr);
         add("index", "", "index drivers: the index whose drivers to find", "ID");
+        add("out", "", "export: the file to write", "FILE");
+        add("delimiter", "", "export csv-excel: , or ; (default ;)", "CHAR");
+        add("procedure", "", "export: only this procedure (its code)", "CODE");
+        add("version", "", "export: only this survey version", "N");
     }
 
     void onOption(const std::string& name, const std::string& value) {
@@ -205,6 +219,7 @@ protected:
             if (command == "user") return user(args);
             if (command == "text") return text(args);
             if (command == "index") return indexCommand(args);
+            if (command == "export") return exportCommand();
             std::cerr << "hailong: unknown command \"" << command << "\"\n\nUsage: hailong COMMAND "
                       << "[options]\n"
                       << kUsage;
@@ -644,6 +659,69 @@ private:
         }
         std::cerr << "usage: hailong device pair CODE | revoke CODE | list [--agency CODE]\n";
         return EXIT_USAGE;
+    }
+
+    // hailong export: the responses of a survey to a file, with progress on stderr.
+    int exportCommand() {
+        auto param = [&](const char* name) {
+            auto it = indexParams_.find(name);
+            return it == indexParams_.end() ? std::string() : it->second;
+        };
+        const std::string format = param("format"), out = param("out");
+        if (param("survey").empty() || out.empty() ||
+            (format != "csv" && format != "csv-excel" && format != "jsonl")) {
+            std::cerr << "usage: hailong export --survey ID --format csv|csv-excel|jsonl --out "
+                         "FILE [--delimiter ;] [--version N] [--agency CODE] [--from DATE] "
+                         "[--to DATE] [--channel C] [--procedure CODE] [--lang vi|en]\n";
+            return EXIT_USAGE;
+        }
+        const std::string delimiter = param("delimiter").empty() ? ";" : param("delimiter");
+        if (delimiter != ";" && delimiter != ",")
+            throw Problem(400, "query.one_of", {{"name", "delimiter"}, {"values", ", ;"}});
+        Runtime rt(settings_->config(), paths_, log());
+        rt.prepare();
+        exports::ExportFilter filter;
+        filter.surveyId = param("survey");
+        filter.language = lang_;
+        if (!param("version").empty())
+            filter.version = queryInteger("version", param("version"), 1, 1000000);
+        if (!agency_.empty()) {
+            const auto a = rt.directory().agency(agency_);
+            if (!a)
+                throw Problem(404, "directory.not_found", {{"kind", "agency"}, {"code", agency_}});
+            filter.scopePath = a->path;
+        }
+        auto day = [](const std::string& name, const std::string& text) {
+            if (auto d = index::parseDay(text)) return *d;
+            throw Problem(400, "query.date", {{"name", name}, {"value", text}});
+        };
+        if (from_ != "auto") filter.fromDay = day("from", from_);
+        if (!param("to").empty()) filter.toDay = day("to", param("to"));
+        if (!param("channel").empty()) filter.channel = param("channel");
+        if (!param("procedure").empty()) filter.procedureCode = param("procedure");
+        // Written to FILE.part, renamed when complete: a file under the name asked is whole.
+        const std::string part = out + ".part";
+        std::ofstream file(part, std::ios::binary | std::ios::trunc);
+        if (!file) throw std::runtime_error("cannot write " + part);
+        auto sink = format == "jsonl" ? exports::jsonLinesSink(file)
+                                      : exports::csvSink(file, format == "csv-excel", delimiter[0]);
+        const auto started = std::chrono::steady_clock::now();
+        auto elapsed = [&] {
+            return std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                .count();
+        };
+        const std::size_t rows = exports::exportResponses(
+            rt.database(), rt.surveys(), rt.messages(), filter, *sink, [&](std::size_t done) {
+                if (!isatty(2)) return;  // a progress line is for a person watching
+                std::cerr << "\r" << done << " rows, "
+                          << static_cast<long>(done / std::max(elapsed(), 1e-3)) << " rows/s"
+                          << std::flush;
+            });
+        file.close();
+        if (!file) throw std::runtime_error("cannot write " + part);
+        Poco::File(part).renameTo(out);
+        std::cerr << "\r" << rows << " rows written to " << out << " in " << elapsed() << " s\n";
+        return EXIT_OK;
     }
 
     int indexCommand(const ArgVec& args) {
