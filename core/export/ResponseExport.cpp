@@ -309,7 +309,7 @@ std::size_t exportResponses(Database& db, const SurveyCatalog& surveys, const Me
                         break;
                 }
             }
-            // Multiple-choice flags: 0 when the question was answered, else missing.
+            // Multiple-choice flags: 0 or 1 when the question was answered, else missing.
             std::set<std::string> answered;
             for (; a < answerOf.size() && answerOf[a] < id[r]; ++a) {
             }
@@ -317,6 +317,12 @@ std::size_t exportResponses(Database& db, const SurveyCatalog& surveys, const Me
                 auto q = questions.find(question[a]);
                 if (q == questions.end()) continue;  // a question of another version
                 const Question& qq = *q->second;
+                // A multiple choice answered (by its options or its other text): 0 for every
+                // option not chosen.
+                if (qq.type == QuestionType::MultipleChoice && answered.insert(qq.id).second)
+                    for (const QuestionOption& o : qq.options)
+                        if (auto it = chosenAt.find({qq.id, o.id}); it != chosenAt.end())
+                            cells[it->second] = number(0);
                 const bool isOther = valueNum[a].isNull() && qq.type != QuestionType::Text &&
                                      qq.type != QuestionType::DossierCode;
                 if (isOther) {
@@ -325,10 +331,6 @@ std::size_t exportResponses(Database& db, const SurveyCatalog& surveys, const Me
                     continue;
                 }
                 if (qq.type == QuestionType::MultipleChoice) {
-                    if (answered.insert(qq.id).second)
-                        for (const QuestionOption& o : qq.options)
-                            if (auto it = chosenAt.find({qq.id, o.id}); it != chosenAt.end())
-                                cells[it->second] = number(0);
                     if (auto it = chosenAt.find({qq.id, valueText[a]}); it != chosenAt.end())
                         cells[it->second] = number(1);
                     continue;

@@ -115,6 +115,7 @@ TEST_CASE("export: every answer in its column, filters and scope, neutralised ce
         CHECK(second.at("reasons_waiting").empty());  // not asked: missing
         const auto& third = byReceipt.at(c);
         CHECK(third.at("reasons_other") == "'=HYPERLINK(\"x\")");
+        CHECK(third.at("reasons_waiting") == "0");  // only the other text: no option chosen
         CHECK(third.at("comment") == "'@bấm");
         for (const auto& r : rows)
             for (const auto& [name, value] : r) CHECK(name.find("phone") == std::string::npos);
