@@ -710,15 +710,22 @@ private:
             return std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
                 .count();
         };
-        const std::size_t rows = exports::exportResponses(
-            rt.database(), rt.surveys(), rt.messages(), filter, *sink, [&](std::size_t done) {
-                if (!isatty(2)) return;  // a progress line is for a person watching
-                std::cerr << "\r" << done << " rows, "
-                          << static_cast<long>(done / std::max(elapsed(), 1e-3)) << " rows/s"
-                          << std::flush;
-            });
-        file.close();
-        if (!file) throw std::runtime_error("cannot write " + part);
+        std::size_t rows = 0;
+        try {
+            rows = exports::exportResponses(
+                rt.database(), rt.surveys(), rt.messages(), filter, *sink, [&](std::size_t done) {
+                    if (!isatty(2)) return;  // a progress line is for a person watching
+                    std::cerr << "\r" << done << " rows, "
+                              << static_cast<long>(done / std::max(elapsed(), 1e-3)) << " rows/s"
+                              << std::flush;
+                });
+            file.close();
+            if (!file) throw std::runtime_error("cannot write " + part);
+        } catch (...) {
+            file.close();
+            Poco::File(part).remove();  // no half file left behind
+            throw;
+        }
         Poco::File(part).renameTo(out);
         std::cerr << "\r" << rows << " rows written to " << out << " in " << elapsed() << " s\n";
         return EXIT_OK;
