@@ -2,6 +2,7 @@
 
 #include "app/Runtime.h"
 #include "common/Clock.h"
+#include "index/Periods.h"
 
 #include <hailong/Hmac.h>
 #include <hailong/Problem.h>
@@ -34,6 +35,11 @@ int queryInteger(const std::string& name, const std::string& text, int min, int 
     }
     throw Problem(400, "query.integer",
                   {{"name", name}, {"min", std::to_string(min)}, {"max", std::to_string(max)}});
+}
+
+std::int64_t queryDay(const std::string& name, const std::string& text) {
+    if (auto d = index::parseDay(text)) return *d;
+    throw Problem(400, "query.date", {{"name", name}, {"value", text}});
 }
 
 Poco::JSON::Object::Ptr localized(const LocalizedText& text) {

@@ -65,6 +65,9 @@ void audit(Runtime& rt, const HttpRequest& request, const Caller& who, const std
 /// otherwise.
 int queryInteger(const std::string& name, const std::string& text, int min, int max);
 
+/// Parameter `name` as a local day (YYYY-MM-DD); Problem(400) naming it and the form otherwise.
+std::int64_t queryDay(const std::string& name, const std::string& text);
+
 /// Text in several languages as a JSON object {"vi": ..., "en": ...}.
 Poco::JSON::Object::Ptr localized(const LocalizedText& text);
 

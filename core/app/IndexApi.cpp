@@ -51,11 +51,6 @@ std::string number(const std::optional<double>& v, int decimals = 2) {
     return buffer;
 }
 
-std::int64_t day(const std::string& name, const std::string& text) {
-    if (auto d = index::parseDay(text)) return *d;
-    throw Problem(400, "query.date", {{"name", name}, {"value", text}});
-}
-
 // The caller's scope: an API key sees its own agency subtree only.
 void applyScope(Runtime& rt, const HttpRequest& r, index::IndexRequest& request) {
     const Caller who = caller(rt, r);
@@ -97,9 +92,9 @@ index::IndexRequest indexRequest(Runtime& rt, const ParamSource& param, bool sur
     const auto from = param("from"), to = param("to");
     const auto span = r.surveyId.empty() ? std::nullopt : rt.indices().store().span(r.surveyId);
     const std::int64_t today = index::localDay(nowMs());
-    r.toDay = to && !to->empty() ? day("to", *to) : span ? span->second : today;
+    r.toDay = to && !to->empty() ? queryDay("to", *to) : span ? span->second : today;
     const std::int64_t yearStart = index::bucketStart(r.toDay, index::Grain::Year);
-    r.fromDay = from && !from->empty() ? day("from", *from)
+    r.fromDay = from && !from->empty() ? queryDay("from", *from)
                 : span                 ? span->first
                 : r.surveyId.empty()   ? yearStart
                                        : r.toDay;
@@ -285,8 +280,8 @@ void registerIndexApi(Runtime& rt) {
         auto after = indexRequest(rt, [&r](const std::string& n) { return r.queryParam(n); });
         applyScope(rt, r, after);
         auto before = after;
-        before.fromDay = day("before_from", r.queryParam("before_from").value_or(""));
-        before.toDay = day("before_to", r.queryParam("before_to").value_or(""));
+        before.fromDay = queryDay("before_from", r.queryParam("before_from").value_or(""));
+        before.toDay = queryDay("before_to", r.queryParam("before_to").value_or(""));
         const auto a = rt.indices().report(after), b = rt.indices().report(before);
         Array::Ptr changes = new Array;
         for (const index::Change& c :

@@ -9,7 +9,6 @@
 #include "common/Random.h"
 #include "directory/DirectoryImporter.h"
 #include "export/ResponseExport.h"
-#include "index/Periods.h"
 #include "store/Migrations.h"
 #include "survey/SurveyParser.h"
 #include "text/Decoding.h"
@@ -691,12 +690,8 @@ private:
                 throw Problem(404, "directory.not_found", {{"kind", "agency"}, {"code", agency_}});
             filter.scopePath = a->path;
         }
-        auto day = [](const std::string& name, const std::string& text) {
-            if (auto d = index::parseDay(text)) return *d;
-            throw Problem(400, "query.date", {{"name", name}, {"value", text}});
-        };
-        if (from_ != "auto") filter.fromDay = day("from", from_);
-        if (!param("to").empty()) filter.toDay = day("to", param("to"));
+        if (from_ != "auto") filter.fromDay = queryDay("from", from_);
+        if (!param("to").empty()) filter.toDay = queryDay("to", param("to"));
         if (!param("channel").empty()) filter.channel = param("channel");
         if (!param("procedure").empty()) filter.procedureCode = param("procedure");
         // Written to FILE.part, renamed when complete: a file under the name asked is whole.

@@ -24,8 +24,9 @@ namespace {
 
 constexpr std::size_t kBatch = 1000;
 
+// An agency as an export shows it: its code and its place in the tree by name.
 struct Agency {
-    std::string code, name, path;
+    std::string code, path;
 };
 
 // "2026-11-28 06:11:05", Vietnam time.
@@ -136,16 +137,31 @@ std::size_t exportResponses(Database& db, const SurveyCatalog& surveys, const Me
     if (!survey) throw Problem(404, "survey.not_found", {{"id", filter.surveyId}});
     const std::vector<Column> columns = codebookOf(*survey, filter.language, messages);
 
-    // The directory's names, read once (small next to the responses).
+    // The directory's codes and the agencies' paths by name, read and built once (small next to
+    // the responses).
     std::map<std::int64_t, Agency> agencies;
-    std::map<std::int64_t, std::string> counters, officers, procedures, dossiers;
+    std::map<std::int64_t, std::string> counters, officers, procedures;
     std::optional<std::int64_t> procedureId;
     db.read([&](Session& s) {
+        std::map<std::int64_t, std::string> names, paths;
         RecordSet rs(s, "SELECT id, code, name, path FROM agencies");
-        for (bool more = rs.moveFirst(); more; more = rs.moveNext())
-            agencies[rs.value(0).convert<std::int64_t>()] = {rs.value(1).convert<std::string>(),
-                                                             rs.value(2).convert<std::string>(),
-                                                             rs.value(3).convert<std::string>()};
+        for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+            const auto id = rs.value(0).convert<std::int64_t>();
+            agencies[id].code = rs.value(1).convert<std::string>();
+            names[id] = rs.value(2).convert<std::string>();
+            paths[id] = rs.value(3).convert<std::string>();
+        }
+        for (auto& [id, a] : agencies) {  // "/1/7/12/": the names of 1, 7 and 12
+            std::string number;
+            for (char c : paths[id] + "/") {
+                if (c >= '0' && c <= '9') {
+                    number += c;
+                } else if (!number.empty()) {
+                    a.path += (a.path.empty() ? "" : " / ") + names[std::stoll(number)];
+                    number.clear();
+                }
+            }
+        }
         counters = codes(s, "counters");
         officers = codes(s, "officers");
         procedures = codes(s, "procedures");
@@ -158,22 +174,6 @@ std::size_t exportResponses(Database& db, const SurveyCatalog& surveys, const Me
             throw Problem(404, "directory.not_found",
                           {{"kind", "procedure"}, {"code", *filter.procedureCode}});
     }
-    auto agencyPath = [&](std::int64_t id) {
-        auto self = agencies.find(id);
-        if (self == agencies.end()) return std::string();
-        std::string out, number;
-        for (char c : self->second.path + "/") {
-            if (c >= '0' && c <= '9') {
-                number += c;
-            } else if (!number.empty()) {
-                auto a = agencies.find(std::stoll(number));
-                if (a != agencies.end()) out += (out.empty() ? "" : " / ") + a->second.name;
-                number.clear();
-            }
-        }
-        return out;
-    };
-
     // The conditions, each with its own placeholder.
     std::string where = "r.survey_id = $1 AND r.id > $2";
     int next = 3;
@@ -235,24 +235,26 @@ std::size_t exportResponses(Database& db, const SurveyCatalog& surveys, const Me
                 into(commentRaw), into(commentNorm), into(sentiment), into(topics);
             st.execute();
             if (id.empty()) return 0;
+            // The answers of these responses only (ids in between may be other surveys').
+            std::string ids;
+            for (std::int64_t x : id) ids += (ids.empty() ? "" : ",") + std::to_string(x);
             Statement answers(s);
             answers << "SELECT response_id, question_id, position, value_num, value_text FROM "
-                       "answers WHERE response_id >= $1 AND response_id <= $2 ORDER BY "
-                       "response_id, question_id, position",
-                bind(id.front()), bind(id.back()), into(answerOf), into(question), into(position),
-                into(valueNum), into(valueText);
+                       "answers WHERE response_id IN (" +
+                           ids + ") ORDER BY response_id, question_id, position",
+                into(answerOf), into(question), into(position), into(valueNum), into(valueText);
             answers.execute();
             return 0;
         });
         if (id.empty()) break;
         std::size_t a = 0;
         std::vector<ExportValue> cells(columns.size());
+        auto codeOf = [](const std::map<std::int64_t, std::string>& m, std::int64_t k) {
+            auto it = m.find(k);
+            return it == m.end() ? std::string() : it->second;
+        };
         for (std::size_t r = 0; r < id.size(); ++r) {
             std::fill(cells.begin(), cells.end(), ExportValue{});
-            auto codeOf = [](const std::map<std::int64_t, std::string>& m, std::int64_t k) {
-                auto it = m.find(k);
-                return it == m.end() ? std::string() : it->second;
-            };
             for (std::size_t i = 0; i < columns.size(); ++i) {
                 switch (columns[i].source) {
                     case Source::Receipt:
@@ -261,14 +263,15 @@ std::size_t exportResponses(Database& db, const SurveyCatalog& surveys, const Me
                     case Source::Dossier:
                         cells[i] = text(dossier[r]);
                         break;
-                    case Source::AgencyCode: {
+                    case Source::AgencyCode:
+                    case Source::AgencyPath: {
                         auto it = agencies.find(agency[r]);
-                        cells[i] = text(it == agencies.end() ? "" : it->second.code);
+                        cells[i] =
+                            text(it == agencies.end()                      ? ""
+                                 : columns[i].source == Source::AgencyCode ? it->second.code
+                                                                           : it->second.path);
                         break;
                     }
-                    case Source::AgencyPath:
-                        cells[i] = text(agencyPath(agency[r]));
-                        break;
                     case Source::Counter:
                         cells[i] = text(codeOf(counters, counter[r]));
                         break;
@@ -302,17 +305,14 @@ std::size_t exportResponses(Database& db, const SurveyCatalog& surveys, const Me
                     case Source::Topics:
                         cells[i] = text(topics[r]);
                         break;
-                    case Source::Chosen:
-                        break;  // below, once the answers are read
                     case Source::Answer:
                     case Source::Other:
-                        break;
+                    case Source::Chosen:
+                        break;  // below, from the answers
                 }
             }
             // Multiple-choice flags: 0 or 1 when the question was answered, else missing.
             std::set<std::string> answered;
-            for (; a < answerOf.size() && answerOf[a] < id[r]; ++a) {
-            }
             for (; a < answerOf.size() && answerOf[a] == id[r]; ++a) {
                 auto q = questions.find(question[a]);
                 if (q == questions.end()) continue;  // a question of another version

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 #include <tuple>
@@ -532,7 +533,7 @@ Cells IndexStore::aggregated(const CellQuery& q) {
          : q.buckets == Grain::Week             ? Kept::Week
                                                 : Kept::Day,
          spans);
-    // One bucket for the whole range: the database adds the periods up itself.
+    // One bucket for the whole range: its periods are added up as they are read.
     const bool oneBucket = !q.buckets;
     if (oneBucket) {
         // Added up over the range: one query per period, each read in the key's order, beats
@@ -703,7 +704,7 @@ std::map<int, HourCounts> IndexStore::hoursWithin(const std::string& surveyId, s
                                                   const std::string& scopePath) {
     return db_.snapshot([&](Session& s) {
         std::map<int, HourCounts> out;
-        std::vector<std::int64_t> responses, rated, unhappy, inScope;
+        std::vector<std::int64_t> responses, rated, unhappy, scopeIds;
         std::vector<int> slot;
         std::vector<double> total;
         std::string survey = surveyId, like = scopePath + "%";
@@ -726,11 +727,10 @@ std::map<int, HourCounts> IndexStore::hoursWithin(const std::string& surveyId, s
         rawHoursInto(s, surveyId, fromDay, toDay, true, tail);
         if (tail.empty()) return out;
         if (!scopePath.empty())
-            s << "SELECT id FROM agencies WHERE path LIKE $1", use(like), into(inScope), now;
+            s << "SELECT id FROM agencies WHERE path LIKE $1", use(like), into(scopeIds), now;
+        const std::set<std::int64_t> inScope(scopeIds.begin(), scopeIds.end());
         for (const auto& [cell, counts] : tail)
-            if (scopePath.empty() ||
-                std::find(inScope.begin(), inScope.end(), cell.first) != inScope.end())
-                out[cell.second].merge(counts);
+            if (scopePath.empty() || inScope.contains(cell.first)) out[cell.second].merge(counts);
         return out;
     });
 }

@@ -1,6 +1,7 @@
 // Exporting responses: every answer in its column, filters and scope, formula cells neutralised,
 // and the CSV read back by Python's csv module, on SQLite and PostgreSQL.
 #include "common/Clock.h"
+#include "directory/Csv.h"
 #include "export/ResponseExport.h"
 #include "index/Periods.h"
 #include "support/TestSupport.h"
@@ -17,40 +18,17 @@ using namespace hailong::exports;
 
 namespace {
 
-// Rows of an export as maps from column name to cell (CSV) or value (JSON Lines).
+// Rows of a CSV export as maps from column name to cell, read by the project's own reader.
 std::vector<std::map<std::string, std::string>> csvRows(const std::string& csv) {
-    std::vector<std::vector<std::string>> table;
-    std::vector<std::string> row;
-    std::string cell;
-    bool quoted = false;
-    for (std::size_t i = 0; i < csv.size(); ++i) {
-        const char c = csv[i];
-        if (quoted) {
-            if (c == '"' && i + 1 < csv.size() && csv[i + 1] == '"') {
-                cell += '"';
-                ++i;
-            } else if (c == '"') {
-                quoted = false;
-            } else {
-                cell += c;
-            }
-        } else if (c == '"') {
-            quoted = true;
-        } else if (c == ',') {
-            row.push_back(cell), cell.clear();
-        } else if (c == '\r') {
-            row.push_back(cell), cell.clear();
-            table.push_back(row), row.clear();
-            ++i;  // the LF
-        } else {
-            cell += c;
-        }
-    }
+    CsvReader reader(csv);
+    CsvRecord header, record;
     std::vector<std::map<std::string, std::string>> out;
-    for (std::size_t r = 1; r < table.size(); ++r) {
-        REQUIRE(table[r].size() == table[0].size());
+    if (!reader.next(header)) return out;
+    while (reader.next(record)) {
+        REQUIRE(record.fields.size() == header.fields.size());
         std::map<std::string, std::string> m;
-        for (std::size_t c = 0; c < table[r].size(); ++c) m[table[0][c]] = table[r][c];
+        for (std::size_t c = 0; c < record.fields.size(); ++c)
+            m[header.fields[c]] = record.fields[c];
         out.push_back(m);
     }
     return out;
