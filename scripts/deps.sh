@@ -3,14 +3,14 @@
 #   scripts/deps.sh build   what building needs
 #   scripts/deps.sh test    building plus every test (PostgreSQL server, Catch2, Chromium and
 #                           the browser tests' npm package, zbarimg and rsvg-convert for the QR
-#                           code tests)
+#                           code tests, readstat and LibreOffice to read exports back)
 #   scripts/deps.sh bench   the tests' packages plus the load generator (wrk)
 set -euo pipefail
 what=${1:-build}
 build=(cmake ninja-build g++ ccache pkg-config libpoco-dev libsqlite3-dev libicu-dev
-       libkainjow-mustache-dev libpq-dev libargon2-dev libqrencode-dev)
+       libkainjow-mustache-dev libpq-dev libargon2-dev libqrencode-dev libxlsxwriter-dev libreadstat-dev)
 test=(catch2 postgresql util-linux sqlite3 hunspell-vi clang chromium nodejs npm kannel kannel-extras
-      zbar-tools librsvg2-bin python3)
+      zbar-tools librsvg2-bin python3 readstat libreoffice-calc-nogui)
 packages=("${build[@]}")
 [[ "$what" == test || "$what" == bench ]] && packages+=("${test[@]}")
 [[ "$what" == bench ]] && packages+=(wrk)

@@ -708,11 +708,14 @@ private:
         std::size_t rows = 0;
         try {
             rows = exports::exportResponses(
-                rt.database(), rt.surveys(), rt.messages(), filter, *sink, [&](std::size_t done) {
+                rt.database(), rt.surveys(), rt.messages(), filter, *sink,
+                [&](std::size_t done, std::size_t total) {
                     if (!isatty(2)) return;  // a progress line is for a person watching
-                    std::cerr << "\r" << done << " rows, "
-                              << static_cast<long>(done / std::max(elapsed(), 1e-3)) << " rows/s"
-                              << std::flush;
+                    const double rate = done / std::max(elapsed(), 1e-3);
+                    std::cerr << "\r" << done << "/" << total << " rows, "
+                              << static_cast<long>(rate) << " rows/s, "
+                              << static_cast<long>((total - std::min(done, total)) / rate)
+                              << " s left   " << std::flush;
                 });
             file.close();
             if (!file) throw std::runtime_error("cannot write " + part);

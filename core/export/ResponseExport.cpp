@@ -67,7 +67,7 @@ ExportValue number(double n) {
 class CsvSink final : public RowSink {
 public:
     CsvSink(std::ostream& out, CsvDialect dialect) : writer_(out, dialect) {}
-    void begin(const std::vector<Column>& columns) override {
+    void begin(const std::vector<Column>& columns, std::size_t) override {
         std::vector<std::string> names;
         for (const Column& c : columns) names.push_back(c.name);
         writer_.row(names);
@@ -87,7 +87,7 @@ private:
 class JsonLinesSink final : public RowSink {
 public:
     explicit JsonLinesSink(std::ostream& out) : out_(out) {}
-    void begin(const std::vector<Column>& columns) override { columns_ = columns; }
+    void begin(const std::vector<Column>& columns, std::size_t) override { columns_ = columns; }
     void row(const std::vector<ExportValue>& cells) override {
         out_ << '{';
         for (std::size_t i = 0; i < cells.size(); ++i) {
@@ -209,7 +209,24 @@ std::size_t exportResponses(Database& db, const SurveyCatalog& surveys, const Me
     }
     for (const Question& q : survey->questions) questions[q.id] = &q;
 
-    sink.begin(columns);
+    // How many rows will come: the SAV format writes it first, the progress bar shows time left.
+    std::size_t total = 0;
+    db.snapshot([&](Session& s) {
+        std::string count = select.substr(0, select.find(" ORDER BY"));
+        count = "SELECT COUNT(*) FROM responses r WHERE " + count.substr(count.find(" WHERE ") + 7);
+        Statement st(s);
+        st << count, bind(filter.surveyId), bind(std::int64_t{0});
+        if (filter.version) st, bind(*filter.version);
+        if (filter.fromDay) st, bind(fromMs);
+        if (filter.toDay) st, bind(toMs);
+        if (filter.channel) st, bind(*filter.channel);
+        if (procedureId) st, bind(*procedureId);
+        if (!filter.scopePath.empty()) st, bind(scope);
+        st, into(total);
+        st.execute();
+        return 0;
+    });
+    sink.begin(columns, total);
     std::size_t written = 0;
     std::int64_t after = 0;
     for (;;) {
@@ -351,7 +368,7 @@ std::size_t exportResponses(Database& db, const SurveyCatalog& surveys, const Me
             ++written;
         }
         after = id.back();
-        if (progress) progress(written);
+        if (progress) progress(written, total);
         if (id.size() < kBatch) break;
     }
     sink.end();

@@ -34,12 +34,12 @@ struct ExportValue {
     std::string text;
 };
 
-/// Receives an export: its columns, then its rows one at a time, then the end. Formats
-/// (CSV, JSON Lines, XLSX, SAV) implement it.
+/// Receives an export: its columns and how many rows will follow, then the rows one at a time,
+/// then the end. Formats (CSV, JSON Lines, XLSX, SAV) implement it.
 class RowSink {
 public:
     virtual ~RowSink() = default;
-    virtual void begin(const std::vector<Column>& columns) = 0;
+    virtual void begin(const std::vector<Column>& columns, std::size_t rows) = 0;
     virtual void row(const std::vector<ExportValue>& cells) = 0;
     virtual void end() = 0;
 };
@@ -47,11 +47,18 @@ public:
 /// CSV through CsvWriter: a header row of column names, numbers printed plainly, missing cells
 /// empty. Not thread-safe.
 std::unique_ptr<RowSink> csvSink(std::ostream& out, bool excel, char delimiter);
+/// A worksheet of a table that is not the responses (the codebook, the indices).
+struct Sheet {
+    std::string name;
+    std::vector<std::string> header;
+    std::vector<std::vector<ExportValue>> rows;
+};
+
 /// One JSON object per line, keyed by column name: numbers as numbers, missing as null.
 std::unique_ptr<RowSink> jsonLinesSink(std::ostream& out);
 
-/// Progress of a running export: rows written so far.
-using ExportProgress = std::function<void(std::size_t rows)>;
+/// Progress of a running export: rows written so far, of how many.
+using ExportProgress = std::function<void(std::size_t done, std::size_t total)>;
 
 /// Reads the responses of `filter` in the order they were stored, a batch at a time (memory
 /// does not grow with the number of rows), and writes them to `sink` with the columns of the

@@ -65,7 +65,7 @@ TEST_CASE("export: every answer in its column, filters and scope, neutralised ce
             std::size_t progressed = 0;
             const std::size_t n =
                 exportResponses(rt.database(), rt.surveys(), rt.messages(), f, *sink,
-                                [&](std::size_t done) { progressed = done; });
+                                [&](std::size_t done, std::size_t) { progressed = done; });
             CHECK(progressed == n);
             const auto rows = csvRows(out.str());
             CHECK(rows.size() == n);
