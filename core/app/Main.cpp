@@ -1,6 +1,7 @@
 // hailong — the binary: serve, migrate, plugins, config, version, demo, import.
 #include "app/ApiSupport.h"
 #include "app/Demo.h"
+#include "app/Exports.h"
 #include "app/IndexApi.h"
 #include "app/Paths.h"
 #include "app/Runtime.h"
@@ -79,7 +80,7 @@ constexpr const char* kUsage =
     "  index d766 [--from DATE] [--to DATE] [--agency CODE]  Decision 766 satisfaction ratios\n"
     "  index fold              count every new response into the aggregates now\n"
     "  index verify [--survey ID]  check the aggregates against the raw responses\n"
-    "  export --survey ID --format csv|csv-excel|jsonl --out FILE [--delimiter ;]\n"
+    "  export --survey ID --format csv|csv-excel|xlsx|sav|jsonl --out FILE [--delimiter ;]\n"
     "         [--version N] [--agency CODE] [--from DATE] [--to DATE] [--channel C]\n"
     "         [--procedure CODE] [--lang vi|en]\n"
     "                          the survey's responses, a column per question\n";
@@ -667,10 +668,9 @@ private:
             return it == indexParams_.end() ? std::string() : it->second;
         };
         const std::string format = param("format"), out = param("out");
-        if (param("survey").empty() || out.empty() ||
-            (format != "csv" && format != "csv-excel" && format != "jsonl")) {
-            std::cerr << "usage: hailong export --survey ID --format csv|csv-excel|jsonl --out "
-                         "FILE [--delimiter ;] [--version N] [--agency CODE] [--from DATE] "
+        if (param("survey").empty() || out.empty() || !isExportFormat(format)) {
+            std::cerr << "usage: hailong export --survey ID --format csv|csv-excel|xlsx|sav|jsonl "
+                         "--out FILE [--delimiter ;] [--version N] [--agency CODE] [--from DATE] "
                          "[--to DATE] [--channel C] [--procedure CODE] [--lang vi|en]\n";
             return EXIT_USAGE;
         }
@@ -679,7 +679,10 @@ private:
             throw Problem(400, "query.one_of", {{"name", "delimiter"}, {"values", ", ;"}});
         Runtime rt(settings_->config(), paths_, log());
         rt.prepare();
-        exports::ExportFilter filter;
+        ExportRequest request;
+        request.format = format;
+        request.delimiter = delimiter[0];
+        exports::ExportFilter& filter = request.filter;
         filter.surveyId = param("survey");
         filter.language = lang_;
         if (!param("version").empty())
@@ -689,42 +692,26 @@ private:
             if (!a)
                 throw Problem(404, "directory.not_found", {{"kind", "agency"}, {"code", agency_}});
             filter.scopePath = a->path;
+            request.agencyCode = agency_;
         }
         if (from_ != "auto") filter.fromDay = queryDay("from", from_);
         if (!param("to").empty()) filter.toDay = queryDay("to", param("to"));
         if (!param("channel").empty()) filter.channel = param("channel");
         if (!param("procedure").empty()) filter.procedureCode = param("procedure");
-        // Written to FILE.part, renamed when complete: a file under the name asked is whole.
-        const std::string part = out + ".part";
-        std::ofstream file(part, std::ios::binary | std::ios::trunc);
-        if (!file) throw std::runtime_error("cannot write " + part);
-        auto sink = format == "jsonl" ? exports::jsonLinesSink(file)
-                                      : exports::csvSink(file, format == "csv-excel", delimiter[0]);
         const auto started = std::chrono::steady_clock::now();
         auto elapsed = [&] {
             return std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
                 .count();
         };
-        std::size_t rows = 0;
-        try {
-            rows = exports::exportResponses(
-                rt.database(), rt.surveys(), rt.messages(), filter, *sink,
-                [&](std::size_t done, std::size_t total) {
-                    if (!isatty(2)) return;  // a progress line is for a person watching
-                    const double rate = done / std::max(elapsed(), 1e-3);
-                    std::cerr << "\r" << done << "/" << total << " rows, "
-                              << static_cast<long>(rate) << " rows/s, "
-                              << static_cast<long>((total - std::min(done, total)) / rate)
-                              << " s left   " << std::flush;
-                });
-            file.close();
-            if (!file) throw std::runtime_error("cannot write " + part);
-        } catch (...) {
-            file.close();
-            Poco::File(part).remove();  // no half file left behind
-            throw;
-        }
-        Poco::File(part).renameTo(out);
+        const std::size_t rows =
+            writeExport(rt, request, out, [&](std::size_t done, std::size_t total) {
+                if (!isatty(2)) return;  // a progress line is for a person watching
+                const double rate = done / std::max(elapsed(), 1e-3);
+                std::cerr << "\r" << done << "/" << total << " rows, " << static_cast<long>(rate)
+                          << " rows/s, "
+                          << static_cast<long>((total - std::min(done, total)) / rate)
+                          << " s left   " << std::flush;
+            });
         std::cerr << "\r" << rows << " rows written to " << out << " in " << elapsed() << " s\n";
         return EXIT_OK;
     }

@@ -277,6 +277,8 @@ void Runtime::serve() {
     registerResponseApi(*this);
     registerLinkApi(*this);
     registerAlertApi(*this);
+    exportJobs_ = std::make_unique<ExportJobs>(*this, paths_.data + "/exports",
+                                               config_.getInt("export.keep_hours"));
     console_ = registerConsole(*this);
     HttpServerOptions o;
     o.host = config_.getString("http.host");
@@ -332,6 +334,7 @@ void Runtime::shutdown() noexcept {
         plugins_->stopAll();
         ingest_->stop();  // commits what is queued
         alertMonitor_->stop();
+        if (exportJobs_) exportJobs_->stop();
         indices_->stop();
         {
             std::lock_guard lock(housekeepingMutex_);

@@ -6,6 +6,7 @@
 #include "alerts/AlertMonitor.h"
 #include "alerts/AlertStore.h"
 #include "app/ApiKeys.h"
+#include "app/Exports.h"
 #include "app/Paths.h"
 #include "common/MessageCatalog.h"
 #include "directory/DeviceRegistry.h"
@@ -77,6 +78,8 @@ public:
     IcuTextNormalizer& text() { return text_; }
     DurableOutbox& outbox() { return *outbox_; }
     ApiKeyStore& apiKeys() { return *apiKeys_; }
+    /// The console's background exports; exists from serve() on.
+    ExportJobs& exportJobs() { return *exportJobs_; }
     RouteTable& routes() { return routes_; }
     MustacheTemplates& templates() { return templates_; }
     const PluginLoader& plugins() const { return *plugins_; }
@@ -116,6 +119,7 @@ private:
     std::unique_ptr<AlertStore> alerts_;
     std::unique_ptr<AlertMonitor> alertMonitor_;
     std::unique_ptr<ApiKeyStore> apiKeys_;
+    std::unique_ptr<ExportJobs> exportJobs_;
     MustacheTemplates templates_;
     RouteTable routes_;
     // Hosts are declared before the loader so that they outlive the plugins they serve.

@@ -65,6 +65,9 @@ const std::vector<Setting>& settings() {
         {"outbox.max_attempts", "8", "Delivery attempts before a message is marked failed"},
         {"index.fold_interval_ms", "1000",
          "How often new responses are counted into the index aggregates (queries add the rest)"},
+        {"export.keep_hours", "24",
+         "Console exports are kept this long for download, then removed (files under "
+         "<data>/exports)"},
         {"alerts.settle_ms", "500",
          "After ratings arrive, wait this long (a burst settles) before evaluating alert rules"},
         {"alerts.sweep_seconds", "60",
@@ -173,7 +176,7 @@ Settings Settings::load(const std::string& file, const std::map<std::string, std
          {"db.pool_size", "db.busy_timeout_ms", "db.sqlite_cache_mb", "http.port", "http.threads",
           "http.queue", "http.keep_alive_timeout_s", "http.max_body_bytes", "http.io_timeout_s",
           "ingest.batch_max", "ingest.queue_max", "outbox.poll_ms", "outbox.max_attempts",
-          "index.fold_interval_ms", "alerts.settle_ms", "alerts.sweep_seconds", "mail.smtp_port"}) {
+          "index.fold_interval_ms", "export.keep_hours", "alerts.settle_ms", "alerts.sweep_seconds", "mail.smtp_port"}) {
         int v = 0;
         try {
             v = s.config_->getInt(key);

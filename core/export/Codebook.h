@@ -52,6 +52,9 @@ struct Column {
     Source source = Source::Answer;
     std::string question;  ///< Answer, Other, Chosen
     std::string option;    ///< Chosen: the option's id
+    /// Texts: the longest cell in bytes (at least 1), measured when the sink asks
+    /// (RowSink::needsWidths); 0 when not measured.
+    std::size_t width = 0;
 };
 
 /// The columns of an export of `survey`, labels in `language` ("vi" or "en"; "vi" where a text

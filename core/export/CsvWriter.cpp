@@ -25,6 +25,15 @@ bool plainNumber(std::string_view s) {
     return digits;
 }
 
+// Whether a spreadsheet would run `cell` as a formula.
+bool risky(std::string_view cell) {
+    if (cell.empty()) return false;
+    const char first = cell.front();
+    return (first == '=' || first == '+' || first == '-' || first == '@' || first == '\t' ||
+            first == '\r') &&
+           !plainNumber(cell);
+}
+
 }  // namespace
 
 CsvDialect CsvDialect::plain() {
@@ -36,12 +45,7 @@ CsvDialect CsvDialect::excel(char delimiter) {
 }
 
 std::string neutralised(std::string_view cell) {
-    if (cell.empty()) return std::string();
-    const char first = cell.front();
-    const bool risky = first == '=' || first == '+' || first == '-' || first == '@' ||
-                       first == '\t' || first == '\r';
-    if (!risky || plainNumber(cell)) return std::string(cell);
-    return "'" + std::string(cell);
+    return risky(cell) ? "'" + std::string(cell) : std::string(cell);
 }
 
 CsvWriter::CsvWriter(std::ostream& out, CsvDialect dialect) : out_(out), dialect_(dialect) {
@@ -50,33 +54,38 @@ CsvWriter::CsvWriter(std::ostream& out, CsvDialect dialect) : out_(out), dialect
 }
 
 void CsvWriter::cell(std::string_view text) {
-    const std::string safe = dialect_.neutraliseFormulas ? neutralised(text) : std::string(text);
-    bool quote = !safe.empty() && (safe.front() == ' ' || safe.back() == ' ');
-    for (char c : safe)
-        if (c == dialect_.delimiter || c == '"' || c == '\r' || c == '\n') quote = true;
-    if (!quote) {
-        out_ << safe;
-        return;
-    }
-    out_ << '"';
-    for (char c : safe) {
-        if (c == '"') out_ << '"';
-        out_ << c;
-    }
-    out_ << '"';
-}
-
-void CsvWriter::row(const std::vector<std::string>& cells) {
     if (!started_) {
         if (dialect_.bom) out_ << "\xEF\xBB\xBF";
         started_ = true;
     }
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-        if (i > 0) out_ << dialect_.delimiter;
-        cell(cells[i]);
+    if (!first_) out_.put(dialect_.delimiter);
+    first_ = false;
+    const bool prefix = dialect_.neutraliseFormulas && risky(text);
+    const char specials[] = {dialect_.delimiter, '"', '\r', '\n', '\0'};
+    const bool quote = (!text.empty() && (text.front() == ' ' || text.back() == ' ')) ||
+                       text.find_first_of(specials) != std::string_view::npos;
+    if (quote) out_.put('"');
+    if (prefix) out_.put('\'');
+    if (quote) {
+        for (std::size_t at; (at = text.find('"')) != std::string_view::npos;) {
+            out_.write(text.data(), static_cast<std::streamsize>(at + 1));
+            out_.put('"');
+            text.remove_prefix(at + 1);
+        }
     }
+    out_.write(text.data(), static_cast<std::streamsize>(text.size()));
+    if (quote) out_.put('"');
+}
+
+void CsvWriter::endRow() {
     out_ << "\r\n";
+    first_ = true;
     ++rows_;
+}
+
+void CsvWriter::row(const std::vector<std::string>& cells) {
+    for (const std::string& c : cells) cell(c);
+    endRow();
 }
 
 }  // namespace hailong::exports

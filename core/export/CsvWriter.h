@@ -37,15 +37,16 @@ public:
     CsvWriter(std::ostream& out, CsvDialect dialect);
 
     void row(const std::vector<std::string>& cells);
+    /// A row a cell at a time (no copies): cell() for each, then endRow().
+    void cell(std::string_view text);
+    void endRow();
     std::size_t rows() const { return rows_; }
 
 private:
-    void cell(std::string_view text);
-
     std::ostream& out_;
     CsvDialect dialect_;
     std::size_t rows_ = 0;
-    bool started_ = false;
+    bool started_ = false, first_ = true;  // the file's first cell; the row's first cell
 };
 
 }  // namespace hailong::exports

@@ -40,6 +40,9 @@ class RowSink {
 public:
     virtual ~RowSink() = default;
     virtual void begin(const std::vector<Column>& columns, std::size_t rows) = 0;
+    /// Whether begin() needs each text column's longest cell (Column::width): a format with
+    /// fixed-width strings (SAV). Measuring costs a pass over the rows.
+    virtual bool needsWidths() const { return false; }
     virtual void row(const std::vector<ExportValue>& cells) = 0;
     virtual void end() = 0;
 };
