@@ -2,6 +2,7 @@
 #include "app/ApiSupport.h"
 #include "app/Demo.h"
 #include "app/Exports.h"
+#include "export/ResponseImport.h"
 #include "app/IndexApi.h"
 #include "app/Paths.h"
 #include "app/Runtime.h"
@@ -56,6 +57,8 @@ constexpr const char* kUsage =
     "  demo [--dossiers N]     load the demo province into an empty database\n"
     "  import directory FILE   agencies, counters, officers, procedures, devices\n"
     "  import dossiers FILE    dossiers (CSV or JSON)\n"
+    "  import responses --survey ID FILE   responses typed from paper forms (CSV or XLSX;\n"
+    "                          UTF-8, CP1258, TCVN3 or VNI); re-running imports nothing twice\n"
     "  survey validate FILE... check survey definitions, every error with its place\n"
     "  survey publish FILE     publish a survey (a new version when its content changed)\n"
     "  survey list             every survey version and its status\n"
@@ -359,9 +362,13 @@ private:
     }
 
     int import(const ArgVec& args) {
-        if (args.size() != 3 || (args[1] != "directory" && args[1] != "dossiers")) {
+        const bool responses = args.size() == 3 && args[1] == "responses";
+        if (args.size() != 3 ||
+            (args[1] != "directory" && args[1] != "dossiers" && !responses) ||
+            (responses && !indexParams_.contains("survey"))) {
             std::cerr << "usage: hailong import directory|dossiers FILE [--dry-run] [--strict] "
-                         "[--json]\n";
+                         "[--json]\n       hailong import responses --survey ID FILE "
+                         "[--dry-run] [--json]\n";
             return EXIT_USAGE;
         }
         const std::string& file = args[2];
@@ -383,6 +390,18 @@ private:
         }
         Runtime rt(settings_->config(), paths_, log());
         rt.prepare();
+        if (responses) {
+            exports::ResponseImportOptions options;
+            options.surveyId = indexParams_["survey"];
+            options.dryRun = importOptions_.dryRun;
+            options.language = lang_;
+            const vi::LegacyTables tables(paths_.locale + "/vi/encodings");
+            const auto report = exports::importResponses(rt.ingest(), rt.surveys(), rt.text(),
+                                                         tables, rt.messages(), content, file,
+                                                         options);
+            printResponseReport(report, rt.messages());
+            return report.rejected.empty() ? EXIT_OK : EXIT_DATAERR;
+        }
         DirectoryImporter importer(rt.directory());
         const ImportReport report = args[1] == "directory"
                                         ? importer.importDirectory(content, file, importOptions_)
@@ -390,6 +409,59 @@ private:
         printReport(report);
         if (!report.committed && !importOptions_.dryRun) return EXIT_DATAERR;
         return report.rejected.empty() ? EXIT_OK : EXIT_DATAERR;
+    }
+
+    void printResponseReport(const exports::ResponseImportReport& r, const Messages& m) {
+        auto reasons = [&](const ImportRejection& rej) {
+            std::string why;
+            for (const auto& e : rej.errors)
+                why += (why.empty() ? "" : "; ") + (e.field.empty() ? "" : e.field + ": ") +
+                       m.text(lang_, e.code, e.params);
+            return why;
+        };
+        if (json_) {
+            Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+            o->set("encoding", r.encoding);
+            o->set("encoding_reason", r.encodingReason);
+            Poco::JSON::Array::Ptr mapping = new Poco::JSON::Array, ignored = new Poco::JSON::Array;
+            for (const auto& x : r.mapping) mapping->add(x);
+            for (const auto& x : r.ignored) ignored->add(x);
+            o->set("columns", mapping);
+            o->set("ignored", ignored);
+            o->set("rows", r.rows);
+            o->set("imported", r.imported);
+            o->set("duplicates", r.duplicates);
+            o->set("dry_run", importOptions_.dryRun);
+            Poco::JSON::Array::Ptr rejected = new Poco::JSON::Array;
+            for (const auto& rej : r.rejected) {
+                Poco::JSON::Object::Ptr item = new Poco::JSON::Object;
+                item->set("line", rej.line);
+                item->set("form", rej.code);
+                item->set("reason", reasons(rej));
+                rejected->add(item);
+            }
+            o->set("rejected", rejected);
+            o->stringify(std::cout);
+            std::cout << "\n";
+            return;
+        }
+        std::cout << m.text(lang_, "import.encoding",
+                            {{"encoding", r.encoding}, {"reason", r.encodingReason}})
+                  << "\n";
+        for (const auto& x : r.mapping) std::cout << "  " << x << "\n";
+        for (const auto& x : r.ignored)
+            std::cout << "  " << m.text(lang_, "import.ignored", {{"column", x}}) << "\n";
+        std::cout << m.text(lang_, importOptions_.dryRun ? "import.responses_checked"
+                                                         : "import.responses_summary",
+                            {{"rows", std::to_string(r.rows)},
+                             {"imported", std::to_string(r.imported)},
+                             {"duplicates", std::to_string(r.duplicates)},
+                             {"rejected", std::to_string(r.rejected.size())}})
+                  << "\n";
+        for (const auto& rej : r.rejected)
+            std::cout << "  " << m.text(lang_, "import.line", {{"line", std::to_string(rej.line)}})
+                      << (rej.code.empty() ? "" : " (" + rej.code + ")") << " " << reasons(rej)
+                      << "\n";
     }
 
     void printReport(const ImportReport& r) {

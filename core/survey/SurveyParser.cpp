@@ -36,7 +36,7 @@ const std::map<std::string, IndexMethod> kMethods{
 
 // Channels and the most questions a survey on them may ask (a tap, an SMS).
 const std::map<std::string, std::size_t> kChannels{
-    {"counter", 4}, {"sms", 3}, {"web", 1000}, {"api", 1000}, {"import", 1000}};
+    {"counter", 4}, {"sms", 3}, {"web", 1000}, {"api", 1000}, {"import", 1000}, {"paper", 1000}};
 
 // One reference token of a JSON pointer (RFC 6901): "~" is "~0" and "/" is "~1".
 std::string token(const std::string& key) {
@@ -720,8 +720,11 @@ const IndexDefinition* Survey::index(std::string_view indexId) const {
 }
 
 bool Survey::allowsChannel(std::string_view channel) const {
-    return channels.empty() ||
-           std::find(channels.begin(), channels.end(), channel) != channels.end();
+    auto listed = [&](std::string_view c) {
+        return std::find(channels.begin(), channels.end(), c) != channels.end();
+    };
+    // Paper forms typed in are an import: a survey open to imports takes them.
+    return channels.empty() || listed(channel) || (channel == "paper" && listed("import"));
 }
 
 ParsedSurvey SurveyParser::parse(const std::string& json) {
