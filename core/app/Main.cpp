@@ -2,7 +2,6 @@
 #include "app/ApiSupport.h"
 #include "app/Demo.h"
 #include "app/Exports.h"
-#include "export/ResponseImport.h"
 #include "app/IndexApi.h"
 #include "app/Paths.h"
 #include "app/Runtime.h"
@@ -11,6 +10,7 @@
 #include "common/Random.h"
 #include "directory/DirectoryImporter.h"
 #include "export/ResponseExport.h"
+#include "export/ResponseImport.h"
 #include "store/Migrations.h"
 #include "survey/SurveyParser.h"
 #include "text/Decoding.h"
@@ -363,8 +363,7 @@ private:
 
     int import(const ArgVec& args) {
         const bool responses = args.size() == 3 && args[1] == "responses";
-        if (args.size() != 3 ||
-            (args[1] != "directory" && args[1] != "dossiers" && !responses) ||
+        if (args.size() != 3 || (args[1] != "directory" && args[1] != "dossiers" && !responses) ||
             (responses && !indexParams_.contains("survey"))) {
             std::cerr << "usage: hailong import directory|dossiers FILE [--dry-run] [--strict] "
                          "[--json]\n       hailong import responses --survey ID FILE "
@@ -396,9 +395,9 @@ private:
             options.dryRun = importOptions_.dryRun;
             options.language = lang_;
             const vi::LegacyTables tables(paths_.locale + "/vi/encodings");
-            const auto report = exports::importResponses(rt.ingest(), rt.surveys(), rt.text(),
-                                                         tables, rt.messages(), content, file,
-                                                         options);
+            const auto report =
+                exports::importResponses(rt.ingest(), rt.surveys(), rt.text(), tables,
+                                         rt.messages(), content, file, options);
             printResponseReport(report, rt.messages());
             return report.rejected.empty() ? EXIT_OK : EXIT_DATAERR;
         }
@@ -451,8 +450,9 @@ private:
         for (const auto& x : r.mapping) std::cout << "  " << x << "\n";
         for (const auto& x : r.ignored)
             std::cout << "  " << m.text(lang_, "import.ignored", {{"column", x}}) << "\n";
-        std::cout << m.text(lang_, importOptions_.dryRun ? "import.responses_checked"
-                                                         : "import.responses_summary",
+        std::cout << m.text(lang_,
+                            importOptions_.dryRun ? "import.responses_checked"
+                                                  : "import.responses_summary",
                             {{"rows", std::to_string(r.rows)},
                              {"imported", std::to_string(r.imported)},
                              {"duplicates", std::to_string(r.duplicates)},

@@ -176,7 +176,8 @@ Settings Settings::load(const std::string& file, const std::map<std::string, std
          {"db.pool_size", "db.busy_timeout_ms", "db.sqlite_cache_mb", "http.port", "http.threads",
           "http.queue", "http.keep_alive_timeout_s", "http.max_body_bytes", "http.io_timeout_s",
           "ingest.batch_max", "ingest.queue_max", "outbox.poll_ms", "outbox.max_attempts",
-          "index.fold_interval_ms", "export.keep_hours", "alerts.settle_ms", "alerts.sweep_seconds", "mail.smtp_port"}) {
+          "index.fold_interval_ms", "export.keep_hours", "alerts.settle_ms", "alerts.sweep_seconds",
+          "mail.smtp_port"}) {
         int v = 0;
         try {
             v = s.config_->getInt(key);

@@ -19,8 +19,19 @@ namespace {
 constexpr std::size_t kMaxFileBytes = 64u << 20;
 
 // What a column of the file fills.
-enum class Target { Form, Dossier, Agency, Counter, Officer, Procedure, AnsweredAt, Answer,
-                    Other, Chosen, Choices };
+enum class Target {
+    Form,
+    Dossier,
+    Agency,
+    Counter,
+    Officer,
+    Procedure,
+    AnsweredAt,
+    Answer,
+    Other,
+    Chosen,
+    Choices
+};
 
 struct Mapping {
     std::size_t column = 0;
@@ -137,8 +148,7 @@ public:
             }
             Mapping m = it->second;
             m.column = i;
-            const std::string what =
-                describe(m);
+            const std::string what = describe(m);
             if (!taken.insert(what).second) {
                 report.ignored.push_back(name + ": " +
                                          messages_.text(language_, "import.column_twice"));
@@ -147,9 +157,8 @@ public:
             report.mapping.push_back(name + " → " + what);
             mappings_.push_back(m);
         }
-        const bool anyQuestion = std::any_of(mappings_.begin(), mappings_.end(), [](auto& m) {
-            return m.question != nullptr;
-        });
+        const bool anyQuestion = std::any_of(mappings_.begin(), mappings_.end(),
+                                             [](auto& m) { return m.question != nullptr; });
         if (!anyQuestion)
             throw Problem(422, "import.no_question_columns", {{"survey", survey_.id}});
     }
@@ -239,8 +248,7 @@ public:
         }
         for (const Question& q : survey_.questions)  // in the survey's order
             if (auto it = answers.find(q.id); it != answers.end()) s.answers.push_back(it->second);
-        if (s.answers.empty() && errors.empty())
-            errors.push_back({"", "import.no_answers", {}});
+        if (s.answers.empty() && errors.empty()) errors.push_back({"", "import.no_answers", {}});
         return s;
     }
 
@@ -369,9 +377,8 @@ ResponseImportReport importResponses(Ingest& ingest, const SurveyCatalog& survey
     std::map<std::string, int> seen;  // rows of identical content so far
     for (std::size_t r = 1; r < rows.size(); ++r) {
         const auto& [line, cells] = rows[r];
-        if (std::all_of(cells.begin(), cells.end(), [](const std::string& c) {
-                return trim(c).empty();
-            }))
+        if (std::all_of(cells.begin(), cells.end(),
+                        [](const std::string& c) { return trim(c).empty(); }))
             continue;  // a blank line between forms
         ++report.rows;
         std::vector<FieldError> errors;

@@ -18,15 +18,15 @@ namespace hailong::exports {
 
 struct ResponseImportOptions {
     std::string surveyId;
-    bool dryRun = false;           ///< read and check every row, store nothing
+    bool dryRun = false;  ///< read and check every row, store nothing
     std::string channel = "paper";
-    std::string language = "vi";   ///< of the report's reasons
+    std::string language = "vi";  ///< of the report's reasons
 };
 
 /// What an import did.
 struct ResponseImportReport {
-    std::string encoding;        ///< how the file was read: "utf8", "tcvn3", "vni", "cp1258"… or "xlsx"
-    std::string encodingReason;  ///< why, in a few words
+    std::string encoding;  ///< how the file was read: "utf8", "tcvn3", "vni", "cp1258"… or "xlsx"
+    std::string encodingReason;        ///< why, in a few words
     std::vector<std::string> mapping;  ///< each column used: "header → what it fills"
     std::vector<std::string> ignored;  ///< columns not used, with why
     std::size_t rows = 0, imported = 0, duplicates = 0;
@@ -53,7 +53,6 @@ ResponseImportReport importResponses(Ingest& ingest, const SurveyCatalog& survey
 /// The first sheet of an XLSX workbook as rows of cell texts (numbers as the shortest text that
 /// reads back the same), each with its row number. Throws Problem 422 ("import.bad_xlsx") when
 /// the bytes are not a workbook. Bounded: at most 1,048,576 rows of 16,384 columns.
-std::vector<std::pair<std::size_t, std::vector<std::string>>> readXlsxSheet(
-    std::string_view bytes);
+std::vector<std::pair<std::size_t, std::vector<std::string>>> readXlsxSheet(std::string_view bytes);
 
 }  // namespace hailong::exports

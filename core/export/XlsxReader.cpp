@@ -153,7 +153,7 @@ std::vector<std::pair<std::size_t, std::vector<std::string>>> readXlsxSheet(
             h.text.clear();
         }
     };
- h.end = [&](const std::string& name) {
+    h.end = [&](const std::string& name) {
         if (name != "c" || rows.empty()) return;
         std::string value = h.text;
         if (type == "s") {

@@ -185,6 +185,12 @@ TEST_CASE("console: the scope table of routes, callers and agencies", "[console]
                      true,
                      t};
     });
+    // Exports: anyone may export, only inside their own subtree.
+    both([](const std::string& a, Target t) {
+        return Route{
+            "POST", "/console/exports", "survey=counter-quick&format=csv&agency=" + a, false, true,
+            t};
+    });
     both([](const std::string& a, Target t) {
         return Route{"POST", "/console/alerts/" + std::string(a == "XA" ? "1" : "2") + "/disable",
                      "",     true,
@@ -263,7 +269,8 @@ TEST_CASE("console: the scope table of routes, callers and agencies", "[console]
     for (const std::string page :
          {"/console/", "/console/agencies", "/console/counters", "/console/officers",
           "/console/alerts", "/console/dashboard", "/console/devices", "/console/audit",
-          "/console/surveys", "/console/surveys/nps-service", "/console/procedures"})
+          "/console/surveys", "/console/surveys/nps-service", "/console/procedures",
+          "/console/exports"})
         rows.push_back([page] { return Route{"GET", page, "", false, true, Target::Own}; });
     // The import page is for those who may change something.
     rows.push_back([] { return Route{"GET", "/console/import", "", true, true, Target::Own}; });

@@ -154,14 +154,15 @@ TEST_CASE("import: TCVN3 and UTF-8 give the same responses; nothing twice; bad r
     });
 }
 
-TEST_CASE("import: an XLSX export reads back in; unreadable files are refused", "[export][import]") {
+TEST_CASE("import: an XLSX export reads back in; unreadable files are refused",
+          "[export][import]") {
     test::onEachProvince([&](test::TestHost& host) {
         Runtime& rt = host.runtime();
         const vi::LegacyTables tables(std::string(HAILONG_SOURCE_DIR) + "/locale/vi/encodings");
         ResponseImportOptions options;
         options.surveyId = "counter-quick";
-        REQUIRE(importResponses(rt.ingest(), rt.surveys(), rt.text(), tables, rt.messages(),
-                                kForms, "forms.csv", options)
+        REQUIRE(importResponses(rt.ingest(), rt.surveys(), rt.text(), tables, rt.messages(), kForms,
+                                "forms.csv", options)
                     .imported == 3);
         const std::vector<std::string> before = exported(rt);
 
@@ -199,14 +200,14 @@ TEST_CASE("import: an XLSX export reads back in; unreadable files are refused", 
             CHECK(copy == before[i]);
         }
         // Not a workbook, or no header at all.
-        CHECK_THROWS_AS(importResponses(rt.ingest(), rt.surveys(), rt.text(), tables,
-                                        rt.messages(), "PK\x03\x04garbage", "x.xlsx", options),
+        CHECK_THROWS_AS(importResponses(rt.ingest(), rt.surveys(), rt.text(), tables, rt.messages(),
+                                        "PK\x03\x04garbage", "x.xlsx", options),
                         Problem);
-        CHECK_THROWS_AS(importResponses(rt.ingest(), rt.surveys(), rt.text(), tables,
-                                        rt.messages(), "", "x.csv", options),
+        CHECK_THROWS_AS(importResponses(rt.ingest(), rt.surveys(), rt.text(), tables, rt.messages(),
+                                        "", "x.csv", options),
                         Problem);
-        CHECK_THROWS_AS(importResponses(rt.ingest(), rt.surveys(), rt.text(), tables,
-                                        rt.messages(), "a,b\n1,2\n", "x.csv", options),
+        CHECK_THROWS_AS(importResponses(rt.ingest(), rt.surveys(), rt.text(), tables, rt.messages(),
+                                        "a,b\n1,2\n", "x.csv", options),
                         Problem);
     });
 }

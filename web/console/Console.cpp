@@ -6,10 +6,12 @@
 
 #include "app/AlertApi.h"
 #include "app/ApiSupport.h"
+#include "app/Exports.h"
 #include "app/Runtime.h"
 #include "common/Clock.h"
 #include "common/Random.h"
 #include "directory/DirectoryImporter.h"
+#include "index/Periods.h"
 #include "survey/SurveyParser.h"
 
 #include <hailong/Hmac.h>
@@ -20,6 +22,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
+#include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
 #include <algorithm>
@@ -193,6 +196,11 @@ private:
     void surveyRoutes();
     /// /console/alerts: the open alerts, the rules (and their form), the history.
     void alertRoutes();
+    /// /console/exports: an export asked for runs in the background; its file is downloaded
+    /// when done.
+    void exportRoutes();
+    HttpResponse exportsPage(const Visit& v, const Caller& who, const std::string& error,
+                             int status = 200) const;
     HttpResponse alertsPage(const Visit& v, const Caller& who, std::int64_t editing,
                             const std::string& notice, const std::string& error, int status = 200,
                             const Form* typed = nullptr) const;
@@ -240,6 +248,125 @@ void Console::post(const std::string& path, PostHandler h, std::size_t maxBody) 
             return h(r, v, callerOf(*v.session), form);
         },
         RouteOptions{maxBody});
+}
+
+HttpResponse Console::exportsPage(const Visit& v, const Caller& who, const std::string& error,
+                                  int status) const {
+    Object::Ptr data = new Object;
+    Array::Ptr surveys = new Array;
+    for (const auto& s : rt_.surveys().list()) {
+        Object::Ptr o = new Object;
+        o->set("id", s->id);
+        o->set("label",
+               s->id + " — " + (s->title.count(v.lang) ? s->title.at(v.lang) : s->title.at("vi")));
+        surveys->add(o);
+    }
+    data->set("survey_options", surveys);
+    data->set("agency_options", agencyOptions(who, who.scopeCode));
+    Array::Ptr jobs = new Array;
+    bool running = false;
+    for (const ExportJob& j : rt_.exportJobs().of(who.session->user.id)) {
+        Object::Ptr o = new Object;
+        o->set("id", j.id);
+        o->set("survey", j.request.filter.surveyId);
+        o->set("format", j.request.format);
+        o->set("agency",
+               j.request.agencyCode.empty() ? t(v.lang, "scope_all") : j.request.agencyCode);
+        std::string period;
+        if (j.request.filter.fromDay) period = index::format(*j.request.filter.fromDay);
+        period += " – ";
+        if (j.request.filter.toDay) period += index::format(*j.request.filter.toDay);
+        o->set("period", period == " – " ? t(v.lang, "export_all_time") : period);
+        o->set("created", when(j.createdMs, v.lang));
+        o->set("state", t(v.lang, "export_state_" + j.state));
+        o->set("done", j.state == "done");
+        o->set("failed", j.state == "failed");
+        o->set("error", j.error);
+        const int percent =
+            j.total == 0 ? (j.state == "done" ? 100 : 0) : static_cast<int>(j.done * 100 / j.total);
+        o->set("percent", percent);
+        o->set("rows",
+               count(static_cast<std::int64_t>(j.done), v.lang) +
+                   (j.total ? " / " + count(static_cast<std::int64_t>(j.total), v.lang) : ""));
+        o->set("size", decimal(static_cast<double>(j.bytes) / 1048576.0, v.lang) + " MB");
+        running = running || j.state == "queued" || j.state == "running";
+        jobs->add(o);
+    }
+    data->set("jobs", jobs);
+    data->set("has_jobs", jobs->size() > 0);
+    data->set("refresh", running);  // the page reloads itself while an export runs
+    if (!error.empty()) data->set("error", error);
+    return page("exports", v, data, status);
+}
+
+void Console::exportRoutes() {
+    get("/console/exports", [this](const HttpRequest&, const Visit& v, const Caller& who) {
+        return exportsPage(v, who, "");
+    });
+    post("/console/exports", [this](const HttpRequest& r, const Visit& v, const Caller& who,
+                                    const Form& f) {
+        try {
+            ExportRequest request;
+            request.format = field(f, "format");
+            request.delimiter = field(f, "delimiter") == "," ? ',' : ';';
+            exports::ExportFilter& filter = request.filter;
+            filter.surveyId = field(f, "survey");
+            filter.language = field(f, "lang") == "en" ? "en" : "vi";
+            if (!rt_.surveys().find(filter.surveyId))
+                throw Problem(404, "survey.not_found", {{"id", filter.surveyId}});
+            // Only the caller's own subtree, whatever the form says.
+            const std::string code =
+                field(f, "agency").empty() ? who.scopeCode : field(f, "agency");
+            if (!code.empty()) {
+                const auto a = rt_.directory().agency(code);
+                if (!a)
+                    throw Problem(404, "directory.not_found", {{"kind", "agency"}, {"code", code}});
+                if (!a->path.starts_with(who.scopePath))
+                    throw Problem(403, "auth.out_of_scope",
+                                  {{"scope", who.scopeCode}, {"code", code}});
+                filter.scopePath = a->path;
+                request.agencyCode = code;
+            }
+            if (!field(f, "from").empty()) filter.fromDay = queryDay("from", field(f, "from"));
+            if (!field(f, "to").empty()) filter.toDay = queryDay("to", field(f, "to"));
+            if (!field(f, "channel").empty()) filter.channel = field(f, "channel");
+            rt_.exportJobs().submit(who.session->user.id, request);
+            audit(rt_, r, who, "export", "survey", filter.surveyId,
+                  who.scopeAgencyId ? std::optional(who.scopeAgencyId) : std::nullopt, "",
+                  request.format + (code.empty() ? "" : " " + code));
+            return HttpResponse::redirect("/console/exports");
+        } catch (const Problem& p) {
+            return exportsPage(v, who, problemText(v.lang, p), p.status());
+        }
+    });
+    get("/console/exports/{id}/download", [this](const HttpRequest& r, const Visit& v,
+                                                 const Caller& who) {
+        const auto job = rt_.exportJobs().find(r.param("id"), who.session->user.id);
+        if (!job || job->state != "done") {
+            Object::Ptr data = new Object;
+            data->set("error", t(v.lang, "export_not_ready"));
+            return page("message", v, data, 404);
+        }
+        const std::string& format = job->request.format;
+        HttpResponse out;
+        out.contentType = format == "xlsx"
+                              ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                          : format == "sav"   ? "application/x-spss-sav"
+                          : format == "jsonl" ? "application/x-ndjson; charset=utf-8"
+                                              : "text/csv; charset=utf-8";
+        const std::string name = job->request.filter.surveyId + "-" +
+                                 index::format(index::localDay(job->createdMs)) + "." +
+                                 exportExtension(format);
+        out.header("Content-Disposition", "attachment; filename=\"" + name + "\"");
+        out.header("Cache-Control", "no-store");
+        out.header("Content-Length", std::to_string(job->bytes));
+        const std::string file = job->file;
+        out.writer = [file](std::ostream& o) {
+            Poco::FileInputStream in(file);
+            Poco::StreamCopier::copyStream(in, o);
+        };
+        return out;
+    });
 }
 
 HttpResponse Console::signInPage(const HttpRequest& r, const Visit& v, const std::string& error,
@@ -875,6 +1002,7 @@ void Console::routes() {
         return document("report", v, data);
     });
     alertRoutes();
+    exportRoutes();
     get("/console/import", [this](const HttpRequest&, const Visit& v, const Caller& who) {
         Object::Ptr data = new Object;
         data->set("can_import", !who.readOnly());
