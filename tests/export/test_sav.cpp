@@ -1,6 +1,7 @@
 // SPSS output: a .sav file written through savSink, read back by readstat's own tools (the
 // `readstat` CLI for the data, `extract_metadata` for labels and value labels) and by
 // libreadstat's parser for what the tools do not print (measurement levels, formats).
+#include "export/Readers.h"
 #include "export/SavSink.h"
 
 #include <Poco/JSON/Array.h>
@@ -131,18 +132,6 @@ void writeSav(const fs::path& path, const std::vector<Column>& cols,
     sink->end();
 }
 
-std::string slurp(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-/// Runs `command` through the shell, its standard output to `out`; returns its exit status.
-int run(const std::string& command, const fs::path& out) {
-    return std::system((command + " > '" + out.string() + "' 2>/dev/null").c_str());
-}
-
 /// RFC 4180 records: quoted fields may hold commas, doubled quotes and line breaks.
 std::vector<std::vector<std::string>> parseCsv(const std::string& s) {
     std::vector<std::vector<std::string>> records;
@@ -217,8 +206,8 @@ TEST_CASE("sav: the readstat CLI reads back the rows, Vietnamese texts intact", 
     writeSav(sav, columns(), kRows);
 
     // `readstat file.sav` prints the file's metadata.
-    REQUIRE(run("readstat '" + sav.string() + "'", dir / "info.txt") == 0);
-    const std::string info = slurp(dir / "info.txt");
+    REQUIRE(hailong::test::runTo("readstat '" + sav.string() + "'", dir / "info.txt") == 0);
+    const std::string info = hailong::test::readFile(dir / "info.txt");
     CHECK(info.find("Format: SPSS binary file (SAV)") != std::string::npos);
     CHECK(info.find("Columns: 6\n") != std::string::npos);
     CHECK(info.find("Rows: 3\n") != std::string::npos);
@@ -226,8 +215,8 @@ TEST_CASE("sav: the readstat CLI reads back the rows, Vietnamese texts intact", 
     CHECK(info.find("Compression: rows") != std::string::npos);
 
     // `readstat file.sav -` prints the data as CSV: a header, then the rows.
-    REQUIRE(run("readstat '" + sav.string() + "' -", dir / "data.csv") == 0);
-    const auto csv = parseCsv(slurp(dir / "data.csv"));
+    REQUIRE(hailong::test::runTo("readstat '" + sav.string() + "' -", dir / "data.csv") == 0);
+    const auto csv = parseCsv(hailong::test::readFile(dir / "data.csv"));
     REQUIRE(csv.size() == 4);
     CHECK(csv[0] == std::vector<std::string>{"hai_long", "kenh_a", "nps", "comment_raw", "y_kien",
                                              "answered_at"});
@@ -257,10 +246,12 @@ TEST_CASE("sav: labels, value labels, measurement levels and widths", "[export]"
     writeSav(sav, columns(), kRows);
 
     // extract_metadata: each variable's type, label and value labels, as JSON.
-    REQUIRE(run("extract_metadata '" + sav.string() + "' '" + (dir / "meta.json").string() + "'",
+    REQUIRE(hailong::test::runTo(
+                "extract_metadata '" + sav.string() + "' '" + (dir / "meta.json").string() + "'",
                 dir / "log.txt") == 0);
     Poco::JSON::Parser parser;
-    const auto meta = parser.parse(slurp(dir / "meta.json")).extract<Poco::JSON::Object::Ptr>();
+    const auto meta =
+        parser.parse(hailong::test::readFile(dir / "meta.json")).extract<Poco::JSON::Object::Ptr>();
     const auto variables = meta->getArray("variables");
     REQUIRE(variables);
     REQUIRE(variables->size() == 6);
@@ -328,15 +319,15 @@ TEST_CASE("sav: texts cut on a character boundary, in the file's bytes", "[expor
     const fs::path sav = dir / "cut.sav";
     writeSav(sav, cols, {{text(kLongText), number(1), text("HS-" + repeat(o, 20))}});
 
-    REQUIRE(run("readstat '" + sav.string() + "' -", dir / "data.csv") == 0);
-    const auto csv = parseCsv(slurp(dir / "data.csv"));
+    REQUIRE(hailong::test::runTo("readstat '" + sav.string() + "' -", dir / "data.csv") == 0);
+    const auto csv = parseCsv(hailong::test::readFile(dir / "data.csv"));
     REQUIRE(csv.size() == 2);
     CHECK(csv[0] == std::vector<std::string>{"q1", "q11", "receipt"});
     REQUIRE(csv[1].size() == 3);
     CHECK(csv[1][0] == "a" + repeat(kE, 1999));
     CHECK(csv[1][2] == "HS-" + repeat(o, 9));  // 63 bytes cut to 30 of the column's 32
 
-    const std::string bytes = slurp(sav);
+    const std::string bytes = hailong::test::readFile(sav);
     // The variable label: its length (254, an int32 in the host's order), then its bytes.
     const std::int32_t length = 254;
     std::string label(sizeof length, '\0');

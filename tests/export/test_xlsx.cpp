@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include "export/Readers.h"
 #include "export/XlsxSink.h"
 
 #include <unistd.h>
@@ -141,35 +142,10 @@ Table parseCsv(const std::string& s) {
     return rows;
 }
 
-std::string readFile(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
-// Every sheet of `xlsx` converted by LibreOffice to CSV (comma, '"', UTF-8, every text cell
-// quoted, values as stored rather than as shown, formulas' results), by sheet name.
+// Every sheet of `xlsx` converted by LibreOffice, parsed.
 std::map<std::string, Table> convertWithLibreOffice(const fs::path& xlsx, const fs::path& work) {
-    const fs::path out = work / "csv", profile = work / "profile";
-    fs::create_directories(out);
-    const std::string command =
-        "soffice --headless --norestore -env:UserInstallation=file://" + profile.string() +
-        " --convert-to 'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,true,true,false,false,"
-        "false,-1' --outdir '" +
-        out.string() + "' '" + xlsx.string() + "' >'" + (work / "soffice.log").string() + "' 2>&1";
-    const int status = std::system(command.c_str());
-    INFO(command << "\n" << readFile(work / "soffice.log"));
-    REQUIRE(status == 0);
-    // LibreOffice names each sheet's file "<file>-<sheet>.csv".
-    const std::string prefix = xlsx.stem().string() + "-";
     std::map<std::string, Table> sheets;
-    for (const auto& entry : fs::directory_iterator(out)) {
-        const std::string name = entry.path().filename().string();
-        if (entry.path().extension() != ".csv" || name.rfind(prefix, 0) != 0) continue;
-        sheets[entry.path().stem().string().substr(prefix.size())] =
-            parseCsv(readFile(entry.path()));
-    }
+    for (const auto& [name, csv] : test::libreOfficeCsv(xlsx, work)) sheets[name] = parseCsv(csv);
     return sheets;
 }
 
@@ -387,7 +363,7 @@ std::string sheetsOf(const fs::path& xlsx, const fs::path& work) {
     const std::string command =
         "python3 '" + program.string() + "' '" + xlsx.string() + "' '" + report.string() + "'";
     REQUIRE(std::system(command.c_str()) == 0);
-    return readFile(report);
+    return test::readFile(report);
 }
 
 TEST_CASE("xlsx: rows past Excel's last row continue on another sheet, header repeated",

@@ -1,0 +1,117 @@
+// One export, three formats, real readers: the XLSX opened by LibreOffice and the .sav read by
+// the readstat command-line tool hold the same cells as the CSV (formula-looking texts apart:
+// the CSV neutralises them with an apostrophe, the others store them as plain text).
+#include "directory/Csv.h"
+#include "export/CsvWriter.h"
+#include "export/Readers.h"
+#include "export/ResponseExport.h"
+#include "export/SavSink.h"
+#include "export/XlsxSink.h"
+#include "support/TestSupport.h"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace hailong;
+using namespace hailong::exports;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::vector<std::string>> table(const std::string& csv) {
+    CsvReader reader(csv);
+    CsvRecord record;
+    std::vector<std::vector<std::string>> out;
+    while (reader.next(record)) out.push_back(record.fields);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("real readers: LibreOffice reads the XLSX and readstat the .sav as the CSV",
+          "[export][readers]") {
+    test::onEachProvince([&](test::TestHost& host) {
+        Runtime& rt = host.runtime();
+        const std::vector<std::string> comments{"Chờ đợi quá lâu, \"không\" ai hướng dẫn",
+                                                "=HYPERLINK(\"http://x\")",
+                                                "dòng một\ndòng hai",
+                                                "@bấm vào đây",
+                                                "-5 điểm",
+                                                "",
+                                                "Cán bộ nhiệt tình; chu đáo"};
+        for (int i = 0; i < 40; ++i) {
+            Submission s;
+            s.idempotencyKey = "r-" + std::to_string(i);
+            s.surveyId = "counter-quick";
+            s.channel = i % 3 ? "web" : "sms";
+            s.agencyCode = i % 2 ? "XA" : "XB";
+            const std::string rating = std::to_string(1 + i % 3);
+            s.answers.push_back({"rating", std::nullopt, {rating}, ""});
+            if (rating == "1") {
+                std::vector<std::string> reasons;
+                if (i % 4 == 0) reasons.push_back("waiting");
+                if (i % 5 == 0) reasons.push_back("fees");
+                if (!reasons.empty()) s.answers.push_back({"reasons", std::nullopt, reasons, ""});
+                const std::string& c = comments[static_cast<std::size_t>(i) % comments.size()];
+                if (!c.empty()) s.answers.push_back({"comment", std::nullopt, {}, c});
+            }
+            rt.ingest().submit(s);
+        }
+        test::TempDir dir;
+        ExportFilter f;
+        f.surveyId = "counter-quick";
+        std::ostringstream csv;
+        {
+            auto sink = csvSink(csv, false, ',');
+            REQUIRE(exportResponses(rt.database(), rt.surveys(), rt.messages(), f, *sink) == 40);
+        }
+        {
+            auto sink = xlsxSink(dir.file("x.xlsx"), dir.path(), rt.messages(), "vi", {});
+            exportResponses(rt.database(), rt.surveys(), rt.messages(), f, *sink);
+        }
+        {
+            std::ofstream out(dir.file("x.sav"), std::ios::binary);
+            auto sink = savSink(out);
+            exportResponses(rt.database(), rt.surveys(), rt.messages(), f, *sink);
+        }
+        const auto expected = table(csv.str());
+        REQUIRE(expected.size() == 41);
+        std::vector<bool> numeric;
+        for (const Column& c : codebookOf(*rt.surveys().find("counter-quick"), "vi", rt.messages()))
+            numeric.push_back(c.numeric);
+        REQUIRE(numeric.size() == expected[0].size());
+
+        // LibreOffice: the responses sheet, cell by cell.
+        const auto sheets = test::libreOfficeCsv(dir.file("x.xlsx"), dir.file("lo"));
+        REQUIRE(sheets.count("Phiếu trả lời") == 1);
+        const auto calc = table(sheets.at("Phiếu trả lời"));
+        REQUIRE(calc.size() == expected.size());
+        for (std::size_t r = 0; r < calc.size(); ++r) {
+            REQUIRE(calc[r].size() == expected[r].size());
+            for (std::size_t c = 0; c < calc[r].size(); ++c) {
+                INFO("row " << r << ", column " << expected[0][c]);
+                CHECK((r == 0 ? calc[r][c] : neutralised(calc[r][c])) == expected[r][c]);
+            }
+        }
+
+        // readstat: the same rows; numbers printed with decimals, texts as stored.
+        REQUIRE(test::runTo("readstat '" + dir.file("x.sav") + "' -", dir.file("sav.csv")) == 0);
+        const auto stats = table(test::readFile(dir.file("sav.csv")));
+        REQUIRE(stats.size() == expected.size());
+        CHECK(stats[0] == expected[0]);
+        for (std::size_t r = 1; r < stats.size(); ++r) {
+            REQUIRE(stats[r].size() == expected[r].size());
+            for (std::size_t c = 0; c < stats[r].size(); ++c) {
+                INFO("row " << r << ", column " << expected[0][c] << ": " << stats[r][c]);
+                if (numeric[c] && !expected[r][c].empty())
+                    CHECK(std::stod(stats[r][c]) == std::stod(expected[r][c]));
+                else
+                    CHECK(neutralised(stats[r][c]) == expected[r][c]);
+            }
+        }
+    });
+}
