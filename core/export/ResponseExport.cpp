@@ -7,7 +7,6 @@
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Session.h>
-#include <Poco/JSON/Stringifier.h>
 #include <sqlite3.h>
 
 #include <charconv>
@@ -16,6 +15,7 @@
 #include <map>
 #include <set>
 #include <span>
+#include <sstream>
 #include <unordered_map>
 #include <variant>
 
@@ -95,22 +95,64 @@ private:
     CsvWriter writer_;
 };
 
+// `s` as a JSON string: quotes, backslashes and control characters escaped, UTF-8 as is.
+void jsonString(std::ostream& out, std::string_view s) {
+    out.put('"');
+    std::size_t from = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.write(s.data() + from, static_cast<std::streamsize>(i - from));
+        from = i + 1;
+        switch (c) {
+            case '"':
+                out << "\\\"";
+                break;
+            case '\\':
+                out << "\\\\";
+                break;
+            case '\n':
+                out << "\\n";
+                break;
+            case '\r':
+                out << "\\r";
+                break;
+            case '\t':
+                out << "\\t";
+                break;
+            default: {
+                char escaped[8];
+                std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+                out << escaped;
+            }
+        }
+    }
+    out.write(s.data() + from, static_cast<std::streamsize>(s.size() - from));
+    out.put('"');
+}
+
 class JsonLinesSink final : public RowSink {
 public:
     explicit JsonLinesSink(std::ostream& out) : out_(out) {}
-    void begin(const std::vector<Column>& columns, std::size_t) override { columns_ = columns; }
+    void begin(const std::vector<Column>& columns, std::size_t) override {
+        columns_ = columns;
+        for (const Column& c : columns) {  // "name": once for every row
+            std::ostringstream key;
+            jsonString(key, c.name);
+            keys_.push_back(key.str() + ":");
+        }
+    }
     void row(const std::vector<ExportValue>& cells) override {
-        out_ << '{';
+        out_.put('{');
         for (std::size_t i = 0; i < cells.size(); ++i) {
-            if (i > 0) out_ << ',';
-            Poco::JSON::Stringifier::formatString(columns_[i].name, out_);
-            out_ << ':';
+            if (i > 0) out_.put(',');
+            out_ << keys_[i];
             if (cells[i].missing)
                 out_ << "null";
             else if (columns_[i].numeric)
                 out_ << cells[i].text;
             else
-                Poco::JSON::Stringifier::formatString(cells[i].text, out_);
+                jsonString(out_, cells[i].text);
         }
         out_ << "}\n";
     }
@@ -119,6 +161,7 @@ public:
 private:
     std::ostream& out_;
     std::vector<Column> columns_;
+    std::vector<std::string> keys_;
 };
 
 // Codes of a directory table, by id.

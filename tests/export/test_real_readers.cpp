@@ -1,6 +1,7 @@
-// One export, three formats, real readers: the XLSX opened by LibreOffice and the .sav read by
-// the readstat command-line tool hold the same cells as the CSV (formula-looking texts apart:
-// the CSV neutralises them with an apostrophe, the others store them as plain text).
+// One export, four formats, real readers (Python reads the JSON Lines beside the CSV): the XLSX
+// opened by LibreOffice and the .sav read by the readstat command-line tool hold the same cells as
+// the CSV (formula-looking texts apart: the CSV neutralises them with an apostrophe, the others
+// store them as plain text).
 #include "directory/Csv.h"
 #include "export/CsvWriter.h"
 #include "export/Readers.h"
@@ -78,6 +79,37 @@ TEST_CASE("real readers: LibreOffice reads the XLSX and readstat the .sav as the
             auto sink = savSink(out);
             exportResponses(rt.database(), rt.surveys(), rt.messages(), f, *sink);
         }
+        {
+            std::ofstream out(dir.file("x.jsonl"), std::ios::binary);
+            auto sink = jsonLinesSink(out);
+            exportResponses(rt.database(), rt.surveys(), rt.messages(), f, *sink);
+        }
+        {
+            std::ofstream out(dir.file("x.csv"), std::ios::binary);
+            out << csv.str();
+        }
+        // Python's csv and json modules: the JSON Lines hold the CSV's values (numbers as
+        // numbers, missing as null), formula-looking texts apart.
+        const std::string script =
+            "import csv, json, sys\n"
+            "rows = list(csv.DictReader(open(sys.argv[1], encoding='utf-8', newline='')))\n"
+            "objs = [json.loads(l) for l in open(sys.argv[2], encoding='utf-8')]\n"
+            "assert len(rows) == len(objs) == 40, (len(rows), len(objs))\n"
+            "for r, o in zip(rows, objs):\n"
+            "    assert list(r) == list(o), (list(r), list(o))\n"
+            "    for k, v in o.items():\n"
+            "        t = '' if v is None else (str(v) if not isinstance(v, str) else v)\n"
+            "        if isinstance(v, str) and v[:1] in '=+-@\\t\\r': t = \"'\" + t\n"
+            "        assert r[k] == t, (k, r[k], t)\n"
+            "print('ok')\n";
+        {
+            std::ofstream out(dir.file("check.py"));
+            out << script;
+        }
+        REQUIRE(test::runTo("python3 '" + dir.file("check.py") + "' '" + dir.file("x.csv") + "' '" +
+                                dir.file("x.jsonl") + "'",
+                            dir.file("check.out")) == 0);
+        CHECK(test::readFile(dir.file("check.out")) == "ok\n");
         const auto expected = table(csv.str());
         REQUIRE(expected.size() == 41);
         std::vector<bool> numeric;
