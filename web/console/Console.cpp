@@ -359,7 +359,6 @@ void Console::exportRoutes() {
                                  exportExtension(format);
         out.header("Content-Disposition", "attachment; filename=\"" + name + "\"");
         out.header("Cache-Control", "no-store");
-        out.header("Content-Length", std::to_string(job->bytes));
         const std::string file = job->file;
         out.writer = [file](std::ostream& o) {
             Poco::FileInputStream in(file);
