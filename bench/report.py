@@ -99,4 +99,30 @@ if dashboard:
         out.append("")
     out.append(f"Raw results: `bench/results/{os.path.basename(dashboard)}`.\n")
 
+export = newest("export")
+if export:
+    r = json.load(open(export))
+    a, c = r["anchor"], r["csv"]
+    out += ["## Exports (`bench_export`)\n",
+            f"{r['responses']:,} `sipas-2017` responses (22 ratings each, a comment on one in ten) in one SQLite file. "
+            "Each export is the real `hailong export` command run as a child process; its time is the whole run (start, "
+            "reading, writing the file) and its memory the child's peak resident set. Anchor: the `sqlite3` command-line "
+            "tool printing the same rows as CSV (the same columns pivoted by one `GROUP BY`, the directory's codes joined; "
+            f"the agencies' paths by name left out), {a['runs']} runs each, alternately. Rows written: {r['rows']:,} "
+            f"(sqlite3: {r['anchor_rows']:,}).\n",
+            "| what | s (min / median / max) | rows/s (median) | peak MB | anchor | ratio | target |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+            f"| CSV | {c['s']['min']:.1f} / {c['s']['median']:.1f} / {c['s']['max']:.1f} | {c['rows_per_s']:,.0f} | "
+            f"{c['peak_mb']:.0f} | sqlite3 -csv: {a['s']['min']:.1f} / {a['s']['median']:.1f} / {a['s']['max']:.1f} s, "
+            f"{a['peak_mb']:.0f} MB | {r['csv_ratio']:.2f} of sqlite3's speed | ≥ 0.50 |"]
+    for key, name in (("csv_excel", "CSV for Excel"), ("jsonl", "JSON Lines"), ("xlsx", "XLSX"), ("sav", "SPSS .sav")):
+        x = r[key]
+        out.append(f"| {name} | {x['s']['median']:.1f} | {x['rows_per_s']:,.0f} | {x['peak_mb']:.0f} | — | — | rate reported |")
+    m = r["month"]
+    out += ["", f"Memory against the number of rows: one month ({r['month_rows']:,} rows) beside the whole year:\n",
+            "| format | peak MB, one month | peak MB, the year | target |", "| --- | --- | --- | --- |"]
+    for key, name in (("csv", "CSV"), ("xlsx", "XLSX"), ("sav", "SPSS .sav")):
+        out.append(f"| {name} | {m[key]['peak_mb']:.0f} | {r[key]['peak_mb']:.0f} | < 100, flat |")
+    out.append(f"\nRaw results: `bench/results/{os.path.basename(export)}`.\n")
+
 open(os.path.join(root, "README.md"), "w").write("\n".join(out))

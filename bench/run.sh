@@ -2,9 +2,9 @@
 # Runs the benchmarks side by side with their anchors (Release build), stores the results in
 # bench/results/ and rewrites the table in bench/README.md from them (the newest result of
 # each benchmark). Arguments choose benchmarks: bench/run.sh counter (default: text index dashboard
-# counter).
+# counter export).
 set -euo pipefail
-parts=" ${*:-text index dashboard counter} "
+parts=" ${*:-text index dashboard counter export} "
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/deps.sh bench
@@ -30,6 +30,13 @@ if [[ "$parts" == *" dashboard "* ]]; then
   cmake --build "$build" -j2 --target bench_dashboard
   "$build/bin/bench_dashboard" "$root" "$build/index-bench.db" "$build/dashboard" \
     > "bench/results/dashboard-$stamp.json"
+fi
+# Exports of a million sipas-2017 responses, beside sqlite3's own CSV (EXPORT_RESPONSES; the
+# database is kept in build/bench; about 10 minutes).
+if [[ "$parts" == *" export "* ]]; then
+  cmake --build "$build" -j2 --target bench_export hailong
+  "$build/bin/bench_export" "$root" "${EXPORT_RESPONSES:-1000000}" "$build/export-bench.db" \
+    "$build/bin/hailong" > "bench/results/export-$stamp.json"
 fi
 # The counter channel under wrk, beside a bare Poco handler (about 2 minutes).
 if [[ "$parts" == *" counter "* ]]; then

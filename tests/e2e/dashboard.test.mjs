@@ -17,6 +17,8 @@
 //      page and the dashboard, with no sweep in between (evaluated on ingest);
 //   7. axe-core (WCAG 2.0/2.1 A and AA) on the dashboard, the report and the alerts page: a
 //      serious or critical violation fails (dashboard-axe.json);
+//   6b. the analyst exports SIPAS to Excel on the exports page, the page follows the job to its
+//      download, and LibreOffice opens the workbook: the command line's CSV's header and rows;
 //   8. screenshots at 1280 px and 390 px (dashboard-*.png); at 390 px nothing but a data table or
 //      a chart in its scrolling frame may stick out.
 // Every page must load without a console error. The server-side time of each dashboard page is
@@ -199,6 +201,39 @@ try {
   await dashboard(page, `/console/dashboard?survey=${SURVEY}`);
   assert.match(await text(page, '#alerts'), /Cảnh báo đang mở/);
 
+  // ---- 6b: exports ---------------------------------------------------------------------------------
+  step('the analyst exports SIPAS to Excel in the console, waits for it and downloads it; LibreOffice opens it');
+  await open(page, '/console/exports');
+  await page.selectOption('#survey', 'sipas-2017');
+  await page.selectOption('#format', 'xlsx');
+  await navigating(page, () => page.click('form.card button[type=submit]'));
+  let download = null;
+  for (let i = 0; i < 120 && !download; ++i) {
+    download = await page.locator('#exports a[href$="/download"]').first().getAttribute('href', { timeout: 100 }).catch(() => null);
+    if (!download) await page.waitForTimeout(500);
+  }
+  assert.ok(download, 'the export is downloadable within a minute');
+  await shot(page, 'exports');
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click('#exports a[href$="/download"]')]);
+  const xlsx = path.join(work, 'sipas.xlsx');
+  await file.saveAs(xlsx);
+  assert.match(file.suggestedFilename(), /^sipas-2017-\d{4}-\d{2}-\d{2}\.xlsx$/);
+  const converted = spawnSync('soffice', ['--headless', '--norestore', `-env:UserInstallation=file://${work}/lo`,
+    '--convert-to', 'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1',
+    '--outdir', work, xlsx], { encoding: 'utf8', timeout: 120000 });
+  assert.equal(converted.status, 0, `soffice: ${converted.stderr}`);
+  // One CSV per sheet, "<file>-<sheet>.csv": the responses, the codebook, the indices.
+  const sheets = fs.readdirSync(work).filter((f) => f.startsWith('sipas-') && f.endsWith('.csv'));
+  assert.deepEqual(sheets.sort(), ['sipas-Chỉ số.csv', 'sipas-Danh mục biến.csv', 'sipas-Phiếu trả lời.csv']);
+  const sheet = fs.readFileSync(path.join(work, 'sipas-Phiếu trả lời.csv'), 'utf8').trim().split('\n');
+  // The command line's CSV of the same survey and scope: as many rows, the same header.
+  hailong('export', '--survey', 'sipas-2017', '--format', 'csv', '--agency', 'PT', '--out', `${work}/cli.csv`);
+  const cli = fs.readFileSync(`${work}/cli.csv`, 'utf8').trim().split('\r\n');
+  assert.equal(sheet[0], cli[0], 'the same columns');
+  assert.ok(cli.length > 1000, `the demo's SIPAS responses: ${cli.length - 1}`);
+  assert.equal(sheet.length, cli.length, 'as many rows in the workbook as in the CSV');
+  console.log(`  ${cli.length - 1} responses in the workbook LibreOffice opened`);
+
   // ---- 7: accessibility ----------------------------------------------------------------------------
   step('axe-core on the dashboard, a counter\'s comments, the report and the alerts page');
   const axeContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'vi-VN', bypassCSP: true });
@@ -208,7 +243,7 @@ try {
   for (const [url, name] of [[`/console/dashboard?survey=${SURVEY}`, 'dashboard'],
     [`/console/dashboard?survey=${SURVEY}&counter=${worstCode}`, 'counter-comments'],
     ['/console/dashboard', 'dashboard-sipas'], [`/console/report?survey=${SURVEY}`, 'report'],
-    ['/console/alerts', 'alerts']]) {
+    ['/console/alerts', 'alerts'], ['/console/exports', 'exports']]) {
     await open(ap, url);
     serious.push(...await axeCheck(ap, name));
   }
