@@ -460,7 +460,7 @@ private:
                   << "\n";
         for (const auto& rej : r.rejected)
             std::cout << "  " << m.text(lang_, "import.line", {{"line", std::to_string(rej.line)}})
-                      << (rej.code.empty() ? "" : " (" + rej.code + ")") << " " << reasons(rej)
+                      << (rej.code.empty() ? "" : " [" + rej.code + "]") << " " << reasons(rej)
                       << "\n";
     }
 
