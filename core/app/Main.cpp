@@ -393,6 +393,7 @@ private:
             exports::ResponseImportOptions options;
             options.surveyId = indexParams_["survey"];
             options.dryRun = importOptions_.dryRun;
+            options.check = [&rt](const Submission& s) { rt.ingest().check(s); };
             options.language = lang_;
             const vi::LegacyTables tables(paths_.locale + "/vi/encodings");
             const auto report =

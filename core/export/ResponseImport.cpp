@@ -400,11 +400,12 @@ ResponseImportReport importResponses(Ingest& ingest, const SurveyCatalog& survey
             report.rejected.push_back({line, "response", form, std::move(errors)});
             continue;
         }
-        if (options.dryRun) {
-            ++report.imported;
-            continue;
-        }
         try {
+            if (options.dryRun) {
+                if (options.check) options.check(s);
+                ++report.imported;
+                continue;
+            }
             const Receipt receipt = ingest.submit(s);
             ++(receipt.duplicate ? report.duplicates : report.imported);
         } catch (const Problem& p) {

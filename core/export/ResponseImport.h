@@ -10,6 +10,7 @@
 #include "text/Decoding.h"
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,8 @@ namespace hailong::exports {
 struct ResponseImportOptions {
     std::string surveyId;
     bool dryRun = false;  ///< read and check every row, store nothing
+    /// Dry runs: checks a row as storing it would (throws the same Problem), stores nothing.
+    std::function<void(const Submission&)> check;
     std::string channel = "paper";
     std::string language = "vi";  ///< of the report's reasons
 };

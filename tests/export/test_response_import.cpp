@@ -96,6 +96,16 @@ TEST_CASE("import: TCVN3 and UTF-8 give the same responses; nothing twice; bad r
                                           rt.messages(), content, "forms.csv", options);
             return report;
         };
+        // A dry run checks every row as storing it would (an unknown agency too), stores none.
+        options.dryRun = true;
+        options.check = [&](const Submission& s) { rt.ingest().check(s); };
+        const auto dry = run(kForms + "P-007,NOPE,2026-11-22,1,,\r\n");
+        CHECK(dry.imported == 3);
+        REQUIRE(dry.rejected.size() == 4);
+        CHECK(dry.rejected[3].errors.at(0).field == "agency");
+        CHECK(exported(rt).empty());
+        options.dryRun = false;
+
         const auto first = run(kForms);
         CHECK(first.encoding == "utf8");
         CHECK(first.rows == 6);  // the blank line is not a form
