@@ -4,7 +4,7 @@
 #   scripts/deps.sh test    building plus every test (PostgreSQL server, Catch2, Chromium and
 #                           the browser tests' npm package, zbarimg and rsvg-convert for the QR
 #                           code tests, readstat and LibreOffice to read exports back)
-#   scripts/deps.sh bench   the tests' packages plus the load generator (wrk)
+#   scripts/deps.sh bench   the tests' packages plus the load generator (wrk) and GNU time
 set -euo pipefail
 what=${1:-build}
 build=(cmake ninja-build g++ ccache pkg-config libpoco-dev libsqlite3-dev libicu-dev
@@ -13,7 +13,7 @@ test=(catch2 postgresql util-linux sqlite3 hunspell-vi clang chromium nodejs npm
       zbar-tools librsvg2-bin python3 readstat libreoffice-calc-nogui)
 packages=("${build[@]}")
 [[ "$what" == test || "$what" == bench ]] && packages+=("${test[@]}")
-[[ "$what" == bench ]] && packages+=(wrk)
+[[ "$what" == bench ]] && packages+=(wrk time)
 
 missing=()
 for p in "${packages[@]}"; do
