@@ -400,6 +400,11 @@ ResponseImportReport importResponses(Ingest& ingest, const SurveyCatalog& survey
             report.rejected.push_back({line, "response", form, std::move(errors)});
             continue;
         }
+        if (options.admit)
+            if (auto refused = options.admit(s)) {
+                report.rejected.push_back({line, "response", form, {*refused}});
+                continue;
+            }
         try {
             if (options.dryRun) {
                 if (options.check) options.check(s);

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,9 @@ struct ResponseImportOptions {
     bool dryRun = false;  ///< read and check every row, store nothing
     /// Dry runs: checks a row as storing it would (throws the same Problem), stores nothing.
     std::function<void(const Submission&)> check;
+    /// When set, asked for each row before it is checked or stored: an error rejects the row
+    /// (the console keeps an official's import inside their subtree).
+    std::function<std::optional<FieldError>(const Submission&)> admit;
     std::string channel = "paper";
     std::string language = "vi";  ///< of the report's reasons
 };

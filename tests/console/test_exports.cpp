@@ -5,6 +5,9 @@
 #include "export/ResponseExport.h"
 #include "support/TestSupport.h"
 
+#include <Poco/Base64Encoder.h>
+#include <Poco/URI.h>
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -94,6 +97,62 @@ TEST_CASE("console exports: a background job, its progress page and its download
                 "csrf=" + csrf + "&survey=counter-quick&format=pdf",
                 {{"Cookie", cookie}, {"Content-Type", "application/x-www-form-urlencoded"}});
             CHECK(unknown.status == 400);
+        },
+        true);
+}
+
+TEST_CASE("console import of paper forms: a TCVN3 file as its bytes, inside the official's subtree",
+          "[console][import]") {
+    test::onEachProvince(
+        [&](test::TestHost& host) {
+            Runtime& rt = host.runtime();
+            const User official =
+                rt.users().add({"can.bo.xa", "", "official", "XA"}, "mat-khau-dai-1", false);
+            const std::string token = rt.sessions().open(official, "127.0.0.1", "t");
+            const std::string cookie = std::string(kSessionCookie) + "=" + token;
+            const std::string csrf = rt.sessions().find(token, nowMs())->csrf;
+            // "Số phiếu,Cơ quan,rating,comment" and two forms, in TCVN3 (ố ơ ờ ợ á â as its bytes).
+            const std::string tcvn3 =
+                "S\xe8"
+                " phi\xd5"
+                "u,C\xac"
+                " quan,rating,comment\r\n"
+                "G-1,XA,1,Ch\xea"
+                " \xae\xee"
+                "i qu\xb8"
+                " l\xa9"
+                "u\r\n"
+                "G-2,XB,3,\r\n";
+            std::ostringstream b64;
+            {
+                Poco::Base64Encoder encoder(b64);
+                encoder.rdbuf()->setLineLength(0);
+                encoder << tcvn3;
+            }
+            std::string encoded;
+            Poco::URI::encode(b64.str(), "+/=", encoded);
+            auto post = [&](const std::string& extra) {
+                return test::http(
+                    host.port(), "POST", "/console/import/responses",
+                    "csrf=" + csrf + "&survey=counter-quick&paper_name=phieu.csv&paper_content=" +
+                        encoded + extra,
+                    {{"Cookie", cookie}, {"Content-Type", "application/x-www-form-urlencoded"}});
+            };
+            const auto page = post("");
+            REQUIRE(page.status == 200);
+            CHECK(page.body.find("<code>tcvn3</code>") != std::string::npos);
+            CHECK(page.body.find("Số phiếu → form_id") != std::string::npos);
+            CHECK(page.body.find("<code>G-2</code>") != std::string::npos);  // XB: not theirs
+            exports::ExportFilter f;
+            f.surveyId = "counter-quick";
+            std::ostringstream out;
+            auto sink = exports::jsonLinesSink(out);
+            REQUIRE(exports::exportResponses(rt.database(), rt.surveys(), rt.messages(), f,
+                                             *sink) == 1);
+            CHECK(out.str().find("\"comment\":\"Chờ đợi quá lâu\"") != std::string::npos);
+            CHECK(out.str().find("\"channel\":\"paper\"") != std::string::npos);
+            // Again: nothing new.
+            CHECK(post("").body.find("Đã có từ trước: 1") != std::string::npos);
         },
         true);
 }

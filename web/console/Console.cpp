@@ -11,12 +11,14 @@
 #include "common/Clock.h"
 #include "common/Random.h"
 #include "directory/DirectoryImporter.h"
+#include "export/ResponseImport.h"
 #include "index/Periods.h"
 #include "survey/SurveyParser.h"
 
 #include <hailong/Hmac.h>
 #include <hailong/Problem.h>
 
+#include <Poco/Base64Decoder.h>
 #include <Poco/FileStream.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -201,6 +203,22 @@ private:
     void exportRoutes();
     HttpResponse exportsPage(const Visit& v, const Caller& who, const std::string& error,
                              int status = 200) const;
+    /// /console/import with `data` (a report, an error) and the surveys paper forms may be for.
+    HttpResponse importPage(const Visit& v, Object::Ptr data, int status = 200) const {
+        data->set("survey_options", surveyOptions(v));
+        return page("import", v, data, status);
+    }
+    Array::Ptr surveyOptions(const Visit& v) const {
+        Array::Ptr out = new Array;
+        for (const auto& s : rt_.surveys().list()) {
+            Object::Ptr o = new Object;
+            o->set("id", s->id);
+            o->set("label", s->id + " — " +
+                                (s->title.count(v.lang) ? s->title.at(v.lang) : s->title.at("vi")));
+            out->add(o);
+        }
+        return out;
+    }
     HttpResponse alertsPage(const Visit& v, const Caller& who, std::int64_t editing,
                             const std::string& notice, const std::string& error, int status = 200,
                             const Form* typed = nullptr) const;
@@ -253,15 +271,7 @@ void Console::post(const std::string& path, PostHandler h, std::size_t maxBody) 
 HttpResponse Console::exportsPage(const Visit& v, const Caller& who, const std::string& error,
                                   int status) const {
     Object::Ptr data = new Object;
-    Array::Ptr surveys = new Array;
-    for (const auto& s : rt_.surveys().list()) {
-        Object::Ptr o = new Object;
-        o->set("id", s->id);
-        o->set("label",
-               s->id + " — " + (s->title.count(v.lang) ? s->title.at(v.lang) : s->title.at("vi")));
-        surveys->add(o);
-    }
-    data->set("survey_options", surveys);
+    data->set("survey_options", surveyOptions(v));
     data->set("agency_options", agencyOptions(who, who.scopeCode));
     Array::Ptr jobs = new Array;
     bool running = false;
@@ -1005,7 +1015,7 @@ void Console::routes() {
     get("/console/import", [this](const HttpRequest&, const Visit& v, const Caller& who) {
         Object::Ptr data = new Object;
         data->set("can_import", !who.readOnly());
-        return page("import", v, data, who.readOnly() ? 403 : 200);
+        return importPage(v, data, who.readOnly() ? 403 : 200);
     });
     post(
         "/console/import",
@@ -1066,13 +1076,96 @@ void Console::routes() {
                           std::to_string(report.created) + " created, " +
                               std::to_string(report.updated) + " updated, " +
                               std::to_string(report.rejected.size()) + " rejected");
-                return page("import", v, data);
+                return importPage(v, data);
             } catch (const Problem& p) {
                 data->set("error", problemText(v.lang, p));
-                return page("import", v, data, p.status());
+                return importPage(v, data, p.status());
             }
         },
         8 * 1024 * 1024);
+    // Paper forms typed into a CSV or XLSX file: read by the browser (base64, so that legacy
+    // encodings and workbooks arrive as their bytes) or pasted as CSV text.
+    post(
+        "/console/import/responses",
+        [this](const HttpRequest& r, const Visit& v, const Caller& who, const Form& f) {
+            Object::Ptr data = new Object;
+            data->set("can_import", !who.readOnly());
+            try {
+                if (who.readOnly()) throw Problem(403, "auth.read_only");
+                std::string bytes = field(f, "paper_text");
+                std::string name = "forms.csv";
+                if (const std::string b64 = field(f, "paper_content"); !b64.empty()) {
+                    std::istringstream in(b64);
+                    Poco::Base64Decoder decoder(in);
+                    try {
+                        bytes.assign(std::istreambuf_iterator<char>(decoder), {});
+                    } catch (const Poco::Exception&) {
+                        throw Problem(400, "import.bad_upload");
+                    }
+                    if (!field(f, "paper_name").empty()) name = field(f, "paper_name");
+                }
+                exports::ResponseImportOptions options;
+                options.surveyId = field(f, "survey");
+                options.dryRun = field(f, "dry_run") == "1";
+                options.language = v.lang;
+                options.check = [this](const Submission& s) { rt_.ingest().check(s); };
+                // An official imports forms of their own subtree only.
+                if (!who.admin)
+                    options.admit = [this, &who](const Submission& s) -> std::optional<FieldError> {
+                        auto a = rt_.directory().agency(s.agencyCode);
+                        if (a && a->path.starts_with(who.scopePath)) return std::nullopt;
+                        return FieldError{"agency",
+                                          "auth.out_of_scope",
+                                          {{"scope", who.scopeCode}, {"code", s.agencyCode}}};
+                    };
+                const vi::LegacyTables tables(rt_.paths().locale + "/vi/encodings");
+                const auto report =
+                    exports::importResponses(rt_.ingest(), rt_.surveys(), rt_.text(), tables,
+                                             rt_.messages(), bytes, name, options);
+                Object::Ptr out = new Object;
+                out->set("encoding", report.encoding);
+                out->set("encoding_reason", report.encodingReason);
+                Array::Ptr columns = new Array, ignored = new Array;
+                for (const auto& x : report.mapping) columns->add(x);
+                for (const auto& x : report.ignored) ignored->add(x);
+                out->set("columns", columns);
+                out->set("ignored", ignored);
+                auto number = [&](std::size_t n) {
+                    return count(static_cast<std::int64_t>(n), v.lang);
+                };
+                out->set("rows", number(report.rows));
+                out->set("imported", number(report.imported));
+                out->set("duplicates", number(report.duplicates));
+                out->set("rejected_count", number(report.rejected.size()));
+                out->set("dry_run", options.dryRun);
+                Array::Ptr rejected = new Array;
+                for (const ImportRejection& x : report.rejected) {
+                    Object::Ptr o = new Object;
+                    o->set("line", x.line);
+                    o->set("code", x.code);
+                    std::string why;
+                    for (const FieldError& e : x.errors)
+                        why += (why.empty() ? "" : " ") + (e.field.empty() ? "" : e.field + ": ") +
+                               rt_.messages().text(v.lang, e.code, e.params);
+                    o->set("why", why);
+                    rejected->add(o);
+                }
+                out->set("rejected", rejected);
+                out->set("has_rejected", rejected->size() > 0);
+                data->set("paper", out);
+                if (!options.dryRun && report.imported > 0)
+                    audit(rt_, r, who, "import", "response", options.surveyId,
+                          who.scopeAgencyId ? std::optional(who.scopeAgencyId) : std::nullopt, "",
+                          std::to_string(report.imported) + " imported, " +
+                              std::to_string(report.rejected.size()) + " rejected (" +
+                              report.encoding + ")");
+                return importPage(v, data);
+            } catch (const Problem& p) {
+                data->set("error", problemText(v.lang, p));
+                return importPage(v, data, p.status());
+            }
+        },
+        24 * 1024 * 1024);
     RouteTable& routes = rt_.routes();
     routes.add("GET", "/console/signin", [this](const HttpRequest& r) {
         const Visit v = visit(r);

@@ -7,9 +7,17 @@
       var file = input.files && input.files[0];
       var target = document.getElementById(input.getAttribute('data-into'));
       if (!file || !target) return;
+      var reader = new FileReader();
+      if (input.getAttribute('data-encoding') === 'base64') {
+        // The file's bytes as they are (a workbook, a TCVN3 or VNI file): the server decodes.
+        var name = document.getElementById(input.getAttribute('data-name'));
+        if (name) name.value = file.name;
+        reader.onload = function () { target.value = String(reader.result).replace(/^[^,]*,/, ''); };
+        reader.readAsDataURL(file);
+        return;
+      }
       var format = document.getElementById('format');
       if (format) format.value = /\.json$/i.test(file.name) ? 'json' : 'csv';
-      var reader = new FileReader();
       reader.onload = function () { target.value = reader.result; };
       reader.readAsText(file, 'utf-8');
     });
