@@ -1069,7 +1069,7 @@ void Console::routes() {
                 }
                 out->set("rejected", rejected);
                 out->set("has_rejected", rejected->size() > 0);
-                data->set("report", out);
+                data->set("import_report", out);
                 if (report.committed)
                     audit(rt_, r, who, "import", kind == "directory" ? "directory" : "dossier", "",
                           who.scopeAgencyId ? std::optional(who.scopeAgencyId) : std::nullopt, "",
