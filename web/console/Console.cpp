@@ -208,6 +208,24 @@ private:
         data->set("survey_options", surveyOptions(v));
         return page("import", v, data, status);
     }
+    /// The rejected rows of an import, with their line, code and reasons in `lang`.
+    void addRejected(Object::Ptr out, const std::vector<ImportRejection>& rows,
+                     const std::string& lang) const {
+        Array::Ptr rejected = new Array;
+        for (const ImportRejection& x : rows) {
+            Object::Ptr o = new Object;
+            o->set("line", x.line);
+            o->set("code", x.code);
+            std::string why;
+            for (const FieldError& e : x.errors)
+                why += (why.empty() ? "" : " ") + (e.field.empty() ? "" : e.field + ": ") +
+                       rt_.messages().text(lang, e.code, e.params);
+            o->set("why", why);
+            rejected->add(o);
+        }
+        out->set("rejected", rejected);
+        out->set("has_rejected", rejected->size() > 0);
+    }
     Array::Ptr surveyOptions(const Visit& v) const {
         Array::Ptr out = new Array;
         for (const auto& s : rt_.surveys().list()) {
@@ -1055,20 +1073,7 @@ void Console::routes() {
                 out->set("unchanged", count(report.unchanged, v.lang));
                 out->set("rejected_count", count(report.rejected.size(), v.lang));
                 out->set("committed", report.committed);
-                Array::Ptr rejected = new Array;
-                for (const ImportRejection& x : report.rejected) {
-                    Object::Ptr o = new Object;
-                    o->set("line", x.line);
-                    o->set("code", x.code);
-                    std::string why;
-                    for (const FieldError& e : x.errors)
-                        why += (why.empty() ? "" : " ") + (e.field.empty() ? "" : e.field + ": ") +
-                               rt_.messages().text(v.lang, e.code, e.params);
-                    o->set("why", why);
-                    rejected->add(o);
-                }
-                out->set("rejected", rejected);
-                out->set("has_rejected", rejected->size() > 0);
+                addRejected(out, report.rejected, v.lang);
                 data->set("import_report", out);
                 if (report.committed)
                     audit(rt_, r, who, "import", kind == "directory" ? "directory" : "dossier", "",
@@ -1138,20 +1143,7 @@ void Console::routes() {
                 out->set("duplicates", number(report.duplicates));
                 out->set("rejected_count", number(report.rejected.size()));
                 out->set("dry_run", options.dryRun);
-                Array::Ptr rejected = new Array;
-                for (const ImportRejection& x : report.rejected) {
-                    Object::Ptr o = new Object;
-                    o->set("line", x.line);
-                    o->set("code", x.code);
-                    std::string why;
-                    for (const FieldError& e : x.errors)
-                        why += (why.empty() ? "" : " ") + (e.field.empty() ? "" : e.field + ": ") +
-                               rt_.messages().text(v.lang, e.code, e.params);
-                    o->set("why", why);
-                    rejected->add(o);
-                }
-                out->set("rejected", rejected);
-                out->set("has_rejected", rejected->size() > 0);
+                addRejected(out, report.rejected, v.lang);
                 data->set("paper", out);
                 if (!options.dryRun && report.imported > 0)
                     audit(rt_, r, who, "import", "response", options.surveyId,
