@@ -423,6 +423,7 @@ private:
             Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
             o->set("encoding", r.encoding);
             o->set("encoding_reason", r.encodingReason);
+            o->set("encoding_confidence", r.confidence);
             Poco::JSON::Array::Ptr mapping = new Poco::JSON::Array, ignored = new Poco::JSON::Array;
             for (const auto& x : r.mapping) mapping->add(x);
             for (const auto& x : r.ignored) ignored->add(x);
@@ -446,7 +447,8 @@ private:
             return;
         }
         std::cout << m.text(lang_, "import.encoding",
-                            {{"encoding", r.encoding}, {"reason", r.encodingReason}})
+                            {{"encoding", r.encoding},
+                             {"confidence", std::to_string(std::lround(r.confidence * 100))}})
                   << "\n";
         for (const auto& x : r.mapping) std::cout << "  " << x << "\n";
         for (const auto& x : r.ignored)

@@ -365,6 +365,7 @@ ResponseImportReport importResponses(Ingest& ingest, const SurveyCatalog& survey
             vi::decode(content, found.encoding, tables, vi::Invalid::Reject);
         report.encoding = vi::toString(found.encoding);
         report.encodingReason = found.reason;
+        report.confidence = found.confidence;
         CsvReader reader(decoded);
         CsvRecord record;
         while (reader.next(record)) rows.push_back({record.line, std::move(record.fields)});

@@ -33,6 +33,7 @@ struct ResponseImportOptions {
 /// What an import did.
 struct ResponseImportReport {
     std::string encoding;  ///< how the file was read: "utf8", "tcvn3", "vni", "cp1258"… or "xlsx"
+    double confidence = 1;             ///< how sure the detection is, 0..1
     std::string encodingReason;        ///< why, in a few words
     std::vector<std::string> mapping;  ///< each column used: "header → what it fills"
     std::vector<std::string> ignored;  ///< columns not used, with why

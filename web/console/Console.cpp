@@ -1129,7 +1129,7 @@ void Console::routes() {
                                              rt_.messages(), bytes, name, options);
                 Object::Ptr out = new Object;
                 out->set("encoding", report.encoding);
-                out->set("encoding_reason", report.encodingReason);
+                out->set("confidence", std::to_string(std::lround(report.confidence * 100)));
                 Array::Ptr columns = new Array, ignored = new Array;
                 for (const auto& x : report.mapping) columns->add(x);
                 for (const auto& x : report.ignored) ignored->add(x);
