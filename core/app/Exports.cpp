@@ -40,7 +40,11 @@ exports::Sheet indicesOf(Runtime& rt, const ExportRequest& request) {
     r.fromDay = f.fromDay.value_or(span ? span->first : today);
     r.toDay = f.toDay.value_or(span ? span->second : today);
     const std::string name = rt.messages().text(f.language, "export.sheet.indices");
-    if (r.toDay < r.fromDay) return exports::Sheet{name, {}, {}};
+    if (r.toDay < r.fromDay) {  // a period with no day in it: a sheet with no rows
+        exports::Sheet empty;
+        empty.name = name;
+        return empty;
+    }
     index::IndexReport report = rt.indices().report(r);
     if (f.procedureCode)
         std::erase_if(report.groups,

@@ -1,8 +1,6 @@
 #include "export/IndexSheet.h"
 
 #include <cmath>
-#include <iomanip>
-#include <sstream>
 
 namespace hailong::exports {
 
@@ -15,9 +13,7 @@ ExportValue text(const std::string& s) {
 ExportValue number(std::optional<double> v) {
     if (!v || !std::isfinite(*v)) return ExportValue{};
     const double rounded = std::round(*v * 10000) / 10000;
-    std::ostringstream out;
-    out << std::setprecision(15) << rounded;
-    return ExportValue{false, rounded, out.str()};
+    return ExportValue{false, rounded, numberText(rounded)};
 }
 
 }  // namespace
@@ -28,6 +24,7 @@ Sheet indexSheet(const index::IndexReport& report, const std::string& language,
     sheet.name = sheetName;
     sheet.header = {"period", "group", "name", "responses", "index",  "title",
                     "value",  "n",     "low",  "high",      "too_few"};
+    sheet.numeric = {false, false, false, true, false, false, true, true, true, true, true};
     for (const index::GroupResult& g : report.groups)
         for (const index::IndexValue* v : index::flatten(g.indices)) {
             std::string title;

@@ -69,12 +69,7 @@ void setText(ExportValue& v, std::string_view s) {
 void setNumber(ExportValue& v, double n) {
     v.missing = false;
     v.number = n;
-    char buffer[32];
-    const auto written =
-        std::isfinite(n) && n == std::floor(n) && std::fabs(n) < 1e15
-            ? std::to_chars(buffer, buffer + sizeof buffer, static_cast<long long>(n))
-            : std::to_chars(buffer, buffer + sizeof buffer, n, std::chars_format::general, 15);
-    v.text.assign(buffer, written.ptr);
+    v.text = numberText(n);
 }
 
 class CsvSink final : public RowSink {
@@ -505,6 +500,15 @@ std::size_t readSqlite(Session& s, const Selection& selection, const RowCallback
 }
 
 }  // namespace
+
+std::string numberText(double v) {
+    char buffer[32];
+    const auto written =
+        std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15
+            ? std::to_chars(buffer, buffer + sizeof buffer, static_cast<long long>(v))
+            : std::to_chars(buffer, buffer + sizeof buffer, v, std::chars_format::general, 15);
+    return std::string(buffer, written.ptr);
+}
 
 std::unique_ptr<RowSink> csvSink(std::ostream& out, bool excel, char delimiter) {
     return std::make_unique<CsvSink>(out,

@@ -54,8 +54,13 @@ std::unique_ptr<RowSink> csvSink(std::ostream& out, bool excel, char delimiter);
 struct Sheet {
     std::string name;
     std::vector<std::string> header;
+    std::vector<bool> numeric;  ///< per column: numbers (a column not listed holds texts)
     std::vector<std::vector<ExportValue>> rows;
 };
+
+/// How every export prints a number: whole numbers without decimals ("5"), others with up to
+/// 15 significant digits ("2.5").
+std::string numberText(double v);
 
 /// One JSON object per line, keyed by column name: numbers as numbers, missing as null.
 std::unique_ptr<RowSink> jsonLinesSink(std::ostream& out);

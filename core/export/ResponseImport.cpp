@@ -163,8 +163,10 @@ public:
             throw Problem(422, "import.no_question_columns", {{"survey", survey_.id}});
     }
 
-    // One row as a submission, or the reasons it cannot be one.
-    Submission read(const std::vector<std::string>& cells, std::vector<FieldError>& errors) {
+    // One row as a submission (and the form's number, "" when the file has none), or the
+    // reasons it cannot be one.
+    Submission read(const std::vector<std::string>& cells, std::string& form,
+                    std::vector<FieldError>& errors) {
         Submission s;
         s.surveyId = survey_.id;
         s.surveyVersion = survey_.version;
@@ -180,7 +182,7 @@ public:
             const std::string where = m.question ? m.question->id : describe(m);
             switch (m.target) {
                 case Target::Form:
-                    form_ = v;
+                    form = v;
                     break;
                 case Target::Dossier:
                     s.dossierCode = v;
@@ -252,7 +254,6 @@ public:
         return s;
     }
 
-    std::string takeForm() { return std::exchange(form_, std::string()); }
     void setLanguage(const std::string& lang) { language_ = lang; }
 
 private:
@@ -336,7 +337,6 @@ private:
     const Messages& messages_;
     std::string language_ = "vi";
     std::vector<Mapping> mappings_;
-    std::string form_;
 };
 
 }  // namespace
@@ -383,8 +383,8 @@ ResponseImportReport importResponses(Ingest& ingest, const SurveyCatalog& survey
             continue;  // a blank line between forms
         ++report.rows;
         std::vector<FieldError> errors;
-        Submission s = importer.read(cells, errors);
-        const std::string form = importer.takeForm();
+        std::string form;
+        Submission s = importer.read(cells, form, errors);
         s.channel = options.channel;
         // The same row imported again has the same key: its form number, else its content
         // and how many identical rows came before it in this file.

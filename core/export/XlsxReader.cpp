@@ -23,13 +23,13 @@ constexpr std::size_t kMaxRows = 1048576, kMaxColumns = 16384;
     throw Problem(422, "import.bad_xlsx", {{"why", why}});
 }
 
-// One part of the archive, uncompressed; "" when it is absent.
-std::string part(std::string_view bytes, const Poco::Zip::ZipArchive& archive,
-                 const std::string& name) {
+// One part of the archive, uncompressed; "" when it is absent. `in` holds the archive's bytes
+// (read in place: the entry is found by its offset).
+std::string part(std::istream& in, const Poco::Zip::ZipArchive& archive, const std::string& name) {
     auto it = archive.findHeader(name);
     if (it == archive.headerEnd()) return {};
     if (it->second.getUncompressedSize() > kMaxPartBytes) bad(name + " is too large");
-    std::istringstream in{std::string(bytes)};
+    in.clear();
     Poco::Zip::ZipInputStream zip(in, it->second, true);
     std::string out;
     char buffer[65536];
@@ -91,9 +91,9 @@ std::size_t columnOf(const std::string& ref) {
 
 std::vector<std::pair<std::size_t, std::vector<std::string>>> readXlsxSheet(
     std::string_view bytes) {
+    std::istringstream in{std::string(bytes)};  // one copy, read part by part
     std::unique_ptr<Poco::Zip::ZipArchive> archive;
     try {
-        std::istringstream in{std::string(bytes)};
         archive = std::make_unique<Poco::Zip::ZipArchive>(in);
     } catch (const Poco::Exception& e) {
         bad("not a ZIP archive (" + e.displayText() + ")");
@@ -107,7 +107,7 @@ std::vector<std::pair<std::size_t, std::vector<std::string>>> readXlsxSheet(
                 firstId = a.getValue(
                     "http://schemas.openxmlformats.org/officeDocument/2006/relationships", "id");
         };
-        const std::string xml = part(bytes, *archive, "xl/workbook.xml");
+        const std::string xml = part(in, *archive, "xl/workbook.xml");
         if (xml.empty()) bad("xl/workbook.xml is missing");
         parse(xml, h, "xl/workbook.xml");
     }
@@ -117,13 +117,13 @@ std::vector<std::pair<std::size_t, std::vector<std::string>>> readXlsxSheet(
             if (name == "Relationship" && a.getValue("", "Id") == firstId)
                 target = a.getValue("", "Target");
         };
-        parse(part(bytes, *archive, "xl/_rels/workbook.xml.rels"), h, "workbook relations");
+        parse(part(in, *archive, "xl/_rels/workbook.xml.rels"), h, "workbook relations");
     }
     if (target.empty()) bad("the first sheet is not found");
     target = target.starts_with("/") ? target.substr(1) : "xl/" + target;
 
     std::vector<std::string> shared;
-    if (const std::string xml = part(bytes, *archive, "xl/sharedStrings.xml"); !xml.empty()) {
+    if (const std::string xml = part(in, *archive, "xl/sharedStrings.xml"); !xml.empty()) {
         Handler h;
         h.start = [&](const std::string& name, const Poco::XML::Attributes&) {
             if (name == "si") h.text.clear();
@@ -135,7 +135,7 @@ std::vector<std::pair<std::size_t, std::vector<std::string>>> readXlsxSheet(
     }
 
     std::vector<std::pair<std::size_t, std::vector<std::string>>> rows;
-    const std::string xml = part(bytes, *archive, target);
+    const std::string xml = part(in, *archive, target);
     if (xml.empty()) bad(target + " is missing");
     Handler h;
     std::size_t column = 0, rowNumber = 0;

@@ -104,16 +104,6 @@ std::string folded(std::string s) {
     return s;
 }
 
-// Whole numbers without ".0", others with up to 15 significant digits (as the CSV export).
-std::string numberText(double v) {
-    if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15)
-        return std::to_string(static_cast<long long>(v));
-    std::ostringstream out;
-    out.precision(15);
-    out << v;
-    return out.str();
-}
-
 // The column width (in characters) that shows `header` whole, within reason.
 double widthFor(const std::string& header) {
     return static_cast<double>(std::clamp<std::size_t>(clean(header, 64).size() + 2, 10, 40));
@@ -199,7 +189,7 @@ public:
         }
         lxw_worksheet* ws = responses_[current_];
         for (std::size_t i = 0; i < cells.size(); ++i)
-            write(ws, next_, i, cells[i], i < numeric_.size() ? numeric_[i] : isNumber(cells[i]));
+            write(ws, next_, i, cells[i], i < numeric_.size() && numeric_[i]);
         ++next_;
     }
 
@@ -222,12 +212,6 @@ private:
 
     void check(lxw_error err) const {
         if (err != LXW_NO_ERROR) fail(lxw_strerror(err));
-    }
-
-    // A cell of a sheet other than the responses is a number when its text is empty or is how
-    // the number prints (what ResponseExport's numbers carry); otherwise a text.
-    static bool isNumber(const ExportValue& v) {
-        return v.text.empty() || v.text == numberText(v.number);
     }
 
     // A new worksheet named `wanted` made valid and unique (" (2)", " (3)"… when taken).
@@ -309,7 +293,7 @@ private:
         for (const auto& cells : sheet.rows) {
             if (r >= LXW_ROW_MAX) fail("too many rows in the sheet " + sheet.name);
             for (std::size_t i = 0; i < cells.size(); ++i)
-                write(ws, r, i, cells[i], isNumber(cells[i]));
+                write(ws, r, i, cells[i], i < sheet.numeric.size() && sheet.numeric[i]);
             ++r;
         }
     }

@@ -2,12 +2,15 @@
 // opened by LibreOffice and the .sav read by the readstat command-line tool hold the same cells as
 // the CSV (formula-looking texts apart: the CSV neutralises them with an apostrophe, the others
 // store them as plain text).
+#include "app/Exports.h"
+#include "common/Clock.h"
 #include "directory/Csv.h"
 #include "export/CsvWriter.h"
 #include "export/Readers.h"
 #include "export/ResponseExport.h"
 #include "export/SavSink.h"
 #include "export/XlsxSink.h"
+#include "index/Periods.h"
 #include "support/TestSupport.h"
 
 #include <catch2/catch.hpp>
@@ -129,6 +132,35 @@ TEST_CASE("real readers: LibreOffice reads the XLSX and readstat the .sav as the
                 CHECK((r == 0 ? calc[r][c] : neutralised(calc[r][c])) == expected[r][c]);
             }
         }
+
+        // The indices sheet beside them (through the command line's and console's writeExport):
+        // the province's share satisfied as the index report gives it.
+        ExportRequest request;
+        request.filter = f;
+        request.format = "xlsx";
+        REQUIRE(writeExport(rt, request, dir.file("i.xlsx")) == 40);
+        const auto indexSheets = test::libreOfficeCsv(dir.file("i.xlsx"), dir.file("lo2"));
+        REQUIRE(indexSheets.count("Chỉ số") == 1);
+        index::IndexRequest ir;
+        ir.surveyId = "counter-quick";
+        ir.by = "agency";
+        ir.fromDay = ir.toDay = index::localDay(nowMs());
+        const auto report = rt.indices().report(ir);
+        std::string expectedShare;
+        for (const auto& g : report.groups)
+            if (g.key == "PT")
+                for (const auto& v : g.indices)
+                    if (v.id == "satisfied")
+                        expectedShare = numberText(std::round(*v.value * 1e4) / 1e4);
+        REQUIRE_FALSE(expectedShare.empty());
+        bool found = false;
+        for (const auto& row : table(indexSheets.at("Chỉ số")))
+            if (row.size() == 11 && row[1] == "PT" && row[4] == "satisfied") {
+                CHECK(row[3] == "40");
+                CHECK(row[6] == expectedShare);
+                found = true;
+            }
+        CHECK(found);
 
         // readstat: the same rows; numbers printed with decimals, texts as stored.
         REQUIRE(test::runTo("readstat '" + dir.file("x.sav") + "' -", dir.file("sav.csv")) == 0);

@@ -199,6 +199,7 @@ TEST_CASE("xlsx: LibreOffice reads back the responses, the codebook and the extr
     std::vector<Sheet> extra(1);
     extra[0].name = "Chỉ số 2024/2025";  // '/' is not allowed in a sheet name
     extra[0].header = {"Chỉ số", "Điểm", "Mã"};
+    extra[0].numeric = {false, true, false};
     extra[0].rows = {{txt("SIPAS"), num(85.25), txt("007")},
                      {txt("Hài lòng về thủ tục"), num(90), txt("-1")}};
 
