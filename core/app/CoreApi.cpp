@@ -65,7 +65,7 @@ Submission submissionFrom(const Object::Ptr& body, const std::string& prefix,
             a.question = question;
             const Question* q = survey ? survey->question(question) : nullptr;
             const bool textual =
-                q && (q->type == QuestionType::Text || q->type == QuestionType::DossierCode);
+                q && (isFreeText(q->type) || q->type == QuestionType::DossierCode);
             // Choices are option ids: text or whole numbers, never null, lists or objects.
             auto choiceText = [&](const Poco::Dynamic::Var& c) {
                 if (c.isString() || (c.isInteger() && c.type() != typeid(bool)))

@@ -229,11 +229,12 @@ Object::Ptr decision766Json(const index::IndexRequest& request,
     body->set("from", index::format(request.fromDay));
     body->set("to", index::format(request.toDay));
     body->set("method",
-              "Decision 766/QĐ-TTg satisfaction ratios in percent. 1: feedback handled on time / "
-              "feedback received; 2: feedback not rated unsatisfied nor complained overdue / "
-              "feedback; both need feedback cases, which are not kept yet (null: no data). 3: "
-              "dossiers received in the period not rated unsatisfied (ratings averaging under the "
-              "middle of their scales) / dossiers received; complaints are not counted yet.");
+              "Decision 766/QĐ-TTg satisfaction ratios in percent. 1: follow-up cases opened in the "
+              "period and answered by their deadline / cases opened (those closed without an "
+              "answer, outside competence, are left out); 2: cases whose answer was not rated "
+              "unsatisfied and that were not overdue / cases opened (null: no case). 3: dossiers "
+              "received in the period not rated unsatisfied (ratings averaging under the middle "
+              "of their scales) and without a complaint / dossiers received.");
     auto optional = [](const std::optional<double>& v) {
         return v ? Poco::Dynamic::Var(*v) : Poco::Dynamic::Var();
     };
@@ -245,6 +246,9 @@ Object::Ptr decision766Json(const index::IndexRequest& request,
         o->set("depth", d.depth);
         o->set("dossiers", d.dossiers);
         o->set("dossiers_unsatisfied", d.unsatisfied);
+        o->set("feedback", d.feedback);
+        o->set("feedback_answered_on_time", d.feedbackInTime);
+        o->set("feedback_unsatisfied_or_overdue", d.feedbackUnsatisfiedOrLate);
         o->set("feedback_on_time", optional(d.feedbackOnTime));
         o->set("feedback_satisfied", optional(d.feedbackSatisfied));
         o->set("dossiers_satisfied", optional(d.dossiersSatisfied));
@@ -256,15 +260,20 @@ Object::Ptr decision766Json(const index::IndexRequest& request,
 
 void writeDecision766Table(std::ostream& out, const std::vector<index::Decision766>& rows) {
     out << std::left << std::setw(18) << "AGENCY" << std::setw(10) << "DOSSIERS" << std::setw(13)
-        << "UNSATISFIED" << std::setw(10) << "RATIO 1" << std::setw(10) << "RATIO 2"
+        << "UNSATISFIED" << std::setw(10) << "FEEDBACK" << std::setw(10) << "RATIO 1"
+        << std::setw(10) << "RATIO 2"
         << std::setw(10) << "RATIO 3"
         << "NAME\n";
     for (const index::Decision766& d : rows)
         out << std::setw(18) << (std::string(static_cast<std::size_t>(d.depth) * 2, ' ') + d.key)
-            << std::setw(10) << d.dossiers << std::setw(13) << d.unsatisfied << std::setw(10) << "-"
-            << std::setw(10) << "-" << std::setw(10)
+            << std::setw(10) << d.dossiers << std::setw(13) << d.unsatisfied << std::setw(10)
+            << d.feedback << std::setw(10)
+            << (d.feedbackOnTime ? number(d.feedbackOnTime) : "-") << std::setw(10)
+            << (d.feedbackSatisfied ? number(d.feedbackSatisfied) : "-") << std::setw(10)
             << (d.dossiersSatisfied ? number(d.dossiersSatisfied) : "-") << d.name << "\n";
-    out << "Ratios 1 and 2 need feedback cases, which are not kept yet (-: no data).\n";
+    out << "Ratio 1: cases answered on time / received; 2: not rated unsatisfied nor overdue / "
+           "received; 3: dossiers not rated unsatisfied nor complained about / received (-: no "
+           "data).\n";
 }
 
 void registerIndexApi(Runtime& rt) {

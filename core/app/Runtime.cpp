@@ -17,6 +17,7 @@
 #include "store/Migrations.h"
 
 #include <hailong/Host.h>
+#include <hailong/Problem.h>
 
 #include <Poco/File.h>
 #include <Poco/FileStream.h>
@@ -57,6 +58,7 @@ public:
     const Messages& messages() override { return *rt_.messages_; }
     Templates& templates() override { return rt_.templates_; }
     Outbox& outbox() override { return *this; }
+    Cases& cases() override { return *rt_.cases_; }
     Poco::Logger& logger() override { return log_; }
     std::string dataFolder() const override { return rt_.paths_.pluginData + "/" + name_; }
     void serveFiles(std::string_view urlPrefix, const std::string& folder) override {
@@ -175,6 +177,33 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
     alertMonitor_ = std::make_unique<AlertMonitor>(
         *alerts_, *db_, *indices_, *outbox_, *messages_, *directory_,
         [this] { return publicBase(); }, alertOptions);
+    cases::CaseStore::Options caseOptions;
+    caseOptions.defaults.workingDays = std::clamp(config.getInt("cases.working_days"), 1, 60);
+    caseOptions.defaults.ratingAtOrBelow =
+        std::clamp(config.getDouble("cases.rating_at_or_below"), 0.0, 5.0);
+    try {
+        caseOptions.calendar =
+            cases::WorkingCalendar::parse(config.getString("cases.holidays", ""));
+    } catch (const Problem& p) {
+        throw std::runtime_error("setting cases.holidays: " +
+                                 messages_->text("en", p.code(), p.params()));
+    }
+    caseOptions.sweepMs = 1000 * std::max(1, config.getInt("cases.sweep_seconds"));
+    cases_ = std::make_unique<cases::CaseStore>(
+        *db_, *directory_, *surveys_, text_, *outbox_, *messages_,
+        [this](std::int64_t agencyId) {
+            // Whoever hears that agency's alerts hears of its escalated cases.
+            std::vector<std::pair<std::string, std::string>> out;
+            for (const AlertRule& rule : alerts_->rules("", true))
+                if (rule.agencyId == agencyId)
+                    for (const AlertRecipient& to : rule.recipients)
+                        if (std::find(out.begin(), out.end(),
+                                      std::pair(to.channel, to.address)) == out.end())
+                            out.emplace_back(to.channel, to.address);
+            return out;
+        },
+        [this] { return publicBase(); }, caseOptions);
+    ingest_->setCases(cases_.get());
     ingest_->setStoredListener(
         [this](const std::vector<std::int64_t>& agencies) { alertMonitor_->stored(agencies); });
     templates_.addFolder("", paths_.web + "/templates");
@@ -303,6 +332,7 @@ void Runtime::serve() {
     outbox_->start();
     indices_->start(std::max(10, config_.getInt("index.fold_interval_ms")));
     alertMonitor_->start();
+    cases_->start();
     housekeeping_ = std::thread([this] { housekeeping(); });
     http_->start();
 }
@@ -334,6 +364,7 @@ void Runtime::shutdown() noexcept {
         plugins_->stopAll();
         ingest_->stop();  // commits what is queued
         alertMonitor_->stop();
+        cases_->stop();
         if (exportJobs_) exportJobs_->stop();
         indices_->stop();
         {

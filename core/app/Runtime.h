@@ -8,6 +8,7 @@
 #include "app/ApiKeys.h"
 #include "app/Exports.h"
 #include "app/Paths.h"
+#include "cases/CaseStore.h"
 #include "common/MessageCatalog.h"
 #include "directory/DeviceRegistry.h"
 #include "directory/DirectoryStore.h"
@@ -73,6 +74,7 @@ public:
     index::IndexService& indices() { return *indices_; }
     AlertStore& alerts() { return *alerts_; }
     AlertMonitor& alertMonitor() { return *alertMonitor_; }
+    cases::CaseStore& cases() { return *cases_; }
     SurveyStore& surveys() { return *surveys_; }
     MessageCatalog& messages() { return *messages_; }
     IcuTextNormalizer& text() { return text_; }
@@ -118,6 +120,7 @@ private:
     std::unique_ptr<DurableOutbox> outbox_;
     std::unique_ptr<AlertStore> alerts_;
     std::unique_ptr<AlertMonitor> alertMonitor_;
+    std::unique_ptr<cases::CaseStore> cases_;
     std::unique_ptr<ApiKeyStore> apiKeys_;
     std::unique_ptr<ExportJobs> exportJobs_;
     MustacheTemplates templates_;

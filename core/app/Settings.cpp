@@ -72,6 +72,16 @@ const std::vector<Setting>& settings() {
          "After ratings arrive, wait this long (a burst settles) before evaluating alert rules"},
         {"alerts.sweep_seconds", "60",
          "Evaluate every alert rule this often too (alerts clear as their window moves on)"},
+        {"cases.working_days", "10",
+         "Follow-up cases are due this many working days after they open (an agency may set its "
+         "own in the console)"},
+        {"cases.rating_at_or_below", "2",
+         "A rating at or below this, on a five-point scale, with a comment or a reason opens a "
+         "case (0: ratings open none; complaints always do)"},
+        {"cases.holidays", "",
+         "Days off besides weekends, for case deadlines: 2026-01-01, 2026-02-14..2026-02-22, ..."},
+        {"cases.sweep_seconds", "60",
+         "How often overdue cases are escalated to the parent agency"},
         {"mail.smtp_host", "",
          "SMTP relay for e-mail alerts (plain SMTP, e.g. a local postfix); empty: e-mail notices "
          "wait in the outbox"},
@@ -177,7 +187,7 @@ Settings Settings::load(const std::string& file, const std::map<std::string, std
           "http.queue", "http.keep_alive_timeout_s", "http.max_body_bytes", "http.io_timeout_s",
           "ingest.batch_max", "ingest.queue_max", "outbox.poll_ms", "outbox.max_attempts",
           "index.fold_interval_ms", "export.keep_hours", "alerts.settle_ms", "alerts.sweep_seconds",
-          "mail.smtp_port"}) {
+          "cases.working_days", "cases.sweep_seconds", "mail.smtp_port"}) {
         int v = 0;
         try {
             v = s.config_->getInt(key);

@@ -103,6 +103,7 @@ std::vector<Column> codebookOf(const Survey& survey, const std::string& language
                 }
                 break;
             case QuestionType::Text:
+            case QuestionType::Complaint:
             case QuestionType::DossierCode:
                 break;
         }

@@ -321,7 +321,7 @@ public:
                     if (auto it = chosenAt_.find({qq.id, o.id}); it != chosenAt_.end())
                         setNumber(cells[it->second], 0);
             const bool isOther =
-                !a.number && qq.type != QuestionType::Text && qq.type != QuestionType::DossierCode;
+                !a.number && !isFreeText(qq.type) && qq.type != QuestionType::DossierCode;
             if (isOther) {
                 if (auto it = otherAt_.find(qq.id); it != otherAt_.end())
                     setText(cells[it->second], a.text);

@@ -206,7 +206,7 @@ public:
                         errors.push_back({where, "import.bad_date", {{"value", v}}});
                     break;
                 case Target::Answer:
-                    if (m.question->type == QuestionType::Text ||
+                    if (isFreeText(m.question->type) ||
                         m.question->type == QuestionType::DossierCode) {
                         answer(*m.question).text = v;
                     } else if (const QuestionOption* o = option(*m.question, v)) {

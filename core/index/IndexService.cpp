@@ -1,5 +1,7 @@
 #include "index/IndexService.h"
 
+#include "common/Clock.h"
+
 #include "store/Columns.h"
 #include "survey/Mood.h"
 
@@ -9,6 +11,7 @@
 #include <Poco/Data/Statement.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <set>
@@ -376,6 +379,8 @@ std::vector<Decision766> IndexService::decision766(const IndexRequest& request) 
     const std::int64_t from = dayStartMs(request.fromDay), to = dayStartMs(request.toDay + 1);
     std::map<std::int64_t, std::int64_t> dossiers;       // agency → dossiers received
     std::map<std::int64_t, std::int64_t> unsatisfiedOf;  // agency → unsatisfied dossiers
+    // agency → feedback received, handled on time, rated unsatisfied or overdue
+    std::map<std::int64_t, std::array<std::int64_t, 3>> feedbackOf;
     db_.snapshot([&](Session& s) {
         std::vector<std::int64_t> agency, count;
         s << "SELECT agency_id, COUNT(*) FROM dossiers WHERE received_at >= $1 AND received_at < "
@@ -383,17 +388,33 @@ std::vector<Decision766> IndexService::decision766(const IndexRequest& request) 
             bind(from), bind(to), into(agency), into(count), now;
         for (std::size_t i = 0; i < agency.size(); ++i) dossiers[agency[i]] = count[i];
         // Dossiers with an unhappy response (survey/Mood.h: its ratings average under 50 of
-        // 100), read from the mood each response was given when it was stored.
+        // 100), read from the mood each response was given when it was stored, or with a
+        // complaint about them (a case).
         std::vector<std::int64_t> unsatisfied, unsatisfiedAgency;
         const double below = kUnhappyBelow;
-        s << "SELECT DISTINCT d.id, d.agency_id FROM dossiers d JOIN responses r ON r.dossier_id "
-             "= d.id WHERE d.received_at >= $1 AND d.received_at < $2 AND r.mood < $3",
+        s << "SELECT d.id, d.agency_id FROM dossiers d WHERE d.received_at >= $1 AND "
+             "d.received_at < $2 AND (EXISTS (SELECT 1 FROM responses r WHERE r.dossier_id = d.id "
+             "AND r.mood < $3) OR EXISTS (SELECT 1 FROM cases c WHERE c.dossier_id = d.id AND "
+             "NOT (c.closed_at IS NOT NULL AND c.answered_at IS NULL)))",
             bind(from), bind(to), bind(below), into(unsatisfied), into(unsatisfiedAgency), now;
         for (std::size_t i = 0; i < unsatisfied.size(); ++i) ++unsatisfiedOf[unsatisfiedAgency[i]];
+        // Feedback: cases opened in the period, less those closed without an answer.
+        const std::int64_t at = nowMs();
+        std::vector<std::int64_t> agency2, received, onTime, bad;
+        s << "SELECT agency_id, COUNT(*), SUM(CASE WHEN answered_at IS NOT NULL AND answered_at "
+             "<= due_at THEN 1 ELSE 0 END), SUM(CASE WHEN verdict = 'unsatisfied' OR (answered_at "
+             "IS NOT NULL AND answered_at > due_at) OR (answered_at IS NULL AND due_at < $1) THEN "
+             "1 ELSE 0 END) FROM cases WHERE opened_at >= $2 AND opened_at < $3 AND NOT "
+             "(closed_at IS NOT NULL AND answered_at IS NULL) GROUP BY agency_id",
+            bind(at), bind(from), bind(to), into(agency2), into(received), into(onTime),
+            into(bad), now;
+        for (std::size_t i = 0; i < agency2.size(); ++i)
+            feedbackOf[agency2[i]] = {received[i], onTime[i], bad[i]};
     });
     // Each agency with its descendants, in tree order.
     std::map<std::string, Decision766> byPath;
-    auto add = [&](std::int64_t agency, std::int64_t received, std::int64_t unhappy) {
+    auto add = [&](std::int64_t agency, std::int64_t received, std::int64_t unhappy,
+                   const std::array<std::int64_t, 3>& feedback) {
         auto self = agencies.find(agency);
         if (self == agencies.end() || !within(agencies, agency, scopePath)) return;
         for (std::int64_t id : ancestors(self->second.path)) {
@@ -402,15 +423,24 @@ std::vector<Decision766> IndexService::decision766(const IndexRequest& request) 
             Decision766& d = byPath[a->second.path];
             d.key = a->second.code, d.name = a->second.name, d.depth = a->second.depth;
             d.dossiers += received, d.unsatisfied += unhappy;
+            d.feedback += feedback[0], d.feedbackInTime += feedback[1];
+            d.feedbackUnsatisfiedOrLate += feedback[2];
         }
     };
-    for (const auto& [agency, n] : dossiers) add(agency, n, 0);
-    for (const auto& [agency, n] : unsatisfiedOf) add(agency, 0, n);
+    for (const auto& [agency, n] : dossiers) add(agency, n, 0, {});
+    for (const auto& [agency, n] : unsatisfiedOf) add(agency, 0, n, {});
+    for (const auto& [agency, counts] : feedbackOf) add(agency, 0, 0, counts);
     std::vector<Decision766> out;
     for (auto& [path, d] : byPath) {
         if (d.dossiers > 0)
             d.dossiersSatisfied = static_cast<double>(d.dossiers - d.unsatisfied) /
                                   static_cast<double>(d.dossiers) * 100;
+        if (d.feedback > 0) {
+            const auto received = static_cast<double>(d.feedback);
+            d.feedbackOnTime = static_cast<double>(d.feedbackInTime) / received * 100;
+            d.feedbackSatisfied =
+                static_cast<double>(d.feedback - d.feedbackUnsatisfiedOrLate) / received * 100;
+        }
         out.push_back(d);
     }
     return out;

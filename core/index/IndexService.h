@@ -71,14 +71,17 @@ struct DriverReport {
 };
 
 /// Decision 766/QĐ-TTg's satisfaction ratios for one agency (with its descendants), in percent.
-/// The first two count feedback cases, which hailong does not keep yet: they are empty ("no
-/// data"), never 0. The third counts dossiers received in the period: those with a response
-/// whose rating answers average under the middle of their scales are rated unsatisfied.
-/// Complaints about dossiers are not counted yet (they come with the follow-up cases).
+/// The first two count the follow-up cases opened in the period (cases/CaseStore.h; those closed
+/// without an answer, outside the agency's competence, are not feedback received): answered by
+/// their deadline over received; received less those whose answer the citizen rated unsatisfied
+/// or that were overdue, over received. Empty ("no data") without cases, never 0. The third
+/// counts dossiers received in the period: those with a response whose rating answers average
+/// under the middle of their scales, or with a case opened about them, are unsatisfied.
 struct Decision766 {
     std::string key, name;
     int depth = 0;
     std::int64_t dossiers = 0, unsatisfied = 0;
+    std::int64_t feedback = 0, feedbackInTime = 0, feedbackUnsatisfiedOrLate = 0;
     std::optional<double> feedbackOnTime, feedbackSatisfied, dossiersSatisfied;
 };
 

@@ -1,5 +1,7 @@
 #include "ingest/IngestService.h"
 
+#include "cases/CaseStore.h"
+
 #include "ingest/Feedback.h"
 #include "ingest/SubmissionJson.h"
 #include "survey/Mood.h"
@@ -74,6 +76,7 @@ struct IngestService::Record {
     Poco::Nullable<double> mood;  // see survey/Mood.h
     FeedbackReading feedback;
     std::int64_t servedAt = 0;  // see servedAt()
+    std::optional<cases::CaseSeed> caseSeed;  // the follow-up case it opens, if any
 };
 
 struct IngestService::Pending {
@@ -238,6 +241,11 @@ IngestService::Record IngestService::validate(const Submission& sub) const {
     if (const auto mood = moodOf(*survey, ratings)) r.mood = *mood;
     r.servedAt = servedAt(r.servedAt ? std::optional(r.servedAt) : std::nullopt, r.answeredAt);
     r.feedback = readFeedback(words, text_);
+    if (cases_) {
+        std::optional<std::int64_t> agency;
+        if (!r.agency.isNull()) agency = r.agency.value();
+        r.caseSeed = cases_->seed(*survey, sub, agency, r.feedback.text, r.feedback.topics);
+    }
     return r;
 }
 
@@ -310,6 +318,7 @@ void IngestService::validateAnswers(const Survey& survey, const std::vector<Answ
                 break;
             }
             case QuestionType::Text:
+            case QuestionType::Complaint:
             case QuestionType::DossierCode:
                 if (!a.text.empty() && acceptableText(a.text, where, q->maxLength, errors))
                     r.answers.push_back({q->id, 0, Poco::Nullable<double>(), a.text});
@@ -572,6 +581,33 @@ std::unique_ptr<IngestService::GroupWriter> IngestService::GroupWriter::open(Dat
     return std::make_unique<PocoGroupWriter>(s);
 }
 
+namespace {
+
+// What a follow-up case needs of a record, taken before the writer takes the record.
+using PendingOrigin = std::pair<cases::CaseOrigin, std::optional<cases::CaseSeed>>;
+
+cases::CaseOrigin originOf(const PendingOrigin& pending, const Receipt& stored) {
+    cases::CaseOrigin o = pending.first;
+    o.responseId = stored.responseId;
+    o.receivedAtMs = stored.storedAtMs;
+    return o;
+}
+
+std::optional<PendingOrigin> caseOrigin(const cases::CaseStore* cases,
+                                        const IngestService::Record& r) {
+    if (!cases || !r.caseSeed) return std::nullopt;
+    cases::CaseOrigin o;
+    o.channel = r.channel;
+    auto id = [](const NullableId& v) {
+        return v.isNull() ? std::nullopt : std::optional<std::int64_t>(v.value());
+    };
+    o.agency = id(r.agency), o.officer = id(r.officer), o.procedure = id(r.procedure);
+    o.dossier = id(r.dossier);
+    return PendingOrigin{o, r.caseSeed};
+}
+
+}  // namespace
+
 void IngestService::commitBatch(std::vector<Pending*>& batch) {
     std::vector<std::unique_ptr<Pending>> owned;
     for (Pending* p : batch) owned.emplace_back(p);
@@ -582,8 +618,15 @@ void IngestService::commitBatch(std::vector<Pending*>& batch) {
         receipts = db_.write([&](Session& s) {
             const auto writer = GroupWriter::open(db_, s);
             std::vector<Receipt> out;
-            for (auto& p : owned) out.push_back(writer->store(p->record));
+            std::vector<std::pair<cases::CaseOrigin, cases::CaseSeed>> opening;
+            for (auto& p : owned) {
+                auto origin = caseOrigin(cases_, p->record);
+                out.push_back(writer->store(p->record));
+                if (origin && !out.back().duplicate)
+                    opening.emplace_back(originOf(*origin, out.back()), *origin->second);
+            }
             writer->finish();
+            for (const auto& [origin, seed] : opening) cases_->open(s, origin, seed);
             return out;
         });
     } catch (const Unavailable&) {
@@ -601,8 +644,11 @@ void IngestService::commitBatch(std::vector<Pending*>& batch) {
                 const NullableId agency = p->record.agency;
                 const Receipt receipt = db_.write([&](Session& s) {
                     const auto writer = GroupWriter::open(db_, s);
+                    auto origin = caseOrigin(cases_, p->record);
                     const Receipt stored = writer->store(p->record);
                     writer->finish();
+                    if (origin && !stored.duplicate)
+                        cases_->open(s, originOf(*origin, stored), *origin->second);
                     return stored;
                 });
                 if (!receipt.duplicate && !agency.isNull()) agencies.push_back(agency.value());

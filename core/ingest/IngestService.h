@@ -4,6 +4,10 @@
 
 #include "store/Database.h"
 
+namespace hailong::cases {
+class CaseStore;
+}
+
 #include <hailong/Directory.h>
 #include <hailong/Ingest.h>
 #include <hailong/Survey.h>
@@ -51,6 +55,9 @@ public:
     void setStoredListener(std::function<void(const std::vector<std::int64_t>&)> listener) {
         storedListener_ = std::move(listener);
     }
+    /// Opens follow-up cases for the responses that call for one, in the transaction that stores
+    /// them (a response and its case are durable together). Set before the first submit().
+    void setCases(cases::CaseStore* cases) { cases_ = cases; }
     /// Stops accepting, commits what is queued, joins the writer. Idempotent.
     void stop();
     Stats stats() const;
@@ -82,6 +89,7 @@ private:
     bool stopping_ = false;
     Stats stats_;
     std::function<void(const std::vector<std::int64_t>&)> storedListener_;
+    cases::CaseStore* cases_ = nullptr;
     std::thread writer_;
 };
 

@@ -438,6 +438,73 @@ const Migration kFeedback{
         "survey_id, period, group_id, item, value, channel, survey_version",
     }};
 
+// Follow-up cases: negative feedback and complaints an official handles, answers and closes;
+// the responses (or complaints) behind each, every change, and each agency's rules.
+const Migration kCases{
+    11,
+    "follow-up cases",
+    {
+        R"(CREATE TABLE cases (
+            id {{id}},
+            code TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            agency_id BIGINT NOT NULL REFERENCES agencies(id),
+            officer_id BIGINT REFERENCES officers(id),
+            procedure_id BIGINT REFERENCES procedures(id),
+            dossier_id BIGINT REFERENCES dossiers(id),
+            summary TEXT NOT NULL,
+            topics TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,
+            assignee_id BIGINT REFERENCES users(id),
+            contact TEXT NOT NULL DEFAULT '',
+            opened_at BIGINT NOT NULL,
+            due_at BIGINT NOT NULL,
+            answer TEXT NOT NULL DEFAULT '',
+            answered_at BIGINT,
+            answered_by TEXT NOT NULL DEFAULT '',
+            closed_at BIGINT,
+            escalated_to BIGINT REFERENCES agencies(id),
+            escalated_at BIGINT,
+            verdict TEXT NOT NULL DEFAULT '',
+            verdict_at BIGINT,
+            answer_queued_at BIGINT,
+            updated_at BIGINT NOT NULL))",
+        "CREATE INDEX cases_agency_opened ON cases(agency_id, opened_at)",
+        "CREATE INDEX cases_open_due ON cases(due_at) WHERE answered_at IS NULL",
+        // One open case per dossier, across hosts: a new complaint about it joins that case.
+        "CREATE UNIQUE INDEX cases_open_dossier ON cases(dossier_id) WHERE dossier_id IS NOT NULL "
+        "AND answered_at IS NULL AND closed_at IS NULL",
+        R"(CREATE TABLE case_sources (
+            id {{id}},
+            case_id BIGINT NOT NULL REFERENCES cases(id),
+            response_id BIGINT REFERENCES responses(id),
+            channel TEXT NOT NULL,
+            words TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            source_key TEXT NOT NULL DEFAULT '',
+            received_at BIGINT NOT NULL))",
+        "CREATE INDEX case_sources_case ON case_sources(case_id)",
+        // A complaint sent twice (a gateway's retry) joins its case once.
+        "CREATE UNIQUE INDEX case_sources_key ON case_sources(source_key) WHERE source_key <> ''",
+        "CREATE UNIQUE INDEX case_sources_response ON case_sources(response_id) WHERE "
+        "response_id IS NOT NULL",
+        R"(CREATE TABLE case_events (
+            id {{id}},
+            case_id BIGINT NOT NULL REFERENCES cases(id),
+            at BIGINT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''))",
+        "CREATE INDEX case_events_case ON case_events(case_id, at)",
+        R"(CREATE TABLE case_policies (
+            agency_id BIGINT PRIMARY KEY REFERENCES agencies(id),
+            working_days INTEGER NOT NULL,
+            rating_at_or_below {{real}} NOT NULL,
+            updated_by TEXT NOT NULL,
+            updated_at BIGINT NOT NULL))",
+    }};
+
 const std::string kLedger =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
     "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
@@ -453,7 +520,7 @@ int readVersion(Poco::Data::Session& s) {
 const std::vector<Migration>& Migrations::all() {
     static const std::vector<Migration> migrations{kDirectory,      kSurveys,   kIndices, kDevices,
                                                    kPluginState,    kPhoneKeys, kSecrets, kAccounts,
-                                                   kCounterSurveys, kFeedback};
+                                                   kCounterSurveys, kFeedback, kCases};
     return migrations;
 }
 

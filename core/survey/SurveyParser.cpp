@@ -26,6 +26,7 @@ const std::map<std::string, QuestionType> kTypes{{"rating", QuestionType::Rating
                                                  {"yesno", QuestionType::YesNo},
                                                  {"nps", QuestionType::Nps},
                                                  {"text", QuestionType::Text},
+                                                 {"complaint", QuestionType::Complaint},
                                                  {"dossier", QuestionType::DossierCode}};
 
 const std::map<std::string, IndexMethod> kMethods{
@@ -399,7 +400,7 @@ private:
                                      {{"vi", std::to_string(i)}, {"en", std::to_string(i)}},
                                      ""});
         }
-        if (o->has("maxLength") && q.type != QuestionType::Text &&
+        if (o->has("maxLength") && !isFreeText(q.type) &&
             q.type != QuestionType::DossierCode && !q.allowOther)
             r_.error(path + "/maxLength", "survey.not_for_type",
                      {{"field", "maxLength"}, {"type", type}});
@@ -458,7 +459,7 @@ private:
             r_.error(cp + "/question", "survey.condition_question", {{"value", c.question}});
             return;
         }
-        if (target->type == QuestionType::Text || target->type == QuestionType::DossierCode) {
+        if (isFreeText(target->type) || target->type == QuestionType::DossierCode) {
             r_.error(cp + "/question", "survey.condition_type", {{"value", c.question}});
             return;
         }
@@ -644,7 +645,7 @@ private:
                 ok = q->type == QuestionType::SingleChoice || q->type == QuestionType::YesNo;
                 break;
             case IndexMethod::Share:
-                ok = q->type != QuestionType::Text && q->type != QuestionType::DossierCode;
+                ok = !isFreeText(q->type) && q->type != QuestionType::DossierCode;
                 break;
             default:  // mean100, average: numeric answers
                 ok = q->type == QuestionType::Rating || q->type == QuestionType::Nps ||
@@ -657,7 +658,7 @@ private:
 
     // A question whose own definition failed is not to be blamed again by what refers to it.
     bool undefined(const Question* q) const {
-        return q && q->options.empty() && q->type != QuestionType::Text &&
+        return q && q->options.empty() && !isFreeText(q->type) &&
                q->type != QuestionType::DossierCode;
     }
     bool questionsBroken() const { return questionsBroken_; }

@@ -42,6 +42,7 @@ using Poco::JSON::Object;
 constexpr std::size_t kMaxText = 1600;  // ten concatenated segments; longer is cut (and logged)
 constexpr std::int64_t kMinuteMs = 60000;
 constexpr const char* kInvitePrefix = "sms-invite:";                // outbox keys of invitations
+constexpr const char* kAnswerPrefix = "case-answer:";  // outbox keys of answers to cases
 constexpr std::int64_t kRatedKeptMs = 400LL * 24 * 60 * kMinuteMs;  // a year and some
 
 // Cuts a message to kMaxText bytes without splitting a character (UTF-16 or UTF-8).
@@ -175,8 +176,15 @@ private:
         return text("vi", key, params, settings_.accents);
     }
     bool flooding(const std::string& phoneKey);
-    std::string rate(const std::string& phoneKey, const ReplyIntent& intent,
-                     const std::string& dossierCode);
+    std::string rate(const std::string& phoneKey, const std::string& phone,
+                     const ReplyIntent& intent, const std::string& dossierCode);
+    /// The dossier `code` names, if this phone may speak of it (a dossier handed in with a phone
+    /// is rated and complained about from that phone only: its code is on a paper receipt).
+    std::optional<hailong::Dossier> dossierFor(const std::string& phoneKey,
+                                               const std::string& code) const;
+    std::string complain(const Inbound& in, const std::string& phoneKey);
+    std::string rateAnswer(const std::string& phoneKey, const std::string& caseCode,
+                           const std::string& text);
     std::string finish(const std::string& pendingJson, const std::string& reason);
     std::string finishTaken(const std::string& phoneKey, const std::string& pending,
                             const std::string& reason);
@@ -218,9 +226,10 @@ bool SmsChannel::flooding(const std::string& phoneKey) {
 
 // A rating as a submission, kept as JSON while the follow-up question waits.
 std::string pendingJson(const std::string& dossier, int score, const std::string& comment,
-                        std::int64_t answeredAt) {
+                        std::int64_t answeredAt, const std::string& phone) {
     Object::Ptr o = new Object;
     o->set("dossier", dossier);
+    o->set("phone", phone);  // where an answer to a case it opens goes
     o->set("score", score);
     o->set("comment", comment);
     o->set("answered_at", answeredAt);
@@ -251,6 +260,7 @@ std::string SmsChannel::finish(const std::string& json, const std::string& reaso
     s.dossierCode = dossier;
     s.idempotencyKey = "sms:" + dossier + ":" + settings_.survey;  // one rating per dossier
     s.answeredAtMs = p->getValue<std::int64_t>("answered_at");
+    s.contact = p->optValue<std::string>("phone", "");
     s.answers.push_back({"rating", p->getValue<double>("score"), {}, ""});
     if (!reason.empty() && !settings_.reasonQuestion.empty())
         s.answers.push_back({settings_.reasonQuestion, std::nullopt, {reason}, ""});
@@ -260,17 +270,22 @@ std::string SmsChannel::finish(const std::string& json, const std::string& reaso
     try {
         const hailong::Receipt r = host_.ingest().submit(s);
         host_.state().put("rated:" + dossier, r.code, nowMs() + kRatedKeptMs);
-        return reply(r.duplicate ? "already" : "thanks", {{"dossier", dossier}});
+        if (r.duplicate) return reply("already", {{"dossier", dossier}});
+        // A low rating with a reason or words opened a case: the citizen gets its code.
+        if (auto opened = host_.cases().ofReceipt(r.code))
+            return reply("thanks_case", {{"dossier", dossier},
+                                         {"code", opened->code},
+                                         {"due", hailong::dayText(opened->dueAtMs)}});
+        return reply("thanks", {{"dossier", dossier}});
     } catch (const Problem& e) {
         log_.warning("SMS rating for dossier %s refused: %s", dossier, e.code());
         return reply("help");
     }
 }
 
-std::string SmsChannel::rate(const std::string& phoneKey, const ReplyIntent& intent,
-                             const std::string& dossierCode) {
-    auto dossier = host_.directory().dossier(dossierCode);
-    // A dossier with a phone is rated from that phone only (the code is on a paper receipt).
+std::optional<hailong::Dossier> SmsChannel::dossierFor(const std::string& phoneKey,
+                                                       const std::string& code) const {
+    auto dossier = host_.directory().dossier(code);
     // The phone it was handed in with, by key ("-": not a number), once the number is erased too.
     std::string dossierPhone;
     if (dossier && !dossier->phoneKey.empty())
@@ -279,15 +294,71 @@ std::string SmsChannel::rate(const std::string& phoneKey, const ReplyIntent& int
         dossierPhone = host_.phones().key(dossier->phone);
     if (!dossier || (!dossierPhone.empty() && dossierPhone != phoneKey)) {
         log_.information("SMS from %s…: no dossier %s for this phone", phoneKey.substr(0, 8),
-                         dossierCode);
-        return reply("unknown_code", {{"dossier", dossierCode}});
+                         code);
+        return std::nullopt;
     }
+    return dossier;
+}
+
+// "PA <dossier code> <words>": a complaint, opened as a case (or joined to the dossier's open
+// one); the reply gives its code and deadline.
+std::string SmsChannel::complain(const Inbound& in, const std::string& phoneKey) {
+    std::istringstream words(host_.text().normalize(in.text));
+    std::string keyword, code, rest;
+    words >> keyword >> code;
+    std::getline(words, rest);
+    rest.erase(0, rest.find_first_not_of(" \t\r\n"));
+    if (code.empty() || rest.empty()) return reply("complaint_empty");
+    for (char& c : code) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const auto dossier = dossierFor(phoneKey, code);
+    if (!dossier) return reply("unknown_code", {{"dossier", code}});
+    hailong::Complaint complaint;
+    complaint.channel = "sms";
+    complaint.dossierCode = dossier->code;
+    complaint.text = rest;
+    complaint.contact = host_.phones().canonical(in.from);
+    // A gateway's retry of one message joins its case once.
+    if (!in.messageId.empty()) complaint.idempotencyKey = "sms:" + in.gateway + ":" + in.messageId;
+    try {
+        const hailong::CaseView c = host_.cases().complain(complaint);
+        log_.information("SMS complaint about dossier %s: case %s%s", dossier->code, c.code,
+                         c.joined ? std::string(" (joined)") : std::string());
+        return reply("complaint_received",
+                     {{"dossier", dossier->code}, {"code", c.code}, {"due", hailong::dayText(c.dueAtMs)}});
+    } catch (const Problem& e) {
+        log_.warning("SMS complaint about dossier %s refused: %s", dossier->code, e.code());
+        return reply("complaint_empty");
+    }
+}
+
+// The reply to an answer: 1 (or words meaning satisfied) or 2 (or words meaning not).
+std::string SmsChannel::rateAnswer(const std::string& phoneKey, const std::string& caseCode,
+                                   const std::string& text) {
+    const std::string key = host_.text().key(text);
+    std::optional<bool> satisfied;
+    if (key == "1") satisfied = true;
+    else if (key == "2") satisfied = false;
+    else if (const ReplyIntent intent = host_.text().readReply(text); intent.score)
+        satisfied = *intent.score >= 4 ? std::optional(true)
+                    : *intent.score <= 2 ? std::optional(false)
+                                         : std::nullopt;
+    if (!satisfied) return "";  // not an answer to the question: read as any message
+    host_.state().erase("conv:" + phoneKey);
+    host_.cases().rateAnswer(caseCode, *satisfied, "sms");
+    return reply("answer_rated", {{"code", caseCode}});
+}
+
+std::string SmsChannel::rate(const std::string& phoneKey, const std::string& phone,
+                             const ReplyIntent& intent, const std::string& dossierCode) {
+    const auto dossier = dossierFor(phoneKey, dossierCode);
+    if (!dossier) return reply("unknown_code", {{"dossier", dossierCode}});
     // One rating per dossier: a second is answered politely before any question is asked.
     if (host_.state().get("rated:" + dossier->code)) {
         host_.state().erase("conv:" + phoneKey);
         return reply("already", {{"dossier", dossier->code}});
     }
-    const std::string pending = pendingJson(dossier->code, *intent.score, intent.comment, nowMs());
+    const std::string pending =
+        pendingJson(dossier->code, *intent.score, intent.comment, nowMs(), phone);
     if (*intent.score <= 2 && !settings_.reasonQuestion.empty()) {
         // Asked why; the rating waits (durably) for the answer, or counts alone when it expires.
         // One waits per phone: an earlier one counts now, without its reason.
@@ -324,6 +395,14 @@ std::string SmsChannel::receive(const Inbound& in) {
         return reply("stopped");
     }
     if (intent.command == ReplyIntent::Command::Help) return reply("help");
+    // A complaint: "PA <dossier code> <words>" (accents and case aside).
+    if (const std::string k = host_.text().key(in.text); k.starts_with("pa ") || k == "pa")
+        return complain(in, phoneKey);
+    // The reply to an official's answer rates it.
+    if (conversation.starts_with("answer:")) {
+        const std::string answered = rateAnswer(phoneKey, conversation.substr(7), in.text);
+        if (!answered.empty()) return answered;
+    }
     // The answer to "why?": 1..4, or words (kept as the comment, reason "other").
     if (conversation.starts_with("reason:") &&
         !(intent.command == ReplyIntent::Command::Rate && !intent.code.empty())) {
@@ -348,9 +427,10 @@ std::string SmsChannel::receive(const Inbound& in) {
         return finishTaken(phoneKey, *pending, reason);
     }
     if (intent.command == ReplyIntent::Command::Rate && intent.score) {
-        if (!intent.code.empty()) return rate(phoneKey, intent, intent.code);
+        const std::string phone = host_.phones().canonical(in.from);
+        if (!intent.code.empty()) return rate(phoneKey, phone, intent, intent.code);
         if (conversation.starts_with("invited:"))
-            return rate(phoneKey, intent, conversation.substr(8));
+            return rate(phoneKey, phone, intent, conversation.substr(8));
         return reply("help");
     }
     // Unreadable: one help message per conversation, then silence (no loops with robots). The
@@ -467,6 +547,13 @@ hailong::DeliveryResult SmsChannel::deliver(const hailong::OutboundMessage& m, s
                 if (!host_.state().get(conv).value_or("").starts_with("reason:"))
                     host_.state().put(conv, "invited:" + dossier,
                                       nowMs() + settings_.conversationMs);
+            } else if (m.dedupeKey.starts_with(kAnswerPrefix)) {
+                // An answer to a case: the reply (1 or 2) rates it.
+                std::string code = m.dedupeKey.substr(std::string_view(kAnswerPrefix).size());
+                code = code.substr(0, code.find(':'));
+                const std::string conv = "conv:" + host_.phones().key(m.recipient);
+                if (!host_.state().get(conv).value_or("").starts_with("reason:"))
+                    host_.state().put(conv, "answer:" + code, nowMs() + settings_.conversationMs);
             }
             return hailong::DeliveryResult::Sent;
         }

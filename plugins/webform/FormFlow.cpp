@@ -23,7 +23,7 @@ bool oneOption(QuestionType t) {
 }
 
 bool freeText(QuestionType t) {
-    return t == QuestionType::Text || t == QuestionType::DossierCode;
+    return isFreeText(t) || t == QuestionType::DossierCode;
 }
 
 std::size_t characters(const std::string& utf8) {

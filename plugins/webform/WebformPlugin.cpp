@@ -219,7 +219,10 @@ private:
     HttpResponse reviewPage(const Draft& d, const hailong::Survey& survey,
                             const std::vector<Page>& pages, const std::string& notice,
                             const HttpRequest& r, int status = 200) const;
-    HttpResponse thanksPage(const Draft& d, const std::string& lang) const;
+    /// The thank-you page, which stays at /r/<form>: the follow-up case the response opened, its
+    /// answer when there is one, and the buttons that rate it.
+    HttpResponse thanksPage(const Draft& d, const std::string& lang, const HttpRequest& r);
+    HttpResponse rateAnswer(const HttpRequest& r);
     HttpResponse answeredPage(const std::string& dossier, const std::string& receipt,
                               const std::string& lang) const;
     HttpResponse savedPage(const Draft& d, const std::string& lang) const;
@@ -337,7 +340,7 @@ Object::Ptr WebForm::questionView(const hailong::Survey& survey, const Question&
     v->set("nps", q.type == QuestionType::Nps);
     v->set("choice", q.type == QuestionType::SingleChoice);
     v->set("multi", q.type == QuestionType::MultipleChoice);
-    v->set("long_text", q.type == QuestionType::Text);
+    v->set("long_text", isFreeText(q.type));
     v->set("line", q.type == QuestionType::DossierCode);
     v->set("value", g.text);
     Array::Ptr options = new Array;
@@ -353,7 +356,7 @@ Object::Ptr WebForm::questionView(const hailong::Survey& survey, const Question&
     }
     v->set("options", options);
     v->set("columns", std::to_string(std::min<std::size_t>(q.options.size(), 11)));
-    if (q.allowOther && q.type != QuestionType::Text && q.type != QuestionType::DossierCode) {
+    if (q.allowOther && !isFreeText(q.type) && q.type != QuestionType::DossierCode) {
         v->set("other", true);
         v->set("other_value", g.text);
     }
@@ -402,7 +405,7 @@ HttpResponse WebForm::formPage(const Draft& d, const hailong::Survey& survey,
         const Question* q = survey.question(p.question);
         std::string code = p.code;
         if (code == "form.required" && q &&
-            (q->type == QuestionType::Text || q->type == QuestionType::DossierCode))
+            (isFreeText(q->type) || q->type == QuestionType::DossierCode))
             code = "form.required_text";
         const std::string text = t(lang, code, p.params);
         problemText[p.question] = text;
@@ -510,12 +513,54 @@ HttpResponse WebForm::reviewPage(const Draft& d, const hailong::Survey& survey,
     return formHtml("review", d, survey, data, notice, r, status);
 }
 
-HttpResponse WebForm::thanksPage(const Draft& d, const std::string& lang) const {
+HttpResponse WebForm::thanksPage(const Draft& d, const std::string& lang, const HttpRequest& r) {
     Object::Ptr data = new Object;
     data->set("receipt", d.receipt);
     data->set("receipt_text", t(lang, "receipt", {{"code", d.receipt}}));
     if (!d.dossier.empty()) data->set("dossier", dossierView(d.dossier, lang));
-    return html("thanks", lang, data);
+    std::string setCookie;
+    if (const auto c = host_.cases().ofReceipt(d.receipt)) {
+        Object::Ptr o = new Object;
+        const std::string address = base_ + "/r/" + d.id + (lang == "en" ? "?lang=en" : "");
+        o->set("text", t(lang, "case_text", {{"code", c->code}, {"due", hailong::dayText(c->dueAtMs)}}));
+        o->set("status", t(lang, "case_status_" + c->status));
+        o->set("address", host_.links().absolute(address));
+        o->set("url", address);
+        if (!c->answer.empty()) {
+            o->set("answer", c->answer);
+            o->set("answered", t(lang, "case_answered_at", {{"day", hailong::dayText(*c->answeredAtMs)}}));
+            if (c->verdict.empty()) {
+                o->set("action", base_ + "/r/" + d.id + "/verdict");
+                o->set("csrf", csrf(browserKey(r, setCookie), d.id));
+            } else {
+                o->set("verdict", t(lang, "case_verdict_" + c->verdict));
+            }
+        }
+        data->set("case", o);
+        // The page stays while its case is followed: each visit keeps the form longer.
+        if (c->status != "closed") save(d);
+    }
+    HttpResponse out = html("thanks", lang, data);
+    if (!setCookie.empty()) out.header("Set-Cookie", setCookie);
+    return out;
+}
+
+HttpResponse WebForm::rateAnswer(const HttpRequest& r) {
+    const std::string id = r.param("form");
+    const auto d = isFormId(id) ? load(id) : std::nullopt;
+    const std::string lang = language(r, d ? d->lang : "vi");
+    if (!d || d->receipt.empty())
+        return message({404, t(lang, "form_missing_title"),
+                        t(lang, "form_missing", {{"days", std::to_string(settings_.draftDays)}})},
+                       lang);
+    const auto form = r.formFields(10);
+    const std::string sent = field(form, "csrf"), verdict = field(form, "verdict");
+    if (sent.size() != 32 || !hailong::sameSecret(sent, csrf(r.cookie(kCookie), id)) ||
+        (verdict != "satisfied" && verdict != "unsatisfied"))
+        return message({403, t(lang, "form_missing_title"), t(lang, "session_expired")}, lang);
+    if (const auto c = host_.cases().ofReceipt(d->receipt))
+        host_.cases().rateAnswer(c->code, verdict == "satisfied", "web");
+    return HttpResponse::redirect(base_ + "/r/" + id + (lang == "en" ? "?lang=en" : ""));
 }
 
 HttpResponse WebForm::answeredPage(const std::string& dossier, const std::string& receipt,
@@ -739,7 +784,7 @@ void WebForm::routes(hailong::Router& router) {
         }
         Draft d = *d0;
         d.lang = language(r, d.lang);
-        if (!d.receipt.empty()) return thanksPage(d, d.lang);
+        if (!d.receipt.empty()) return thanksPage(d, d.lang, r);
         const auto survey = host_.surveys().find(d.surveyId, d.version);
         if (!survey) throw std::logic_error("a draft names a survey version that is gone");
         const auto pages = pagesOf(*survey, !d.dossier.empty());
@@ -754,6 +799,9 @@ void WebForm::routes(hailong::Router& router) {
     router.add(
         "POST", "/f/{form}", [this](const HttpRequest& r) { return post(r); },
         hailong::RouteOptions{256 * 1024});
+    router.add(
+        "POST", "/r/{form}/verdict", [this](const HttpRequest& r) { return rateAnswer(r); },
+        hailong::RouteOptions{4 * 1024});
 }
 
 // Drafts past their time are removed now and then (the store keeps expired records until then).

@@ -84,7 +84,7 @@ Array::Ptr distributionOf(const Survey& survey, const index::Tally& tally,
                           const std::string& lang) {
     Array::Ptr out = new Array;
     for (const Question& q : survey.questions) {
-        if (q.type == QuestionType::Text || q.type == QuestionType::DossierCode) continue;
+        if (isFreeText(q.type) || q.type == QuestionType::DossierCode) continue;
         auto answered = tally.answers.find(q.id);
         if (answered == tally.answers.end()) continue;
         std::int64_t sum = 0;

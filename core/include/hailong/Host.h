@@ -1,6 +1,7 @@
 // hailong — Host: what the host offers a channel plugin.
 #pragma once
 
+#include <hailong/Cases.h>
 #include <hailong/Devices.h>
 #include <hailong/Directory.h>
 #include <hailong/Http.h>
@@ -37,6 +38,8 @@ public:
     virtual const Messages& messages() = 0;
     virtual Templates& templates() = 0;
     virtual Outbox& outbox() = 0;
+    /// Follow-up cases: complaints sent outside a survey, and what became of a citizen's case.
+    virtual Cases& cases() = 0;
     /// This plugin's durable records (other plugins' are out of its reach).
     virtual PluginState& state() = 0;
     virtual Phones& phones() = 0;

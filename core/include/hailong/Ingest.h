@@ -41,6 +41,9 @@ struct Submission {
     std::optional<std::int64_t> deviceAtMs;
     std::vector<Answer> answers;
     std::string comment;  ///< free comment as received
+    /// Where an answer to this response can reach the citizen (a phone for "sms"), kept only on
+    /// the follow-up case it opens, until that case closes; "" none.
+    std::string contact;
 };
 
 /// What a channel tells the citizen (or client) once the response is durable.

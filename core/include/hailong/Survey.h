@@ -23,7 +23,22 @@ struct QuestionOption {
     std::string icon;     ///< optional face icon name for counter screens ("very-happy")
 };
 
-enum class QuestionType { Rating, SingleChoice, MultipleChoice, YesNo, Nps, Text, DossierCode };
+/// Complaint is free text like Text ("góp ý, phản ánh"): an answer to it opens a follow-up case.
+enum class QuestionType {
+    Rating,
+    SingleChoice,
+    MultipleChoice,
+    YesNo,
+    Nps,
+    Text,
+    DossierCode,
+    Complaint
+};
+
+/// Whether answers to a question of this type are the citizen's own words.
+inline bool isFreeText(QuestionType t) {
+    return t == QuestionType::Text || t == QuestionType::Complaint;
+}
 
 /// "Ask this question only when the answer to `question` is one of `values`".
 struct Condition {

@@ -3,7 +3,7 @@
 
 /// The plugin API version. A plugin built against another value is refused at load time.
 /// Raise it whenever a class in core/include/hailong/ changes its layout or virtual functions.
-#define HAILONG_PLUGIN_API 4
+#define HAILONG_PLUGIN_API 5
 
 namespace hailong {
 /// The product version, e.g. "0.1.0" (set by CMake).
