@@ -191,15 +191,24 @@ std::optional<CaseSeed> CaseStore::seed(const Survey& survey, const Submission& 
         if (!q) continue;
         if (q->type == QuestionType::Complaint && !trimmed(a.text).empty()) {
             complaint += (complaint.empty() ? "" : "\n") + trimmed(a.text);
-        } else if (q->type == QuestionType::Rating && a.number && q->max > q->min) {
-            const double five = 1 + (*a.number - q->min) / (q->max - q->min) * 4;
+        } else if (q->type == QuestionType::Rating && q->max > q->min) {
+            // By its number, or by the scale point chosen.
+            std::optional<double> value = a.number;
+            if (!value && !a.choices.empty())
+                if (const QuestionOption* o = q->option(a.choices.front())) value = o->value;
+            if (!value) continue;
+            const double five = 1 + (*value - q->min) / (q->max - q->min) * 4;
             lowest = std::min(lowest.value_or(five), five);
-        } else if (q->type == QuestionType::SingleChoice && q->showIf && !a.choices.empty()) {
-            // A reason asked after a rating ("Vì sao?"): its label says why.
+        } else if ((q->type == QuestionType::SingleChoice ||
+                    q->type == QuestionType::MultipleChoice) &&
+                   q->showIf && !a.choices.empty()) {
+            // Reasons asked after a rating ("Vì sao?"): their labels say why.
             const Question* after = survey.question(q->showIf->question);
-            const QuestionOption* o = q->option(a.choices.front());
-            if (after && after->type == QuestionType::Rating && o)
-                reason = o->label.count("vi") ? o->label.at("vi") : o->id;
+            if (!after || after->type != QuestionType::Rating) continue;
+            for (const std::string& choice : a.choices)
+                if (const QuestionOption* o = q->option(choice))
+                    reason += (reason.empty() ? "" : ", ") +
+                              (o->label.count("vi") ? o->label.at("vi") : o->id);
         }
     }
     if (!complaint.empty()) {

@@ -1,0 +1,259 @@
+// The console's follow-up cases: the list of an official's subtree, one case with what the
+// citizen said and its history, and the forms that assign, answer and close it; each agency's
+// deadline and opening level.
+#include "console/ConsoleSite.h"
+
+#include <hailong/Cases.h>
+
+namespace hailong::console {
+namespace {
+
+// The words of a list row: the first 140 characters.
+std::string excerpt(const std::string& text) {
+    std::size_t chars = 0, at = 0;
+    while (at < text.size() && chars < 140) {
+        ++at;
+        while (at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) ++at;
+        ++chars;
+    }
+    return at < text.size() ? text.substr(0, at) + "…" : text;
+}
+
+}  // namespace
+
+Object::Ptr Console::caseView(const cases::Case& c, const Visit& v) const {
+    const std::int64_t at = nowMs();
+    Object::Ptr o = new Object;
+    o->set("id", c.id);
+    o->set("code", c.code);
+    o->set("kind", t(v.lang, "case_kind_" + c.kind));
+    o->set("channel", c.channel);
+    o->set("summary", c.summary);
+    o->set("excerpt", excerpt(c.summary));
+    o->set("status", t(v.lang, "case_status_" + c.status));
+    o->set("status_key", c.status);
+    o->set("agency", c.agencyName);
+    o->set("agency_code", c.agencyCode);
+    o->set("officer", c.officerName);
+    o->set("procedure", c.procedureName);
+    o->set("dossier", c.dossierCode);
+    o->set("assignee", c.assigneeName);
+    o->set("opened", when(c.openedAtMs, v.lang));
+    o->set("due", when(c.dueAtMs, v.lang));
+    o->set("overdue", c.overdue(at));
+    o->set("open", !c.answeredAtMs && !c.closedAtMs);
+    o->set("closed", c.closedAtMs.has_value());
+    if (c.escalatedAtMs) {
+        o->set("escalated", c.escalatedToName.empty()
+                                ? t(v.lang, "case_escalated_root")
+                                : t(v.lang, "case_escalated_to", {{"agency", c.escalatedToName}}));
+    }
+    o->set("reply_by", t(v.lang, c.hasContact       ? "case_reply_sms"
+                                 : c.channel == "web" ? "case_reply_web"
+                                                      : "case_reply_none"));
+    if (!c.topics.empty()) o->set("topics", c.topics.substr(1, c.topics.size() - 2));
+    if (c.answeredAtMs) {
+        o->set("answer", c.answer);
+        o->set("answered", when(*c.answeredAtMs, v.lang));
+        o->set("answered_by", c.answeredBy);
+    }
+    if (!c.verdict.empty()) o->set("verdict", t(v.lang, "case_verdict_" + c.verdict));
+    return o;
+}
+
+HttpResponse Console::casesPage(const HttpRequest& r, const Visit& v, const Caller& who,
+                                const std::string& notice, const std::string& error,
+                                int status) const {
+    std::string filter = r.queryParam("status").value_or("open");
+    const auto& statuses = cases::caseStatuses();
+    if (filter != "open" && filter != "overdue" && filter != "all" &&
+        std::find(statuses.begin(), statuses.end(), filter) == statuses.end())
+        filter = "open";
+    Object::Ptr data = new Object;
+    if (!notice.empty()) data->set("notice", notice);
+    if (!error.empty()) data->set("error", error);
+    cases::CaseQuery q;
+    q.scopePath = who.scopePath;
+    q.status = filter == "all" ? "" : filter;
+    Array::Ptr rows = new Array;
+    for (const cases::Case& c : rt_.cases().list(q)) rows->add(caseView(c, v));
+    data->set("cases", rows);
+    data->set("has_cases", rows->size() > 0);
+    const cases::CaseCounts n = rt_.cases().counts(who.scopePath, nowMs());
+    Array::Ptr tabs = new Array;
+    for (const auto& [key, howMany] : std::vector<std::pair<std::string, std::int64_t>>{
+             {"open", n.open},
+             {"overdue", n.overdue},
+             {"answered", n.answered},
+             {"closed", n.closed},
+             {"all", -1}}) {
+        Object::Ptr tab = new Object;
+        tab->set("key", key);
+        tab->set("label", t(v.lang, "cases_tab_" + key));
+        if (howMany >= 0) tab->set("n", count(howMany, v.lang));
+        tab->set("current", key == filter);
+        tabs->add(tab);
+    }
+    data->set("tabs", tabs);
+    data->set("escalated", n.escalated);
+    // The rules of the caller's agency (inherited, or the defaults), and their form.
+    const cases::CasePolicy p = rt_.cases().policy(who.scopeAgencyId);
+    data->set("policy_text",
+              t(v.lang, "case_policy_text",
+                {{"days", std::to_string(p.workingDays)},
+                 {"level", decimal(p.ratingAtOrBelow, v.lang)},
+                 {"from", p.setAt.empty() ? t(v.lang, "case_policy_default") : p.setAt}}));
+    data->set("policy_days", std::to_string(p.workingDays));
+    data->set("policy_level", decimal(p.ratingAtOrBelow, "en"));
+    data->set("can_change", !who.readOnly());
+    data->set("agency_options", agencyOptions(who, who.scopeCode));
+    return page("cases", v, data, status);
+}
+
+HttpResponse Console::casePage(const cases::Case& c, const Visit& v, const Caller& who,
+                               const std::string& notice, const std::string& error,
+                               int status) const {
+    Object::Ptr data = new Object;
+    if (!notice.empty()) data->set("notice", notice);
+    if (!error.empty()) data->set("error", error);
+    Object::Ptr o = caseView(c, v);
+    Array::Ptr sources = new Array, events = new Array;
+    for (const cases::CaseSource& s : c.sources) {
+        Object::Ptr x = new Object;
+        x->set("when", when(s.receivedAtMs, v.lang));
+        x->set("channel", s.channel);
+        x->set("words", s.words);
+        x->set("reason", s.reason);
+        x->set("receipt", s.receipt);
+        sources->add(x);
+    }
+    for (const cases::CaseEvent& e : c.events) {
+        Object::Ptr x = new Object;
+        x->set("when", when(e.atMs, v.lang));
+        x->set("actor", e.actor);
+        x->set("action", t(v.lang, "case_event_" + e.action));
+        x->set("detail", e.action == "opened" || e.action == "joined"
+                             ? t(v.lang, "case_kind_" + e.detail)
+                         : e.action == "rated" ? t(v.lang, "case_verdict_" + e.detail)
+                                               : e.detail);
+        events->add(x);
+    }
+    o->set("sources", sources);
+    o->set("events", events);
+    data->set("case", o);
+    const bool canChange = !who.readOnly() && !c.closedAtMs;
+    data->set("can_change", canChange);
+    data->set("can_assign", canChange && !c.answeredAtMs);
+    // Officials who may handle it: of its agency or an agency above it.
+    Array::Ptr officials = new Array;
+    if (canChange)
+        for (const User& u : rt_.users().list("")) {
+            if (u.role != Role::Official || !u.active || !c.agencyPath.starts_with(u.agencyPath))
+                continue;
+            Object::Ptr x = new Object;
+            x->set("id", u.id);
+            x->set("label", (u.displayName.empty() ? u.username : u.displayName) + " — " +
+                                u.agencyName);
+            x->set("selected", c.assigneeId && *c.assigneeId == u.id);
+            officials->add(x);
+        }
+    data->set("officials", officials);
+    return page("case", v, data, status);
+}
+
+void Console::caseRoutes() {
+    get("/console/cases", [this](const HttpRequest& r, const Visit& v, const Caller& who) {
+        return casesPage(r, v, who, "", "");
+    });
+    // A case out of the caller's subtree is as unknown as a case that does not exist.
+    auto scopedCase = [this](const std::string& id, const Caller& who) {
+        const std::int64_t n = queryInteger("id", id, 1, 2000000000);
+        auto c = rt_.cases().find(n);
+        if (!c || !c->agencyPath.starts_with(who.scopePath))
+            throw Problem(404, "cases.not_found", {{"id", id}});
+        return *c;
+    };
+    get("/console/cases/{id}", [this, scopedCase](const HttpRequest& r, const Visit& v,
+                                                  const Caller& who) {
+        try {
+            return casePage(scopedCase(r.param("id"), who), v, who, "", "");
+        } catch (const Problem& p) {
+            Object::Ptr failed = new Object;
+            failed->set("error", problemText(v.lang, p));
+            return page("message", v, failed, p.status());
+        }
+    });
+    post("/console/cases/policy",
+         [this](const HttpRequest& r, const Visit& v, const Caller& who, const Form& f) {
+             try {
+                 const std::string code = trim(field(f, "agency"));
+                 const auto agency = rt_.directory().agency(code);
+                 if (!agency)
+                     throw Problem(404, "directory.not_found",
+                                   {{"kind", t(v.lang, "agency")}, {"code", code}});
+                 requireWriter(rt_, who, agency->id);
+                 const auto before = rt_.cases().policy(agency->id);
+                 const auto after = rt_.cases().setPolicy(agency->id, field(f, "working_days"),
+                                                          field(f, "rating_at_or_below"),
+                                                          who.actor());
+                 audit(rt_, r, who, "update", "case_policy", code, agency->id,
+                       std::to_string(before.workingDays) + " days, level " +
+                           std::to_string(before.ratingAtOrBelow),
+                       std::to_string(after.workingDays) + " days, level " +
+                           std::to_string(after.ratingAtOrBelow));
+                 return casesPage(r, v, who, t(v.lang, "case_policy_saved", {{"agency", code}}),
+                                  "");
+             } catch (const Problem& p) {
+                 return casesPage(r, v, who, "", problemText(v.lang, p), p.status());
+             }
+         });
+    post("/console/cases/{id}/{action}", [this, scopedCase](const HttpRequest& r, const Visit& v,
+                                                            const Caller& who, const Form& f) {
+        const std::string action = r.param("action");
+        std::optional<cases::Case> c;
+        try {
+            c = scopedCase(r.param("id"), who);
+            requireWriter(rt_, who, c->agencyId);
+            const std::string actor = who.actor();
+            cases::Case after;
+            if (action == "assign") {
+                const std::string chosen = field(f, "assignee");
+                const auto user = chosen.empty() || chosen.size() > 12 ||
+                                          chosen.find_first_not_of("0123456789") !=
+                                              std::string::npos
+                                      ? std::nullopt
+                                      : rt_.users().byId(std::stoll(chosen));
+                if (!user || user->role != Role::Official || !user->active ||
+                    !c->agencyPath.starts_with(user->agencyPath))
+                    throw Problem(422, "cases.not_assignable");
+                after = rt_.cases().assign(c->id, user->id,
+                                           user->displayName.empty() ? user->username
+                                                                     : user->displayName,
+                                           actor);
+            } else if (action == "start") {
+                after = rt_.cases().start(c->id, actor);
+            } else if (action == "answer") {
+                after = rt_.cases().answer(c->id, field(f, "answer"), actor);
+            } else if (action == "close") {
+                after = rt_.cases().close(c->id, field(f, "note"), actor);
+            } else if (action == "note") {
+                after = rt_.cases().note(c->id, field(f, "note"), actor);
+            } else {
+                throw Problem(404, "cases.not_found", {{"id", r.param("id")}});
+            }
+            audit(rt_, r, who, action, "case", c->code, c->agencyId, c->status, after.status);
+            return casePage(after, v, who, t(v.lang, "case_done_" + action, {{"code", c->code}}),
+                            "");
+        } catch (const Problem& p) {
+            if (!c) {
+                Object::Ptr failed = new Object;
+                failed->set("error", problemText(v.lang, p));
+                return page("message", v, failed, p.status());
+            }
+            auto fresh = rt_.cases().find(c->id);
+            return casePage(fresh ? *fresh : *c, v, who, "", problemText(v.lang, p), p.status());
+        }
+    });
+}
+
+}  // namespace hailong::console
