@@ -1,6 +1,7 @@
 #include "app/Runtime.h"
 
 #include "app/AlertApi.h"
+#include "app/CaseApi.h"
 #include "app/DeviceApi.h"
 #include "app/LinkApi.h"
 #include "app/ResponseApi.h"
@@ -306,6 +307,7 @@ void Runtime::serve() {
     registerResponseApi(*this);
     registerLinkApi(*this);
     registerAlertApi(*this);
+    registerCaseApi(*this);
     exportJobs_ = std::make_unique<ExportJobs>(*this, paths_.data + "/exports",
                                                config_.getInt("export.keep_hours"));
     console_ = registerConsole(*this);

@@ -333,7 +333,7 @@ TEST_CASE("core API: directory resources, auth, submissions, surveys, health") {
                            ->getObject(static_cast<unsigned>(i))
                            ->getValue<std::string>("id"));
         CHECK(ids == std::set<std::string>{"counter-quick", "dossier-tt01", "nps-service",
-                                           "sipas-2017", "sms-quick"});
+                                           "phan-anh", "sipas-2017", "sms-quick"});
         auto quick = json(test::http(port, "GET", "/api/v1/surveys/counter-quick").body);
         CHECK(quick->getValue<int>("version") == 1);
         CHECK(quick->getValue<std::string>("status") == "published");

@@ -145,15 +145,18 @@ export function encodeUcs2ForFakesmsc(text) {
 /**
  * Whether a concatenated part's payload (printed as `data` whatever its coding) is UCS-2: even length
  * and every UTF-16 unit's high byte under 0x20 other than TAB, LF, CR (Vietnamese letters are U+00xx,
- * U+01xx, U+03xx, U+1Exx); a 7-bit text part, printed in UTF-8, never has control bytes at every even
+ * U+01xx, U+03xx, U+1Exx), or 0x20 (General Punctuation: dashes, quotes, the ellipsis) with at least
+ * one unit under 0x20; a 7-bit text part, printed in UTF-8, never has control bytes at every even
  * offset. A heuristic: fakesmsc does not print the coding of a part.
  */
 export function looksLikeUcs2(bytes) {
   if (bytes.length === 0 || bytes.length % 2) return false;
+  let below = false;
   for (let i = 0; i < bytes.length; i += 2) {
-    if (bytes[i] >= 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d) return false;
+    if (bytes[i] > 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d) return false;
+    below ||= bytes[i] < 0x20;
   }
-  return true;
+  return below;
 }
 
 function decodeUdhPayload(bytes) {

@@ -108,6 +108,52 @@ try {
   const late = (await kannel.received({ timeoutMs: 500 }))
     .filter((m) => m.at > quietSince && (m.to.endsWith('912000002') || m.to.endsWith('912000004')));
   assert.deepEqual(late.map((m) => m.text), [], 'no message after the opt-out, no second invitation');
+  step('a negative rating with words opens a case; the answer reaches the phone; the reply rates it');
+  const today = new Date(Date.now() + 7 * 3600000).toISOString().slice(0, 10);
+  const d766 = async () => (await api('GET', `/api/v1/indices/d766?from=2020-01-01&to=${today}`))
+    .agencies.find((a) => a.key === 'XA');
+  await api('POST', '/api/v1/dossiers', { code: 'XA-06', agency: 'XA', phone: '0912000006', status: 'returned', received_at: Date.now() - 86400000 });
+  assert.match(await exchange('0912000006', 'DG XA-06 1'), /Vi sao Ong\/Ba chua hai long/);
+  reply = await exchange('0912000006', 'Cán bộ không hướng dẫn, phải đi lại ba lần', { ucs2: true });
+  const opened = reply.match(/ma (PA-[0-9A-Z]+), tra loi truoc (\d\d\/\d\d\/\d{4})/);
+  assert.ok(opened, `the reply names the case: ${reply}`);
+  const code = opened[1];
+  let c = await api('GET', `/api/v1/cases/${code}`);
+  assert.equal(c.dossier, 'XA-06');
+  assert.equal(c.status, 'new');
+  assert.equal(c.answer_by_sms, true);
+  assert.match(c.sources[0].words, /Cán bộ không hướng dẫn, phải đi lại ba lần/);
+  // XA-03's reason opened a case as well: two cases, none answered yet.
+  let ratios = await d766();
+  assert.equal(ratios.feedback, 2);
+  assert.equal(ratios.feedback_on_time, 0);
+  assert.equal(ratios.feedback_satisfied, 100);
+
+  const answer = 'UBND xã xin lỗi Ông/Bà; cán bộ đã được nhắc nhở, hồ sơ được hướng dẫn lại tại quầy số 2.';
+  c = await api('POST', `/api/v1/cases/${code}/answer`, { answer });
+  assert.equal(c.status, 'answered');
+  const delivered = await kannel.waitForMessage({ to: '+84912000006' }, 20000);
+  assert.match(delivered.text, new RegExp(`tra loi phan anh ${code}`));
+  assert.ok(delivered.text.includes(answer), `the answer arrives whole: ${delivered.text}`);
+  reply = await exchange('0912000006', '1');
+  assert.match(reply, new RegExp(`cau tra loi ${code}`));
+  c = await api('GET', `/api/v1/cases/${code}`);
+  assert.equal(c.verdict, 'satisfied');
+  // One of the two cases answered on time, none rated unsatisfied or overdue.
+  ratios = await d766();
+  assert.equal(ratios.feedback_on_time, 50);
+  assert.equal(ratios.feedback_satisfied, 100);
+
+  step('PA <code> <words> opens a complaint; the same dossier\'s open case gathers a second one');
+  reply = await exchange('0912000001', 'PA XA-01 cán bộ thu thêm phí ngoài quy định', { ucs2: true });
+  const complaint = reply.match(/ma (PA-[0-9A-Z]+)/);
+  assert.ok(complaint, reply);
+  assert.equal((await api('GET', `/api/v1/cases/${complaint[1]}`)).kind, 'complaint');
+  reply = await exchange('0912000001', 'PA XA-01 chưa được hoàn phí', { ucs2: true });
+  assert.ok(reply.includes(complaint[1]), `joined the open case: ${reply}`);
+  assert.equal((await api('GET', `/api/v1/cases/${complaint[1]}`)).sources.length, 2);
+  assert.match(await exchange('0912000001', 'PA XA-99 sai'), /Khong tim thay ho so XA-99/);
+
   console.log(`ok: SMS through Kannel; logs in ${artifacts}`);
 } catch (e) {
   console.error(`FAILED: ${e.stack ?? e}\nlogs in ${artifacts}`);

@@ -3,6 +3,8 @@
 // deadline and opening level.
 #include "console/ConsoleSite.h"
 
+#include "app/CaseApi.h"
+
 #include <hailong/Cases.h>
 
 namespace hailong::console {
@@ -151,7 +153,7 @@ HttpResponse Console::casePage(const cases::Case& c, const Visit& v, const Calle
             if (u.role != Role::Official || !u.active || !c.agencyPath.starts_with(u.agencyPath))
                 continue;
             Object::Ptr x = new Object;
-            x->set("id", u.id);
+            x->set("username", u.username);
             x->set("label", (u.displayName.empty() ? u.username : u.displayName) + " — " +
                                 u.agencyName);
             x->set("selected", c.assigneeId && *c.assigneeId == u.id);
@@ -167,11 +169,7 @@ void Console::caseRoutes() {
     });
     // A case out of the caller's subtree is as unknown as a case that does not exist.
     auto scopedCase = [this](const std::string& id, const Caller& who) {
-        const std::int64_t n = queryInteger("id", id, 1, 2000000000);
-        auto c = rt_.cases().find(n);
-        if (!c || !c->agencyPath.starts_with(who.scopePath))
-            throw Problem(404, "cases.not_found", {{"id", id}});
-        return *c;
+        return caseInScope(rt_, who, "", queryInteger("id", id, 1, 2000000000));
     };
     get("/console/cases/{id}", [this, scopedCase](const HttpRequest& r, const Visit& v,
                                                   const Caller& who) {
@@ -213,35 +211,9 @@ void Console::caseRoutes() {
         std::optional<cases::Case> c;
         try {
             c = scopedCase(r.param("id"), who);
-            requireWriter(rt_, who, c->agencyId);
-            const std::string actor = who.actor();
-            cases::Case after;
-            if (action == "assign") {
-                const std::string chosen = field(f, "assignee");
-                const auto user = chosen.empty() || chosen.size() > 12 ||
-                                          chosen.find_first_not_of("0123456789") !=
-                                              std::string::npos
-                                      ? std::nullopt
-                                      : rt_.users().byId(std::stoll(chosen));
-                if (!user || user->role != Role::Official || !user->active ||
-                    !c->agencyPath.starts_with(user->agencyPath))
-                    throw Problem(422, "cases.not_assignable");
-                after = rt_.cases().assign(c->id, user->id,
-                                           user->displayName.empty() ? user->username
-                                                                     : user->displayName,
-                                           actor);
-            } else if (action == "start") {
-                after = rt_.cases().start(c->id, actor);
-            } else if (action == "answer") {
-                after = rt_.cases().answer(c->id, field(f, "answer"), actor);
-            } else if (action == "close") {
-                after = rt_.cases().close(c->id, field(f, "note"), actor);
-            } else if (action == "note") {
-                after = rt_.cases().note(c->id, field(f, "note"), actor);
-            } else {
-                throw Problem(404, "cases.not_found", {{"id", r.param("id")}});
-            }
-            audit(rt_, r, who, action, "case", c->code, c->agencyId, c->status, after.status);
+            std::map<std::string, std::string> input;
+            for (const char* name : {"assignee", "answer", "note"}) input[name] = field(f, name);
+            const cases::Case after = actOnCase(rt_, r, who, *c, action, input);
             return casePage(after, v, who, t(v.lang, "case_done_" + action, {{"code", c->code}}),
                             "");
         } catch (const Problem& p) {
