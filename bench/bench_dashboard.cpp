@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
         demo.rt->prepare();
         if (demo.rt->directory().count("dossiers") == 0) {
             const auto start = Clock::now();
-            demoResponses = loadDemo(demo.rt->directory(), demo.rt->ingest(),
+            demoResponses = loadDemo(*demo.rt,
                                      demo.paths.locale + "/vi/demo/seed.json", DemoOptions{})
                                 .responses;
             demoLoadS = std::chrono::duration<double>(Clock::now() - start).count();

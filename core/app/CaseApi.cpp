@@ -74,8 +74,8 @@ Object::Ptr caseJson(const cases::Case& c, bool whole) {
 cases::Case caseInScope(Runtime& rt, const Caller& who, const std::string& code,
                         std::int64_t id) {
     auto c = code.empty() ? rt.cases().find(id) : rt.cases().findByCode(code);
-    if (!c || !c->agencyPath.starts_with(who.scopePath))
-        throw Problem(404, "cases.not_found", {{"id", code.empty() ? std::to_string(id) : code}});
+    if (!c) throw Problem(404, "cases.not_found", {{"id", code.empty() ? std::to_string(id) : code}});
+    requireScope(rt, who, c->agencyId);
     return *c;
 }
 

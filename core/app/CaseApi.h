@@ -17,8 +17,8 @@ class Runtime;
 /// A case as JSON; with its sources and history when `whole`.
 Poco::JSON::Object::Ptr caseJson(const cases::Case& c, bool whole);
 
-/// Case `code` (or `id` when `code` is empty) if the caller may see it; Problem(404) otherwise,
-/// whether it does not exist or is outside the subtree.
+/// Case `code` (or `id` when `code` is empty) if the caller may see it: Problem(404) when it does
+/// not exist, 403 when it is outside the caller's subtree (like every other thing of an agency).
 cases::Case caseInScope(Runtime& rt, const Caller& who, const std::string& code,
                         std::int64_t id = 0);
 

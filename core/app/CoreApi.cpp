@@ -57,6 +57,7 @@ Submission submissionFrom(const Object::Ptr& body, const std::string& prefix,
     s.deviceCode = in.text("device", 64).value_or("");
     s.answeredAtMs = in.time("submitted_at").value_or(0);
     s.comment = in.text("comment", 2000).value_or("");
+    s.contact = in.text("contact", 32).value_or("");
     auto survey = surveys.find(s.surveyId, s.surveyVersion);
     if (auto answers = in.object("answers")) {
         if (answers->size() > 200) in.error("answers", "field.too_many", {{"max", "200"}});

@@ -1,6 +1,7 @@
 #include "app/Demo.h"
 
 #include "common/Clock.h"
+#include "app/Runtime.h"
 #include "directory/DirectoryStore.h"
 
 #include <hailong/Ingest.h>
@@ -9,6 +10,7 @@
 #include <Poco/DateTime.h>
 #include <Poco/FileStream.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/Nullable.h>
 #include <Poco/StreamCopier.h>
 
 #include <algorithm>
@@ -24,6 +26,7 @@
 namespace hailong {
 namespace {
 
+using namespace Poco::Data::Keywords;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 
@@ -152,10 +155,90 @@ const std::vector<std::string> kPositiveComments{
     "Thủ tục đơn giản hơn trước nhiều.",
 };
 
+const std::vector<std::string> kAnswers{
+    "UBND đã kiểm tra, nhắc nhở công chức tiếp nhận; xin lỗi Ông/Bà về sự chậm trễ.",
+    "Hồ sơ của Ông/Bà đã được giải quyết xong; mời Ông/Bà nhận kết quả tại quầy số 1.",
+    "Bộ phận một cửa đã bổ sung ghế chờ và bố trí thêm người hướng dẫn vào giờ cao điểm.",
+    "Khoản thu là lệ phí theo quy định; biên lai đã được gửi kèm kết quả. Cảm ơn Ông/Bà.",
+    "Cơ quan ghi nhận góp ý và đã đăng hướng dẫn chi tiết thủ tục trên Cổng dịch vụ công.",
+};
+
+// A year of cases as an agency that keeps up would leave them: those opened before the last
+// fortnight answered (most within their deadline, some late), rated by most citizens and
+// closed, a few closed as repeats; the recent ones partly answered, the rest waiting.
+std::size_t settleDemoCases(Runtime& rt, Generator& g, std::int64_t today) {
+    return rt.database().write([&](Poco::Data::Session& s) {
+        // Opened when the citizen rated (the demo stores a year at once), due by the agency's
+        // deadline in working days from then.
+        std::vector<std::int64_t> ids, agencies, opened, due;
+        s << "SELECT c.id, c.agency_id, MIN(r.answered_at) FROM cases c JOIN case_sources cs ON "
+             "cs.case_id = c.id JOIN responses r ON r.id = cs.response_id GROUP BY c.id, "
+             "c.agency_id ORDER BY c.id",
+            into(ids), into(agencies), into(opened), now;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            std::int64_t id = ids[i], at = opened[i];
+            due.push_back(rt.cases().calendar().deadlineMs(
+                at, rt.cases().policy(agencies[i]).workingDays));
+            std::int64_t dueAt = due[i];
+            s << "UPDATE cases SET opened_at = $1, due_at = $2, updated_at = $3 WHERE id = $4",
+                bind(at), bind(dueAt), bind(at), use(id), now;
+            s << "UPDATE case_sources SET received_at = $1 WHERE case_id = $2", bind(at), use(id),
+                now;
+            s << "UPDATE case_events SET at = $1 WHERE case_id = $2", bind(at), use(id), now;
+        }
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            std::int64_t id = ids[i];
+            const bool old = opened[i] < today - 14 * kDay;
+            if (!old && g.uniform() < 0.6) continue;  // still waiting for its answer
+            std::string actor = "user:demo", answer = g.pick(kAnswers), verdict, note;
+            std::int64_t answered = opened[i] + static_cast<std::int64_t>(
+                                                    (0.15 + g.uniform() * (old ? 1.05 : 0.5)) *
+                                                    static_cast<double>(due[i] - opened[i]));
+            answered = std::min(answered, today - kHour);
+            if (old && g.uniform() < 0.03) {  // the same complaint twice: closed as a repeat
+                note = "Trùng nội dung với phản ánh trước của cùng hồ sơ.";
+                std::int64_t at = opened[i] + kDay;
+                std::string action = "closed";
+                s << "UPDATE cases SET status = 'closed', closed_at = $1, contact = '', "
+                     "updated_at = $2 WHERE id = $3",
+                    bind(at), bind(at), use(id), now;
+                s << "INSERT INTO case_events (case_id, at, actor, action, detail) VALUES ($1, "
+                     "$2, $3, $4, $5)",
+                    use(id), bind(at), use(actor), use(action), use(note), now;
+                continue;
+            }
+            const double r = g.uniform();
+            verdict = r < 0.7 ? "satisfied" : r < 0.85 ? "unsatisfied" : "";
+            std::string status = old ? "closed" : "answered";
+            Poco::Nullable<std::int64_t> verdictAt, closedAt;
+            if (!verdict.empty()) verdictAt = answered + 3 * kHour;
+            if (old) closedAt = answered + 2 * kDay;
+            s << "UPDATE cases SET status = $1, answer = $2, answered_by = $3, answered_at = $4, "
+                 "answer_queued_at = $5, verdict = $6, verdict_at = $7, closed_at = $8, "
+                 "contact = CASE WHEN $9 = 1 THEN '' ELSE contact END, updated_at = $10 WHERE "
+                 "id = $11",
+                use(status), use(answer), use(actor), bind(answered), bind(answered),
+                use(verdict), use(verdictAt), use(closedAt), bind(old ? 1 : 0), bind(answered),
+                use(id), now;
+            std::vector<std::tuple<std::int64_t, std::string, std::string, std::string>> events{
+                {answered, actor, "answered", answer}};
+            if (!verdict.empty())
+                events.emplace_back(answered + 3 * kHour, "citizen:sms", "rated", verdict);
+            if (old) events.emplace_back(answered + 2 * kDay, actor, "closed", "");
+            for (auto& [at, who, action, detail] : events)
+                s << "INSERT INTO case_events (case_id, at, actor, action, detail) VALUES ($1, "
+                     "$2, $3, $4, $5)",
+                    use(id), bind(at), use(who), use(action), use(detail), now;
+        }
+        return ids.size();
+    });
+}
+
 }  // namespace
 
-DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::string& seedFile,
-                     const DemoOptions& options) {
+DemoSummary loadDemo(Runtime& rt, const std::string& seedFile, const DemoOptions& options) {
+    DirectoryStore& directory = rt.directory();
+    Ingest& ingest = rt.ingest();
     if (directory.count("dossiers") > 0)
         throw std::runtime_error(
             "the database already holds dossiers; the demo needs an empty one");
@@ -381,6 +464,7 @@ DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::strin
     for (auto& w : workers) w.join();
     if (failure) std::rethrow_exception(failure);
     summary.responses = stored;
+    summary.cases = settleDemoCases(rt, g, today);
     return summary;
 }
 

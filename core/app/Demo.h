@@ -8,6 +8,8 @@
 
 namespace hailong {
 
+class Runtime;
+
 class DirectoryStore;
 class Ingest;
 
@@ -20,13 +22,13 @@ struct DemoOptions {
 
 struct DemoSummary {
     std::size_t agencies = 0, counters = 0, officers = 0, procedures = 0, dossiers = 0,
-                responses = 0;
+                responses = 0, cases = 0;
 };
 
 /// Loads the demo into an empty directory (throws std::runtime_error if the database already
 /// holds dossiers). Directory rows are written in one transaction; ratings go through Ingest,
-/// the one path for responses. Not thread-safe; run once.
-DemoSummary loadDemo(DirectoryStore& directory, Ingest& ingest, const std::string& seedFile,
-                     const DemoOptions& options);
+/// the one path for responses; the follow-up cases they open are then dated from their ratings
+/// and handled as a diligent agency would have. Not thread-safe; run once.
+DemoSummary loadDemo(Runtime& rt, const std::string& seedFile, const DemoOptions& options);
 
 }  // namespace hailong

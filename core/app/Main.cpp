@@ -354,10 +354,11 @@ private:
         if (demoDossiers_) options.dossiers = demoDossiers_;
         std::cout << "loading the demo (" << options.dossiers << " dossiers)...\n" << std::flush;
         DemoSummary s =
-            loadDemo(rt.directory(), rt.ingest(), paths_.locale + "/vi/demo/seed.json", options);
+            loadDemo(rt, paths_.locale + "/vi/demo/seed.json", options);
         std::cout << "demo loaded: " << s.agencies << " agencies, " << s.counters << " counters, "
                   << s.officers << " officers, " << s.procedures << " procedures, " << s.dossiers
-                  << " dossiers, " << s.responses << " ratings\n";
+                  << " dossiers, " << s.responses << " ratings, " << s.cases
+                  << " follow-up cases\n";
         return EXIT_OK;
     }
 
@@ -946,9 +947,10 @@ private:
         if (settings_->config().getBool("demo.on_empty") && rt.directory().count("dossiers") == 0) {
             log().information(
                 "empty database: loading the demo (a year of dossiers, a few seconds)");
-            DemoSummary s = loadDemo(rt.directory(), rt.ingest(),
+            DemoSummary s = loadDemo(rt,
                                      paths_.locale + "/vi/demo/seed.json", DemoOptions{});
-            log().information("demo loaded: %z dossiers, %z ratings", s.dossiers, s.responses);
+            log().information("demo loaded: %z dossiers, %z ratings, %z follow-up cases",
+                              s.dossiers, s.responses, s.cases);
         }
         // The first start makes the first admin, and says its password this once.
         std::string firstPassword;

@@ -88,6 +88,15 @@ TEST_CASE("console: the scope table of routes, callers and agencies", "[console]
         rule.window = "60", rule.minN = "10";
         rt.alerts().save(0, rule, "test");
     }
+    // A follow-up case of each commune: ids 1 (XA) and 2 (XB).
+    std::map<std::string, std::string> caseCode;
+    for (const std::string a : {"XA", "XB"}) {
+        Complaint c;
+        c.channel = "sms";
+        c.dossierCode = a + "-1";
+        c.text = "Phản ánh về hồ sơ " + a + "-1";
+        caseCode[a] = rt.cases().complain(c).code;
+    }
     std::map<Who, Caller> callers;
     const std::vector<std::tuple<Who, std::string, std::string, std::string>> accounts{
         {Who::Admin, "quan.tri", "admin", ""},
@@ -184,6 +193,30 @@ TEST_CASE("console: the scope table of routes, callers and agencies", "[console]
                      true,
                      true,
                      t};
+    });
+    // Follow-up cases: read in the subtree, handled by its officials.
+    rows.push_back([] { return Route{"GET", "/api/v1/cases", "", false, false, Target::Own}; });
+    rows.push_back([] { return Route{"GET", "/console/cases", "", false, true, Target::Own}; });
+    both([&caseCode](const std::string& a, Target t) {
+        return Route{"GET", "/api/v1/cases/" + caseCode[a], "", false, false, t};
+    });
+    both([&caseCode](const std::string& a, Target t) {
+        return Route{"POST", "/api/v1/cases/" + caseCode[a] + "/note", R"({"note":"Đã xem"})",
+                     true,   false,
+                     t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"GET", "/console/cases/" + std::string(a == "XA" ? "1" : "2"), "", false,
+                     true,  t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"POST", "/console/cases/" + std::string(a == "XA" ? "1" : "2") + "/note",
+                     "note=x", true,
+                     true,     t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"POST", "/console/cases/policy",
+                     "agency=" + a + "&working_days=7&rating_at_or_below=2", true, true, t};
     });
     // Exports: anyone may export, only inside their own subtree.
     both([](const std::string& a, Target t) {

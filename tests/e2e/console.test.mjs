@@ -442,6 +442,34 @@ try {
   assert.deepEqual((await apiDevices.json()).items.map((d) => d.code).sort(), ['XA-TAB1', 'XA-TAB2'], 'the API lists XA’s devices only');
   const change = await op.request.post(`${base}/api/v1/counters`, { data: { code: 'XA-Q3', name: 'Quầy 3', agency: 'XA' } });
   assert.equal(change.status(), 403, 'a change over the API with the session but without X-CSRF-Token: 403');
+  await part('follow-up cases: the official sees XA’s, assigns, answers; XB’s is refused', async () => {
+    for (const a of ['XA', 'XB'])
+      await api('POST', '/api/v1/responses', { idempotency_key: `e2e-case-${a}`, survey: 'phan-anh', channel: 'api',
+        dossier: `${a}-HS1`, answers: { dossier: `${a}-HS1`, complaint: `Hồ sơ ${a}-HS1 trễ hẹn hai ngày, không được báo trước.` } });
+    const all = (await api('GET', '/api/v1/cases?status=all')).cases;
+    const mine = all.find((c) => c.agency === 'XA'), theirs = all.find((c) => c.agency === 'XB');
+    await open(op, '/console/cases');
+    assert.deepEqual((await codesOf(op)).map((c) => c.split('\n')[0].trim().slice(0, mine.code.length)), [mine.code]);
+    await shot(op, 'official-cases');
+    await navigating(op, () => op.getByRole('link', { name: mine.code }).click());
+    assert.equal(await text(op, 'h1'), `Phản ánh ${mine.code}`);
+    assert.match(await text(op, '#words'), /trễ hẹn hai ngày/);
+    await op.selectOption('#c-assignee', OFFICIAL);
+    await navigating(op, () => op.getByRole('button', { name: 'Giao xử lý' }).click());
+    assert.match(await text(op, '#case-status'), /Đã giao/);
+    await op.fill('#c-answer', 'Xin lỗi Ông/Bà; hồ sơ đã có kết quả, mời nhận tại quầy 1.');
+    await navigating(op, () => op.getByRole('button', { name: 'Gửi trả lời' }).click());
+    assert.match(await text(op, '.notice'), /Đã lưu trả lời/);
+    assert.match(await text(op, '#case-status'), /Đã trả lời/);
+    assert.match(await text(op, '#case-answer'), /mời nhận tại quầy 1/);
+    await shot(op, 'official-case');
+    const answered = await api('GET', `/api/v1/cases/${mine.code}`);
+    assert.equal(answered.status, 'answered');
+    assert.equal(answered.assignee, 'Trần Văn Bình');
+    assert.deepEqual(answered.history.map((e) => e.action), ['opened', 'assigned', 'answered']);
+    const refused = await op.goto(`${base}/console/cases/${theirs.id}`);
+    assert.equal(refused.status(), 403, 'XB’s case is out of the official’s scope');
+  });
   await part('survey pages for an official', async () => {
     await open(op, `/console/surveys/${SURVEY}`);
     assert.equal(await op.locator('button[name=action][value=publish]').count(), 0, 'no “Xuất bản” for an official');
@@ -464,9 +492,9 @@ try {
   await navigating(ap, () => ap.click('main form button[type=submit]'));
   assert.equal(await text(ap, 'h1'), 'Tổng quan');
   serious.push(...await axeCheck(ap, 'home'));
-  for (const name of ['counters', 'devices', 'users', 'audit']) {
+  for (const name of ['counters', 'devices', 'users', 'audit', 'cases', 'cases/1', 'alerts']) {
     await open(ap, `/console/${name}`);
-    serious.push(...await axeCheck(ap, name));
+    serious.push(...await axeCheck(ap, name.replace('/', '-')));
   }
   await part('axe on the survey pages', async () => {
     await open(ap, '/console/surveys');

@@ -507,6 +507,42 @@ try {
   assert.equal(Object.keys(noJsStored.answers).length, 23);
   await noJs.close();
 
+  step('a complaint on /s/phan-anh: its thank-you page follows the case, shows the answer and takes the verdict');
+  const caseContext = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'vi-VN', bypassCSP: true });
+  page = watch(await caseContext.newPage(), 'case');
+  await page.goto(`${base}/s/phan-anh`);
+  await page.fill('#q-dossier-input', 'E2E-5');
+  await page.fill('#q-complaint-input', 'Hồ sơ trả chậm hai ngày mà không được báo; đề nghị nhắn tin khi trễ hẹn.');
+  await navigating(page, () => page.click('button[value=next]'));
+  await navigating(page, () => page.click('button[value=submit]'));
+  assert.equal(await page.textContent('h1'), 'Cảm ơn Ông/Bà!');
+  const caseText = await page.textContent('#case p');
+  const caseCode = caseText.match(/mã (PA-[0-9A-Z]+)/)[1];
+  assert.match(caseText, /trả lời trước ngày \d\d\/\d\d\/\d{4}/);
+  assert.equal(await page.textContent('#case-status'), 'Đã tiếp nhận');
+  const followUrl = page.url();
+  const caseSerious = [...await axeCheck(page, 'thanks-case')];
+  await page.screenshot({ path: shot('case-waiting-390'), fullPage: true });
+  const opened = await api('GET', `/api/v1/cases/${caseCode}`);
+  assert.equal(opened.dossier, 'E2E-5');
+  assert.equal(opened.kind, 'complaint');
+  await api('POST', `/api/v1/cases/${caseCode}/answer`, { answer: 'Xin lỗi Ông/Bà. Từ tuần sau bộ phận một cửa nhắn tin khi hồ sơ trễ hẹn.' });
+  // The same address later, in another browser (no cookies): the answer and the question.
+  const later = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'vi-VN', bypassCSP: true });
+  page = watch(await later.newPage(), 'case-later');
+  await page.goto(followUrl);
+  assert.equal(await page.textContent('#case-status'), 'Đã trả lời');
+  assert.match(await page.textContent('#case-answer'), /nhắn tin khi hồ sơ trễ hẹn/);
+  caseSerious.push(...await axeCheck(page, 'thanks-case-answered'));
+  await page.screenshot({ path: shot('case-answered-390'), fullPage: true });
+  await navigating(page, () => page.getByRole('button', { name: 'Hài lòng', exact: true }).click());
+  assert.match(await page.textContent('#case-verdict'), /hài lòng với câu trả lời/);
+  assert.equal(await page.locator('button[name=verdict]').count(), 0, 'rated once');
+  assert.equal((await api('GET', `/api/v1/cases/${caseCode}`)).verdict, 'satisfied');
+  assert.deepEqual(caseSerious, [], 'no serious accessibility violation on the case pages');
+  await later.close();
+  await caseContext.close();
+
   // ---- 6: accessibility --------------------------------------------------------------------------
   step('axe-core (wcag2a, wcag2aa, wcag21a, wcag21aa) on the form, an error state, the review, the thank-you…');
   const axeContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'vi-VN', bypassCSP: true });

@@ -5,7 +5,11 @@
 
 #include "app/CaseApi.h"
 
+#include "ingest/Feedback.h"
+
 #include <hailong/Cases.h>
+
+#include <cmath>
 
 namespace hailong::console {
 namespace {
@@ -19,6 +23,16 @@ std::string excerpt(const std::string& text) {
         ++chars;
     }
     return at < text.size() ? text.substr(0, at) + "…" : text;
+}
+
+// A level on the five-point scale: "2", or "2,5" / "2.5".
+std::string level(double v, const std::string& lang) {
+    return v == std::floor(v) ? std::to_string(static_cast<int>(v)) : decimal(v, lang);
+}
+
+// Sets `key` only when there is something to show (Mustache shows a section for "").
+void setIf(Object::Ptr o, const std::string& key, const std::string& value) {
+    if (!value.empty()) o->set(key, value);
 }
 
 }  // namespace
@@ -36,10 +50,10 @@ Object::Ptr Console::caseView(const cases::Case& c, const Visit& v) const {
     o->set("status_key", c.status);
     o->set("agency", c.agencyName);
     o->set("agency_code", c.agencyCode);
-    o->set("officer", c.officerName);
-    o->set("procedure", c.procedureName);
-    o->set("dossier", c.dossierCode);
-    o->set("assignee", c.assigneeName);
+    setIf(o, "officer", c.officerName);
+    setIf(o, "procedure", c.procedureName);
+    setIf(o, "dossier", c.dossierCode);
+    setIf(o, "assignee", c.assigneeName);
     o->set("opened", when(c.openedAtMs, v.lang));
     o->set("due", when(c.dueAtMs, v.lang));
     o->set("overdue", c.overdue(at));
@@ -53,7 +67,10 @@ Object::Ptr Console::caseView(const cases::Case& c, const Visit& v) const {
     o->set("reply_by", t(v.lang, c.hasContact       ? "case_reply_sms"
                                  : c.channel == "web" ? "case_reply_web"
                                                       : "case_reply_none"));
-    if (!c.topics.empty()) o->set("topics", c.topics.substr(1, c.topics.size() - 2));
+    std::string topics;
+    for (const std::string& tag : topicsOf(c.topics))
+        topics += (topics.empty() ? "" : ", ") + t(v.lang, "topic_" + tag);
+    setIf(o, "topics", topics);
     if (c.answeredAtMs) {
         o->set("answer", c.answer);
         o->set("answered", when(*c.answeredAtMs, v.lang));
@@ -97,16 +114,15 @@ HttpResponse Console::casesPage(const HttpRequest& r, const Visit& v, const Call
         tabs->add(tab);
     }
     data->set("tabs", tabs);
-    data->set("escalated", n.escalated);
     // The rules of the caller's agency (inherited, or the defaults), and their form.
     const cases::CasePolicy p = rt_.cases().policy(who.scopeAgencyId);
     data->set("policy_text",
               t(v.lang, "case_policy_text",
                 {{"days", std::to_string(p.workingDays)},
-                 {"level", decimal(p.ratingAtOrBelow, v.lang)},
+                 {"level", level(p.ratingAtOrBelow, v.lang)},
                  {"from", p.setAt.empty() ? t(v.lang, "case_policy_default") : p.setAt}}));
     data->set("policy_days", std::to_string(p.workingDays));
-    data->set("policy_level", decimal(p.ratingAtOrBelow, "en"));
+    data->set("policy_level", level(p.ratingAtOrBelow, "en"));
     data->set("can_change", !who.readOnly());
     data->set("agency_options", agencyOptions(who, who.scopeCode));
     return page("cases", v, data, status);
@@ -125,8 +141,8 @@ HttpResponse Console::casePage(const cases::Case& c, const Visit& v, const Calle
         x->set("when", when(s.receivedAtMs, v.lang));
         x->set("channel", s.channel);
         x->set("words", s.words);
-        x->set("reason", s.reason);
-        x->set("receipt", s.receipt);
+        setIf(x, "reason", s.reason);
+        setIf(x, "receipt", s.receipt);
         sources->add(x);
     }
     for (const cases::CaseEvent& e : c.events) {
@@ -167,7 +183,7 @@ void Console::caseRoutes() {
     get("/console/cases", [this](const HttpRequest& r, const Visit& v, const Caller& who) {
         return casesPage(r, v, who, "", "");
     });
-    // A case out of the caller's subtree is as unknown as a case that does not exist.
+    // A case of the caller's subtree (404 unknown, 403 outside).
     auto scopedCase = [this](const std::string& id, const Caller& who) {
         return caseInScope(rt_, who, "", queryInteger("id", id, 1, 2000000000));
     };

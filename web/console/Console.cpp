@@ -682,6 +682,15 @@ HttpResponse Console::alertsPage(const Visit& v, const Caller& who, std::int64_t
         form->set("min_n", "10");
     }
     data->set("form", form);
+    // Cases past their deadline show here too: they are alerts of another kind.
+    cases::CaseQuery late;
+    late.scopePath = who.scopePath;
+    late.status = "overdue";
+    late.limit = 50;
+    Array::Ptr overdue = new Array;
+    for (const cases::Case& c : rt_.cases().list(late)) overdue->add(caseView(c, v));
+    data->set("overdue_cases", overdue);
+    data->set("has_overdue", overdue->size() > 0);
     data->set("open_alerts", open);
     data->set("has_open", open->size() > 0);
     data->set("history", history);
