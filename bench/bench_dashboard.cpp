@@ -135,9 +135,9 @@ int main(int argc, char** argv) {
         demo.rt->prepare();
         if (demo.rt->directory().count("dossiers") == 0) {
             const auto start = Clock::now();
-            demoResponses = loadDemo(*demo.rt,
-                                     demo.paths.locale + "/vi/demo/seed.json", DemoOptions{})
-                                .responses;
+            demoResponses =
+                loadDemo(*demo.rt, demo.paths.locale + "/vi/demo/seed.json", DemoOptions{})
+                    .responses;
             demoLoadS = std::chrono::duration<double>(Clock::now() - start).count();
         }
         demoResponses = static_cast<std::size_t>(demo.rt->directory().count("responses"));

@@ -71,10 +71,10 @@ Object::Ptr caseJson(const cases::Case& c, bool whole) {
     return o;
 }
 
-cases::Case caseInScope(Runtime& rt, const Caller& who, const std::string& code,
-                        std::int64_t id) {
+cases::Case caseInScope(Runtime& rt, const Caller& who, const std::string& code, std::int64_t id) {
     auto c = code.empty() ? rt.cases().find(id) : rt.cases().findByCode(code);
-    if (!c) throw Problem(404, "cases.not_found", {{"id", code.empty() ? std::to_string(id) : code}});
+    if (!c)
+        throw Problem(404, "cases.not_found", {{"id", code.empty() ? std::to_string(id) : code}});
     requireScope(rt, who, c->agencyId);
     return *c;
 }
@@ -94,9 +94,8 @@ cases::Case actOnCase(Runtime& rt, const HttpRequest& request, const Caller& who
         if (!user || user->role != Role::Official || !user->active ||
             !c.agencyPath.starts_with(user->agencyPath))
             throw Problem(422, "cases.not_assignable");
-        after = rt.cases().assign(c.id, user->id,
-                                  user->displayName.empty() ? user->username : user->displayName,
-                                  actor);
+        after = rt.cases().assign(
+            c.id, user->id, user->displayName.empty() ? user->username : user->displayName, actor);
     } else if (action == "start") {
         after = rt.cases().start(c.id, actor);
     } else if (action == "answer") {
@@ -126,8 +125,9 @@ void registerCaseApi(Runtime& rt) {
             throw Problem(422, "request.invalid", {},
                           {{"status",
                             "field.one_of",
-                            {{"allowed", "open, overdue, new, assigned, in_progress, answered, "
-                                         "closed, all"}}}});
+                            {{"allowed",
+                              "open, overdue, new, assigned, in_progress, answered, "
+                              "closed, all"}}}});
         q.limit = static_cast<std::size_t>(
             queryInteger("limit", r.queryParam("limit").value_or("200"), 1, 1000));
         Array::Ptr list = new Array;

@@ -65,8 +65,7 @@ Submission submissionFrom(const Object::Ptr& body, const std::string& prefix,
             Answer a;
             a.question = question;
             const Question* q = survey ? survey->question(question) : nullptr;
-            const bool textual =
-                q && (isFreeText(q->type) || q->type == QuestionType::DossierCode);
+            const bool textual = q && (isFreeText(q->type) || q->type == QuestionType::DossierCode);
             // Choices are option ids: text or whole numbers, never null, lists or objects.
             auto choiceText = [&](const Poco::Dynamic::Var& c) {
                 if (c.isString() || (c.isInteger() && c.type() != typeid(bool)))

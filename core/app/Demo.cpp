@@ -1,7 +1,7 @@
 #include "app/Demo.h"
 
-#include "common/Clock.h"
 #include "app/Runtime.h"
+#include "common/Clock.h"
 #include "directory/DirectoryStore.h"
 
 #include <hailong/Ingest.h>
@@ -177,8 +177,8 @@ std::size_t settleDemoCases(Runtime& rt, Generator& g, std::int64_t today) {
             into(ids), into(agencies), into(opened), now;
         for (std::size_t i = 0; i < ids.size(); ++i) {
             std::int64_t id = ids[i], at = opened[i];
-            due.push_back(rt.cases().calendar().deadlineMs(
-                at, rt.cases().policy(agencies[i]).workingDays));
+            due.push_back(
+                rt.cases().calendar().deadlineMs(at, rt.cases().policy(agencies[i]).workingDays));
             std::int64_t dueAt = due[i];
             s << "UPDATE cases SET opened_at = $1, due_at = $2, updated_at = $3 WHERE id = $4",
                 bind(at), bind(dueAt), bind(at), use(id), now;
@@ -191,9 +191,9 @@ std::size_t settleDemoCases(Runtime& rt, Generator& g, std::int64_t today) {
             const bool old = opened[i] < today - 14 * kDay;
             if (!old && g.uniform() < 0.6) continue;  // still waiting for its answer
             std::string actor = "user:demo", answer = g.pick(kAnswers), verdict, note;
-            std::int64_t answered = opened[i] + static_cast<std::int64_t>(
-                                                    (0.15 + g.uniform() * (old ? 1.05 : 0.5)) *
-                                                    static_cast<double>(due[i] - opened[i]));
+            std::int64_t answered =
+                opened[i] + static_cast<std::int64_t>((0.15 + g.uniform() * (old ? 1.05 : 0.5)) *
+                                                      static_cast<double>(due[i] - opened[i]));
             answered = std::min(answered, today - kHour);
             if (old && g.uniform() < 0.03) {  // the same complaint twice: closed as a repeat
                 note = "Trùng nội dung với phản ánh trước của cùng hồ sơ.";
@@ -217,9 +217,8 @@ std::size_t settleDemoCases(Runtime& rt, Generator& g, std::int64_t today) {
                  "answer_queued_at = $5, verdict = $6, verdict_at = $7, closed_at = $8, "
                  "contact = CASE WHEN $9 = 1 THEN '' ELSE contact END, updated_at = $10 WHERE "
                  "id = $11",
-                use(status), use(answer), use(actor), bind(answered), bind(answered),
-                use(verdict), use(verdictAt), use(closedAt), bind(old ? 1 : 0), bind(answered),
-                use(id), now;
+                use(status), use(answer), use(actor), bind(answered), bind(answered), use(verdict),
+                use(verdictAt), use(closedAt), bind(old ? 1 : 0), bind(answered), use(id), now;
             std::vector<std::tuple<std::int64_t, std::string, std::string, std::string>> events{
                 {answered, actor, "answered", answer}};
             if (!verdict.empty())

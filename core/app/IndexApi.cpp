@@ -228,13 +228,14 @@ Object::Ptr decision766Json(const index::IndexRequest& request,
     Object::Ptr body = new Object;
     body->set("from", index::format(request.fromDay));
     body->set("to", index::format(request.toDay));
-    body->set("method",
-              "Decision 766/QĐ-TTg satisfaction ratios in percent. 1: follow-up cases opened in the "
-              "period and answered by their deadline / cases opened (those closed without an "
-              "answer, outside competence, are left out); 2: cases whose answer was not rated "
-              "unsatisfied and that were not overdue / cases opened (null: no case). 3: dossiers "
-              "received in the period not rated unsatisfied (ratings averaging under the middle "
-              "of their scales) and without a complaint / dossiers received.");
+    body->set(
+        "method",
+        "Decision 766/QĐ-TTg satisfaction ratios in percent. 1: follow-up cases opened in the "
+        "period and answered by their deadline / cases opened (those closed without an "
+        "answer, outside competence, are left out); 2: cases whose answer was not rated "
+        "unsatisfied and that were not overdue / cases opened (null: no case). 3: dossiers "
+        "received in the period not rated unsatisfied (ratings averaging under the middle "
+        "of their scales) and without a complaint / dossiers received.");
     auto optional = [](const std::optional<double>& v) {
         return v ? Poco::Dynamic::Var(*v) : Poco::Dynamic::Var();
     };
@@ -261,16 +262,15 @@ Object::Ptr decision766Json(const index::IndexRequest& request,
 void writeDecision766Table(std::ostream& out, const std::vector<index::Decision766>& rows) {
     out << std::left << std::setw(18) << "AGENCY" << std::setw(10) << "DOSSIERS" << std::setw(13)
         << "UNSATISFIED" << std::setw(10) << "FEEDBACK" << std::setw(10) << "RATIO 1"
-        << std::setw(10) << "RATIO 2"
-        << std::setw(10) << "RATIO 3"
+        << std::setw(10) << "RATIO 2" << std::setw(10) << "RATIO 3"
         << "NAME\n";
     for (const index::Decision766& d : rows)
         out << std::setw(18) << (std::string(static_cast<std::size_t>(d.depth) * 2, ' ') + d.key)
             << std::setw(10) << d.dossiers << std::setw(13) << d.unsatisfied << std::setw(10)
-            << d.feedback << std::setw(10)
-            << (d.feedbackOnTime ? number(d.feedbackOnTime) : "-") << std::setw(10)
-            << (d.feedbackSatisfied ? number(d.feedbackSatisfied) : "-") << std::setw(10)
-            << (d.dossiersSatisfied ? number(d.dossiersSatisfied) : "-") << d.name << "\n";
+            << d.feedback << std::setw(10) << (d.feedbackOnTime ? number(d.feedbackOnTime) : "-")
+            << std::setw(10) << (d.feedbackSatisfied ? number(d.feedbackSatisfied) : "-")
+            << std::setw(10) << (d.dossiersSatisfied ? number(d.dossiersSatisfied) : "-") << d.name
+            << "\n";
     out << "Ratio 1: cases answered on time / received; 2: not rated unsatisfied nor overdue / "
            "received; 3: dossiers not rated unsatisfied nor complained about / received (-: no "
            "data).\n";

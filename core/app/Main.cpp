@@ -353,8 +353,7 @@ private:
         DemoOptions options;
         if (demoDossiers_) options.dossiers = demoDossiers_;
         std::cout << "loading the demo (" << options.dossiers << " dossiers)...\n" << std::flush;
-        DemoSummary s =
-            loadDemo(rt, paths_.locale + "/vi/demo/seed.json", options);
+        DemoSummary s = loadDemo(rt, paths_.locale + "/vi/demo/seed.json", options);
         std::cout << "demo loaded: " << s.agencies << " agencies, " << s.counters << " counters, "
                   << s.officers << " officers, " << s.procedures << " procedures, " << s.dossiers
                   << " dossiers, " << s.responses << " ratings, " << s.cases
@@ -947,8 +946,7 @@ private:
         if (settings_->config().getBool("demo.on_empty") && rt.directory().count("dossiers") == 0) {
             log().information(
                 "empty database: loading the demo (a year of dossiers, a few seconds)");
-            DemoSummary s = loadDemo(rt,
-                                     paths_.locale + "/vi/demo/seed.json", DemoOptions{});
+            DemoSummary s = loadDemo(rt, paths_.locale + "/vi/demo/seed.json", DemoOptions{});
             log().information("demo loaded: %z dossiers, %z ratings, %z follow-up cases",
                               s.dossiers, s.responses, s.cases);
         }

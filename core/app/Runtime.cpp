@@ -198,8 +198,8 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
             for (const AlertRule& rule : alerts_->rules("", true))
                 if (rule.agencyId == agencyId)
                     for (const AlertRecipient& to : rule.recipients)
-                        if (std::find(out.begin(), out.end(),
-                                      std::pair(to.channel, to.address)) == out.end())
+                        if (std::find(out.begin(), out.end(), std::pair(to.channel, to.address)) ==
+                            out.end())
                             out.emplace_back(to.channel, to.address);
             return out;
         },

@@ -80,8 +80,7 @@ const std::vector<Setting>& settings() {
          "case (0: ratings open none; complaints always do)"},
         {"cases.holidays", "",
          "Days off besides weekends, for case deadlines: 2026-01-01, 2026-02-14..2026-02-22, ..."},
-        {"cases.sweep_seconds", "60",
-         "How often overdue cases are escalated to the parent agency"},
+        {"cases.sweep_seconds", "60", "How often overdue cases are escalated to the parent agency"},
         {"mail.smtp_host", "",
          "SMTP relay for e-mail alerts (plain SMTP, e.g. a local postfix); empty: e-mail notices "
          "wait in the outbox"},
@@ -182,12 +181,26 @@ Settings Settings::load(const std::string& file, const std::map<std::string, std
     s.config_->add(defaults, 100);
 
     // Check the numeric settings now, with a message naming the key.
-    for (const char* key :
-         {"db.pool_size", "db.busy_timeout_ms", "db.sqlite_cache_mb", "http.port", "http.threads",
-          "http.queue", "http.keep_alive_timeout_s", "http.max_body_bytes", "http.io_timeout_s",
-          "ingest.batch_max", "ingest.queue_max", "outbox.poll_ms", "outbox.max_attempts",
-          "index.fold_interval_ms", "export.keep_hours", "alerts.settle_ms", "alerts.sweep_seconds",
-          "cases.working_days", "cases.sweep_seconds", "mail.smtp_port"}) {
+    for (const char* key : {"db.pool_size",
+                            "db.busy_timeout_ms",
+                            "db.sqlite_cache_mb",
+                            "http.port",
+                            "http.threads",
+                            "http.queue",
+                            "http.keep_alive_timeout_s",
+                            "http.max_body_bytes",
+                            "http.io_timeout_s",
+                            "ingest.batch_max",
+                            "ingest.queue_max",
+                            "outbox.poll_ms",
+                            "outbox.max_attempts",
+                            "index.fold_interval_ms",
+                            "export.keep_hours",
+                            "alerts.settle_ms",
+                            "alerts.sweep_seconds",
+                            "cases.working_days",
+                            "cases.sweep_seconds",
+                            "mail.smtp_port"}) {
         int v = 0;
         try {
             v = s.config_->getInt(key);

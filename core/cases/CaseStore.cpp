@@ -33,18 +33,6 @@ std::string trimmed(const std::string& s) {
     return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
-// At most `max` characters, cut on a character boundary.
-std::string cutChars(const std::string& s, std::size_t max) {
-    if (utf8::length(s) <= max) return s;
-    std::size_t chars = 0, at = 0;
-    while (at < s.size() && chars < max) {
-        ++at;
-        while (at < s.size() && (static_cast<unsigned char>(s[at]) & 0xC0) == 0x80) ++at;
-        ++chars;
-    }
-    return s.substr(0, at) + "…";
-}
-
 // The words of an official (an answer, a note): 1..kMaxAnswer characters of text.
 std::string officialText(const std::string& text, const char* field) {
     const std::string t = trimmed(text);
@@ -214,11 +202,13 @@ std::optional<CaseSeed> CaseStore::seed(const Survey& survey, const Submission& 
     if (!complaint.empty()) {
         std::string words = text_.normalize(complaint);
         if (!trimmed(sub.comment).empty()) words += "\n" + text_.normalize(trimmed(sub.comment));
-        return CaseSeed{"complaint", cutChars(words, kMaxWords), reason, topics, sub.contact};
+        return CaseSeed{"complaint", utf8::shortened(words, kMaxWords), reason, topics,
+                        sub.contact};
     }
     if (!lowest || (feedbackText.empty() && reason.empty())) return std::nullopt;
     if (*lowest > policy(*agencyId).ratingAtOrBelow + 1e-9) return std::nullopt;
-    return CaseSeed{"rating", cutChars(feedbackText, kMaxWords), reason, topics, sub.contact};
+    return CaseSeed{"rating", utf8::shortened(feedbackText, kMaxWords), reason, topics,
+                    sub.contact};
 }
 
 namespace {
@@ -295,7 +285,8 @@ static Opened openOrJoin(Session& s, const CaseOrigin& origin, const CaseSeed& s
 void CaseStore::open(Session& s, const CaseOrigin& origin, const CaseSeed& seed) {
     if (!origin.agency) return;
     const CasePolicy p = policy(*origin.agency);
-    openOrJoin(s, origin, seed, "", options_.calendar.deadlineMs(origin.receivedAtMs, p.workingDays));
+    openOrJoin(s, origin, seed, "",
+               options_.calendar.deadlineMs(origin.receivedAtMs, p.workingDays));
 }
 
 CaseView CaseStore::complain(const Complaint& c) {
@@ -307,14 +298,16 @@ CaseView CaseStore::complain(const Complaint& c) {
         errors.push_back({"text", "text.control_chars", {{"offset", "0"}}});
     else if (utf8::length(words) > kMaxWords)
         errors.push_back({"text", "field.too_long", {{"max", std::to_string(kMaxWords)}}});
-    if (c.channel.empty() || c.channel.size() > 32) errors.push_back({"channel", "field.required", {}});
+    if (c.channel.empty() || c.channel.size() > 32)
+        errors.push_back({"channel", "field.required", {}});
     if (c.idempotencyKey.size() > 200)
         errors.push_back({"idempotency_key", "submission.key_invalid", {{"max", "200"}}});
     CaseOrigin origin;
     origin.channel = c.channel;
     origin.receivedAtMs = c.receivedAtMs ? c.receivedAtMs : nowMs();
     if (!c.dossierCode.empty()) {
-        if (auto d = c.dossierCode.size() <= 64 ? directory_.dossier(c.dossierCode) : std::nullopt) {
+        if (auto d =
+                c.dossierCode.size() <= 64 ? directory_.dossier(c.dossierCode) : std::nullopt) {
             origin.dossier = d->id, origin.agency = d->agencyId;
             origin.officer = d->officerId, origin.procedure = d->procedureId;
         } else {
@@ -330,10 +323,10 @@ CaseView CaseStore::complain(const Complaint& c) {
     }
     if (!errors.empty()) throw Problem(422, "cases.invalid", {}, errors);
     CaseSeed seed{"complaint", text_.normalize(words), "", "", c.contact};
-    const std::int64_t due = options_.calendar.deadlineMs(
-        origin.receivedAtMs, policy(*origin.agency).workingDays);
-    const Opened opened = db_.write(
-        [&](Session& s) { return openOrJoin(s, origin, seed, c.idempotencyKey, due); });
+    const std::int64_t due =
+        options_.calendar.deadlineMs(origin.receivedAtMs, policy(*origin.agency).workingDays);
+    const Opened opened =
+        db_.write([&](Session& s) { return openOrJoin(s, origin, seed, c.idempotencyKey, due); });
     auto view = this->view(find(opened.id));
     if (!view) throw std::logic_error("a case just stored cannot be read");
     view->joined = opened.joined;
@@ -386,21 +379,26 @@ std::vector<Case> CaseStore::list(const CaseQuery& q) const {
         std::string status = q.status;
         const std::size_t limit = std::clamp<std::size_t>(q.limit, 1, 1000);
         if (q.status == "open")
-            return select(s, "a.path LIKE $1 AND " + std::string(kOpen),
-                          [&](Statement& st) { st, use(like); }, limit);
+            return select(
+                s, "a.path LIKE $1 AND " + std::string(kOpen),
+                [&](Statement& st) { st, use(like); }, limit);
         if (q.status == "overdue")
-            return select(s, "a.path LIKE $1 AND " + std::string(kOpen) + " AND c.due_at < $2",
-                          [&](Statement& st) { st, use(like), use(at); }, limit);
+            return select(
+                s, "a.path LIKE $1 AND " + std::string(kOpen) + " AND c.due_at < $2",
+                [&](Statement& st) { st, use(like), use(at); }, limit);
         if (!q.status.empty())
-            return select(s, "a.path LIKE $1 AND c.status = $2",
-                          [&](Statement& st) { st, use(like), use(status); }, limit);
-        return select(s, "a.path LIKE $1", [&](Statement& st) { st, use(like); }, limit);
+            return select(
+                s, "a.path LIKE $1 AND c.status = $2",
+                [&](Statement& st) { st, use(like), use(status); }, limit);
+        return select(
+            s, "a.path LIKE $1", [&](Statement& st) { st, use(like); }, limit);
     });
 }
 
 std::optional<Case> CaseStore::find(std::int64_t id) const {
     return db_.read([&](Session& s) -> std::optional<Case> {
-        auto found = select(s, "c.id = $1", [&](Statement& st) { st, use(id); }, 1);
+        auto found = select(
+            s, "c.id = $1", [&](Statement& st) { st, use(id); }, 1);
         if (found.empty()) return std::nullopt;
         Case c = std::move(found.front());
         Statement sources(s);
@@ -490,9 +488,11 @@ Case CaseStore::change(std::int64_t id, const std::string& actor,
             std::vector<std::int64_t> locked;
             s << "SELECT id FROM cases WHERE id = $1 FOR UPDATE", use(id), into(locked), now;
         }
-        auto found = select(s, "c.id = $1", [&](Statement& st) { st, use(id); }, 1);
+        auto found = select(
+            s, "c.id = $1", [&](Statement& st) { st, use(id); }, 1);
         if (found.empty()) throw Problem(404, "cases.not_found", {{"id", std::to_string(id)}});
-        if (found.front().closedAtMs) throw Problem(409, "cases.closed", {{"code", found.front().code}});
+        if (found.front().closedAtMs)
+            throw Problem(409, "cases.closed", {{"code", found.front().code}});
         std::string detail = apply(s, found.front());
         std::int64_t at = nowMs();
         std::string who = actor, action = detail.substr(0, detail.find('\n'));
@@ -657,13 +657,12 @@ std::vector<Case> CaseStore::sweep(std::int64_t atMs) {
             m.channel = channel;
             m.recipient = address;
             m.dedupeKey = "case-escalated:" + c->code + ":" + channel + ":" + address;
-            m.body = channel == "email" ? messages_.text("vi", "cases.escalated_subject", params) +
-                                              "\n\n" +
-                                              messages_.text("vi", "cases.escalated_notice", params) +
-                                              "\n\n-- \n" +
-                                              messages_.text("en", "cases.escalated_notice", params) +
-                                              "\n"
-                                        : messages_.text("vi", "cases.escalated_notice", params);
+            m.body = channel == "email"
+                         ? messages_.text("vi", "cases.escalated_subject", params) + "\n\n" +
+                               messages_.text("vi", "cases.escalated_notice", params) +
+                               "\n\n-- \n" +
+                               messages_.text("en", "cases.escalated_notice", params) + "\n"
+                         : messages_.text("vi", "cases.escalated_notice", params);
             outbox_.enqueue(m);
         }
     }

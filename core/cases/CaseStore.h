@@ -33,17 +33,17 @@ namespace hailong::cases {
 /// An agency's rules for its cases (inherited from the nearest ancestor that set them, else the
 /// configured defaults). A plain value.
 struct CasePolicy {
-    int workingDays = 10;         ///< the answer is due this many working days after receipt
-    double ratingAtOrBelow = 2;   ///< on a five-point scale: ratings at or below open a case
-    std::string setAt;            ///< the code of the agency that set it ("" the defaults)
+    int workingDays = 10;        ///< the answer is due this many working days after receipt
+    double ratingAtOrBelow = 2;  ///< on a five-point scale: ratings at or below open a case
+    std::string setAt;           ///< the code of the agency that set it ("" the defaults)
 };
 
 /// What a stored response says that may open a case, read on the submitting thread.
 struct CaseSeed {
-    std::string kind;   ///< "rating" (a low rating with words or a reason) or "complaint"
-    std::string words;  ///< the citizen's words (comment, complaint text), normalized
-    std::string reason; ///< the reason chosen after a low rating (option label), if any
-    std::string topics; ///< ",waiting,fees," as Feedback reads them
+    std::string kind;    ///< "rating" (a low rating with words or a reason) or "complaint"
+    std::string words;   ///< the citizen's words (comment, complaint text), normalized
+    std::string reason;  ///< the reason chosen after a low rating (option label), if any
+    std::string topics;  ///< ",waiting,fees," as Feedback reads them
     std::string contact;
 };
 
@@ -113,11 +113,11 @@ public:
     };
     /// `recipientsOf(agencyId)` gives (channel, address) of whoever hears of an escalation to
     /// that agency; `consoleUrl()` the console's address for notices.
-    CaseStore(Database& db, const Directory& directory, const SurveyCatalog& surveys,
-              const TextNormalizer& text, Outbox& outbox, const Messages& messages,
-              std::function<std::vector<std::pair<std::string, std::string>>(std::int64_t)>
-                  recipientsOf,
-              std::function<std::string()> consoleUrl, Options options);
+    CaseStore(
+        Database& db, const Directory& directory, const SurveyCatalog& surveys,
+        const TextNormalizer& text, Outbox& outbox, const Messages& messages,
+        std::function<std::vector<std::pair<std::string, std::string>>(std::int64_t)> recipientsOf,
+        std::function<std::string()> consoleUrl, Options options);
     ~CaseStore() override;
     CaseStore(const CaseStore&) = delete;
     CaseStore& operator=(const CaseStore&) = delete;
@@ -191,7 +191,7 @@ private:
 
     mutable std::mutex mutex_;
     mutable std::map<std::int64_t, CasePolicy> policies_;  // agency → its own policy
-    mutable std::int64_t policiesReadMs_ = 0;               // 0: read them again
+    mutable std::int64_t policiesReadMs_ = 0;              // 0: read them again
     std::condition_variable wake_;
     bool stopping_ = false;
     std::thread thread_;

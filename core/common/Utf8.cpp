@@ -66,4 +66,12 @@ std::size_t length(std::string_view text) noexcept {
     return count;
 }
 
+std::string shortened(std::string_view text, std::size_t maxChars) {
+    std::size_t chars = 0, at = 0;
+    for (; at < text.size(); ++at)
+        if ((static_cast<unsigned char>(text[at]) & 0xC0) != 0x80 && chars++ == maxChars) break;
+    if (at >= text.size()) return std::string(text);
+    return std::string(text.substr(0, at)) + "…";
+}
+
 }  // namespace hailong::utf8

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace hailong::utf8 {
@@ -20,5 +21,9 @@ std::optional<std::size_t> firstControl(std::string_view text) noexcept;
 
 /// Number of code points in valid UTF-8 `text`.
 std::size_t length(std::string_view text) noexcept;
+
+/// The first `maxChars` code points of valid UTF-8 `text` (all of it when shorter), followed by
+/// "…" when something was cut.
+std::string shortened(std::string_view text, std::size_t maxChars);
 
 }  // namespace hailong::utf8

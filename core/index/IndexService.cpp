@@ -406,8 +406,8 @@ std::vector<Decision766> IndexService::decision766(const IndexRequest& request) 
              "IS NOT NULL AND answered_at > due_at) OR (answered_at IS NULL AND due_at < $1) THEN "
              "1 ELSE 0 END) FROM cases WHERE opened_at >= $2 AND opened_at < $3 AND NOT "
              "(closed_at IS NOT NULL AND answered_at IS NULL) GROUP BY agency_id",
-            bind(at), bind(from), bind(to), into(agency2), into(received), into(onTime),
-            into(bad), now;
+            bind(at), bind(from), bind(to), into(agency2), into(received), into(onTime), into(bad),
+            now;
         for (std::size_t i = 0; i < agency2.size(); ++i)
             feedbackOf[agency2[i]] = {received[i], onTime[i], bad[i]};
     });

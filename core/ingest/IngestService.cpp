@@ -75,7 +75,7 @@ struct IngestService::Record {
     std::vector<AnswerRow> answers;
     Poco::Nullable<double> mood;  // see survey/Mood.h
     FeedbackReading feedback;
-    std::int64_t servedAt = 0;  // see servedAt()
+    std::int64_t servedAt = 0;                // see servedAt()
     std::optional<cases::CaseSeed> caseSeed;  // the follow-up case it opens, if any
 };
 

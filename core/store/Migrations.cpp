@@ -520,7 +520,7 @@ int readVersion(Poco::Data::Session& s) {
 const std::vector<Migration>& Migrations::all() {
     static const std::vector<Migration> migrations{kDirectory,      kSurveys,   kIndices, kDevices,
                                                    kPluginState,    kPhoneKeys, kSecrets, kAccounts,
-                                                   kCounterSurveys, kFeedback, kCases};
+                                                   kCounterSurveys, kFeedback,  kCases};
     return migrations;
 }
 

@@ -400,8 +400,8 @@ private:
                                      {{"vi", std::to_string(i)}, {"en", std::to_string(i)}},
                                      ""});
         }
-        if (o->has("maxLength") && !isFreeText(q.type) &&
-            q.type != QuestionType::DossierCode && !q.allowOther)
+        if (o->has("maxLength") && !isFreeText(q.type) && q.type != QuestionType::DossierCode &&
+            !q.allowOther)
             r_.error(path + "/maxLength", "survey.not_for_type",
                      {{"field", "maxLength"}, {"type", type}});
         readCondition(o, path, q, s);

@@ -41,7 +41,7 @@ using Poco::JSON::Object;
 
 constexpr std::size_t kMaxText = 1600;  // ten concatenated segments; longer is cut (and logged)
 constexpr std::int64_t kMinuteMs = 60000;
-constexpr const char* kInvitePrefix = "sms-invite:";                // outbox keys of invitations
+constexpr const char* kInvitePrefix = "sms-invite:";   // outbox keys of invitations
 constexpr const char* kAnswerPrefix = "case-answer:";  // outbox keys of answers to cases
 constexpr std::int64_t kRatedKeptMs = 400LL * 24 * 60 * kMinuteMs;  // a year and some
 
@@ -293,8 +293,7 @@ std::optional<hailong::Dossier> SmsChannel::dossierFor(const std::string& phoneK
     else if (dossier && !dossier->phone.empty())
         dossierPhone = host_.phones().key(dossier->phone);
     if (!dossier || (!dossierPhone.empty() && dossierPhone != phoneKey)) {
-        log_.information("SMS from %s…: no dossier %s for this phone", phoneKey.substr(0, 8),
-                         code);
+        log_.information("SMS from %s…: no dossier %s for this phone", phoneKey.substr(0, 8), code);
         return std::nullopt;
     }
     return dossier;
@@ -323,8 +322,9 @@ std::string SmsChannel::complain(const Inbound& in, const std::string& phoneKey)
         const hailong::CaseView c = host_.cases().complain(complaint);
         log_.information("SMS complaint about dossier %s: case %s%s", dossier->code, c.code,
                          c.joined ? std::string(" (joined)") : std::string());
-        return reply("complaint_received",
-                     {{"dossier", dossier->code}, {"code", c.code}, {"due", hailong::dayText(c.dueAtMs)}});
+        return reply(
+            "complaint_received",
+            {{"dossier", dossier->code}, {"code", c.code}, {"due", hailong::dayText(c.dueAtMs)}});
     } catch (const Problem& e) {
         log_.warning("SMS complaint about dossier %s refused: %s", dossier->code, e.code());
         return reply("complaint_empty");
@@ -335,16 +335,15 @@ std::string SmsChannel::complain(const Inbound& in, const std::string& phoneKey)
 std::string SmsChannel::rateAnswer(const std::string& phoneKey, const std::string& caseCode,
                                    const std::string& text) {
     const std::string key = host_.text().key(text);
-    std::optional<bool> satisfied;
-    if (key == "1") satisfied = true;
-    else if (key == "2") satisfied = false;
-    else if (const ReplyIntent intent = host_.text().readReply(text); intent.score)
-        satisfied = *intent.score >= 4 ? std::optional(true)
-                    : *intent.score <= 2 ? std::optional(false)
-                                         : std::nullopt;
-    if (!satisfied) return "";  // not an answer to the question: read as any message
+    int verdict = 0;  // 1 satisfied, -1 not, 0 not an answer to the question
+    if (key == "1" || key == "2") {
+        verdict = key == "1" ? 1 : -1;
+    } else if (const ReplyIntent intent = host_.text().readReply(text); intent.score) {
+        verdict = *intent.score >= 4 ? 1 : *intent.score <= 2 ? -1 : 0;
+    }
+    if (verdict == 0) return "";  // read as any other message
     host_.state().erase("conv:" + phoneKey);
-    host_.cases().rateAnswer(caseCode, *satisfied, "sms");
+    host_.cases().rateAnswer(caseCode, verdict > 0, "sms");
     return reply("answer_rated", {{"code", caseCode}});
 }
 

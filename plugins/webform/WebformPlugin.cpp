@@ -522,13 +522,15 @@ HttpResponse WebForm::thanksPage(const Draft& d, const std::string& lang, const 
     if (const auto c = host_.cases().ofReceipt(d.receipt)) {
         Object::Ptr o = new Object;
         const std::string address = base_ + "/r/" + d.id + (lang == "en" ? "?lang=en" : "");
-        o->set("text", t(lang, "case_text", {{"code", c->code}, {"due", hailong::dayText(c->dueAtMs)}}));
+        o->set("text",
+               t(lang, "case_text", {{"code", c->code}, {"due", hailong::dayText(c->dueAtMs)}}));
         o->set("status", t(lang, "case_status_" + c->status));
         o->set("address", host_.links().absolute(address));
         o->set("url", address);
         if (!c->answer.empty()) {
             o->set("answer", c->answer);
-            o->set("answered", t(lang, "case_answered_at", {{"day", hailong::dayText(*c->answeredAtMs)}}));
+            o->set("answered",
+                   t(lang, "case_answered_at", {{"day", hailong::dayText(*c->answeredAtMs)}}));
             if (c->verdict.empty()) {
                 o->set("action", base_ + "/r/" + d.id + "/verdict");
                 o->set("csrf", csrf(browserKey(r, setCookie), d.id));

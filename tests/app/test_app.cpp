@@ -164,8 +164,7 @@ TEST_CASE("the demo is realistic, complete and stored through ingest") {
             DemoOptions options;
             options.dossiers = 600;
             options.nowMs = 1764547200000;  // 2025-12-01: reproducible
-            DemoSummary s = loadDemo(rt,
-                                     test::sourceDir() + "/locale/vi/demo/seed.json", options);
+            DemoSummary s = loadDemo(rt, test::sourceDir() + "/locale/vi/demo/seed.json", options);
             CHECK(s.agencies >= 20);
             CHECK(s.procedures >= 200);
             CHECK(s.dossiers == 600);

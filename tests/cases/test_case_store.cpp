@@ -181,7 +181,8 @@ TEST_CASE("cases: one open case per dossier gathers what is said of it", "[cases
         CHECK(next.code != a->code);
         CHECK_FALSE(next.joined);
         // A complaint must say something, about a dossier that exists.
-        const Problem empty = test::problemOf([&] { cases.complain(complaintAbout("HS-M1", " ")); });
+        const Problem empty =
+            test::problemOf([&] { cases.complain(complaintAbout("HS-M1", " ")); });
         CHECK(test::hasError(empty.errors(), "text", "field.required"));
         const Problem unknown =
             test::problemOf([&] { cases.complain(complaintAbout("HS-NONE", "Chậm")); });
@@ -329,9 +330,15 @@ TEST_CASE("cases: Decision 766 feedback ratios on a dataset computed by hand", "
         cases.answer(open("HS-E", 0), "Đã giải quyết.", "user:x");
         cases.close(open("HS-F", 0), "Không thuộc thẩm quyền", "user:x");
 
-        index::IndexRequest r{"",     "",           index::localDay(old) - 1,
-                              index::localDay(nowMs()) + 1, std::nullopt, std::nullopt,
-                              std::nullopt, std::nullopt, false};
+        index::IndexRequest r{"",
+                              "",
+                              index::localDay(old) - 1,
+                              index::localDay(nowMs()) + 1,
+                              std::nullopt,
+                              std::nullopt,
+                              std::nullopt,
+                              std::nullopt,
+                              false};
         std::map<std::string, index::Decision766> by;
         for (const auto& d : rt.indices().decision766(r)) by[d.key] = d;
         // XA: 4 received, 2 on time (a, b) = 50%; not unsatisfied nor overdue: a only = 25%.

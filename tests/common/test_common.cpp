@@ -21,6 +21,10 @@ TEST_CASE("UTF-8 validation finds the first bad byte") {
     CHECK(utf8::firstInvalid("\xF4\x90\x80\x80") == std::optional<std::size_t>(0));  // > U+10FFFF
     CHECK(utf8::firstInvalid("Hà\xE1\xBA") == std::optional<std::size_t>(3));        // truncated
     CHECK(utf8::length("Hài lòng") == 8);
+    CHECK(utf8::shortened("Hài lòng", 8) == "Hài lòng");
+    CHECK(utf8::shortened("Hài lòng", 2) == "Hà…");
+    CHECK(utf8::shortened("Hài lòng", 0) == "…");
+    CHECK(utf8::shortened("", 3).empty());
 }
 
 TEST_CASE("times from one-stop exports are read as Vietnam time") {

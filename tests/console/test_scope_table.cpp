@@ -201,22 +201,26 @@ TEST_CASE("console: the scope table of routes, callers and agencies", "[console]
         return Route{"GET", "/api/v1/cases/" + caseCode[a], "", false, false, t};
     });
     both([&caseCode](const std::string& a, Target t) {
-        return Route{"POST", "/api/v1/cases/" + caseCode[a] + "/note", R"({"note":"Đã xem"})",
-                     true,   false,
+        return Route{
+            "POST", "/api/v1/cases/" + caseCode[a] + "/note", R"({"note":"Đã xem"})", true, false,
+            t};
+    });
+    both([](const std::string& a, Target t) {
+        return Route{"GET", "/console/cases/" + std::string(a == "XA" ? "1" : "2"), "", false, true,
                      t};
     });
     both([](const std::string& a, Target t) {
-        return Route{"GET", "/console/cases/" + std::string(a == "XA" ? "1" : "2"), "", false,
-                     true,  t};
-    });
-    both([](const std::string& a, Target t) {
-        return Route{"POST", "/console/cases/" + std::string(a == "XA" ? "1" : "2") + "/note",
+        return Route{"POST",   "/console/cases/" + std::string(a == "XA" ? "1" : "2") + "/note",
                      "note=x", true,
                      true,     t};
     });
     both([](const std::string& a, Target t) {
-        return Route{"POST", "/console/cases/policy",
-                     "agency=" + a + "&working_days=7&rating_at_or_below=2", true, true, t};
+        return Route{"POST",
+                     "/console/cases/policy",
+                     "agency=" + a + "&working_days=7&rating_at_or_below=2",
+                     true,
+                     true,
+                     t};
     });
     // Exports: anyone may export, only inside their own subtree.
     both([](const std::string& a, Target t) {

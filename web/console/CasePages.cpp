@@ -5,6 +5,7 @@
 
 #include "app/CaseApi.h"
 
+#include "common/Utf8.h"
 #include "ingest/Feedback.h"
 
 #include <hailong/Cases.h>
@@ -13,17 +14,6 @@
 
 namespace hailong::console {
 namespace {
-
-// The words of a list row: the first 140 characters.
-std::string excerpt(const std::string& text) {
-    std::size_t chars = 0, at = 0;
-    while (at < text.size() && chars < 140) {
-        ++at;
-        while (at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) ++at;
-        ++chars;
-    }
-    return at < text.size() ? text.substr(0, at) + "…" : text;
-}
 
 // A level on the five-point scale: "2", or "2,5" / "2.5".
 std::string level(double v, const std::string& lang) {
@@ -45,7 +35,7 @@ Object::Ptr Console::caseView(const cases::Case& c, const Visit& v) const {
     o->set("kind", t(v.lang, "case_kind_" + c.kind));
     o->set("channel", c.channel);
     o->set("summary", c.summary);
-    o->set("excerpt", excerpt(c.summary));
+    o->set("excerpt", utf8::shortened(c.summary, 140));
     o->set("status", t(v.lang, "case_status_" + c.status));
     o->set("status_key", c.status);
     o->set("agency", c.agencyName);
@@ -64,7 +54,7 @@ Object::Ptr Console::caseView(const cases::Case& c, const Visit& v) const {
                                 ? t(v.lang, "case_escalated_root")
                                 : t(v.lang, "case_escalated_to", {{"agency", c.escalatedToName}}));
     }
-    o->set("reply_by", t(v.lang, c.hasContact       ? "case_reply_sms"
+    o->set("reply_by", t(v.lang, c.hasContact         ? "case_reply_sms"
                                  : c.channel == "web" ? "case_reply_web"
                                                       : "case_reply_none"));
     std::string topics;
@@ -100,12 +90,12 @@ HttpResponse Console::casesPage(const HttpRequest& r, const Visit& v, const Call
     data->set("has_cases", rows->size() > 0);
     const cases::CaseCounts n = rt_.cases().counts(who.scopePath, nowMs());
     Array::Ptr tabs = new Array;
-    for (const auto& [key, howMany] : std::vector<std::pair<std::string, std::int64_t>>{
-             {"open", n.open},
-             {"overdue", n.overdue},
-             {"answered", n.answered},
-             {"closed", n.closed},
-             {"all", -1}}) {
+    for (const auto& [key, howMany] :
+         std::vector<std::pair<std::string, std::int64_t>>{{"open", n.open},
+                                                           {"overdue", n.overdue},
+                                                           {"answered", n.answered},
+                                                           {"closed", n.closed},
+                                                           {"all", -1}}) {
         Object::Ptr tab = new Object;
         tab->set("key", key);
         tab->set("label", t(v.lang, "cases_tab_" + key));
@@ -170,8 +160,8 @@ HttpResponse Console::casePage(const cases::Case& c, const Visit& v, const Calle
                 continue;
             Object::Ptr x = new Object;
             x->set("username", u.username);
-            x->set("label", (u.displayName.empty() ? u.username : u.displayName) + " — " +
-                                u.agencyName);
+            x->set("label",
+                   (u.displayName.empty() ? u.username : u.displayName) + " — " + u.agencyName);
             x->set("selected", c.assigneeId && *c.assigneeId == u.id);
             officials->add(x);
         }
@@ -187,40 +177,38 @@ void Console::caseRoutes() {
     auto scopedCase = [this](const std::string& id, const Caller& who) {
         return caseInScope(rt_, who, "", queryInteger("id", id, 1, 2000000000));
     };
-    get("/console/cases/{id}", [this, scopedCase](const HttpRequest& r, const Visit& v,
-                                                  const Caller& who) {
+    get("/console/cases/{id}",
+        [this, scopedCase](const HttpRequest& r, const Visit& v, const Caller& who) {
+            try {
+                return casePage(scopedCase(r.param("id"), who), v, who, "", "");
+            } catch (const Problem& p) {
+                Object::Ptr failed = new Object;
+                failed->set("error", problemText(v.lang, p));
+                return page("message", v, failed, p.status());
+            }
+        });
+    post("/console/cases/policy", [this](const HttpRequest& r, const Visit& v, const Caller& who,
+                                         const Form& f) {
         try {
-            return casePage(scopedCase(r.param("id"), who), v, who, "", "");
+            const std::string code = trim(field(f, "agency"));
+            const auto agency = rt_.directory().agency(code);
+            if (!agency)
+                throw Problem(404, "directory.not_found",
+                              {{"kind", t(v.lang, "agency")}, {"code", code}});
+            requireWriter(rt_, who, agency->id);
+            const auto before = rt_.cases().policy(agency->id);
+            const auto after = rt_.cases().setPolicy(agency->id, field(f, "working_days"),
+                                                     field(f, "rating_at_or_below"), who.actor());
+            audit(rt_, r, who, "update", "case_policy", code, agency->id,
+                  std::to_string(before.workingDays) + " days, level " +
+                      std::to_string(before.ratingAtOrBelow),
+                  std::to_string(after.workingDays) + " days, level " +
+                      std::to_string(after.ratingAtOrBelow));
+            return casesPage(r, v, who, t(v.lang, "case_policy_saved", {{"agency", code}}), "");
         } catch (const Problem& p) {
-            Object::Ptr failed = new Object;
-            failed->set("error", problemText(v.lang, p));
-            return page("message", v, failed, p.status());
+            return casesPage(r, v, who, "", problemText(v.lang, p), p.status());
         }
     });
-    post("/console/cases/policy",
-         [this](const HttpRequest& r, const Visit& v, const Caller& who, const Form& f) {
-             try {
-                 const std::string code = trim(field(f, "agency"));
-                 const auto agency = rt_.directory().agency(code);
-                 if (!agency)
-                     throw Problem(404, "directory.not_found",
-                                   {{"kind", t(v.lang, "agency")}, {"code", code}});
-                 requireWriter(rt_, who, agency->id);
-                 const auto before = rt_.cases().policy(agency->id);
-                 const auto after = rt_.cases().setPolicy(agency->id, field(f, "working_days"),
-                                                          field(f, "rating_at_or_below"),
-                                                          who.actor());
-                 audit(rt_, r, who, "update", "case_policy", code, agency->id,
-                       std::to_string(before.workingDays) + " days, level " +
-                           std::to_string(before.ratingAtOrBelow),
-                       std::to_string(after.workingDays) + " days, level " +
-                           std::to_string(after.ratingAtOrBelow));
-                 return casesPage(r, v, who, t(v.lang, "case_policy_saved", {{"agency", code}}),
-                                  "");
-             } catch (const Problem& p) {
-                 return casesPage(r, v, who, "", problemText(v.lang, p), p.status());
-             }
-         });
     post("/console/cases/{id}/{action}", [this, scopedCase](const HttpRequest& r, const Visit& v,
                                                             const Caller& who, const Form& f) {
         const std::string action = r.param("action");

@@ -1,6 +1,6 @@
 #include "console/Console.h"
-#include "console/ConsoleSite.h"
 #include "charts/SvgCharts.h"
+#include "console/ConsoleSite.h"
 #include "console/Dashboard.h"
 #include "console/DashboardView.h"
 #include "console/Format.h"

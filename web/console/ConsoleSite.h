@@ -12,10 +12,10 @@
 #include <hailong/Hmac.h>
 #include <hailong/Problem.h>
 
+#include <Poco/FileStream.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/FileStream.h>
 #include <Poco/URI.h>
 
 #include <map>
@@ -34,7 +34,6 @@ inline constexpr const char* kPreCookie = "hl_pre";  // the sign-in form's key, 
 inline constexpr const char* kPolicy =
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
 
 inline std::string field(const Form& form, const std::string& name) {
     auto it = form.find(name);

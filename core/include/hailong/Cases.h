@@ -13,12 +13,12 @@ namespace hailong {
 
 /// A complaint a citizen sends outside any survey (the SMS keyword "PA <code> <text>").
 struct Complaint {
-    std::string channel;         ///< "sms", ...
-    std::string dossierCode;     ///< the dossier it is about
-    std::string agencyCode;      ///< the agency, when no dossier names one
-    std::string text;            ///< the citizen's words, as received (UTF-8)
-    std::string contact;         ///< where the answer goes (a phone for "sms"); "" none
-    std::string idempotencyKey;  ///< the same key twice joins the case once ("" = always new)
+    std::string channel;            ///< "sms", ...
+    std::string dossierCode;        ///< the dossier it is about
+    std::string agencyCode;         ///< the agency, when no dossier names one
+    std::string text;               ///< the citizen's words, as received (UTF-8)
+    std::string contact;            ///< where the answer goes (a phone for "sms"); "" none
+    std::string idempotencyKey;     ///< the same key twice joins the case once ("" = always new)
     std::int64_t receivedAtMs = 0;  ///< 0 = now
 };
 
