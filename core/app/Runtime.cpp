@@ -190,6 +190,7 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
                                  messages_->text("en", p.code(), p.params()));
     }
     caseOptions.sweepMs = 1000 * std::max(1, config.getInt("cases.sweep_seconds"));
+    caseOptions.smsSegments = std::clamp(config.getInt("cases.sms_segments"), 1, 10);
     cases_ = std::make_unique<cases::CaseStore>(
         *db_, *directory_, *surveys_, text_, *outbox_, *messages_,
         [this](std::int64_t agencyId) {

@@ -80,6 +80,9 @@ const std::vector<Setting>& settings() {
          "case (0: ratings open none; complaints always do)"},
         {"cases.holidays", "",
          "Days off besides weekends, for case deadlines: 2026-01-01, 2026-02-14..2026-02-22, ..."},
+        {"cases.sms_segments", "5",
+         "An answer sent by SMS is cut to fit this many concatenated parts (Kannel's sendsms-user "
+         "max-messages must allow as many); the console keeps it whole"},
         {"cases.sweep_seconds", "60", "How often overdue cases are escalated to the parent agency"},
         {"mail.smtp_host", "",
          "SMTP relay for e-mail alerts (plain SMTP, e.g. a local postfix); empty: e-mail notices "
@@ -200,6 +203,7 @@ Settings Settings::load(const std::string& file, const std::map<std::string, std
                             "alerts.sweep_seconds",
                             "cases.working_days",
                             "cases.sweep_seconds",
+                            "cases.sms_segments",
                             "mail.smtp_port"}) {
         int v = 0;
         try {

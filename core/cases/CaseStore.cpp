@@ -581,6 +581,29 @@ bool CaseStore::rateAnswer(std::string_view code, bool satisfied, std::string_vi
     });
 }
 
+std::string CaseStore::answerSms(const Case& c) const {
+    auto body = [&](const std::string& answer) {
+        return messages_.text("vi", "cases.answer_sms",
+                              {{"code", c.code},
+                               {"dossier", c.dossierCode.empty() ? c.code : c.dossierCode},
+                               {"agency", c.agencyName},
+                               {"answer", answer}});
+    };
+    // What fits in smsSegments concatenated parts: GSM-7 (ASCII here) 153 characters a part,
+    // UCS-2 (any Vietnamese letter) 67; one part alone holds 160 or 70.
+    const std::string whole = body(c.answer);
+    const bool gsm = std::all_of(whole.begin(), whole.end(),
+                                 [](char ch) { return static_cast<unsigned char>(ch) < 0x80; });
+    const std::size_t parts = static_cast<std::size_t>(std::max(1, options_.smsSegments));
+    const std::size_t fits = parts == 1 ? (gsm ? 160 : 70) : parts * (gsm ? 153 : 67);
+    const std::size_t length = utf8::length(whole);
+    if (length <= fits) return whole;
+    // The answer is cut (the console keeps it whole); the question after it stays.
+    const std::size_t keep =
+        utf8::length(c.answer) - std::min(utf8::length(c.answer), length - fits + 1);
+    return body(utf8::shortened(c.answer, keep));
+}
+
 void CaseStore::queueAnswer(const Case& c) {
     std::string contact = db_.read([&](Session& s) {
         std::string phone;
@@ -594,11 +617,7 @@ void CaseStore::queueAnswer(const Case& c) {
         OutboundMessage m;
         m.channel = "sms";
         m.recipient = contact;
-        m.body = messages_.text("vi", "cases.answer_sms",
-                                {{"code", c.code},
-                                 {"dossier", c.dossierCode.empty() ? c.code : c.dossierCode},
-                                 {"agency", c.agencyName},
-                                 {"answer", c.answer}});
+        m.body = answerSms(c);
         // The SMS channel reads the case's code back from this key (a reply rates the answer).
         m.dedupeKey = "case-answer:" + c.code + ":" + std::to_string(answers);
         outbox_.enqueue(m);

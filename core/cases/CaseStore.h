@@ -110,6 +110,7 @@ public:
         CasePolicy defaults;
         WorkingCalendar calendar;
         int sweepMs = 60000;
+        int smsSegments = 5;  ///< an answer by SMS is cut to fit this many concatenated parts
     };
     /// `recipientsOf(agencyId)` gives (channel, address) of whoever hears of an escalation to
     /// that agency; `consoleUrl()` the console's address for notices.
@@ -173,6 +174,8 @@ private:
     Case change(std::int64_t id, const std::string& actor,
                 const std::function<std::string(Poco::Data::Session&, const Case&)>& apply);
     void queueAnswer(const Case& c);
+    /// The SMS that carries the answer of `c`, cut to Options::smsSegments.
+    std::string answerSms(const Case& c) const;
     std::optional<CaseView> view(const std::optional<Case>& c) const;
     std::vector<Case> select(Poco::Data::Session& s, const std::string& where,
                              const std::function<void(Poco::Data::Statement&)>& bindAll,

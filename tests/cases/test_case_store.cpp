@@ -3,6 +3,7 @@
 // On SQLite and PostgreSQL.
 #include "cases/CaseStore.h"
 #include "common/Clock.h"
+#include "common/Utf8.h"
 #include "index/Periods.h"
 #include "support/TestSupport.h"
 
@@ -257,6 +258,21 @@ TEST_CASE("cases: assigned, answered by SMS, rated by the citizen, closed", "[ca
         for (const auto& e : closed.events) actions.push_back(e.action);
         CHECK(actions == std::vector<std::string>{"opened", "assigned", "started", "answered",
                                                   "rated", "closed"});
+        // A long answer is cut to five UCS-2 parts (335 characters), its question kept at the end.
+        const CaseView longer = cases.complain(complaintAbout("HS-W1", "Lần nữa"));
+        std::string words;
+        while (utf8::length(words) < 900) words += "Cơ quan đã xem xét kỹ hồ sơ của Ông/Bà. ";
+        cases.answer(cases.findByCode(longer.code)->id, words, "user:x");
+        const std::string cut = rt.database().read([&](Poco::Data::Session& s) {
+            std::string b, key = "case-answer:" + longer.code + ":1";
+            s << "SELECT body FROM outbox WHERE dedupe_key = $1", use(key), into(b), now;
+            return b;
+        });
+        CHECK(utf8::length(cut) <= 335);
+        CHECK(utf8::length(cut) > 300);
+        CHECK(cut.find("…") != std::string::npos);
+        CHECK(cut.ends_with("2 neu chua hai long."));
+        CHECK(cases.findByCode(longer.code)->answer == words.substr(0, words.size() - 1));
         // Closing an unanswered case needs its reason.
         const CaseView other = cases.complain(complaintAbout("HS-W1", "Không liên quan"));
         const auto o = cases.findByCode(other.code);
