@@ -463,6 +463,7 @@ try {
     assert.match(await text(op, '#case-status'), /Đã trả lời/);
     assert.match(await text(op, '#case-answer'), /mời nhận tại quầy 1/);
     await shot(op, 'official-case');
+    await op.reload();  // the answer page came by a redirect: reloading sends nothing again
     const answered = await api('GET', `/api/v1/cases/${mine.code}`);
     assert.equal(answered.status, 'answered');
     assert.equal(answered.assignee, 'Trần Văn Bình');

@@ -171,7 +171,12 @@ HttpResponse Console::casePage(const cases::Case& c, const Visit& v, const Calle
 
 void Console::caseRoutes() {
     get("/console/cases", [this](const HttpRequest& r, const Visit& v, const Caller& who) {
-        return casesPage(r, v, who, "", "");
+        // After a form (Post/Redirect/Get): ?saved=CODE says whose rules were saved.
+        const std::string saved = r.queryParam("saved").value_or("");
+        const auto agency = saved.empty() ? std::nullopt : rt_.directory().agency(saved);
+        return casesPage(r, v, who,
+                         agency ? t(v.lang, "case_policy_saved", {{"agency", agency->code}}) : "",
+                         "");
     });
     // A case of the caller's subtree (404 unknown, 403 outside).
     auto scopedCase = [this](const std::string& id, const Caller& who) {
@@ -180,7 +185,15 @@ void Console::caseRoutes() {
     get("/console/cases/{id}",
         [this, scopedCase](const HttpRequest& r, const Visit& v, const Caller& who) {
             try {
-                return casePage(scopedCase(r.param("id"), who), v, who, "", "");
+                const cases::Case c = scopedCase(r.param("id"), who);
+                // After a form (Post/Redirect/Get): ?done=ACTION says what was done; reloading
+                // the page does not do it again.
+                const std::string done = r.queryParam("done").value_or("");
+                std::string notice;
+                for (const char* action : {"assign", "start", "answer", "note", "close"})
+                    if (done == action)
+                        notice = t(v.lang, "case_done_" + done, {{"code", c.code}});
+                return casePage(c, v, who, notice, "");
             } catch (const Problem& p) {
                 Object::Ptr failed = new Object;
                 failed->set("error", problemText(v.lang, p));
@@ -204,7 +217,7 @@ void Console::caseRoutes() {
                       std::to_string(before.ratingAtOrBelow),
                   std::to_string(after.workingDays) + " days, level " +
                       std::to_string(after.ratingAtOrBelow));
-            return casesPage(r, v, who, t(v.lang, "case_policy_saved", {{"agency", code}}), "");
+            return HttpResponse::redirect("/console/cases?saved=" + code);
         } catch (const Problem& p) {
             return casesPage(r, v, who, "", problemText(v.lang, p), p.status());
         }
@@ -218,8 +231,8 @@ void Console::caseRoutes() {
             std::map<std::string, std::string> input;
             for (const char* name : {"assignee", "answer", "note"}) input[name] = field(f, name);
             const cases::Case after = actOnCase(rt_, r, who, *c, action, input);
-            return casePage(after, v, who, t(v.lang, "case_done_" + action, {{"code", c->code}}),
-                            "");
+            return HttpResponse::redirect("/console/cases/" + std::to_string(after.id) +
+                                          "?done=" + action);
         } catch (const Problem& p) {
             if (!c) {
                 Object::Ptr failed = new Object;
