@@ -42,6 +42,20 @@ Receipt rate(Runtime& rt, const std::string& key, const std::string& agency, int
     return rt.ingest().submit(s);
 }
 
+// The lowest of counter-quick's three faces, with `more` (its reasons or its comment); the receipt.
+std::string unhappyAtCounter(Runtime& rt, const std::string& key, const std::string& agency,
+                             const std::string& dossierCode, const Answer& more) {
+    Submission s;
+    s.idempotencyKey = key;
+    s.surveyId = "counter-quick";
+    s.channel = "counter";
+    s.agencyCode = agency;
+    s.dossierCode = dossierCode;
+    s.answers.push_back({"rating", std::nullopt, {"1"}, ""});
+    s.answers.push_back(more);
+    return rt.ingest().submit(s).code;
+}
+
 std::int64_t casesIn(Runtime& rt) {
     return rt.database().read([](Poco::Data::Session& s) {
         std::int64_t n = 0;
@@ -102,14 +116,8 @@ TEST_CASE("cases: which responses open one", "[cases]") {
         CHECK(rate(rt, "o-1", "XA", 2, "Cán bộ  hướng dẫn không rõ ràng").duplicate);
         CHECK(casesIn(rt) == 2);
         // A three-point scale: its lowest point is 1 of 5; its reasons are a multiple choice.
-        Submission counter;
-        counter.idempotencyKey = "o-6";
-        counter.surveyId = "counter-quick";
-        counter.channel = "web";
-        counter.agencyCode = "XB";
-        counter.answers.push_back({"rating", std::nullopt, {"1"}, ""});
-        counter.answers.push_back({"reasons", std::nullopt, {"late"}, ""});
-        const auto c6 = cases.ofReceipt(rt.ingest().submit(counter).code);
+        const auto c6 =
+            cases.ofReceipt(unhappyAtCounter(rt, "o-6", "XB", "", {"reasons", {}, {"late"}, ""}));
         REQUIRE(c6);
         CHECK(cases.findByCode(c6->code)->agencyCode == "XB");
 
@@ -154,14 +162,8 @@ TEST_CASE("cases: one open case per dossier gathers what is said of it", "[cases
         const auto a = cases.ofReceipt(rate(rt, "m-1", "", 1, "Chờ quá lâu", "", "HS-M1").code);
         REQUIRE(a);
         // A rating of another survey about the same dossier joins it, and so does a complaint.
-        Submission counter;
-        counter.idempotencyKey = "m-2";
-        counter.surveyId = "counter-quick";
-        counter.channel = "counter";
-        counter.dossierCode = "HS-M1";
-        counter.answers.push_back({"rating", std::nullopt, {"1"}, ""});
-        counter.answers.push_back({"comment", std::nullopt, {}, "Thái độ không tốt"});
-        const auto b = cases.ofReceipt(rt.ingest().submit(counter).code);
+        const auto b = cases.ofReceipt(
+            unhappyAtCounter(rt, "m-2", "", "HS-M1", {"comment", {}, {}, "Thái độ không tốt"}));
         REQUIRE(b);
         CHECK(b->code == a->code);
         Complaint sms = complaintAbout("HS-M1", "PA: chưa nhận được kết quả");
