@@ -11,6 +11,7 @@
 #include "directory/DirectoryImporter.h"
 #include "export/ResponseExport.h"
 #include "export/ResponseImport.h"
+#include "store/Backup.h"
 #include "store/Migrations.h"
 #include "survey/SurveyParser.h"
 #include "text/Decoding.h"
@@ -51,6 +52,10 @@ constexpr const char* kUsage =
     "Commands:\n"
     "  serve                   run the host (HTTP API, pages, channel plugins)\n"
     "  migrate                 apply database migrations and exit\n"
+    "  backup --out FILE       a consistent copy of the database while it serves (SQLite's\n"
+    "                          online backup; pg_dump for PostgreSQL)\n"
+    "  restore FILE [--force]  the database replaced by a backup (stop the hosts first;\n"
+    "                          --force over a database that holds responses)\n"
     "  plugins                 load and start the plugins, report each one, exit\n"
     "  config                  print the effective settings and their sources\n"
     "  version                 print the version\n"
@@ -117,6 +122,7 @@ protected:
         add("dry-run", "", "import: check and report, write nothing", nullptr);
         add("strict", "", "import: write nothing if any row is rejected", nullptr);
         add("json", "", "print machine-readable JSON", nullptr);
+        add("force", "", "restore: over a database that already holds responses", nullptr);
         add("dossiers", "", "demo: number of dossiers (default 24000)", "N");
         add("lang", "", "language of messages: vi (default) or en", "LANG");
         add("agency", "", "apikey add: the agency (and its subtree) the key may send for", "CODE");
@@ -162,6 +168,8 @@ protected:
             importOptions_.strict = true;
         else if (name == "json")
             json_ = true;
+        else if (name == "force")
+            force_ = true;
         else if (name == "dossiers")
             demoDossiers_ = std::stoul(value);
         else if (name == "lang")
@@ -213,6 +221,8 @@ protected:
             if (command == "config") return printConfig();
             if (command == "serve") return serve();
             if (command == "migrate") return migrate();
+            if (command == "backup") return backup();
+            if (command == "restore") return restore(args);
             if (command == "plugins") return plugins();
             if (command == "demo") return demo();
             if (command == "import") return import(args);
@@ -308,6 +318,35 @@ private:
         auto applied = rt.migrate();
         std::cout << "schema version " << Migrations::currentVersion(rt.database()) << " ("
                   << applied.size() << " migration(s) applied now)\n";
+        return EXIT_OK;
+    }
+
+    int backup() {
+        auto out = indexParams_.find("out");
+        if (out == indexParams_.end() || out->second.empty()) {
+            std::cerr << "usage: hailong backup --out FILE\n";
+            return EXIT_USAGE;
+        }
+        const DatabaseUrl url = DatabaseUrl::parse(settings_->config().getString("db.url"));
+        const auto started = std::chrono::steady_clock::now();
+        const BackupReport r = backupDatabase(url, out->second);
+        std::cout
+            << "backup of " << url.redacted << " written to " << out->second << ": " << r.bytes
+            << " bytes, schema version " << r.schemaVersion << ", "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()
+            << " s\n";
+        return EXIT_OK;
+    }
+
+    int restore(const ArgVec& args) {
+        if (args.size() != 2) {
+            std::cerr << "usage: hailong restore FILE [--force]\n";
+            return EXIT_USAGE;
+        }
+        const DatabaseUrl url = DatabaseUrl::parse(settings_->config().getString("db.url"));
+        const BackupReport r = restoreDatabase(url, args[1], force_);
+        std::cout << url.redacted << " restored from " << args[1] << " (schema version "
+                  << r.schemaVersion << ")\n";
         return EXIT_OK;
     }
 
@@ -979,7 +1018,7 @@ private:
         return EXIT_OK;
     }
 
-    bool help_ = false, json_ = false;
+    bool help_ = false, json_ = false, force_ = false;
     std::string configFile_, lang_ = "vi", agency_, from_ = "auto", style_, role_, displayName_;
     std::map<std::string, std::string> flags_, indexParams_;
     ImportOptions importOptions_;
