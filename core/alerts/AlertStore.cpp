@@ -22,15 +22,9 @@ namespace {
 constexpr int kMinuteWindowMin = 5, kMinuteWindowMax = 7 * 24 * 60;  // 5 minutes to a week
 constexpr int kDayWindowMin = 1, kDayWindowMax = 90;
 
-std::string trim(std::string_view s) {
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return {};
-    return std::string(s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1));
-}
-
 // A number typed in a form, with a decimal point or comma; nothing when it is not one.
 std::optional<double> number(const std::string& typed) {
-    std::string t = trim(typed);
+    std::string t = utf8::trim(typed);
     std::replace(t.begin(), t.end(), ',', '.');
     double v = 0;
     const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
@@ -40,7 +34,7 @@ std::optional<double> number(const std::string& typed) {
 }
 
 std::optional<int> whole(const std::string& typed, int min, int max) {
-    const std::string t = trim(typed);
+    const std::string t = utf8::trim(typed);
     int v = 0;
     const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
     if (t.empty() || ec != std::errc() || end != t.data() + t.size() || v < min || v > max)
@@ -130,7 +124,7 @@ std::vector<AlertRecipient> parseRecipients(
     std::vector<AlertRecipient> out;
     std::string item;
     auto take = [&] {
-        const std::string typed = trim(item);
+        const std::string typed = utf8::trim(item);
         item.clear();
         if (typed.empty()) return;
         AlertRecipient r;
@@ -175,17 +169,17 @@ AlertStore::AlertStore(Database& db, const Directory& directory, const SurveyCat
 
 AlertRule AlertStore::save(std::int64_t id, const AlertRuleInput& in, const std::string& actor) {
     std::vector<FieldError> errors;
-    const auto agency = directory_.agency(trim(in.agencyCode));
+    const auto agency = directory_.agency(utf8::trim(in.agencyCode));
     if (!agency)
         throw Problem(404, "directory.not_found", {{"kind", "agency"}, {"code", in.agencyCode}});
     AlertRule r;
     r.agencyId = agency->id;
-    const auto kind = parseAlertKind(trim(in.kind));
+    const auto kind = parseAlertKind(utf8::trim(in.kind));
     if (!kind)
         errors.push_back({"kind", "field.one_of", {{"allowed", "unhappy_share, index_floor"}}});
     r.kind = kind.value_or(AlertKind::UnhappyShare);
-    r.surveyId = trim(in.surveyId);
-    r.indexId = trim(in.indexId);
+    r.surveyId = utf8::trim(in.surveyId);
+    r.indexId = utf8::trim(in.indexId);
     std::shared_ptr<const Survey> survey;
     if (!r.surveyId.empty()) {
         survey = surveys_.find(r.surveyId);

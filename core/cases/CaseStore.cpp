@@ -27,15 +27,9 @@ constexpr std::size_t kMaxWords = 2000;   // characters of a citizen's words kep
 constexpr std::size_t kMaxAnswer = 1000;  // characters of an official's answer or note
 constexpr std::int64_t kPolicyTtlMs = 30000;
 
-std::string trimmed(const std::string& s) {
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) return {};
-    return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
-
 // The words of an official (an answer, a note): 1..kMaxAnswer characters of text.
 std::string officialText(const std::string& text, const char* field) {
-    const std::string t = trimmed(text);
+    const std::string t = utf8::trim(text);
     std::vector<FieldError> errors;
     if (t.empty())
         errors.push_back({field, "field.required", {}});
@@ -133,7 +127,7 @@ CasePolicy CaseStore::setPolicy(std::int64_t agencyId, const std::string& days,
                                 const std::string& level, const std::string& actor) {
     std::vector<FieldError> errors;
     auto number = [](const std::string& text) -> std::optional<double> {
-        const std::string t = trimmed(text);
+        const std::string t = utf8::trim(text);
         try {
             std::size_t used = 0;
             const double v = std::stod(t, &used);
@@ -177,8 +171,8 @@ std::optional<CaseSeed> CaseStore::seed(const Survey& survey, const Submission& 
     for (const Answer& a : sub.answers) {
         const Question* q = survey.question(a.question);
         if (!q) continue;
-        if (q->type == QuestionType::Complaint && !trimmed(a.text).empty()) {
-            complaint += (complaint.empty() ? "" : "\n") + trimmed(a.text);
+        if (q->type == QuestionType::Complaint && !utf8::trim(a.text).empty()) {
+            complaint += (complaint.empty() ? "" : "\n") + utf8::trim(a.text);
         } else if (q->type == QuestionType::Rating && q->max > q->min) {
             // By its number, or by the scale point chosen.
             std::optional<double> value = a.number;
@@ -201,7 +195,8 @@ std::optional<CaseSeed> CaseStore::seed(const Survey& survey, const Submission& 
     }
     if (!complaint.empty()) {
         std::string words = text_.normalize(complaint);
-        if (!trimmed(sub.comment).empty()) words += "\n" + text_.normalize(trimmed(sub.comment));
+        if (!utf8::trim(sub.comment).empty())
+            words += "\n" + text_.normalize(utf8::trim(sub.comment));
         return CaseSeed{"complaint", utf8::shortened(words, kMaxWords), reason, topics,
                         sub.contact};
     }
@@ -219,11 +214,9 @@ struct Opened {
     bool duplicate = false;
 };
 
-}  // namespace
-
 // Opens a case or joins the open one of the dossier, in the caller's transaction.
-static Opened openOrJoin(Session& s, const CaseOrigin& origin, const CaseSeed& seed,
-                         const std::string& sourceKey, std::int64_t dueAtMs) {
+Opened openOrJoin(Session& s, const CaseOrigin& origin, const CaseSeed& seed,
+                  const std::string& sourceKey, std::int64_t dueAtMs) {
     Opened out;
     std::string key = sourceKey;
     if (!key.empty()) {
@@ -282,6 +275,8 @@ static Opened openOrJoin(Session& s, const CaseOrigin& origin, const CaseSeed& s
     return out;
 }
 
+}  // namespace
+
 void CaseStore::open(Session& s, const CaseOrigin& origin, const CaseSeed& seed) {
     if (!origin.agency) return;
     const CasePolicy p = policy(*origin.agency);
@@ -291,7 +286,7 @@ void CaseStore::open(Session& s, const CaseOrigin& origin, const CaseSeed& seed)
 
 CaseView CaseStore::complain(const Complaint& c) {
     std::vector<FieldError> errors;
-    const std::string words = trimmed(c.text);
+    const std::string words = utf8::trim(c.text);
     if (words.empty())
         errors.push_back({"text", "field.required", {}});
     else if (utf8::firstInvalid(words) || utf8::firstControl(words))
@@ -481,7 +476,7 @@ std::optional<CaseView> CaseStore::ofReceipt(std::string_view receipt) {
 
 // ---- changes -----------------------------------------------------------------------------
 
-Case CaseStore::change(std::int64_t id, const std::string& actor,
+Case CaseStore::change(std::int64_t id, const std::string& actor, const std::string& action,
                        const std::function<std::string(Session&, const Case&)>& apply) {
     db_.write([&](Session& s) {
         if (db_.backend() == Backend::PostgreSQL) {  // one change of a case at a time
@@ -495,12 +490,11 @@ Case CaseStore::change(std::int64_t id, const std::string& actor,
             throw Problem(409, "cases.closed", {{"code", found.front().code}});
         std::string detail = apply(s, found.front());
         std::int64_t at = nowMs();
-        std::string who = actor, action = detail.substr(0, detail.find('\n'));
-        detail = detail.find('\n') == std::string::npos ? "" : detail.substr(detail.find('\n') + 1);
+        std::string who = actor, what = action;
         s << "UPDATE cases SET updated_at = $1 WHERE id = $2", bind(at), use(id), now;
         s << "INSERT INTO case_events (case_id, at, actor, action, detail) VALUES ($1, $2, $3, "
              "$4, $5)",
-            use(id), bind(at), use(who), use(action), use(detail), now;
+            use(id), bind(at), use(who), use(what), use(detail), now;
     });
     auto c = find(id);
     if (!c) throw std::logic_error("a case just changed cannot be read");
@@ -509,34 +503,34 @@ Case CaseStore::change(std::int64_t id, const std::string& actor,
 
 Case CaseStore::assign(std::int64_t id, std::int64_t userId, const std::string& userName,
                        const std::string& actor) {
-    return change(id, actor, [&](Session& s, const Case& c) {
+    return change(id, actor, "assigned", [&](Session& s, const Case& c) {
         if (c.answeredAtMs) throw Problem(409, "cases.answered", {{"code", c.code}});
         std::int64_t user = userId;
         s << "UPDATE cases SET assignee_id = $1, status = CASE WHEN status = 'new' THEN "
              "'assigned' ELSE status END WHERE id = $2",
             use(user), use(id), now;
-        return "assigned\n" + userName;
+        return userName;
     });
 }
 
 Case CaseStore::start(std::int64_t id, const std::string& actor) {
-    return change(id, actor, [&](Session& s, const Case& c) {
+    return change(id, actor, "started", [&](Session& s, const Case& c) {
         if (c.answeredAtMs) throw Problem(409, "cases.answered", {{"code", c.code}});
         s << "UPDATE cases SET status = 'in_progress' WHERE id = $1", use(id), now;
-        return std::string("started\n");
+        return std::string();
     });
 }
 
 Case CaseStore::answer(std::int64_t id, const std::string& text, const std::string& actor) {
     const std::string answer = officialText(text, "answer");
-    Case c = change(id, actor, [&](Session& s, const Case&) {
+    Case c = change(id, actor, "answered", [&](Session& s, const Case&) {
         std::string a = answer, who = actor;
         std::int64_t at = nowMs();
         // The first answer's time is what the deadline is measured against.
         s << "UPDATE cases SET answer = $1, answered_by = $2, answered_at = COALESCE(answered_at, "
              "$3), status = 'answered', answer_queued_at = NULL WHERE id = $4",
             use(a), use(who), bind(at), use(id), now;
-        return "answered\n" + answer;
+        return answer;
     });
     try {
         queueAnswer(c);
@@ -547,19 +541,19 @@ Case CaseStore::answer(std::int64_t id, const std::string& text, const std::stri
 }
 
 Case CaseStore::close(std::int64_t id, const std::string& note, const std::string& actor) {
-    return change(id, actor, [&](Session& s, const Case& c) {
+    return change(id, actor, "closed", [&](Session& s, const Case& c) {
         std::string why;
-        if (!c.answeredAtMs || !trimmed(note).empty()) why = officialText(note, "note");
+        if (!c.answeredAtMs || !utf8::trim(note).empty()) why = officialText(note, "note");
         std::int64_t at = nowMs();
         s << "UPDATE cases SET status = 'closed', closed_at = $1, contact = '' WHERE id = $2",
             bind(at), use(id), now;
-        return "closed\n" + why;
+        return why;
     });
 }
 
 Case CaseStore::note(std::int64_t id, const std::string& text, const std::string& actor) {
     const std::string words = officialText(text, "note");
-    return change(id, actor, [&](Session&, const Case&) { return "noted\n" + words; });
+    return change(id, actor, "noted", [&](Session&, const Case&) { return words; });
 }
 
 bool CaseStore::rateAnswer(std::string_view code, bool satisfied, std::string_view channel) {
@@ -633,17 +627,15 @@ void CaseStore::queueAnswer(const Case& c) {
 std::vector<Case> CaseStore::sweep(std::int64_t atMs) {
     std::vector<Case> escalated;
     // Overdue and not yet escalated: up to the parent agency (the root keeps its own).
-    const std::vector<std::int64_t> due = db_.read([&](Session& s) {
-        std::vector<std::int64_t> ids;
-        s << "SELECT id FROM cases WHERE answered_at IS NULL AND closed_at IS NULL AND "
+    std::vector<std::int64_t> due, dueAgency;
+    db_.read([&](Session& s) {
+        s << "SELECT id, agency_id FROM cases WHERE answered_at IS NULL AND closed_at IS NULL AND "
              "escalated_at IS NULL AND due_at < $1 ORDER BY due_at LIMIT 500",
-            bind(atMs), into(ids), now;
-        return ids;
+            bind(atMs), into(due), into(dueAgency), now;
     });
-    for (std::int64_t id : due) {
-        auto c = find(id);
-        if (!c) continue;
-        const auto agency = directory_.agencyById(c->agencyId);
+    for (std::size_t i = 0; i < due.size(); ++i) {
+        std::int64_t id = due[i];
+        const auto agency = directory_.agencyById(dueAgency[i]);
         Poco::Nullable<std::int64_t> parent;
         if (agency && agency->parentId) parent = *agency->parentId;
         const bool mine = db_.write([&](Session& s) {
@@ -661,9 +653,9 @@ std::vector<Case> CaseStore::sweep(std::int64_t atMs) {
             return true;
         });
         if (!mine) continue;
-        auto now = find(id);
-        if (!now) continue;
-        escalated.push_back(*now);
+        const auto c = find(id);
+        if (!c) continue;
+        escalated.push_back(*c);
         // Whoever hears the alerts of the agency it went up to (its own, at the root).
         const std::int64_t to = parent.isNull() ? c->agencyId : parent.value();
         const std::map<std::string, std::string> params{

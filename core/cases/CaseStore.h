@@ -171,7 +171,9 @@ public:
     const WorkingCalendar& calendar() const { return options_.calendar; }
 
 private:
-    Case change(std::int64_t id, const std::string& actor,
+    /// Runs `apply` on case `id` (not closed) in one transaction and records `action` with the
+    /// detail `apply` returns in the history; the case as it is then.
+    Case change(std::int64_t id, const std::string& actor, const std::string& action,
                 const std::function<std::string(Poco::Data::Session&, const Case&)>& apply);
     void queueAnswer(const Case& c);
     /// The SMS that carries the answer of `c`, cut to Options::smsSegments.

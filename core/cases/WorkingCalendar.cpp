@@ -1,5 +1,7 @@
 #include "cases/WorkingCalendar.h"
 
+#include "common/Utf8.h"
+
 #include "index/Periods.h"
 
 #include <hailong/Problem.h>
@@ -9,12 +11,6 @@
 namespace hailong::cases {
 
 namespace {
-
-std::string trim(std::string_view s) {
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return {};
-    return std::string(s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1));
-}
 
 // Monday 0 … Sunday 6 (1970-01-01 was a Thursday).
 int weekday(std::int64_t day) {
@@ -30,13 +26,13 @@ WorkingCalendar WorkingCalendar::parse(std::string_view text) {
     std::set<std::int64_t> days;
     for (std::size_t at = 0; at <= text.size();) {
         const std::size_t end = std::min(text.find(',', at), text.size());
-        const std::string item = trim(text.substr(at, end - at));
+        const std::string item = utf8::trim(text.substr(at, end - at));
         at = end + 1;
         if (item.empty()) continue;
         const std::size_t dots = item.find("..");
-        const auto first = index::parseDay(trim(item.substr(0, dots)));
+        const auto first = index::parseDay(utf8::trim(item.substr(0, dots)));
         const auto last =
-            dots == std::string::npos ? first : index::parseDay(trim(item.substr(dots + 2)));
+            dots == std::string::npos ? first : index::parseDay(utf8::trim(item.substr(dots + 2)));
         if (!first || !last || *last < *first || *last - *first > 365)
             throw Problem(400, "cases.bad_holiday", {{"item", item}});
         for (std::int64_t d = *first; d <= *last; ++d) days.insert(d);

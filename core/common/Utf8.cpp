@@ -66,6 +66,12 @@ std::size_t length(std::string_view text) noexcept {
     return count;
 }
 
+std::string trim(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    return std::string(text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1));
+}
+
 std::string shortened(std::string_view text, std::size_t maxChars) {
     std::size_t chars = 0, at = 0;
     for (; at < text.size(); ++at)

@@ -22,6 +22,9 @@ std::optional<std::size_t> firstControl(std::string_view text) noexcept;
 /// Number of code points in valid UTF-8 `text`.
 std::size_t length(std::string_view text) noexcept;
 
+/// `text` without the spaces, tabs and line ends around it.
+std::string trim(std::string_view text);
+
 /// The first `maxChars` code points of valid UTF-8 `text` (all of it when shorter), followed by
 /// "…" when something was cut.
 std::string shortened(std::string_view text, std::size_t maxChars);

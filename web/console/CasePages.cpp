@@ -191,8 +191,7 @@ void Console::caseRoutes() {
                 const std::string done = r.queryParam("done").value_or("");
                 std::string notice;
                 for (const char* action : {"assign", "start", "answer", "note", "close"})
-                    if (done == action)
-                        notice = t(v.lang, "case_done_" + done, {{"code", c.code}});
+                    if (done == action) notice = t(v.lang, "case_done_" + done, {{"code", c.code}});
                 return casePage(c, v, who, notice, "");
             } catch (const Problem& p) {
                 Object::Ptr failed = new Object;

@@ -5,6 +5,7 @@
 #include "app/ApiSupport.h"
 #include "app/Runtime.h"
 #include "common/Clock.h"
+#include "common/Utf8.h"
 #include "console/DashboardView.h"
 #include "console/Format.h"
 #include "export/ResponseImport.h"
@@ -41,9 +42,7 @@ inline std::string field(const Form& form, const std::string& name) {
 }
 
 inline std::string trim(const std::string& s) {
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) return {};
-    return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+    return utf8::trim(s);
 }
 
 // Sign-in failures per client address, in memory: 20 in 10 minutes pause that address.
