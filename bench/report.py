@@ -125,4 +125,27 @@ if export:
         out.append(f"| {name} | {m[key]['peak_mb']:.0f} | {r[key]['peak_mb']:.0f} | < 100, flat |")
     out.append(f"\nRaw results: `bench/results/{os.path.basename(export)}`.\n")
 
+slowloris = newest("slowloris")
+if slowloris:
+    r = json.load(open(slowloris))
+    out += ["## Slow clients (`bench/slowloris/run.sh`)\n",
+            f"wrk ({r['connections']} keep-alive tablets from 127.0.0.1, {r['seconds']} s a run) posts one rating per "
+            "request to `POST /c/counter/api/v1/ratings` of `hailong serve` (SQLite), first alone, then while "
+            f"`bench/slowloris/flood.py` holds {r['idle']} idle connections from 127.0.0.2 and {r['slow']} slowloris ones "
+            "from 127.0.0.3 (a header line a second, never finished; each connection the server closes reopened a "
+            "second later). Protected: the defaults (32 connections per address, 10 s to send a request); "
+            "unprotected: `http.max_connections_per_address=0`, `http.request_timeout_s=0`. Anchor: the same host "
+            "without the flood; ratio = flooded / quiet.\n",
+            "| host | quiet: ratings/s, p50, p99 (ms) | flooded: ratings/s, p50, p99 (ms), errors | "
+            "ratio rate / p50 / p99 | flood: opened, closed by the server |",
+            "| --- | --- | --- | --- | --- |"]
+    fmt = lambda x: "—" if x is None else f"{x:.2f}"
+    for key, name in (("protected", "protected (defaults)"), ("unprotected", "unprotected")):
+        q, f, fl, ra = r[key]["quiet"], r[key]["flooded"], r[key]["flood"], r[key + "_ratio"]
+        out.append(f"| {name} | {q['rate']:,.0f}, {q['latency_ms']['p50']:.1f}, {q['latency_ms']['p99']:.1f} | "
+                   f"{f['rate']:,.0f}, {f['latency_ms']['p50']:.1f}, {f['latency_ms']['p99']:.1f}, "
+                   f"{f['failed']:,} | {fmt(ra['rate'])} / {fmt(ra['p50'])} / {fmt(ra['p99'])} | "
+                   f"{fl['opened']:,}, {fl['closed_by_server']:,} |")
+    out.append(f"\nRaw results: `bench/results/{os.path.basename(slowloris)}`.\n")
+
 open(os.path.join(root, "README.md"), "w").write("\n".join(out))

@@ -2,9 +2,9 @@
 # Runs the benchmarks side by side with their anchors (Release build), stores the results in
 # bench/results/ and rewrites the table in bench/README.md from them (the newest result of
 # each benchmark). Arguments choose benchmarks: bench/run.sh counter (default: text index dashboard
-# counter export).
+# counter export slowloris).
 set -euo pipefail
-parts=" ${*:-text index dashboard counter export} "
+parts=" ${*:-text index dashboard counter export slowloris} "
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/deps.sh bench
@@ -42,6 +42,12 @@ fi
 if [[ "$parts" == *" counter "* ]]; then
   cmake --build "$build" -j2 --target hailong counter bare_http
   bench/counter/run.sh "$build" > "bench/results/counter-$stamp.json"
+fi
+# The counter API with and without 500 idle + 100 slowloris connections, with and without the
+# HTTP protections (about 1 minute).
+if [[ "$parts" == *" slowloris "* ]]; then
+  cmake --build "$build" -j2 --target hailong counter
+  bench/slowloris/run.sh "$build" > "bench/results/slowloris-$stamp.json"
 fi
 python3 bench/report.py
 cat bench/README.md

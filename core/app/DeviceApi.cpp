@@ -144,6 +144,7 @@ Object::Ptr heldJson(Runtime& rt, const Held& h) {
 
 // A held submission the caller may decide on, and who decides.
 std::pair<Held, Caller> heldInScope(Runtime& rt, const HttpRequest& r) {
+    (void)caller(rt, r);  // who asks comes first: a stranger learns nothing of what exists
     const std::string& id = r.param("id");
     const int n = queryInteger("id", id, 1, 2000000000);
     auto found = readHeld(rt, "id", std::to_string(n), 1);

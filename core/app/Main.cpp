@@ -76,6 +76,9 @@ constexpr const char* kUsage =
     "  user disable NAME | user enable NAME | user list\n"
     "  device pair CODE        a one-time pairing code for a counter tablet or box\n"
     "  device revoke CODE | device list [--agency CODE]\n"
+    "  privacy report PHONE [--out FILE]   everything held about a phone number (JSON)\n"
+    "  privacy erase PHONE     erase a phone number and the words linked to it (ratings stay)\n"
+    "  privacy sweep           apply the privacy.* retention now (serve does it hourly)\n"
     "  text normalize [--from ENC] [--style new|old]   stdin to stdout, NFC UTF-8\n"
     "  text key TEXT           the accent-free key used for matching\n"
     "  text intent [--json] TEXT   what a short reply means\n"
@@ -232,6 +235,7 @@ protected:
             if (command == "user") return user(args);
             if (command == "text") return text(args);
             if (command == "index") return indexCommand(args);
+            if (command == "privacy") return privacy(args);
             if (command == "export") return exportCommand();
             std::cerr << "hailong: unknown command \"" << command << "\"\n\nUsage: hailong COMMAND "
                       << "[options]\n"
@@ -335,6 +339,57 @@ private:
             << " bytes, schema version " << r.schemaVersion << ", "
             << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()
             << " s\n";
+        return EXIT_OK;
+    }
+
+    // A citizen's request about their phone number, or the retention sweep run now. The audit
+    // log names the number by the start of its keyed hash, never in clear.
+    int privacy(const ArgVec& args) {
+        const std::string sub = args.size() > 1 ? args[1] : "";
+        if (!((sub == "report" || sub == "erase") && args.size() == 3) &&
+            !(sub == "sweep" && args.size() == 2)) {
+            std::cerr << "usage: hailong privacy report PHONE [--out FILE] | erase PHONE | sweep\n";
+            return EXIT_USAGE;
+        }
+        Runtime rt(settings_->config(), paths_, log());
+        rt.prepare();
+        auto audit = [&](const std::string& action) {
+            AuditEntry e;
+            e.actor = "cli";
+            e.action = action;
+            e.kind = "phone";
+            e.code = rt.phones().key(args[2]).substr(0, 8) + "…";
+            rt.audit().record(e);
+        };
+        if (sub == "sweep") {
+            const PersonalDataReport r = rt.personalData().sweep(rt.retention());
+            std::cout << "dossier phone numbers erased: " << r.dossierPhones
+                      << "\ncase contacts erased: " << r.caseContacts
+                      << "\nmessages cleared: " << r.messages
+                      << "\nresponses and cases cleared of their words: " << r.texts << "\n";
+            return EXIT_OK;
+        }
+        if (sub == "report") {
+            const Poco::JSON::Object::Ptr report = rt.personalData().report(args[2]);
+            audit("privacy.report");
+            auto out = indexParams_.find("out");
+            if (out == indexParams_.end()) {
+                report->stringify(std::cout, 2);
+                std::cout << "\n";
+                return EXIT_OK;
+            }
+            Poco::FileOutputStream file(out->second);
+            report->stringify(file, 2);
+            file.close();
+            std::cout << "report written to " << out->second << "\n";
+            return EXIT_OK;
+        }
+        const PersonalDataReport r = rt.personalData().erase(args[2]);
+        audit("privacy.erase");
+        std::cout << "dossiers: " << r.dossierPhones << "\ncases: " << r.caseContacts
+                  << "\nmessages: " << r.messages
+                  << "\nresponses cleared of their words: " << r.texts
+                  << "\nconversations forgotten: " << r.states << "\n";
         return EXIT_OK;
     }
 

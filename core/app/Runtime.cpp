@@ -148,6 +148,7 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
     apiKeys_ = std::make_unique<ApiKeyStore>(*db_, *directory_);
     devices_ = std::make_unique<DeviceRegistry>(*db_, *directory_);
     phones_ = std::make_unique<PhoneBook>(*db_, config.getString("privacy.phone_key", ""));
+    personalData_ = std::make_unique<PersonalData>(*db_, *phones_, *surveys_);
     directory_->setPhoneKey([this](std::string_view phone) { return phones_->key(phone); });
     users_ = std::make_unique<UserStore>(*db_, *directory_);
     SessionStore::Options sessionOptions;
@@ -322,6 +323,10 @@ void Runtime::serve() {
     o.ioTimeoutS = std::max(1, config_.getInt("http.io_timeout_s"));
     o.trustProxy = config_.getBool("http.trust_proxy");
     o.logRequests = config_.getBool("http.log_requests");
+    o.maxConnectionsPerAddress = config_.getInt("http.max_connections_per_address");
+    o.requestTimeoutS = config_.getInt("http.request_timeout_s");
+    o.minBodyBytesPerS =
+        static_cast<std::size_t>(std::max(1, config_.getInt("http.min_body_bytes_per_s")));
     http_ = std::make_unique<HttpServer>(routes_, *messages_, Poco::Logger::get("hailong.http"), o);
     if (const std::string relay = config_.getString("mail.smtp_host", ""); !relay.empty()) {
         SmtpOptions mail;
@@ -340,15 +345,29 @@ void Runtime::serve() {
     http_->start();
 }
 
+Retention Runtime::retention() const {
+    constexpr std::int64_t kDayMs = 86400000;
+    const std::int64_t at = nowMs();
+    Retention r;
+    r.phonesBeforeMs =
+        at - std::int64_t{std::max(1, config_.getInt("privacy.phone_retention_days"))} * kDayMs;
+    if (const int days = config_.getInt("privacy.text_retention_days"); days > 0)
+        r.textBeforeMs = at - std::int64_t{days} * kDayMs;
+    r.deleteText = config_.getString("privacy.text_after_retention") == "delete";
+    return r;
+}
+
 void Runtime::housekeeping() {
-    const std::int64_t retentionMs =
-        std::int64_t{std::max(1, config_.getInt("privacy.phone_retention_days"))} * 86400000;
     std::unique_lock lock(housekeepingMutex_);
     do {
         lock.unlock();
         try {
-            if (const std::size_t erased = phones_->tidy(nowMs() - retentionMs))
-                log_.information("privacy: %z phone numbers past their retention erased", erased);
+            const PersonalDataReport r = personalData_->sweep(retention());
+            if (r.dossierPhones + r.caseContacts + r.messages + r.texts > 0)
+                log_.information(
+                    "privacy: past their retention, %z dossier phone numbers and %z case contacts "
+                    "erased, %z messages and %z responses or cases cleared of their words",
+                    r.dossierPhones, r.caseContacts, r.messages, r.texts);
         } catch (const std::exception& e) {
             log_.warning("privacy housekeeping: %s (tried again in an hour)",
                          std::string(e.what()));

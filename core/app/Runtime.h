@@ -21,6 +21,7 @@
 #include "links/SurveyLinkService.h"
 #include "outbox/DurableOutbox.h"
 #include "plugin/PluginLoader.h"
+#include "privacy/PersonalData.h"
 #include "store/Database.h"
 #include "survey/SurveyStore.h"
 #include "text/IcuTextNormalizer.h"
@@ -66,6 +67,9 @@ public:
     DirectoryStore& directory() { return *directory_; }
     DeviceRegistry& devices() { return *devices_; }
     PhoneBook& phones() { return *phones_; }
+    PersonalData& personalData() { return *personalData_; }
+    /// The retention the privacy.* settings ask for, counted back from now.
+    Retention retention() const;
     SurveyLinkService& links() { return *links_; }
     UserStore& users() { return *users_; }
     SessionStore& sessions() { return *sessions_; }
@@ -111,6 +115,7 @@ private:
     std::unique_ptr<DirectoryStore> directory_;
     std::unique_ptr<DeviceRegistry> devices_;
     std::unique_ptr<PhoneBook> phones_;
+    std::unique_ptr<PersonalData> personalData_;
     std::unique_ptr<SurveyLinkService> links_;
     std::unique_ptr<UserStore> users_;
     std::unique_ptr<SessionStore> sessions_;

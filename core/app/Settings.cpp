@@ -24,11 +24,19 @@ const std::vector<Setting>& settings() {
         {"db.sqlite_cache_mb", "16", "SQLite: page cache of each connection, in MB"},
         {"http.host", "127.0.0.1", "Address to listen on (0.0.0.0 for every interface)"},
         {"http.port", "8080", "Port to listen on"},
-        {"http.threads", "64", "Worker threads; each keep-alive client holds one while connected"},
+        {"http.threads", "128", "Worker threads; each keep-alive client holds one while connected"},
         {"http.queue", "256", "Connections waiting for a worker; beyond this they are closed"},
         {"http.keep_alive_timeout_s", "5", "Idle keep-alive connections are closed after this"},
         {"http.max_body_bytes", "1048576", "Largest request body accepted (413 beyond)"},
         {"http.io_timeout_s", "30", "Socket read/write timeout"},
+        {"http.max_connections_per_address", "32",
+         "Connections one client address may hold open (more get 503); 0: no limit. Not applied "
+         "with http.trust_proxy (the proxy must limit them)"},
+        {"http.request_timeout_s", "10",
+         "Seconds a client has to send a request's headers (and its body, plus its size at "
+         "http.min_body_bytes_per_s) before it gets 408 and is closed; 0: no deadline"},
+        {"http.min_body_bytes_per_s", "16384",
+         "Slowest upload accepted when the body's deadline is counted"},
         {"http.trust_proxy", "false",
          "Take the client address from X-Forwarded-For (only behind your own proxy)"},
         {"http.log_requests", "true", "Log one line per request"},
@@ -42,6 +50,11 @@ const std::vector<Setting>& settings() {
         {"privacy.phone_retention_days", "30",
          "Days after a dossier is returned before its phone number is erased (its keyed hash "
          "stays, so replies still match)"},
+        {"privacy.text_retention_days", "0",
+         "Days the words citizens wrote (comments, free-text answers, complaints of finished "
+         "cases, messages sent) are kept as written; 0: kept"},
+        {"privacy.text_after_retention", "mask",
+         "After that: mask (phone, identity and e-mail numbers replaced by ***) or delete"},
         {"links.base_url", "",
          "Public address survey links and QR codes start with, e.g. https://hailong.example.gov.vn "
          "(default: http://http.host:http.port)"},
@@ -193,6 +206,9 @@ Settings Settings::load(const std::string& file, const std::map<std::string, std
                             "http.keep_alive_timeout_s",
                             "http.max_body_bytes",
                             "http.io_timeout_s",
+                            "http.max_connections_per_address",
+                            "http.request_timeout_s",
+                            "http.min_body_bytes_per_s",
                             "ingest.batch_max",
                             "ingest.queue_max",
                             "outbox.poll_ms",
@@ -204,6 +220,8 @@ Settings Settings::load(const std::string& file, const std::map<std::string, std
                             "cases.working_days",
                             "cases.sweep_seconds",
                             "cases.sms_segments",
+                            "privacy.phone_retention_days",
+                            "privacy.text_retention_days",
                             "mail.smtp_port"}) {
         int v = 0;
         try {
@@ -217,6 +235,12 @@ Settings Settings::load(const std::string& file, const std::map<std::string, std
             throw std::runtime_error(std::string("setting ") + key +
                                      " is out of range: " + std::to_string(v));
     }
+    if (const std::string v = s.config_->getString("privacy.text_after_retention");
+        v != "mask" && v != "delete")
+        throw std::runtime_error(
+            "setting privacy.text_after_retention must be mask or delete, "
+            "not \"" +
+            v + "\" (from " + s.sourceOf("privacy.text_after_retention") + ")");
     return s;
 }
 

@@ -139,13 +139,19 @@ DeviceAuth DeviceRegistry::authenticate(std::string_view token) {
     const std::string hash = SurveyParser::hash(std::string(token));
     auto session = sessions_.get(hash, [&] { return sessionWhere("d.token_hash", hash); });
     if (session) {
-        // A device moved or revoked through the directory on this host: its cached session is
-        // out of date (the directory's own cache is cleared at once by the write).
-        const auto now = directory_.device(session->device.code);
-        if (!now || now->counterId != session->device.counterId ||
-            now->status != session->device.status) {
+        // The device as the database has it now, not cached: a revocation, a new pairing or a
+        // move made on any host applies to this host's next request (one indexed read).
+        std::string status;
+        std::int64_t counterId = 0;
+        const bool found = db_.read([&](Session& s) {
+            std::string h = hash;
+            s << "SELECT status, counter_id FROM devices WHERE token_hash = $1", use(h),
+                into(status), into(counterId), now;
+            return !status.empty();
+        });
+        if (!found || counterId != session->device.counterId || status != session->device.status) {
             sessions_.clear();
-            session = sessionWhere("d.token_hash", hash);
+            session = found ? sessionWhere("d.token_hash", hash) : std::nullopt;
         }
     }
     if (!session) return {};

@@ -40,11 +40,22 @@ struct Mapping {
     const QuestionOption* option = nullptr;  // Chosen
 };
 
+// `s` without the spaces, tabs, line ends and no-break spaces (U+00A0, whole) around it.
 std::string trim(std::string_view s) {
-    const auto first = s.find_first_not_of(" \t\r\n\xC2\xA0");
-    if (first == std::string_view::npos) return {};
-    const auto last = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(first, last - first + 1));
+    static constexpr std::string_view kNbsp = "\xC2\xA0";
+    for (;;) {
+        const auto first = s.find_first_not_of(" \t\r\n");
+        if (first == std::string_view::npos) return {};
+        s.remove_prefix(first);
+        if (!s.starts_with(kNbsp)) break;
+        s.remove_prefix(kNbsp.size());
+    }
+    for (;;) {
+        s = s.substr(0, s.find_last_not_of(" \t\r\n") + 1);
+        if (!s.ends_with(kNbsp)) break;
+        s.remove_suffix(kNbsp.size());
+    }
+    return std::string(s);
 }
 
 std::optional<double> numberIn(const std::string& s) {

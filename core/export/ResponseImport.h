@@ -51,7 +51,8 @@ struct ResponseImportReport {
 /// checked by the survey's rules; a rejected row is reported with its line and reasons and
 /// the others are kept. Re-importing a file stores nothing twice: a row's key is its form
 /// number, else its content and its rank among identical rows of the file. Throws Problem 404
-/// for an unknown survey, 422 for a file that cannot be read at all (no header, bad XLSX).
+/// for an unknown survey, 422 for a file that cannot be read at all (no header, bad XLSX), 400
+/// ("text.invalid_encoding") for bytes that no encoding reads.
 ResponseImportReport importResponses(Ingest& ingest, const SurveyCatalog& surveys,
                                      const TextNormalizer& text, const vi::LegacyTables& tables,
                                      const Messages& messages, std::string_view content,

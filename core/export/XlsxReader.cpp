@@ -30,12 +30,16 @@ std::string part(std::istream& in, const Poco::Zip::ZipArchive& archive, const s
     if (it == archive.headerEnd()) return {};
     if (it->second.getUncompressedSize() > kMaxPartBytes) bad(name + " is too large");
     in.clear();
-    Poco::Zip::ZipInputStream zip(in, it->second, true);
     std::string out;
-    char buffer[65536];
-    while (zip.read(buffer, sizeof buffer) || zip.gcount() > 0) {
-        out.append(buffer, static_cast<std::size_t>(zip.gcount()));
-        if (out.size() > kMaxPartBytes) bad(name + " is too large");
+    try {  // a damaged entry (a method Poco cannot read, a cut stream) is the file's fault
+        Poco::Zip::ZipInputStream zip(in, it->second, true);
+        char buffer[65536];
+        while (zip.read(buffer, sizeof buffer) || zip.gcount() > 0) {
+            out.append(buffer, static_cast<std::size_t>(zip.gcount()));
+            if (out.size() > kMaxPartBytes) bad(name + " is too large");
+        }
+    } catch (const Poco::Exception& e) {
+        bad(name + ": " + e.displayText());
     }
     return out;
 }

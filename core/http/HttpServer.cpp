@@ -7,19 +7,31 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/HTTPServerResponseImpl.h>
+#include <Poco/Net/HTTPServerSession.h>
+#include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/TCPServer.h>
+#include <Poco/Net/TCPServerConnection.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
 #include <Poco/ThreadPool.h>
+#include <Poco/Timestamp.h>
 #include <Poco/URI.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <set>
+#include <sstream>
+#include <thread>
 
 namespace hailong {
 namespace {
@@ -73,7 +85,167 @@ void securityHeaders(Poco::Net::HTTPServerResponse& out) {
     out.set("X-Frame-Options", "DENY");
 }
 
+std::int64_t steadyMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// What the watchdog knows of one open connection: its socket and the time by which the request
+// being received must be complete (0 while a handler runs, or the connection ends).
+struct Watched {
+    Poco::Net::StreamSocket socket;
+    std::string address;  ///< the peer's address as counted ("" when not counted)
+    std::atomic<std::int64_t> deadlineMs{0};
+    std::atomic<bool> timedOut{false};
+};
+
+// The connection the current worker thread serves (the handler sets its body deadline).
+thread_local Watched* tlWatched = nullptr;
+
 }  // namespace
+
+/// Live connections, per-address counts, and the watchdog thread that closes the receiving
+/// side of connections past their deadline. Thread-safe.
+class HttpServer::Guard final : public Poco::Net::TCPServerConnectionFilter {
+public:
+    Guard(const HttpServerOptions& options, const Messages& messages)
+        : options_(options), messages_(messages) {
+        watchdog_ = std::thread([this] { watch(); });
+    }
+    ~Guard() override {
+        {
+            std::lock_guard lock(mutex_);
+            quit_ = true;
+        }
+        wake_.notify_all();
+        watchdog_.join();
+    }
+    void attach(Poco::Net::TCPServer* server) { server_ = server; }
+
+    /// Runs on the acceptor thread: refuses a connection when the queue is full (as Poco would,
+    /// but before counting it) or when its address holds its share already.
+    bool accept(const Poco::Net::StreamSocket& socket) override {
+        if (server_ && server_->queuedConnections() >= options_.queue) {
+            ++refusedQueueFull_;
+            return false;
+        }
+        const bool limited = options_.maxConnectionsPerAddress > 0 && !options_.trustProxy;
+        std::string address;
+        if (limited) {
+            try {
+                address = socket.peerAddress().host().toString();
+            } catch (const Poco::Exception&) {
+                return false;  // already gone
+            }
+        }
+        std::lock_guard lock(mutex_);
+        if (limited) {
+            int& n = perAddress_[address];
+            if (n >= options_.maxConnectionsPerAddress) {
+                if (n == 0) perAddress_.erase(address);
+                ++refusedPerAddress_;
+                refuse(socket);
+                return false;
+            }
+            ++n;
+        }
+        pending_[socket.impl()->sockfd()] = address;
+        ++open_;
+        return true;
+    }
+
+    /// Registers a connection a worker starts serving; its deadline starts now.
+    void enter(Watched& w) {
+        std::lock_guard lock(mutex_);
+        if (auto it = pending_.find(w.socket.impl()->sockfd()); it != pending_.end()) {
+            w.address = it->second;
+            pending_.erase(it);
+        }
+        live_.insert(&w);
+        if (stopping_) shutdownReceive(w);
+    }
+    void leave(Watched& w) {
+        std::lock_guard lock(mutex_);
+        live_.erase(&w);
+        --open_;
+        if (!w.address.empty()) {
+            auto it = perAddress_.find(w.address);
+            if (it != perAddress_.end() && --it->second <= 0) perAddress_.erase(it);
+        }
+    }
+    /// Stops every connection from receiving: idle ones end, busy ones finish their answer.
+    void stopAll() {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        for (Watched* w : live_) shutdownReceive(*w);
+    }
+    bool stopping() const {
+        std::lock_guard lock(mutex_);
+        return stopping_;
+    }
+
+    Stats stats() const {
+        std::lock_guard lock(mutex_);
+        return {refusedPerAddress_, refusedQueueFull_, timedOut_, open_};
+    }
+
+private:
+    static void shutdownReceive(Watched& w) {
+        try {
+            w.socket.shutdownReceive();
+        } catch (const Poco::Exception&) {
+        }
+    }
+
+    // A short 503 before closing, for a client that can read it.
+    void refuse(const Poco::Net::StreamSocket& socket) {
+        Poco::JSON::Object::Ptr body =
+            HttpServer::problemBody(Problem(503, "http.too_many_connections"), messages_, "vi");
+        std::ostringstream json;
+        body->stringify(json);
+        const std::string text =
+            "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+            "Retry-After: 5\r\nContent-Type: application/problem+json; "
+            "charset=utf-8\r\nContent-Length: " +
+            std::to_string(json.str().size()) + "\r\n\r\n" + json.str();
+        try {
+            Poco::Net::StreamSocket s(socket);
+            s.setBlocking(false);
+            s.sendBytes(text.data(), static_cast<int>(text.size()));
+            s.shutdownSend();
+        } catch (const Poco::Exception&) {
+        }
+    }
+
+    void watch() {
+        std::unique_lock lock(mutex_);
+        while (!quit_) {
+            wake_.wait_for(lock, std::chrono::milliseconds(200));
+            const std::int64_t now = steadyMs();
+            for (Watched* w : live_) {
+                const std::int64_t deadline = w->deadlineMs.load();
+                if (deadline != 0 && now > deadline && !w->timedOut.exchange(true)) {
+                    ++timedOut_;
+                    shutdownReceive(*w);
+                }
+            }
+        }
+    }
+
+    const HttpServerOptions& options_;
+    const Messages& messages_;
+    Poco::Net::TCPServer* server_ = nullptr;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    bool quit_ = false, stopping_ = false;
+    std::map<std::string, int> perAddress_;
+    std::map<poco_socket_t, std::string> pending_;
+    std::set<Watched*> live_;
+    std::int64_t refusedPerAddress_ = 0, refusedQueueFull_ = 0, timedOut_ = 0;
+    int open_ = 0;
+    std::thread watchdog_;
+};
 
 Poco::JSON::Object::Ptr HttpServer::problemBody(const Problem& problem, const Messages& messages,
                                                 const std::string& lang) {
@@ -211,10 +383,20 @@ private:
         if (length > 0) {
             if (static_cast<std::uint64_t>(length) > limit)
                 throw Problem(413, "http.body_too_large", {{"max", std::to_string(limit)}});
+            const HttpServerOptions& o = server_.options_;
+            if (tlWatched && o.requestTimeoutS > 0)
+                tlWatched->deadlineMs =
+                    steadyMs() + 1000LL * o.requestTimeoutS +
+                    static_cast<std::int64_t>(1000 * static_cast<std::uint64_t>(length) /
+                                              std::max<std::size_t>(o.minBodyBytesPerS, 1));
             request.body.resize(static_cast<std::size_t>(length));
             in.stream().read(request.body.data(), length);
-            if (in.stream().gcount() != length) throw Problem(400, "http.body_incomplete");
+            if (in.stream().gcount() != length) {
+                if (tlWatched && tlWatched->timedOut) throw Problem(408, "http.request_timeout");
+                throw Problem(400, "http.body_incomplete");
+            }
         }
+        if (tlWatched) tlWatched->deadlineMs = 0;  // received: the handler may take its time
         return (*match.handler)(request);
     }
 
@@ -246,12 +428,105 @@ private:
     HttpServer& server_;
 };
 
-class HttpServer::Factory final : public Poco::Net::HTTPRequestHandlerFactory {
+/// One client connection on one worker thread: Poco's HTTPServerConnection loop, plus the
+/// watchdog's deadlines and problem answers for requests Poco cannot parse.
+class HttpServer::Connection final : public Poco::Net::TCPServerConnection {
 public:
-    explicit Factory(HttpServer& server) : server_(server) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(
-        const Poco::Net::HTTPServerRequest&) override {
-        return new Handler(server_);
+    Connection(const Poco::Net::StreamSocket& socket, HttpServer& server)
+        : TCPServerConnection(socket), server_(server) {
+        watched_.socket = socket;
+    }
+
+    void run() override {
+        Guard& guard = *server_.guard_;
+        const HttpServerOptions& o = server_.options_;
+        if (o.requestTimeoutS > 0) watched_.deadlineMs = steadyMs() + 1000LL * o.requestTimeoutS;
+        guard.enter(watched_);
+        tlWatched = &watched_;
+        try {
+            serve();
+        } catch (const Poco::Exception&) {  // reset, timeout, shut down: the client is gone
+        } catch (const std::exception&) {
+        }
+        tlWatched = nullptr;
+        watched_.deadlineMs = 0;
+        guard.leave(watched_);
+    }
+
+private:
+    void serve() {
+        Guard& guard = *server_.guard_;
+        const HttpServerOptions& o = server_.options_;
+        Poco::Net::HTTPServerParams::Ptr params = server_.params_;
+        Poco::Net::HTTPServerSession session(socket(), params);
+        while (!guard.stopping() && session.hasMoreRequests()) {
+            try {
+                Poco::Net::HTTPServerResponseImpl response(session);
+                Poco::Net::HTTPServerRequestImpl request(response, session, params);
+                if (watched_.timedOut) {
+                    // The watchdog cut the headers short: what was read is not the request.
+                    answerUnreadable(session, "headers not received in time");
+                    break;
+                }
+                response.setDate(Poco::Timestamp());
+                response.setVersion(request.getVersion());
+                response.setKeepAlive(params->getKeepAlive() && request.getKeepAlive() &&
+                                      session.canKeepAlive());
+                response.set("Server", "hailong");
+                Handler handler(server_);
+                if (request.getExpectContinue() &&
+                    response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK)
+                    response.sendContinue();
+                handler.handleRequest(request, response);
+                session.setKeepAlive(params->getKeepAlive() && response.getKeepAlive() &&
+                                     session.canKeepAlive());
+            } catch (const Poco::Net::NoMessageException&) {
+                break;  // closed (or idle past its deadline) before a request began
+            } catch (const Poco::Net::MessageException& e) {
+                answerUnreadable(session, e.message());
+                break;
+            }
+            if (o.requestTimeoutS > 0)
+                watched_.deadlineMs =
+                    steadyMs() + 1000LL * (o.keepAliveTimeoutS + o.requestTimeoutS);
+        }
+    }
+
+    // A request whose line or headers Poco refused (too long, too many, malformed), or that
+    // did not arrive in time: a problem answer, then the connection closes.
+    void answerUnreadable(Poco::Net::HTTPServerSession& session, const std::string& why) {
+        Problem problem(400, "http.bad_request");
+        if (watched_.timedOut)
+            problem = Problem(408, "http.request_timeout");
+        else if (why.find("too long") != std::string::npos ||
+                 why.find("Too many") != std::string::npos)
+            problem = Problem(431, "http.header_too_large");
+        const HttpResponse r =
+            HttpServer::problemResponse(problem, server_.messages_, "vi", "/", random::hex(8));
+        Poco::Net::HTTPServerResponseImpl response(session);
+        response.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
+        response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status));
+        securityHeaders(response);
+        response.setKeepAlive(false);
+        response.setContentType(r.contentType);
+        response.setContentLength64(static_cast<Poco::Int64>(r.body.size()));
+        response.send().write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
+        session.setKeepAlive(false);
+        if (server_.options_.logRequests)
+            server_.log_.information("unreadable request (%s) from %s: %d", why, watched_.address,
+                                     r.status);
+    }
+
+    HttpServer& server_;
+    Watched watched_;
+};
+
+class HttpServer::ConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
+public:
+    explicit ConnectionFactory(HttpServer& server) : server_(server) {}
+    Poco::Net::TCPServerConnection* createConnection(
+        const Poco::Net::StreamSocket& socket) override {
+        return new Connection(socket, server_);
     }
 
 private:
@@ -268,8 +543,8 @@ HttpServer::~HttpServer() {
 
 void HttpServer::start() {
     Poco::Net::SocketAddress address(options_.host, options_.port);
-    Poco::Net::ServerSocket socket(address, 256);
-    auto* params = new Poco::Net::HTTPServerParams;
+    Poco::Net::ServerSocket socket(address, 1024);
+    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(options_.threads);
     params->setMaxQueued(options_.queue);
     params->setKeepAlive(true);
@@ -277,16 +552,27 @@ void HttpServer::start() {
     params->setMaxKeepAliveRequests(options_.maxKeepAliveRequests);
     params->setTimeout(Poco::Timespan(options_.ioTimeoutS, 0));
     params->setServerName("hailong");
+    params_ = params;
+    guard_ = std::make_unique<Guard>(options_, messages_);
     pool_ = std::make_unique<Poco::ThreadPool>(2, options_.threads + 2, 60);
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), *pool_, socket, params);
+    server_ = std::make_unique<Poco::Net::TCPServer>(new ConnectionFactory(*this), *pool_, socket,
+                                                     params);
+    guard_->attach(server_.get());
+    server_->setConnectionFilter(Poco::Net::TCPServerConnectionFilter::Ptr(guard_.get(), true));
     server_->start();
 }
 
 void HttpServer::stop() {
     if (!server_) return;
-    server_->stopAll(false);  // stop accepting; in-flight handlers finish
+    server_->stop();    // stop accepting
+    guard_->stopAll();  // idle connections end; in-flight handlers finish their answer
     pool_->joinAll();
     server_.reset();
+    guard_.reset();
+}
+
+HttpServer::Stats HttpServer::stats() const {
+    return guard_ ? guard_->stats() : Stats{};
 }
 
 std::uint16_t HttpServer::port() const {

@@ -70,6 +70,12 @@ std::string HttpRequest::header(std::string_view name) const {
 }
 
 std::multimap<std::string, std::string> HttpRequest::formFields(std::size_t maxFields) const {
+    // Only url-encoded forms are read: a text/plain or multipart body parsed as one would have
+    // its fields silently lost or made up. A missing type is taken as a form (as jsonObject does).
+    const std::string type = lower(header("content-type"));
+    if (const std::string media = type.substr(0, type.find(';'));
+        !type.empty() && utf8::trim(media) != "application/x-www-form-urlencoded")
+        throw Problem(415, "form.content_type", {{"type", type.substr(0, 80)}});
     std::multimap<std::string, std::string> out;
     std::size_t at = 0;
     while (at < body.size()) {
@@ -144,7 +150,18 @@ HttpResponse HttpResponse::json(const Poco::Dynamic::Var& value, int status) {
         value.extract<Poco::JSON::Array::Ptr>()->stringify(out);
     else
         Poco::JSON::Stringifier::stringify(value, out);
-    r.body = out.str();
+    // '<', '>' and '&' only occur inside JSON strings: escaping them keeps text a client sent
+    // (an echoed "<script>") inert even where a JSON answer ends up inside HTML.
+    for (const char c : out.str()) {
+        if (c == '<')
+            r.body += "\\u003c";
+        else if (c == '>')
+            r.body += "\\u003e";
+        else if (c == '&')
+            r.body += "\\u0026";
+        else
+            r.body += c;
+    }
     return r;
 }
 

@@ -34,6 +34,7 @@ void RouteTable::add(std::string_view method, std::string_view pattern, HttpHand
                      RouteOptions options) {
     auto route = std::make_unique<Route>();
     route->method = std::string(method);
+    route->pattern = std::string(pattern);
     route->segments = split(pattern);
     for (std::size_t i = 0; i < route->segments.size(); ++i)
         if (isRest(route->segments[i]) && i + 1 != route->segments.size())
@@ -93,6 +94,15 @@ RouteTable::Match RouteTable::match(std::string_view method, std::string_view pa
         }
     }
     return best;
+}
+
+std::vector<RouteTable::Entry> RouteTable::list() const {
+    std::lock_guard lock(mutex_);
+    std::vector<Entry> out;
+    out.reserve(routes_.size());
+    for (const auto& route : routes_)
+        out.push_back({route->method, route->pattern, route->options});
+    return out;
 }
 
 void PrefixedRouter::add(std::string_view method, std::string_view pattern, HttpHandler handler,

@@ -25,9 +25,18 @@ public:
     /// The best route for `method` and `path` (literal segments beat parameters).
     Match match(std::string_view method, std::string_view path) const;
 
+    /// One registered route as it was added (after any prefix).
+    struct Entry {
+        std::string method, pattern;
+        RouteOptions options;
+    };
+    /// Every registered route, in the order of registration (tests walk them all).
+    std::vector<Entry> list() const;
+
 private:
     struct Route {
         std::string method;
+        std::string pattern;
         std::vector<std::string> segments;
         HttpHandler handler;
         RouteOptions options;

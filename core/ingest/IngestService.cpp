@@ -416,7 +416,11 @@ private:
     [[noreturn]] void fail(const char* what) {
         const int code = sqlite3_extended_errcode(db_);
         const std::string message = std::string(what) + ": " + sqlite3_errmsg(db_);
-        if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
+        // Busy, and a full disk or a failing write: nothing was stored, and the same write may
+        // well succeed later (the client keeps it and sends it again).
+        const int primary = code & 0xff;
+        if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_FULL ||
+            primary == SQLITE_IOERR)
             throw Unavailable(message);
         throw std::runtime_error(message);
     }

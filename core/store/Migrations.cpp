@@ -505,6 +505,15 @@ const Migration kCases{
             updated_at BIGINT NOT NULL))",
     }};
 
+// Where each housekeeping task stopped (the free-text retention sweeps by time received).
+const Migration kHousekeeping{12,
+                              "housekeeping progress",
+                              {
+                                  R"(CREATE TABLE housekeeping (
+            task TEXT PRIMARY KEY,
+            done_until BIGINT NOT NULL))",
+                              }};
+
 const std::string kLedger =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
     "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
@@ -518,9 +527,9 @@ int readVersion(Poco::Data::Session& s) {
 }  // namespace
 
 const std::vector<Migration>& Migrations::all() {
-    static const std::vector<Migration> migrations{kDirectory,      kSurveys,   kIndices, kDevices,
-                                                   kPluginState,    kPhoneKeys, kSecrets, kAccounts,
-                                                   kCounterSurveys, kFeedback,  kCases};
+    static const std::vector<Migration> migrations{
+        kDirectory, kSurveys,  kIndices,        kDevices,  kPluginState, kPhoneKeys,
+        kSecrets,   kAccounts, kCounterSurveys, kFeedback, kCases,       kHousekeeping};
     return migrations;
 }
 

@@ -77,7 +77,8 @@ public:
     void onlyKnown(const Object::Ptr& o, const std::string& path,
                    std::initializer_list<const char*> known) {
         for (const auto& [key, value] : *o) {
-            if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; }))
+            if (std::none_of(known.begin(), known.end(),
+                             [&key = key](const char* k) { return key == k; }))
                 error(path + "/" + token(key), "survey.unknown_field", {{"field", key}});
         }
     }
@@ -204,7 +205,8 @@ public:
                                 std::initializer_list<const char*> also) {
         LocalizedText out;
         for (const auto& [lang, value] : *o) {
-            if (std::any_of(also.begin(), also.end(), [&](const char* a) { return lang == a; }))
+            if (std::any_of(also.begin(), also.end(),
+                            [&lang = lang](const char* a) { return lang == a; }))
                 continue;
             if (lang != "vi" && lang != "en")
                 error(path + "/" + token(lang), "survey.language", {{"value", lang}});

@@ -33,6 +33,7 @@ using Poco::JSON::Array;
 using Poco::JSON::Object;
 
 constexpr std::size_t kMaxBatch = 200;
+constexpr double kMaxQueued = 1e6;  ///< more ratings than a tablet holds
 constexpr const char* kCookie = "hl_device";
 
 std::int64_t nowMs() {
@@ -403,12 +404,14 @@ Object::Ptr CounterChannel::submit(const hailong::DeviceSession& d, const Screen
             const Poco::Dynamic::Var b =
                 item->has("button") ? item->get("button") : Poco::Dynamic::Var();
             const int count = static_cast<int>(screen.rating->options.size());
-            const int button = b.isInteger() && b.type() != typeid(bool) ? b.convert<int>() : 0;
+            // Compared as a double: a huge integer (2^63) must be refused, not overflow convert.
+            const double button =
+                b.isInteger() && b.type() != typeid(bool) ? b.convert<double>() : 0;
             if (button < 1 || button > count)
                 throw Problem(
                     422, "request.invalid", {},
                     {{"button", "counter.button_invalid", {{"max", std::to_string(count)}}}});
-            option = &screen.rating->options[static_cast<std::size_t>(button - 1)];
+            option = &screen.rating->options[static_cast<std::size_t>(button) - 1];
         } else {
             const Poco::Dynamic::Var v =
                 item->has("rating") ? item->get("rating") : Poco::Dynamic::Var();
@@ -504,8 +507,10 @@ HttpResponse CounterChannel::submitAll(const HttpRequest& r, const char* list, b
     // What the tablet still holds after this batch: shown to officials beside the device.
     const Poco::Dynamic::Var queued =
         body->has("queued") ? body->get("queued") : Poco::Dynamic::Var();
+    // Read as a double and clamped: 2^63 overflowed an integer conversion (a 500).
     if (queued.isInteger() && queued.type() != typeid(bool))
-        host_.devices().noteQueue(d.device.id, queued.convert<std::int64_t>());
+        host_.devices().noteQueue(d.device.id, static_cast<std::int64_t>(std::clamp(
+                                                   queued.convert<double>(), 0.0, kMaxQueued)));
     const std::int64_t now = nowMs();
     const std::int64_t skew = sent ? now - *sent : 0;  // the device clock's error
     // Boxes answer the box survey; tablets their counter's survey, or the default.

@@ -100,7 +100,7 @@ TEST_CASE("backup under load, restore, every row and aggregate back", "[backup]"
         stop = true;
         writer.join();
         REQUIRE(rc == 0);
-        CHECK(said.find("schema version 11") != std::string::npos);
+        CHECK(said.find("schema version 12") != std::string::npos);
         const int written = next - 300;
         INFO("ratings written during the backup: " << written);
 

@@ -54,7 +54,14 @@ void Console::post(const std::string& path, PostHandler h, std::size_t maxBody) 
         [this, h](const HttpRequest& r) {
             const Visit v = visit(r);
             if (!v.session) return toSignIn(r);
-            const Form form = r.formFields(200);
+            Form form;
+            try {
+                form = r.formFields(200);
+            } catch (const Problem& p) {  // not a form a browser sends: say so on a page
+                Object::Ptr data = new Object;
+                data->set("error", problemText(v.lang, p));
+                return page("message", v, data, p.status());
+            }
             if (!sameSecret(field(form, "csrf"), v.session->csrf)) {
                 Object::Ptr data = new Object;
                 data->set("error", t(v.lang, "form_expired"));
@@ -957,7 +964,12 @@ void Console::routes() {
         "POST", "/console/signin",
         [this](const HttpRequest& r) {
             const Visit v = visit(r);
-            const Form f = r.formFields(20);
+            Form f;
+            try {
+                f = r.formFields(20);
+            } catch (const Problem& p) {
+                return signInPage(r, v, problemText(v.lang, p), p.status());
+            }
             const std::string pre = field(f, "pre");
             if (pre.size() != 32 || !sameSecret(pre, r.cookie(kPreCookie)))
                 return signInPage(r, v, t(v.lang, "form_expired"), 403);

@@ -40,8 +40,9 @@ struct HttpRequest {
     Poco::JSON::Object::Ptr jsonObject() const;
     /// The body as an HTML form (application/x-www-form-urlencoded), decoded: repeated names
     /// keep every value, in order. At most `maxFields` fields are read. Throws Problem 400 for a
-    /// field that is not UTF-8 or holds control characters other than tab and newlines, and
-    /// 413 when there are more than `maxFields`.
+    /// field that is not UTF-8 or holds control characters other than tab and newlines, 413
+    /// when there are more than `maxFields`, and 415 for a Content-Type other than
+    /// application/x-www-form-urlencoded (none is read as a form).
     std::multimap<std::string, std::string> formFields(std::size_t maxFields = 200) const;
     /// The value of cookie `name` ("" if absent).
     std::string cookie(std::string_view name) const;
