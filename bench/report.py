@@ -142,9 +142,14 @@ if slowloris:
     fmt = lambda x: "—" if x is None else f"{x:.2f}"
     for key, name in (("protected", "protected (defaults)"), ("unprotected", "unprotected")):
         q, f, fl, ra = r[key]["quiet"], r[key]["flooded"], r[key]["flood"], r[key + "_ratio"]
+        # With nothing answered under the flood there are no latencies to compare.
+        answered = f["rate"] > 0
+        flooded = (f"{f['rate']:,.0f}, {f['latency_ms']['p50']:.1f}, {f['latency_ms']['p99']:.1f}"
+                   if answered else "none answered")
+        ratios = (f"{fmt(ra['rate'])} / {fmt(ra['p50'])} / {fmt(ra['p99'])}" if answered
+                  else "0 / — / —")
         out.append(f"| {name} | {q['rate']:,.0f}, {q['latency_ms']['p50']:.1f}, {q['latency_ms']['p99']:.1f} | "
-                   f"{f['rate']:,.0f}, {f['latency_ms']['p50']:.1f}, {f['latency_ms']['p99']:.1f}, "
-                   f"{f['failed']:,} | {fmt(ra['rate'])} / {fmt(ra['p50'])} / {fmt(ra['p99'])} | "
+                   f"{flooded}, {f['failed']:,} | {ratios} | "
                    f"{fl['opened']:,}, {fl['closed_by_server']:,} |")
     out.append(f"\nRaw results: `bench/results/{os.path.basename(slowloris)}`.\n")
 

@@ -17,15 +17,7 @@ rm -rf "$work"
 mkdir -p "$work"
 token=bench-token
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 150); do
-    curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
+. "$here/../ports.sh"
 load() {  # URL DELAY_MS TOKENS → one JSON line
   DELAY_MS=$2 TOKENS=$3 wrk -t2 -c"$connections" -d"${seconds}s" --timeout 10s -s "$here/ratings.lua" "$1" \
     | grep '^{'

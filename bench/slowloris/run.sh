@@ -15,15 +15,7 @@ slow=${SLOWLORIS_SLOW:-100}
 work="$build/slowloris-bench"
 token=bench-token
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 150); do
-    curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
+. "$here/../ports.sh"
 load() {  # URL TOKENS → one JSON line
   DELAY_MS=0 TOKENS=$2 wrk -t2 -c"$connections" -d"${seconds}s" --timeout 10s \
     -s "$here/../counter/ratings.lua" "$1" | grep '^{'

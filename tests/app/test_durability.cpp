@@ -209,7 +209,8 @@ TEST_CASE("ratings acknowledged before a SIGKILL are all stored, exactly once") 
     // eight tablets post batches through the counter's device API. After each restart: every
     // rating acknowledged so far is stored once, retries are duplicates, and `hailong index
     // verify` finds the aggregates equal to the raw responses.
-    constexpr int kKills = 20;
+    // scripts/test.sh --long (HAILONG_SOAK) kills a hundred times.
+    const int kKills = std::getenv("HAILONG_SOAK") ? 100 : 20;
     for (Backend b : test::backends()) {
         DYNAMIC_SECTION(test::name(b)) {
             test::TestDatabase tdb(b);
@@ -450,6 +451,20 @@ int healthStatus(std::uint16_t port) {
     }
 }
 
+// A `hailong serve` child on `url`, with the counter directory, and its tablets paired.
+struct Counters {
+    Counters(const std::string& url, const test::TempDir& dir)
+        : port(test::freePort()),
+          // the directory is written before the host starts
+          server((prepareCounters(url), serveArgs(url, port, dir)), {}, dir.file("serve.log")) {
+        REQUIRE(test::waitForHealth(port, 30));
+        for (int t = 0; t < kTablets; ++t) tablets.push_back(std::make_unique<Tablet>(port, t));
+    }
+    std::uint16_t port;
+    test::Child server;
+    std::vector<std::unique_ptr<Tablet>> tablets;
+};
+
 int pgServer(const std::string& command, const std::string& dir) {
     return std::system(
         (test::sourceDir() + "/scripts/pg-test-server.sh " + command + " " + dir + " >/dev/null")
@@ -469,12 +484,8 @@ TEST_CASE("PostgreSQL stopped for 30 s under load: 503 with Retry-After, then re
         std::string dir;
         ~StopPg() { pgServer("stop", dir); }
     } stopPg{pg};
-    prepareCounters(url);
-    const std::uint16_t port = test::freePort();
-    test::Child server(serveArgs(url, port, dir), {}, dir.file("serve.log"));
-    REQUIRE(test::waitForHealth(port, 30));
-    std::vector<std::unique_ptr<Tablet>> tablets;
-    for (int t = 0; t < kTablets; ++t) tablets.push_back(std::make_unique<Tablet>(port, t));
+    Counters counters(url, dir);
+    auto& [port, server, tablets] = counters;
 
     Hall hall(tablets);
     HALL_WAIT(60, hall.acknowledged().size() >= 200);
@@ -526,12 +537,8 @@ TEST_CASE("SQLite disk full: a clear 503, no corruption, writing again when spac
         ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
     } unmount{disk};
     const std::string url = "sqlite:" + disk + "/hailong.db";
-    prepareCounters(url);
-    const std::uint16_t port = test::freePort();
-    test::Child server(serveArgs(url, port, dir), {}, dir.file("serve.log"));
-    REQUIRE(test::waitForHealth(port, 30));
-    std::vector<std::unique_ptr<Tablet>> tablets;
-    for (int t = 0; t < kTablets; ++t) tablets.push_back(std::make_unique<Tablet>(port, t));
+    Counters counters(url, dir);
+    auto& [port, server, tablets] = counters;
     Hall hall(tablets);
     HALL_WAIT(60, hall.acknowledged().size() >= 200);
 

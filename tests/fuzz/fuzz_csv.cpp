@@ -2,6 +2,7 @@
 // forms) and the writer of exports (CsvWriter). Properties: a refused text is a Problem 422
 // (an unterminated quote); records start on lines that go up; the records read, written by
 // CsvWriter with the delimiter the reader found and read again, are the same records.
+#include "FuzzSupport.h"
 #include "directory/Csv.h"
 #include "export/CsvWriter.h"
 
@@ -16,13 +17,9 @@
 #include <vector>
 
 using namespace hailong;
+using hailong::fuzz::fail;
 
 namespace {
-
-void fail(const char* why) {
-    std::fprintf(stderr, "property broken: %s\n", why);
-    std::abort();
-}
 
 // Every record of `text`; nullopt when the reader refuses it.
 std::optional<std::vector<std::vector<std::string>>> records(std::string_view text,

@@ -6,6 +6,7 @@
 // fields of an accepted form encoded again read back the same; a cookie's value is what the
 // header says after its name; base64 decodes, re-encodes and decodes to the same bytes; the
 // language picked is one the catalogs have.
+#include "FuzzSupport.h"
 #include "common/MessageCatalog.h"
 #include "common/Utf8.h"
 
@@ -25,13 +26,9 @@
 #include <string>
 
 using namespace hailong;
+using hailong::fuzz::fail;
 
 namespace {
-
-void fail(const char* why) {
-    std::fprintf(stderr, "property broken: %s\n", why);
-    std::abort();
-}
 
 // As the console reads paper_content; nullopt where it answers 400.
 std::optional<std::string> base64(const std::string& text) {

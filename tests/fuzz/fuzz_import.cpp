@@ -6,6 +6,7 @@
 // is imported, a duplicate or rejected with its line; what reaches the ingest names the survey,
 // real questions and their option ids, in UTF-8, under a key of the import; importing the same file
 // again stores nothing.
+#include "FuzzSupport.h"
 #include "common/MessageCatalog.h"
 #include "common/Utf8.h"
 #include "export/ResponseImport.h"
@@ -25,43 +26,9 @@
 #include <sstream>
 
 using namespace hailong;
+using hailong::fuzz::fail;
 
 namespace {
-
-void fail(const char* why) {
-    std::fprintf(stderr, "property broken: %s\n", why);
-    std::abort();
-}
-
-class Surveys final : public SurveyCatalog {
-public:
-    Surveys() {
-        for (const auto& entry :
-             std::filesystem::directory_iterator(HAILONG_SOURCE_DIR "/surveys")) {
-            if (entry.path().extension() != ".json") continue;
-            std::ifstream in(entry.path());
-            std::stringstream text;
-            text << in.rdbuf();
-            ParsedSurvey parsed = SurveyParser::parse(text.str());
-            if (parsed.survey) all_.push_back(std::make_shared<Survey>(std::move(*parsed.survey)));
-        }
-        if (all_.empty()) fail("no survey in surveys/");
-        std::sort(all_.begin(), all_.end(),
-                  [](const auto& a, const auto& b) { return a->id < b->id; });
-    }
-    std::shared_ptr<const Survey> find(std::string_view id, int) const override {
-        for (const auto& s : all_)
-            if (s->id == id) return s;
-        return nullptr;
-    }
-    std::vector<std::shared_ptr<const Survey>> list() const override { return all_; }
-    std::vector<std::shared_ptr<const Survey>> versions(std::string_view) const override {
-        return all_;
-    }
-
-private:
-    std::vector<std::shared_ptr<const Survey>> all_;
-};
 
 // Stores keys only, and checks what it is given.
 class MemoryIngest final : public Ingest {
@@ -106,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static const IcuTextNormalizer text(HAILONG_SOURCE_DIR "/locale");
     static const vi::LegacyTables tables(HAILONG_SOURCE_DIR "/locale/vi/encodings");
     static const MessageCatalog messages(HAILONG_SOURCE_DIR "/locale");
-    static const Surveys surveys;
+    static const fuzz::ProjectSurveys surveys;
     if (size == 0) return 0;
     const auto all = surveys.list();
     const Survey& survey = *all[data[0] % all.size()];

@@ -1,10 +1,10 @@
 // libFuzzer target for JSON request bodies: HttpRequest::jsonObject (UTF-8, depth, syntax), then
-// JsonInput reading the fields of POST /api/v1/responses the way CoreApi's submissionFrom reads
-// them (that function is private to CoreApi.cpp and needs the survey catalog and the ingest
-// service, so its reading is repeated here). Properties: a refused body is a Problem 400 or 415,
+// the API's reader of POST /api/v1/responses (app/SubmissionInput's submissionFrom, with the
+// project's surveys). Properties: a refused body is a Problem 400 or 415,
 // never another exception; an accepted object written out and read again is the same object;
 // a Submission read from it goes through its stored JSON (SubmissionJson) and back unchanged.
-#include "http/JsonInput.h"
+#include "FuzzSupport.h"
+#include "app/SubmissionInput.h"
 #include "ingest/SubmissionJson.h"
 
 #include <hailong/Http.h>
@@ -20,14 +20,10 @@
 #include <string>
 
 using namespace hailong;
+using hailong::fuzz::fail;
 using Poco::JSON::Object;
 
 namespace {
-
-void fail(const char* why) {
-    std::fprintf(stderr, "property broken: %s\n", why);
-    std::abort();
-}
 
 std::string written(const Object::Ptr& o) {
     std::ostringstream out;
@@ -42,67 +38,13 @@ Object::Ptr bodyOf(std::string text) {
     return r.jsonObject();
 }
 
-// What submissionFrom in core/app/CoreApi.cpp reads, in the same order with the same bounds.
+// A submission read by the API's own reader (app/SubmissionInput), against the project's
+// surveys; Ingest::check's part is not here (it needs the directory), so `check` finds nothing.
 void readSubmission(const Object::Ptr& body, const std::string& prefix) {
-    JsonInput in(body, prefix);
+    static const fuzz::ProjectSurveys surveys;
     Submission s;
-    s.idempotencyKey = in.text("idempotency_key", 128, true).value_or("");
-    s.surveyId = in.text("survey", 64, true).value_or("");
-    s.surveyVersion = static_cast<int>(in.integer("version", 1, 1000000).value_or(0));
-    s.channel = in.text("channel", 32).value_or("api");
-    s.language = in.text("language", 5).value_or("vi");
-    s.dossierCode = in.text("dossier", 64).value_or("");
-    s.agencyCode = in.text("agency", 64).value_or("");
-    s.counterCode = in.text("counter", 64).value_or("");
-    s.officerCode = in.text("officer", 64).value_or("");
-    s.procedureCode = in.text("procedure", 64).value_or("");
-    s.deviceCode = in.text("device", 64).value_or("");
-    s.answeredAtMs = in.time("submitted_at").value_or(0);
-    s.comment = in.text("comment", 2000).value_or("");
-    s.contact = in.text("contact", 32).value_or("");
-    if (auto answers = in.object("answers")) {
-        if (answers->size() > 200) in.error("answers", "field.too_many", {{"max", "200"}});
-        for (const auto& [name, value] : *answers) {
-            const std::string& question = name;  // clang 14 cannot capture a structured binding
-            Answer a;
-            a.question = question;
-            auto choiceText = [&](const Poco::Dynamic::Var& c) {
-                if (c.isString() || (c.isInteger() && c.type() != typeid(bool)))
-                    return std::optional(c.convert<std::string>());
-                in.error("answers." + question, "submission.not_an_option");
-                return std::optional<std::string>();
-            };
-            if (value.type() == typeid(Poco::JSON::Array::Ptr)) {
-                for (const auto& c : *value.extract<Poco::JSON::Array::Ptr>()) {
-                    if (a.choices.size() >= 100) break;
-                    if (auto t = choiceText(c)) a.choices.push_back(*t);
-                }
-            } else if (value.type() == typeid(Poco::JSON::Object::Ptr)) {
-                JsonInput detail(value.extract<Poco::JSON::Object::Ptr>(),
-                                 prefix + "answers." + question + ".");
-                if (auto choices = detail.array("choices", 100))
-                    for (const auto& c : *choices)
-                        if (auto t = choiceText(c)) a.choices.push_back(*t);
-                a.text = detail.text("text", 5000).value_or("");
-                a.number = detail.number("value");
-                detail.checkUnknown();
-                for (auto& e : detail.errors()) in.errors().push_back(e);
-            } else if (value.isString()) {
-                a.choices.push_back(value.extract<std::string>());
-            } else if (value.isNumeric() && value.type() != typeid(bool)) {
-                a.number = value.convert<double>();
-            } else if (value.type() == typeid(bool)) {
-                a.number = value.extract<bool>() ? 1 : 0;
-            } else {
-                in.error("answers." + question, "submission.not_an_option");
-            }
-            s.answers.push_back(std::move(a));
-        }
-    } else {
-        in.error("answers", "field.required");
-    }
     try {
-        in.finish("submission.invalid");
+        s = submissionFrom(body, prefix, surveys, [](const Submission&) {});
     } catch (const Problem& p) {
         if (p.status() != 422 || p.errors().empty()) fail("a refused submission is not a 422");
         for (const FieldError& e : p.errors())

@@ -2,6 +2,7 @@
 // never both and never neither; every error names its place and a message code; a survey's
 // canonical text parses again to the same survey, the same canonical text and the same hash.
 // Seeds: the project's surveys/*.json and a few broken ones (tests/fuzz/seeds/survey).
+#include "FuzzSupport.h"
 #include "survey/SurveyParser.h"
 
 #include <cstdint>
@@ -11,13 +12,9 @@
 #include <string>
 
 using namespace hailong;
+using hailong::fuzz::fail;
 
 namespace {
-
-void fail(const char* why) {
-    std::fprintf(stderr, "property broken: %s\n", why);
-    std::abort();
-}
 
 void put(std::ostringstream& out, const LocalizedText& text) {
     for (const auto& [lang, t] : text) out << lang << '=' << t.size() << ':' << t << ';';

@@ -4,6 +4,7 @@
 // that is written here as a minimal workbook (inline or shared strings, stored or deflated by
 // the second byte) and must read back cell for cell. Any bytes: a Problem 422 or rows within
 // the bounds the reader promises, never another exception.
+#include "FuzzSupport.h"
 #include "common/Utf8.h"
 #include "export/ResponseImport.h"
 
@@ -22,14 +23,10 @@
 #include <vector>
 
 using namespace hailong;
+using hailong::fuzz::fail;
 using Table = std::vector<std::pair<std::size_t, std::vector<std::string>>>;
 
 namespace {
-
-void fail(const char* why) {
-    std::fprintf(stderr, "property broken: %s\n", why);
-    std::abort();
-}
 
 std::optional<Table> read(std::string_view bytes) {
     try {
