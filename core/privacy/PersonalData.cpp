@@ -1,6 +1,7 @@
 #include "privacy/PersonalData.h"
 
 #include "common/Clock.h"
+#include "ingest/SubmissionJson.h"
 
 #include <hailong/Problem.h>
 
@@ -44,6 +45,15 @@ std::string kept(const std::string& words, bool deleteText) {
     return deleteText ? std::string() : PersonalData::mask(words);
 }
 
+// A held submission's stored JSON without its contact, its words kept masked or emptied.
+std::string scrubbed(const std::string& payload, bool deleteText) {
+    Submission sub = submissionFromJson(payload);
+    sub.contact.clear();
+    sub.comment = kept(sub.comment, deleteText);
+    for (Answer& a : sub.answers) a.text = kept(a.text, deleteText);
+    return submissionToJson(sub);
+}
+
 // A JSON value for a nullable time.
 Poco::Dynamic::Var timeOrNull(const Poco::Nullable<std::int64_t>& ms) {
     return ms.isNull() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(formatTimeMs(ms.value()));
@@ -62,7 +72,7 @@ std::string idList(const std::vector<std::int64_t>& ids) {
 // opt-out) or by comparing canonical numbers (case contacts and message recipients, kept clear).
 struct PersonalData::Person {
     std::string number, key;
-    std::vector<std::int64_t> dossiers, cases, messages;
+    std::vector<std::int64_t> dossiers, cases, messages, held;
 };
 
 PersonalData::PersonalData(Database& db, PhoneBook& phones, const SurveyCatalog& surveys)
@@ -94,7 +104,8 @@ PersonalDataReport PersonalData::sweep(const Retention& retention) {
     });
     if (retention.textBeforeMs) {
         report.texts = sweepResponseText(*retention.textBeforeMs, retention.deleteText) +
-                       sweepCaseText(*retention.textBeforeMs, retention.deleteText);
+                       sweepCaseText(*retention.textBeforeMs, retention.deleteText) +
+                       sweepHeldText(*retention.textBeforeMs, retention.deleteText);
     }
     return report;
 }
@@ -204,6 +215,29 @@ std::size_t PersonalData::sweepCaseText(std::int64_t beforeMs, bool deleteText) 
     });
 }
 
+std::size_t PersonalData::sweepHeldText(std::int64_t beforeMs, bool deleteText) {
+    // Submissions held for review and since released or discarded: a released one lives on
+    // as a response (swept with the responses), so the payload is only a record.
+    return db_.write([&](Session& s) {
+        const std::int64_t from = doneUntil(s, "held_text");
+        std::vector<std::int64_t> ids;
+        std::vector<std::string> payloads;
+        s << "SELECT id, payload FROM held_submissions WHERE decided_at >= $1 AND decided_at < "
+             "$2 AND status <> 'held'",
+            bind(from), bind(beforeMs), into(ids), into(payloads), now;
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            std::string payload = scrubbed(payloads[i], deleteText);
+            if (payload == payloads[i]) continue;
+            s << "UPDATE held_submissions SET payload = $1 WHERE id = $2", use(payload),
+                use(ids[i]), now;
+            ++n;
+        }
+        setDoneUntil(s, "held_text", beforeMs);
+        return n;
+    });
+}
+
 PersonalData::Person PersonalData::find(std::string_view phone) {
     Person p;
     p.number = phones_.canonical(phone);
@@ -232,6 +266,18 @@ PersonalData::Person PersonalData::find(std::string_view phone) {
             into(ids), into(recipients), now;
         for (std::size_t i = 0; i < ids.size(); ++i)
             if (phones_.canonical(recipients[i]) == p.number) p.messages.push_back(ids[i]);
+        // Submissions held for review, by their contact or their dossier.
+        std::vector<std::string> codes, payloads;
+        s << "SELECT code FROM dossiers WHERE phone_key = $1", use(p.key), into(codes), now;
+        const std::set<std::string> ownCodes(codes.begin(), codes.end());
+        ids.clear();
+        s << "SELECT id, payload FROM held_submissions ORDER BY id", into(ids), into(payloads), now;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            const Submission sub = submissionFromJson(payloads[i]);
+            if ((!sub.contact.empty() && phones_.canonical(sub.contact) == p.number) ||
+                ownCodes.contains(sub.dossierCode))
+                p.held.push_back(ids[i]);
+        }
     });
     return p;
 }
@@ -354,6 +400,23 @@ Object::Ptr PersonalData::report(std::string_view phone) {
         }
         out->set("messages", messages);
 
+        Array::Ptr held = new Array;
+        for (std::int64_t id : p.held) {
+            std::string receipt, status, payload;
+            std::int64_t received = 0;
+            s << "SELECT receipt, status, payload, received_at FROM held_submissions WHERE id = $1",
+                use(id), into(receipt), into(status), into(payload), into(received), now;
+            const Submission sub = submissionFromJson(payload);
+            Object::Ptr h = new Object;
+            h->set("receipt", receipt);
+            h->set("status", status);
+            h->set("survey", sub.surveyId);
+            h->set("received_at", formatTimeMs(received));
+            h->set("comment", sub.comment);
+            held->add(h);
+        }
+        out->set("held", held);
+
         Array::Ptr conversations = new Array;
         std::vector<std::string> plugins, keys, values;
         std::vector<std::int64_t> expires;
@@ -429,6 +492,14 @@ PersonalDataReport PersonalData::erase(std::string_view phone) {
                  "WHERE id = $1",
                 bind(id), now;
             ++report.messages;
+        }
+        for (std::int64_t id : p.held) {
+            std::string payload;
+            s << "SELECT payload FROM held_submissions WHERE id = $1", bind(id), into(payload), now;
+            payload = scrubbed(payload, true);
+            s << "UPDATE held_submissions SET payload = $1 WHERE id = $2", use(payload), bind(id),
+                now;
+            ++report.texts;
         }
         Poco::Data::Statement states(s);
         states << "DELETE FROM plugin_state WHERE record_key LIKE $1", bind("%:" + p.key);

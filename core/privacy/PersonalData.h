@@ -21,8 +21,8 @@ namespace hailong {
 struct Retention {
     /// Clear phone numbers: of dossiers returned (or cases answered, messages sent) before this.
     std::int64_t phonesBeforeMs = 0;
-    /// Free text (comments, free-text answers, complaints, sent messages) of responses received
-    /// and cases finished before this; none: kept.
+    /// Free text (comments, free-text answers, complaints, sent messages) of responses received,
+    /// cases finished and held submissions decided before this; none: kept.
     std::optional<std::int64_t> textBeforeMs;
     /// Free text is emptied instead of masked (numbers and e-mail addresses replaced).
     bool deleteText = false;
@@ -69,6 +69,7 @@ private:
     Person find(std::string_view phone);
     std::size_t sweepResponseText(std::int64_t beforeMs, bool deleteText);
     std::size_t sweepCaseText(std::int64_t beforeMs, bool deleteText);
+    std::size_t sweepHeldText(std::int64_t beforeMs, bool deleteText);
 
     Database& db_;
     PhoneBook& phones_;

@@ -55,6 +55,17 @@ struct Citizen {
                 use(key), bind(nowMs() + kDayMs), bind(nowMs()), now;
         });
         rt.phones().optOut("+84912345678", "sms");
+        // A rating of D-1 held for review (too many taps), with the phone as its contact.
+        Submission held;
+        held.idempotencyKey = "h-1";
+        held.surveyId = "sms-quick";
+        held.channel = "web";
+        held.dossierCode = "D-1";
+        held.contact = "0912345678";
+        held.comment = "Số tôi 0912345678";
+        held.answers.push_back({"rating", 2, {}, ""});
+        held.answers.push_back({"comment", std::nullopt, {}, held.comment});
+        rt.ingest().hold(held, "rate_limit");
     }
 
     std::string rate(const std::string& key, const std::string& dossier, const std::string& words) {
@@ -111,6 +122,7 @@ TEST_CASE("privacy: a report of everything held about one phone number", "[priva
             CHECK(report->getArray("cases")->size() == 2);
             CHECK(report->getArray("messages")->size() == 1);  // the case's answer by SMS
             CHECK(report->getArray("conversations")->size() == 1);
+            CHECK(report->getArray("held")->size() == 1);
             CHECK_FALSE(report->isNull("opted_out"));
         }
         // Someone else's number finds only their own.
@@ -132,8 +144,10 @@ TEST_CASE("privacy: erasing a phone number on request", "[privacy]") {
         CHECK(r.dossierPhones == 1);
         CHECK(r.caseContacts == 2);
         CHECK(r.messages == 1);
-        CHECK(r.texts == 1);
+        CHECK(r.texts == 2);  // the response's words, and the held one's
         CHECK(r.states == 1);
+        CHECK(citizen.one<std::int64_t>("SELECT COUNT(*) FROM held_submissions WHERE payload "
+                                        "LIKE '%0912%'") == 0);
         // Nothing about them is left to report; the other citizen's data is untouched.
         const auto after = rt.personalData().report("0912345678");
         CHECK(after->getArray("dossiers")->size() == 0);
@@ -164,6 +178,8 @@ TEST_CASE("privacy: the retention sweep masks or deletes what is past its time, 
         Citizen citizen(rt);
         rt.database().write([&](Poco::Data::Session& s) {
             s << "UPDATE outbox SET status = 'sent', sent_at = created_at", now;
+            s << "UPDATE held_submissions SET status = 'discarded', decided_at = $1", bind(nowMs()),
+                now;
         });
         // Nothing is past a retention of 30 days for numbers, and text is kept by default.
         Retention keep;
@@ -183,7 +199,10 @@ TEST_CASE("privacy: the retention sweep masks or deletes what is past its time, 
         r = rt.personalData().sweep(all);
         CHECK(r.caseContacts == 1);  // the answered case; the open complaint keeps its contact
         CHECK(r.messages == 1);
-        CHECK(r.texts == 2 + 2 + 1);  // two comments, two free-text answers, one finished case
+        // Two comments, two free-text answers, one finished case, one decided held submission.
+        CHECK(r.texts == 2 + 2 + 1 + 1);
+        CHECK(citizen.one<std::int64_t>("SELECT COUNT(*) FROM held_submissions WHERE payload "
+                                        "LIKE '%0912%'") == 0);
         CHECK(citizen.one<std::string>(
                   "SELECT comment_raw FROM responses WHERE idempotency_key = 'p-1'") == kMasked);
         CHECK(citizen.one<std::string>(
