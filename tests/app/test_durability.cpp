@@ -281,7 +281,7 @@ TEST_CASE("ratings acknowledged before a SIGKILL are all stored, exactly once") 
                 test::name(b), kills, acknowledged.size(), retried, unanswered);
             CHECK(kills == kKills);
             CHECK(retried >= 4 * (kKills - 1));
-            CHECK(acknowledged.size() >= 20 * kKills);
+            CHECK(acknowledged.size() >= static_cast<std::size_t>(20 * kKills));
         }
     }
 }
