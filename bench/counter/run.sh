@@ -26,11 +26,13 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-# hailong with a counter and $devices paired tablets.
+# hailong with a counter and $devices paired tablets (all from 127.0.0.1 here, where a hall's
+# tablets have their own addresses: no per-address limit).
 hport=$(free_port)
 "$build/bin/hailong" serve --db "sqlite:$work/hl.db" --host 127.0.0.1 --port "$hport" \
   --set api.token=$token --set paths.data="$work" --set plugins.enabled=counter \
   --set http.log_requests=false --set plugin.counter.max_per_minute=1000000000 \
+  --set http.max_connections_per_address=0 \
   > "$work/hailong.log" 2>&1 &
 pids+=($!)
 wait_port "$hport"
@@ -48,7 +50,7 @@ for i in $(seq 1 "$devices"); do
 done
 
 bport=$(free_port)
-"$build/bin/bare_http" "$bport" 64 > "$work/bare.log" 2>&1 &
+"$build/bin/bare_http" "$bport" 128 > "$work/bare.log" 2>&1 &
 pids+=($!)
 wait_port "$bport"
 
