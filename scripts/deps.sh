@@ -5,6 +5,7 @@
 #                           the browser tests' npm package, zbarimg and rsvg-convert for the QR
 #                           code tests, readstat and LibreOffice to read exports back)
 #   scripts/deps.sh bench   the tests' packages plus the load generator (wrk) and GNU time
+#   scripts/deps.sh cluster building plus a PostgreSQL server and nginx (scripts/cluster.sh)
 set -euo pipefail
 what=${1:-build}
 build=(cmake ninja-build g++ ccache pkg-config libpoco-dev libsqlite3-dev libicu-dev
@@ -14,6 +15,7 @@ test=(catch2 postgresql util-linux sqlite3 hunspell-vi clang chromium nodejs npm
 packages=("${build[@]}")
 [[ "$what" == test || "$what" == bench ]] && packages+=("${test[@]}")
 [[ "$what" == bench ]] && packages+=(wrk time)
+[[ "$what" == cluster ]] && packages+=(postgresql nginx-light curl python3)
 
 missing=()
 for p in "${packages[@]}"; do

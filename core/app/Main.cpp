@@ -1048,9 +1048,16 @@ private:
         std::string firstPassword;
         if (rt.users().count() == 0) {
             firstPassword = oneTimePassword();
-            const User admin =
-                rt.users().add({"admin", "Quản trị", "admin", ""}, firstPassword, true);
-            auditCli(rt, "create", admin);
+            try {
+                const User admin =
+                    rt.users().add({"admin", "Quản trị", "admin", ""}, firstPassword, true);
+                auditCli(rt, "create", admin);
+            } catch (const std::exception&) {
+                // Hosts started together on a new database: another one made the admin (and
+                // says its password); this one only serves.
+                if (rt.users().count() == 0) throw;
+                firstPassword.clear();
+            }
         }
         rt.loadPlugins();
         rt.serve();
