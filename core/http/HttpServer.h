@@ -27,7 +27,7 @@ namespace hailong {
 struct HttpServerOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8080;  ///< 0 picks a free port (tests)
-    int threads = 128;           ///< one per keep-alive connection: size for expected clients
+    int threads = 128;          ///< one per keep-alive connection: size for expected clients
     int queue = 256;            ///< connections waiting for a thread; beyond, new ones are closed
     int keepAliveTimeoutS = 5;
     int maxKeepAliveRequests = 1000;

@@ -152,7 +152,9 @@ HttpResponse HttpResponse::json(const Poco::Dynamic::Var& value, int status) {
         Poco::JSON::Stringifier::stringify(value, out);
     // '<', '>' and '&' only occur inside JSON strings: escaping them keeps text a client sent
     // (an echoed "<script>") inert even where a JSON answer ends up inside HTML.
-    for (const char c : out.str()) {
+    const std::string text = out.str();
+    r.body.reserve(text.size());
+    for (const char c : text) {
         if (c == '<')
             r.body += "\\u003c";
         else if (c == '>')
