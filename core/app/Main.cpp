@@ -38,6 +38,7 @@
 
 #include <unistd.h>
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -199,6 +200,9 @@ protected:
     }
 
     int main(const ArgVec& args) override {
+        // A peer that went away (a client, a database restarting) makes a write fail with
+        // EPIPE, which every caller handles; the default SIGPIPE would end the process instead.
+        std::signal(SIGPIPE, SIG_IGN);
         if (help_ || args.empty()) {
             Poco::Util::HelpFormatter help(options());
             help.setCommand("hailong");

@@ -24,6 +24,7 @@
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 using namespace hailong;
@@ -496,7 +497,15 @@ TEST_CASE("PostgreSQL stopped for 30 s under load: 503 with Retry-After, then re
     std::this_thread::sleep_for(std::chrono::seconds(27));
     const std::size_t duringOutage = hall.acknowledged().size() - beforeOutage;
     const int refused = hall.answers(503), itemsRetried = hall.itemsToRetry();
-    CHECK(server.running());
+    if (!server.running()) {  // what the host said before it went, for whoever looks
+        std::ifstream log(dir.file("serve.log"));
+        std::stringstream text;
+        text << log.rdbuf();
+        const std::string said = text.str();
+        FAIL("the host stopped during the outage (status "
+             << server.wait() << "); its log ends:\n"
+             << said.substr(said.size() > 4000 ? said.size() - 4000 : 0));
+    }
     REQUIRE(pgServer("resume", pg) == 0);
     // Back by itself: new ratings are acknowledged again, and the queues drain.
     HALL_WAIT(60, hall.acknowledged().size() > beforeOutage + duringOutage);
