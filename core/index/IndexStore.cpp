@@ -1,5 +1,6 @@
 #include "index/IndexStore.h"
 
+#include "store/RepeatedStatement.h"
 #include "survey/Mood.h"
 
 #include <Poco/Data/SQLite/Utility.h>
@@ -444,13 +445,17 @@ void storeHours(Session& s, const std::map<HourKey, HourCounts>& hours) {
         slots.push_back(k.slot), responses.push_back(c.responses), rated.push_back(c.rated);
         unhappy.push_back(c.unhappy), totals.push_back(c.moodTotal);
     }
-    s << "INSERT INTO index_hours (survey_id, period, agency_id, slot, responses, rated, unhappy, "
-         "mood_total) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (survey_id, period, "
-         "agency_id, slot) DO UPDATE SET responses = index_hours.responses + excluded.responses, "
-         "rated = index_hours.rated + excluded.rated, unhappy = index_hours.unhappy + "
-         "excluded.unhappy, mood_total = index_hours.mood_total + excluded.mood_total",
+    RepeatedStatement insert(s);  // bound to vectors: one run per row
+    *insert
+        << "INSERT INTO index_hours (survey_id, period, agency_id, slot, responses, rated, "
+           "unhappy, "
+           "mood_total) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (survey_id, period, "
+           "agency_id, slot) DO UPDATE SET responses = index_hours.responses + excluded.responses, "
+           "rated = index_hours.rated + excluded.rated, unhappy = index_hours.unhappy + "
+           "excluded.unhappy, mood_total = index_hours.mood_total + excluded.mood_total",
         use(surveyIds), use(months), use(agencies), use(slots), use(responses), use(rated),
-        use(unhappy), use(totals), now;
+        use(unhappy), use(totals);
+    insert.execute();
 }
 
 // Adds `c` to the aggregates and marks its responses folded, in the caller's transaction.
@@ -471,15 +476,18 @@ void store(Session& s, const Contribution& c) {
             sums.push_back(row.sum), squares.push_back(row.squares);
         }
     }
-    if (!rollups.empty())
-        s << "INSERT INTO index_counts (rollup, survey_id, period, agency_id, group_id, "
-             "channel, survey_version, item, value, n, total, squares) VALUES ($1, $2, $3, "
-             "$4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (rollup, survey_id, period, "
-             "agency_id, group_id, channel, survey_version, item, value) DO UPDATE SET "
-             "n = index_counts.n + excluded.n, total = index_counts.total + excluded.total, "
-             "squares = index_counts.squares + excluded.squares",
+    if (!rollups.empty()) {
+        RepeatedStatement insert(s);  // bound to vectors: one run per row
+        *insert << "INSERT INTO index_counts (rollup, survey_id, period, agency_id, group_id, "
+                   "channel, survey_version, item, value, n, total, squares) VALUES ($1, $2, $3, "
+                   "$4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (rollup, survey_id, period, "
+                   "agency_id, group_id, channel, survey_version, item, value) DO UPDATE SET "
+                   "n = index_counts.n + excluded.n, total = index_counts.total + excluded.total, "
+                   "squares = index_counts.squares + excluded.squares",
             use(rollups), use(surveyIds), use(periods), use(agencies), use(groups), use(channels),
-            use(versionsOf), use(items), use(values), use(counts), use(sums), use(squares), now;
+            use(versionsOf), use(items), use(values), use(counts), use(sums), use(squares);
+        insert.execute();
+    }
     for (std::size_t at = 0; at < c.ids.size(); at += 500)
         s << "UPDATE responses SET folded = 1 WHERE id IN (" + idList(c.ids, at, 500) + ")", now;
     const auto folded = static_cast<std::int64_t>(c.ids.size());

@@ -4,6 +4,7 @@
 
 #include "ingest/Feedback.h"
 #include "ingest/SubmissionJson.h"
+#include "store/RepeatedStatement.h"
 #include "survey/Mood.h"
 
 #include "common/Clock.h"
@@ -516,18 +517,19 @@ Receipt SqliteGroupWriter::store(IngestService::Record& r) {
 }
 
 // PostgreSQL: Poco statements bound to members, re-executed for each row; the answers of the
-// group go in with one bulk insert.
+// group go in with one bulk insert. RepeatedStatement, because a plain statement that fails on
+// its second run crashes the process (a lost connection did).
 class PocoGroupWriter final : public IngestService::GroupWriter {
 public:
     explicit PocoGroupWriter(Session& s) : session_(s), insert_(s), byKey_(s), byDossier_(s) {
-        insert_ << kInsert, use(code_), use(r_.key), use(r_.surveyId), use(r_.surveyVersion),
+        *insert_ << kInsert, use(code_), use(r_.key), use(r_.surveyId), use(r_.surveyVersion),
             use(r_.channel), use(r_.language), use(r_.agency), use(r_.counter), use(r_.officer),
             use(r_.procedure), use(r_.dossier), use(r_.device), use(r_.commentRaw),
             use(r_.commentNorm), use(r_.answeredAt), use(storedAt_), use(r_.deviceAt), use(r_.mood),
             use(r_.feedback.text), use(r_.feedback.key), use(r_.feedback.sentiment),
             use(r_.feedback.topics), use(r_.servedAt), use(storedAt_), into(id_);
-        byKey_ << kByKey, use(r_.key), into(existing_), into(existingCode_), into(existingAt_);
-        byDossier_ << kByDossier, use(r_.dossier), use(r_.surveyId), into(existing_),
+        *byKey_ << kByKey, use(r_.key), into(existing_), into(existingCode_), into(existingAt_);
+        *byDossier_ << kByDossier, use(r_.dossier), use(r_.surveyId), into(existing_),
             into(existingCode_), into(existingAt_);
     }
 
@@ -559,14 +561,16 @@ public:
 
     void finish() override {
         if (answerOf_.empty()) return;
-        session_ << kAnswer, use(answerOf_), use(question_), use(position_), use(number_),
-            use(text_), now;
+        RepeatedStatement answers(session_);
+        *answers << kAnswer, use(answerOf_), use(question_), use(position_), use(number_),
+            use(text_);
+        answers.execute();
         answerOf_.clear(), question_.clear(), position_.clear(), number_.clear(), text_.clear();
     }
 
 private:
     Session& session_;
-    Poco::Data::Statement insert_, byKey_, byDossier_;
+    RepeatedStatement insert_, byKey_, byDossier_;
     IngestService::Record r_;
     std::string code_, existingCode_;
     std::int64_t storedAt_ = 0, existingAt_ = 0;

@@ -11,6 +11,7 @@
 
 #include <mutex>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 using namespace Poco::Data::Keywords;
@@ -100,6 +101,22 @@ void Database::checkpoints() {
 }
 
 std::unique_ptr<Poco::Data::Session> Database::open() {
+    if (url_.backend == Backend::PostgreSQL) {
+        // Poco's connector leaks the libpq connection of each failed attempt (about 12 kB), so
+        // with the server down every request would leak one. libpq's ping frees what it uses:
+        // ask it first. (Bad parameters are left to the real attempt, which names them.)
+        switch (PQping(url_.connectionString.c_str())) {
+            case PQPING_NO_RESPONSE:
+                throw Unavailable("cannot open database " + url_.redacted +
+                                  ": the server does not answer");
+            case PQPING_REJECT:
+                throw Unavailable(
+                    "cannot open database " + url_.redacted +
+                    ": the server is not accepting connections (starting or stopping)");
+            default:
+                break;
+        }
+    }
     try {
         auto s = std::make_unique<Poco::Data::Session>(url_.connector, url_.connectionString);
         if (url_.backend == Backend::SQLite) {

@@ -474,13 +474,7 @@ int pgServer(const std::string& command, const std::string& dir) {
 
 }  // namespace
 
-// KNOWN BUG, marked [!mayfail] so that its failures are reported but do not fail the suite
-// until it is fixed: in about one run of four the host aborts as PostgreSQL terminates its
-// connections ("FATAL: terminating connection due to administrator command", then glibc's
-// "free(): double free detected in tcache 2"), somewhere in the PostgreSQL connection path
-// (Poco's connector or our pool's handling of a dead session). Remove the tag with the fix.
-TEST_CASE("PostgreSQL stopped for 30 s under load: 503 with Retry-After, then recovery",
-          "[!mayfail]") {
+TEST_CASE("PostgreSQL stopped for 30 s under load: 503 with Retry-After, then recovery") {
     // A PostgreSQL server of this test's own (the shared one serves the other tests).
     test::TempDir dir;
     const std::string pg = dir.file("pg");

@@ -203,6 +203,13 @@ std::uint16_t freePort() {
     return s.address().port();
 }
 
+long residentKb() {
+    Poco::FileInputStream in("/proc/self/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    throw std::runtime_error("no VmRSS in /proc/self/status");
+}
+
 Child::Child(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
              const std::string& logFile, const std::string& binary) {
     std::vector<std::string> argv{binary.empty() ? hailongBinary() : binary};

@@ -114,6 +114,8 @@ HttpResult postJson(std::uint16_t port, const std::string& path, const std::stri
 
 /// A free TCP port on 127.0.0.1 (bound and released).
 std::uint16_t freePort();
+/// This process's resident memory (VmRSS), in kB.
+long residentKb();
 
 /// A child process running `hailong` with arguments; killed (SIGKILL) on destruction if alive.
 class Child {
