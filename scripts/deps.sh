@@ -4,17 +4,18 @@
 #   scripts/deps.sh test    building plus every test (PostgreSQL server, Catch2, Chromium and
 #                           the browser tests' npm package, zbarimg and rsvg-convert for the QR
 #                           code tests, readstat and LibreOffice to read exports back)
-#   scripts/deps.sh bench   the tests' packages plus the load generator (wrk) and GNU time
+#   scripts/deps.sh bench   the tests' packages plus the load generator (wrk), GNU time and nginx
+#                           (the benchmarks' ceiling)
 #   scripts/deps.sh cluster building plus a PostgreSQL server and nginx (scripts/cluster.sh)
 set -euo pipefail
 what=${1:-build}
 build=(cmake ninja-build g++ ccache pkg-config libpoco-dev libsqlite3-dev libicu-dev
        libkainjow-mustache-dev libpq-dev libargon2-dev libqrencode-dev libxlsxwriter-dev libreadstat-dev)
 test=(catch2 postgresql util-linux sqlite3 hunspell-vi clang chromium nodejs npm kannel kannel-extras
-      zbar-tools librsvg2-bin python3 readstat libreoffice-calc-nogui)
+      zbar-tools librsvg2-bin python3 readstat libreoffice-calc-nogui nginx-light)
 packages=("${build[@]}")
 [[ "$what" == test || "$what" == bench ]] && packages+=("${test[@]}")
-[[ "$what" == bench ]] && packages+=(wrk time)
+[[ "$what" == bench ]] && packages+=(wrk time nginx-light)
 [[ "$what" == cluster ]] && packages+=(postgresql nginx-light curl python3)
 
 missing=()

@@ -68,14 +68,6 @@ std::string catalogText(const std::string& file, const std::string& key) {
     return Poco::JSON::Parser().parse(in).extract<Object::Ptr>()->getValue<std::string>(key);
 }
 
-// The value the response sets for cookie `name` ("" when it sets none).
-std::string setCookie(const test::HttpResult& r, const std::string& name) {
-    const auto it = r.headers.find("set-cookie");
-    if (it == r.headers.end() || !it->second.starts_with(name + "=")) return "";
-    const std::string& c = it->second;
-    return c.substr(name.size() + 1, c.find(';') - name.size() - 1);
-}
-
 // Everything the database holds, as one digest per table: rows in key order, every value as
 // text. Left out: what background jobs derive or note on their own time: the index tables, a
 // response's folding into them and its readings (mood, feedback, topics), a session's and a
@@ -231,7 +223,7 @@ struct Province {
 std::string signInKey(std::uint16_t port, const std::string& cookie = "") {
     const auto page = getWith(port, "/console/signin", cookie);
     REQUIRE(page.status == 200);
-    const std::string pre = setCookie(page, "hl_pre");
+    const std::string pre = test::cookieSet(page, "hl_pre");
     REQUIRE(pre.size() == 32);
     CHECK(contains(page.body, pre));
     return pre;
@@ -265,7 +257,7 @@ TEST_CASE("access: a session planted before sign-in is not the one after it, and
                              "&next=%2Fconsole%2Fagencies");
             REQUIRE(signedIn.status == 303);
             CHECK(signedIn.headers.at("location") == "/console/agencies");
-            const std::string issued = setCookie(signedIn, kSessionCookie);
+            const std::string issued = test::cookieSet(signedIn, kSessionCookie);
             REQUIRE(issued.size() == 64);
             CHECK(issued != planted);  // a new id, always
             CHECK(contains(signedIn.headers.at("set-cookie"), "HttpOnly"));
@@ -324,7 +316,7 @@ TEST_CASE("access: a session planted before sign-in is not the one after it, and
                                               "csrf=" + here.csrf + "&current=" + kPassword +
                                                   "&new=mat-khau-moi-2&again=mat-khau-moi-2");
         REQUIRE(changedPassword.status == 303);
-        const std::string fresh = setCookie(changedPassword, kSessionCookie);
+        const std::string fresh = test::cookieSet(changedPassword, kSessionCookie);
         CHECK(fresh.size() == 64);
         CHECK(fresh != here.token);
         CHECK(toSignIn(getWith(p.port(), "/console/", here.cookie())));
@@ -656,14 +648,14 @@ TEST_CASE("access: every changing console route refuses a missing, wrong or fore
                 const auto r = postForm(p.port(), "/console/signin", cookie, body);
                 CHECK(r.status == 403);
                 CHECK(contains(r.body, expired));
-                CHECK(setCookie(r, kSessionCookie).empty());
+                CHECK(test::cookieSet(r, kSessionCookie).empty());
                 checkUnchanged(rt, before);
                 ++refusals;
             }
             const auto ok =
                 postForm(p.port(), "/console/signin", "hl_pre=" + pre, "pre=" + pre + login);
             CHECK(ok.status == 303);
-            CHECK(setCookie(ok, kSessionCookie).size() == 64);
+            CHECK(test::cookieSet(ok, kSessionCookie).size() == 64);
         }
         std::printf("csrf (%s): %zu console routes, %d refusals\n", test::name(b), seen.size() + 1,
                     refusals);

@@ -203,6 +203,13 @@ std::uint16_t freePort() {
     return s.address().port();
 }
 
+std::string cookieSet(const HttpResult& r, const std::string& name) {
+    const auto it = r.headers.find("set-cookie");
+    if (it == r.headers.end() || !it->second.starts_with(name + "=")) return "";
+    const std::string& c = it->second;
+    return c.substr(name.size() + 1, c.find(';') - name.size() - 1);
+}
+
 long residentKb() {
     Poco::FileInputStream in("/proc/self/status");
     for (std::string line; std::getline(in, line);)

@@ -109,6 +109,8 @@ struct HttpResult {
 /// One request on a fresh connection to 127.0.0.1:port. Throws on connection failure.
 HttpResult http(std::uint16_t port, const std::string& method, const std::string& path,
                 const std::string& body = "", std::map<std::string, std::string> headers = {});
+/// The value a response sets for cookie `name` ("" when it sets none).
+std::string cookieSet(const HttpResult& r, const std::string& name);
 /// A JSON POST with the test token.
 HttpResult postJson(std::uint16_t port, const std::string& path, const std::string& json);
 
