@@ -52,6 +52,13 @@ public:
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         REQUIRE(answers());
     }
+    // SIGTERM lets the master stop its workers (SIGKILL would leave them running).
+    ~Nginx() {
+        process_.terminate();
+        process_.wait();
+    }
+    Nginx(const Nginx&) = delete;
+    Nginx& operator=(const Nginx&) = delete;
     std::uint16_t port() const { return port_; }
     // Requests whose line starts with `request` ("POST /c/counter"), by the host that took them.
     std::map<std::string, int> hostsOf(const std::string& request) const {
