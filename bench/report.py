@@ -7,11 +7,38 @@ def newest(prefix):
     files = sorted(glob.glob(os.path.join(root, "results", prefix + "-*.json")))
     return files[-1] if files else None
 
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-mem = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
+# The machine each run recorded (bench/run.sh writes results/machine-STAMP.json beside the
+# results of that run, with how busy other work kept the cores during each part).
+def stamp_of(path):
+    return os.path.basename(path)[:-len(".json")].rsplit("-", 1)[1]
+def machine_of(path):
+    m = os.path.join(root, "results", f"machine-{stamp_of(path)}.json")
+    return json.load(open(m)) if os.path.exists(m) else None
+def describe(m):
+    return f"{m['cores']} cores, {m['cpu']}, {m['memory_gib']:.0f} GiB memory, Linux {m['kernel']}"
+machines = sorted(glob.glob(os.path.join(root, "results", "machine-*.json")))
+top = json.load(open(machines[-1])) if machines else None
+def raw(path, part):
+    """The raw-results line of a section: its file, and the machine and load of its run."""
+    m = machine_of(path)
+    if m is None:
+        where = "the machine was not recorded by that run"
+    elif describe(m) == describe(top):
+        where = "same machine"
+    else:
+        where = f"machine: {describe(m)}"
+    load = (m or {}).get("load", {}).get(part, {})
+    if "others_share" in load:
+        where += (f"; {load['wall_s']:.0f} s, during which other work than this benchmark kept the cores "
+                  f"{load['others_share'] * 100:.0f}% busy")
+    return f"\nRaw results: `bench/results/{os.path.basename(path)}` ({where}).\n"
+
 out = ["# Benchmarks\n",
        "Produced by `bench/run.sh` (do not edit by hand). Every figure is measured in the same run as its anchor.\n",
-       f"Machine: {os.cpu_count()} cores, {cpu}, {mem} GiB.\n"]
+       (f"Machine, as recorded by the newest run ({stamp_of(machines[-1])}): {describe(top)}. Other work on "
+        "the same cores during a part (the cores' busy time less the benchmark's own CPU time) is given "
+        "under its section.\n") if top else
+       "Machine: not recorded by any run (bench/run.sh records it).\n"]
 
 text = newest("text")
 if text:
@@ -28,7 +55,7 @@ if text:
     p = r["replies_per_s"]
     out.append(f"| read SMS replies (per second, one core) | {p['min']:,.0f} / {p['median']:,.0f} / {p['max']:,.0f} | "
                "— | — | ≥ 500,000 |")
-    out.append(f"\nRaw results: `bench/results/{os.path.basename(text)}`.\n")
+    out.append(raw(text, "text"))
 
 index = newest("index")
 if index:
@@ -51,31 +78,46 @@ if index:
             f"| ingest 20,000 responses through the ingest path (s, median of {r['ingest_s'].get('runs', 3)}) | with the fold: "
             f"{r['ingest_s']['with_fold']:.2f} | without: {r['ingest_s']['plain']:.2f} | "
             f"{r['ingest_overhead'] * 100:+.0f}% | < +10% |",
-            f"\nRaw results: `bench/results/{os.path.basename(index)}`.\n"]
+            raw(index, "index")]
 
 counter = newest("counter")
 if counter:
     r = json.load(open(counter))
-    rates = lambda runs: " / ".join(f"{x['rate']:,.0f}" for x in sorted(runs, key=lambda x: x["rate"]))
+    srt = lambda runs: sorted(x["rate"] for x in runs)
+    mmm = lambda runs: " / ".join(f"{x:,.0f}" for x in (srt(runs)[0], srt(runs)[len(runs) // 2], srt(runs)[-1]))
     h, b, half = r["hailong"], r["bare"], r["half"]
+    n = r.get("nginx")
     out += ["## Counter ratings (`bench/counter/run.sh`)\n",
             f"wrk (2 threads, {r['connections']} keep-alive connections, {r['seconds']} s a run, on the same "
             f"{r['cores']} cores as the servers) posts one tablet rating per request with a fresh UUID and the "
             f"token of one of {r['devices']} paired devices, to `POST /c/counter/api/v1/ratings` of "
             "`hailong serve` (SQLite, `synchronous=FULL`: each rating is on disk before its answer; the "
-            "per-device tap limit lifted). Anchor: the same load on a bare Poco HTTPServer whose handler "
-            f"reads the body and answers 201 with a constant (`bench/bare_http.cpp`), alternately, {len(h)} "
-            "runs each. Then hailong at half its median rate (each connection pausing between requests) "
-            "for the latency.\n",
-            "| what | hailong | anchor | ratio | target |", "| --- | --- | --- | --- | --- |",
-            f"| ratings per second (runs, ascending) | {rates(h)} | bare Poco: {rates(b)} | "
-            f"{r['ratio']:.2f} (medians) | ≥ 0.70 |",
+            "per-device tap limit lifted). Anchors, under the same load (the same bodies posted): a bare Poco "
+            "HTTPServer whose handler reads the body and answers 201 with a constant (`bench/bare_http.cpp`)" +
+            (f", and nginx {r.get('nginx_version', '')} `return 201 '{{}}'` with a worker per core (the ceiling "
+             "on this machine)" if n else "") +
+            f"; the servers take turns, {len(h)} runs each; min / median / max. Then hailong at half its median "
+            "rate (each connection pausing between requests) for the latency.\n",
+            "| what | hailong | bare Poco | nginx | hailong / bare Poco | hailong / nginx | target |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+            f"| ratings per second (min / median / max) | {mmm(h)} | {mmm(b)} | {mmm(n) if n else '—'} | "
+            f"{r['ratio']:.2f} | {r['nginx_ratio']:.2f} | ≥ 0.70 of bare Poco |" if n else
+            f"| ratings per second (min / median / max) | {mmm(h)} | {mmm(b)} | not run | {r['ratio']:.2f} | — | "
+            "≥ 0.70 of bare Poco |",
             f"| latency at half rate ({half['rate']:,.0f}/s for a target of {r.get('half_target_rate', 0):,.0f}/s), ms | "
             f"p50 {half['latency_ms']['p50']:.1f}, p90 {half['latency_ms']['p90']:.1f}, "
-            f"p99 {half['latency_ms']['p99']:.1f}, max {half['latency_ms']['max']:.1f} | — | — | p99 < 20 |",
-            f"| acknowledged / stored (full-rate runs) | {r['acknowledged']:,} / {r['stored']:,} | — | — | "
-            "every acknowledged rating stored |",
-            f"\nRaw results: `bench/results/{os.path.basename(counter)}`.\n"]
+            f"p99 {half['latency_ms']['p99']:.1f}, max {half['latency_ms']['max']:.1f} | — | — | — | — | p99 < 20 |",
+            f"| acknowledged / stored (full-rate runs) | {r['acknowledged']:,} / {r['stored']:,} | — | — | — | — | "
+            "every acknowledged rating stored |"]
+    mem = r.get("memory")
+    if mem:
+        fm = lambda x: f"{x['hwm_mb']:.0f} ({x['rss_mb']:.0f})"
+        out.append(f"| resident memory after the full-rate runs, MB: peak VmHWM (VmRSS at the end) | "
+                   f"{fm(mem['hailong']['load'])} | {fm(mem['bare']['load'])} | {fm(mem['nginx']['load'])}, "
+                   f"{mem['nginx']['load']['processes']} processes | "
+                   f"{mem['hailong']['load']['hwm_mb'] / mem['bare']['load']['hwm_mb']:.1f}× | "
+                   f"{mem['hailong']['load']['hwm_mb'] / mem['nginx']['load']['hwm_mb']:.1f}× | hailong < 150 MB |")
+    out.append(raw(counter, "counter"))
 
 dashboard = newest("dashboard")
 if dashboard:
@@ -97,7 +139,7 @@ if dashboard:
             out.append(f"| {p['name']} (`{p['url']}`) | {p['min_ms']:.1f} / {p['median_ms']:.1f} / "
                        f"{p['max_ms']:.1f} | {p['bytes'] / 1024:.0f} | {p['ratio_to_target']:.2f}{flag} |")
         out.append("")
-    out.append(f"Raw results: `bench/results/{os.path.basename(dashboard)}`.\n")
+    out.append(raw(dashboard, "dashboard"))
 
 export = newest("export")
 if export:
@@ -123,7 +165,7 @@ if export:
             "| format | peak MB, one month | peak MB, the year | target |", "| --- | --- | --- | --- |"]
     for key, name in (("csv", "CSV"), ("xlsx", "XLSX"), ("sav", "SPSS .sav")):
         out.append(f"| {name} | {m[key]['peak_mb']:.0f} | {r[key]['peak_mb']:.0f} | < 100, flat |")
-    out.append(f"\nRaw results: `bench/results/{os.path.basename(export)}`.\n")
+    out.append(raw(export, "export"))
 
 slowloris = newest("slowloris")
 if slowloris:
@@ -151,6 +193,67 @@ if slowloris:
         out.append(f"| {name} | {q['rate']:,.0f}, {q['latency_ms']['p50']:.1f}, {q['latency_ms']['p99']:.1f} | "
                    f"{flooded}, {f['failed']:,} | {ratios} | "
                    f"{fl['opened']:,}, {fl['closed_by_server']:,} |")
-    out.append(f"\nRaw results: `bench/results/{os.path.basename(slowloris)}`.\n")
+    out.append(raw(slowloris, "slowloris"))
+
+memory = newest("memory")
+if memory:
+    r = json.load(open(memory))
+    e, eh = r["empty_rss_mb"], r["empty_hwm_mb"]
+    fm = lambda x: f"{x['rss_mb']:.0f} (peak {x['hwm_mb']:.0f})"
+    out += ["## Resident memory (`bench/memory/run.sh`, and `bench/counter/run.sh` under load)\n",
+            "VmRSS of the `hailong serve` process (Release, SQLite, the default plugins) from /proc/PID/status, "
+            f"{r['settle_s']} s after it listens, and its peak (VmHWM) in parentheses; MB. Anchors: the bare Poco "
+            "handler of the counter benchmark (128 threads) and nginx (master and workers summed), idle in the "
+            "same run, and under the same wrk load in the counter benchmark's run.\n",
+            "| what | hailong | bare Poco | nginx | target |", "| --- | --- | --- | --- | --- |",
+            f"| idle, empty SQLite database ({r['runs']} starts; min / median / max) | "
+            f"{e['min']:.0f} / {e['median']:.0f} / {e['max']:.0f} (peak {eh['median']:.0f}) | "
+            f"{fm(r['bare_idle'])} | {fm(r['nginx_idle'])} | — |"]
+    c = json.load(open(counter)) if counter else {}
+    if c.get("memory"):
+        m = c["memory"]
+        out.append(f"| under the counter load: {c['connections']} connections, {len(c['hailong'])} × {c['seconds']} s "
+                   f"(run {stamp_of(counter)}) | {fm(m['hailong']['load'])} | {fm(m['bare']['load'])} | "
+                   f"{fm(m['nginx']['load'])} | peak < 150 |")
+    else:
+        out.append("| under the counter load | not measured (run `bench/run.sh counter`) | — | — | peak < 150 |")
+    big = r.get("index_data")
+    if big:
+        out += [f"| on the index benchmark's database ({r['index_responses']:,} responses), idle "
+                f"(listening {r['index_start_s']:.1f} s after start) | {fm(big['idle'])} | — | — | — |",
+                f"| the same after {len(r['queries'])} index and dashboard API queries, 3 times each "
+                f"({r['index_queries_s']:.0f} s; answers {', '.join(sorted(set(big['statuses'])))}) | "
+                f"{fm(big['queried'])}, of which heap {big['queried']['anon_mb']:.0f} | — | — | — |"]
+    else:
+        out.append(f"| on the index benchmark's database | skipped: `{r['index_db']}` did not exist "
+                   "(run `bench/run.sh index`) | — | — | — |")
+    out.append("\nQueries: " + ", ".join(f"`{q}`" for q in r["queries"]) + ".")
+    out.append(raw(memory, "memory"))
+
+sms = newest("sms")
+if sms:
+    r = json.load(open(sms))
+    h, a = r["hailong_rate"], r["anchor_rate"]
+    hr, ar = r["hailong_reply_rate"], r["anchor_reply_rate"]
+    total = r["messages"] * r["runs"]
+    out += ["## SMS through Kannel (`bench/sms/run.sh`)\n",
+            f"A real Kannel {r['kannel']} (bearerbox and smsbox, `{r['smsbox_settings']}` in the smsbox group) with "
+            "its fake SMS centre: fakesmsc injects "
+            f"{r['messages']:,} inbound SMS a run, each `DG <dossier> <3..5>` from the phone of a returned dossier of "
+            "its own; Kannel's sms-service calls `/c/sms/kannel` of `hailong serve` (the sms plugin, SQLite, "
+            "`synchronous=FULL`), which stores the rating and answers the thanks, sent back as the reply SMS. "
+            "Timed from the first message written to fakesmsc until the run's responses are all in the database "
+            "(channel `sms`). Anchor: the same messages through the same Kannel (another keyword, another "
+            "sms-service) to nginx answering a constant text at once, timed until nginx logged them all. "
+            f"Alternately, {r['runs']} runs each; min / median / max.\n",
+            "| what | hailong | anchor: nginx behind the same Kannel | ratio (medians) |",
+            "| --- | --- | --- | --- |",
+            f"| messages per second, until stored / answered | {h['min']:,.0f} / {h['median']:,.0f} / {h['max']:,.0f} | "
+            f"{a['min']:,.0f} / {a['median']:,.0f} / {a['max']:,.0f} | {r['ratio']:.2f} |",
+            f"| messages per second, until fakesmsc had every reply | {hr['min']:,.0f} / {hr['median']:,.0f} / "
+            f"{hr['max']:,.0f} | {ar['min']:,.0f} / {ar['median']:,.0f} / {ar['max']:,.0f} | "
+            f"{hr['median'] / ar['median']:.2f} |",
+            f"| stored / thanked / sent | {r['stored']:,} / {r['thanked']:,} / {total:,} | — | — |",
+            raw(sms, "sms")]
 
 open(os.path.join(root, "README.md"), "w").write("\n".join(out))
