@@ -7,6 +7,7 @@
 
 #include <hailong/Devices.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -100,6 +101,7 @@ private:
     // Sessions by token hash, kept two seconds: every rating asks. A revocation or a shift
     // made on this host is seen at once, one made on another host within that time.
     TtlCache<std::string, std::optional<DeviceSession>> sessions_{std::chrono::seconds(2), 10000};
+    std::atomic<std::uint64_t> directoryGeneration_{0};  // of directory_ when sessions_ was valid
     std::mutex stopMutex_;
     std::condition_variable stop_;
     bool stopping_ = false;

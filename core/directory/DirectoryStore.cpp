@@ -226,6 +226,7 @@ DirectoryStore::DirectoryStore(Database& db, const TextNormalizer& text)
 DirectoryStore::~DirectoryStore() = default;
 
 void DirectoryStore::forgetCached() const {
+    ++generation_;
     caches_->agencies.clear();
     caches_->counters.clear();
     caches_->officers.clear();

@@ -6,6 +6,8 @@
 
 #include <hailong/Directory.h>
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -114,6 +116,9 @@ public:
     /// Forgets the cached lookups (agencies, counters, officers, procedures, devices by code
     /// or id): every write here does it; so must a write to those tables made elsewhere.
     void forgetCached() const;
+    /// Counts forgetCached() calls: a cache kept elsewhere from directory rows (the device
+    /// sessions) compares it to know that a write here has made it stale.
+    std::uint64_t generation() const noexcept { return generation_.load(); }
     /// How a dossier's phone becomes its stored key (the host's Phones::key); without it, no
     /// key is stored. Set once, before any write.
     void setPhoneKey(std::function<std::string(std::string_view)> key) {
@@ -129,6 +134,7 @@ private:
     // write on another host is seen within that time.
     struct Caches;
     std::unique_ptr<Caches> caches_;
+    mutable std::atomic<std::uint64_t> generation_{0};
     std::function<std::string(std::string_view)> phoneKey_;
 };
 

@@ -22,6 +22,8 @@
 #include <Poco/Timestamp.h>
 #include <Poco/URI.h>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -220,9 +222,20 @@ private:
 
     void watch() {
         std::unique_lock lock(mutex_);
+        std::int64_t trimmedAt = steadyMs();
         while (!quit_) {
             wake_.wait_for(lock, std::chrono::milliseconds(200));
             const std::int64_t now = steadyMs();
+            // Memory freed by requests goes back to the system every 10 s. glibc keeps it in
+            // its arenas otherwise: after a year of indices by month (12 MB of JSON, from a tree
+            // several times that) and a dashboard on 10 M responses the host stayed at 140 MB
+            // (190 MB after the first), 53 MB once trimmed.
+            if (now - trimmedAt >= 10000) {
+                trimmedAt = now;
+                lock.unlock();
+                malloc_trim(0);
+                lock.lock();
+            }
             for (Watched* w : live_) {
                 const std::int64_t deadline = w->deadlineMs.load();
                 if (deadline != 0 && now > deadline && !w->timedOut.exchange(true)) {

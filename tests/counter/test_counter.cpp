@@ -774,9 +774,9 @@ TEST_CASE("counter: the response API shows a counter rating with its bindings", 
     });
 }
 
-// DeviceRegistry keeps sessions two seconds and clears them on its own writes, not on a
-// directory write: a tablet moved to another counter on this very host goes on rating for the
-// old one until the entry expires ("what a host writes itself it clears at once", TtlCache.h).
+// DeviceRegistry keeps sessions two seconds, but a directory write on this host (here: the
+// tablet moved to another counter) makes them stale at once, on SQLite too, where it does not
+// read the device's row on each request.
 TEST_CASE("counter: a tablet moved to another counter rates for the new counter at once",
           "[counter]") {
     Desk desk(Backend::SQLite);
