@@ -107,8 +107,10 @@ if [[ -f "$bigdb" ]]; then
   done
   big_queries=$(python3 -c "import time; print(round(time.time() - $qstart, 1))")
   queried=$(rss "$pid")
+  sleep 12  # the host gives freed memory back to the system every 10 s
+  later=$(rss "$pid")
   stop "$pid"
-  big="{\"idle\":$idle,\"queried\":$queried,\"statuses\":\"${statuses[*]}\"}"
+  big="{\"idle\":$idle,\"queried\":$queried,\"later\":$later,\"statuses\":\"${statuses[*]}\"}"
 else
   echo "$bigdb does not exist (bench/run.sh index makes it): the 10-million row is skipped" >&2
 fi
