@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes bench/README.md from the newest results of each benchmark (bench/results/*.json)."""
-import glob, json, os, subprocess, sys
+import glob, json, os, re, subprocess, sys
 
 root = os.path.dirname(os.path.abspath(__file__))
 def newest(prefix):
@@ -10,7 +10,7 @@ def newest(prefix):
 # The machine each run recorded (bench/run.sh writes results/machine-STAMP.json beside the
 # results of that run, with how busy other work kept the cores during each part).
 def stamp_of(path):
-    return os.path.basename(path)[:-len(".json")].rsplit("-", 1)[1]
+    return re.search(r"\d{8}T\d{6}Z", os.path.basename(path)).group(0)
 def machine_of(path):
     m = os.path.join(root, "results", f"machine-{stamp_of(path)}.json")
     return json.load(open(m)) if os.path.exists(m) else None
@@ -57,11 +57,14 @@ if text:
                "— | — | ≥ 500,000 |")
     out.append(raw(text, "text"))
 
-index = newest("index")
-if index:
+# The newest index result of each size (10 M from `index`, 1 M from `index1m`), largest first.
+by_size = {}
+for path in sorted(glob.glob(os.path.join(root, "results", "index-*.json"))):
+    by_size[json.load(open(path))["responses"]] = path
+for index in [by_size[n] for n in sorted(by_size, reverse=True)]:
     r = json.load(open(index))
     f, s = r["report_ms"], r["group_by_ms"]
-    out += ["## Indices (`bench_index`)\n",
+    out += [f"## Indices at {r['responses']:,} responses (`bench_index`)\n",
             f"{r['responses']:,} `sipas-2017` responses with {r['answers_per_response']} ratings each, in one SQLite "
             "file, generated in SQL (in time order over a year, 121 agencies) " +
             (f"in {r['generate_s']:.0f} s and folded into the aggregates in {r['fold_s']:.0f} s"
@@ -78,7 +81,7 @@ if index:
             f"| ingest 20,000 responses through the ingest path (s, median of {r['ingest_s'].get('runs', 3)}) | with the fold: "
             f"{r['ingest_s']['with_fold']:.2f} | without: {r['ingest_s']['plain']:.2f} | "
             f"{r['ingest_overhead'] * 100:+.0f}% | < +10% |",
-            raw(index, "index")]
+            raw(index, "index1m" if index.endswith("-1m.json") else "index")]
 
 counter = newest("counter")
 if counter:
