@@ -31,7 +31,8 @@ e2e() {
   local dir
   dir=$(cd "$(dirname "$0")/../tests/e2e" && pwd)
   [[ -f "$dir/node_modules/playwright-core/package.json" &&
-     -f "$dir/node_modules/axe-core/package.json" ]] && return 0
+     -f "$dir/node_modules/axe-core/package.json" &&
+     -f "$dir/node_modules/@apidevtools/swagger-parser/package.json" ]] && return 0
   echo "installing the browser tests' npm packages in $dir"
   npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
 }

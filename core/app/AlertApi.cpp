@@ -90,8 +90,14 @@ AlertRuleInput alertRuleInput(const Object::Ptr& body) {
     input.minN = in.text("min_n", 16, true).value_or("");
     if (body->isArray("recipients")) {
         const Array::Ptr list = in.array("recipients", AlertStore::kMaxRecipients + 1);
-        for (std::size_t i = 0; list && i < list->size(); ++i)
-            input.recipients += list->getElement<std::string>(static_cast<unsigned>(i)) + "\n";
+        for (std::size_t i = 0; list && i < list->size(); ++i) {
+            const Poco::Dynamic::Var item = list->get(static_cast<unsigned>(i));
+            if (!item.isString()) {
+                in.error("recipients." + std::to_string(i), "field.text");
+                continue;
+            }
+            input.recipients += item.convert<std::string>() + "\n";
+        }
     } else {
         input.recipients = in.text("recipients", 4000).value_or("");
     }

@@ -2,6 +2,7 @@
 
 #include "app/Runtime.h"
 #include "common/Clock.h"
+#include "http/JsonInput.h"
 
 #include <hailong/Problem.h>
 
@@ -152,9 +153,10 @@ void registerCaseApi(Runtime& rt) {
         const cases::Case c = caseInScope(rt, who, r.param("code"));
         std::map<std::string, std::string> input;
         if (!r.body.empty()) {
-            const Object::Ptr body = r.jsonObject();
+            JsonInput body(r.jsonObject());
             for (const char* name : {"assignee", "answer", "note"})
-                if (body->has(name)) input[name] = body->getValue<std::string>(name);
+                if (auto text = body.text(name, 4000)) input[name] = *text;
+            body.finish();
         }
         return HttpResponse::json(
             caseJson(actOnCase(rt, r, who, c, r.param("action"), input), true));

@@ -70,7 +70,11 @@ HttpResponse postResponses(Runtime& rt, const HttpRequest& r) {
                                       [&](const Submission& x) { rt.ingest().check(x); });
         if (who.readOnly()) throw Problem(403, "auth.read_only");
         if (!who.admin) checkScope(rt, who, s);
-        return rt.ingest().submit(s);
+        try {
+            return rt.ingest().submit(s);
+        } catch (const Problem& p) {
+            throw withApiNames(p);
+        }
     };
     if (!body->has("responses")) {
         const Receipt receipt = submitOne(body, "");

@@ -26,12 +26,13 @@ struct DeviceInScope {
     std::int64_t agencyId = 0;
 };
 DeviceInScope deviceInScope(Runtime& rt, const HttpRequest& r, bool change) {
+    // Who asks comes first: a stranger is not told which device codes exist.
+    const Caller who = caller(rt, r);
     const std::string& code = r.param("code");
     auto device = rt.directory().device(code);
     if (!device) throw Problem(404, "device.not_found", {{"code", code}});
     auto counter = rt.directory().counterById(device->counterId);
     if (!counter) throw std::logic_error("a device without its counter");
-    const Caller who = caller(rt, r);
     if (change)
         requireWriter(rt, who, counter->agencyId, true);
     else
@@ -228,10 +229,11 @@ void registerDeviceApi(Runtime& rt) {
         return HttpResponse::noContent();
     });
     routes.add("PUT", "/api/v1/officers/{code}/pin", [&rt, &devices](const HttpRequest& r) {
+        const Caller who = caller(rt, r);
         const std::string& code = r.param("code");
         auto officer = rt.directory().officer(code);
         if (!officer) throw Problem(404, "officer.not_found", {{"code", code}});
-        const Caller who = requireWriter(rt, r, officer->agencyId, true);
+        requireWriter(rt, who, officer->agencyId, true);
         JsonInput in(r.jsonObject());
         const std::string pin = in.text("pin", 8).value_or("");
         in.finish("request.invalid");

@@ -3,7 +3,9 @@
 #include "app/AlertApi.h"
 #include "app/CaseApi.h"
 #include "app/DeviceApi.h"
+#include "app/DossierEventApi.h"
 #include "app/LinkApi.h"
+#include "app/OpenApi.h"
 #include "app/ResponseApi.h"
 #include "app/ResponseReadings.h"
 #include "console/Console.h"
@@ -310,6 +312,8 @@ void Runtime::serve() {
     registerLinkApi(*this);
     registerAlertApi(*this);
     registerCaseApi(*this);
+    registerDossierEventApi(*this);
+    registerOpenApi(*this);
     exportJobs_ = std::make_unique<ExportJobs>(*this, paths_.data + "/exports",
                                                config_.getInt("export.keep_hours"));
     console_ = registerConsole(*this);

@@ -19,6 +19,17 @@ Problem prefixed(const Problem& p, const std::string& prefix) {
     return out;
 }
 
+Problem withApiNames(const Problem& p) {
+    std::vector<FieldError> errors = p.errors();
+    for (FieldError& e : errors)  // the ingest's name for the time the API calls submitted_at
+        if (e.field == "answered_at" || e.field.ends_with(".answered_at"))
+            e.field = e.field.substr(0, e.field.size() - std::string_view("answered_at").size()) +
+                      "submitted_at";
+    Problem out(p.status(), p.code(), p.params(), errors);
+    out.headers = p.headers;
+    return out;
+}
+
 Submission submissionFrom(const Object::Ptr& body, const std::string& prefix,
                           const SurveyCatalog& surveys,
                           const std::function<void(const Submission&)>& check) {
@@ -97,7 +108,7 @@ Submission submissionFrom(const Object::Ptr& body, const std::string& prefix,
     try {                       // the envelope was wrong: also say what is wrong with the answers
         check(s);
     } catch (const Problem& content) {
-        const Problem named = prefixed(content, prefix);
+        const Problem named = prefixed(withApiNames(content), prefix);
         for (const FieldError& e : named.errors())
             if (std::none_of(all.begin(), all.end(), [&](const FieldError& x) {
                     return x.field == e.field && x.code == e.code;

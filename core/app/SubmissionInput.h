@@ -15,6 +15,8 @@ namespace hailong {
 
 /// `p` with `prefix` ("responses.3.") in front of every field that does not have it yet.
 Problem prefixed(const Problem& p, const std::string& prefix);
+/// `p` with the ingest's field names as the API's body names them (answered_at: submitted_at).
+Problem withApiNames(const Problem& p);
 
 /// One response from a JSON object. The envelope's errors and the answers' are reported
 /// together in one Problem(422), with `prefix` in front of each field: when the envelope is

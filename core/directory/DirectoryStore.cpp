@@ -282,6 +282,9 @@ std::optional<Procedure> DirectoryStore::procedureById(std::int64_t id) const {
 std::optional<Dossier> DirectoryStore::dossier(std::string_view code) const {
     return byCode(db_, kDossiers, code);  // not cached: dossiers change as they are handled
 }
+std::optional<Dossier> DirectoryStore::dossier(Session& s, std::string_view code) const {
+    return byCode(s, kDossiers, std::string(code));
+}
 std::optional<Device> DirectoryStore::device(std::string_view code) const {
     return caches_->devices.get(std::string(code), [&] { return byCode(db_, kDevices, code); });
 }
@@ -390,6 +393,10 @@ std::int64_t DirectoryStore::count(std::string_view table) const {
 }
 
 // ---- writes ---------------------------------------------------------------------------------
+
+void DirectoryStore::takeWriteTurn(Session& s) const {
+    serialize(s);
+}
 
 void DirectoryStore::serialize(Session& s) const {
     // Writes check then insert or move subtrees; on PostgreSQL (READ COMMITTED) two of them

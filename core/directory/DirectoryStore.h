@@ -79,6 +79,8 @@ public:
                                          std::int64_t afterId, std::size_t limit) const override;
     std::optional<Dossier> dossier(std::string_view code) const override;
     std::optional<Device> device(std::string_view code) const override;
+    /// The dossier as the caller's transaction sees it.
+    std::optional<Dossier> dossier(Poco::Data::Session& s, std::string_view code) const;
 
     // Writes in their own transaction.
     SaveOutcome save(const AgencyInput& in);
@@ -87,6 +89,11 @@ public:
     SaveOutcome save(const ProcedureInput& in);
     SaveOutcome save(const DossierInput& in);
     SaveOutcome save(const DeviceInput& in);
+
+    /// Waits for this host's and other hosts' directory writes to finish (PostgreSQL), so that
+    /// what the caller's transaction reads next stays true until it commits. The saves below
+    /// do it themselves; call it first when a decision read earlier feeds a save.
+    void takeWriteTurn(Poco::Data::Session& s) const;
 
     // Writes inside the caller's transaction (imports).
     SaveOutcome save(Poco::Data::Session& s, const AgencyInput& in);

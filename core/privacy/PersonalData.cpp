@@ -94,6 +94,11 @@ PersonalDataReport PersonalData::sweep(const Retention& retention) {
                     "COALESCE(closed_at, answered_at) < $1",
             bind(retention.phonesBeforeMs);
         report.caseContacts = contacts.execute();
+        // Dossier events still waiting for their dossier hold the number they came with.
+        Poco::Data::Statement events(s);
+        events << "UPDATE dossier_events SET phone = '' WHERE phone <> '' AND received_at < $1",
+            bind(retention.phonesBeforeMs);
+        report.dossierPhones += events.execute();
         if (retention.textBeforeMs) {
             Poco::Data::Statement messages(s);
             messages << "UPDATE outbox SET body = '' WHERE body <> '' AND status IN ('sent', "
@@ -478,6 +483,13 @@ PersonalDataReport PersonalData::erase(std::string_view phone) {
                 }
                 ++report.texts;
             }
+        }
+        {
+            // Waiting dossier events keep the number as the directory writes it (no '+').
+            Poco::Data::Statement events(s);
+            events << "UPDATE dossier_events SET phone = '' WHERE phone IN ($1, $2)",
+                bind(p.number), bind(p.number.starts_with('+') ? p.number.substr(1) : p.number);
+            report.dossierPhones += events.execute();
         }
         for (std::int64_t id : p.cases) {
             s << "UPDATE cases SET contact = '', summary = '' WHERE id = $1", bind(id), now;

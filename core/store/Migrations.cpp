@@ -514,6 +514,35 @@ const Migration kHousekeeping{12,
             done_until BIGINT NOT NULL))",
                               }};
 
+// Dossier events from the one-stop system, kept once by the sender's id; applied to the
+// dossier in the order they happened (pending until the dossier's agency is known).
+const Migration kDossierEvents{13,
+                               "dossier events",
+                               {
+                                   R"(CREATE TABLE dossier_events (
+            seq {{id}},
+            event_id TEXT NOT NULL UNIQUE,
+            dossier_code TEXT NOT NULL,
+            type TEXT NOT NULL,
+            occurred_at BIGINT NOT NULL,
+            received_at BIGINT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            sender_scope TEXT NOT NULL,
+            agency_code TEXT NOT NULL,
+            procedure_code TEXT NOT NULL,
+            officer_code TEXT NOT NULL,
+            counter_code TEXT NOT NULL,
+            phone TEXT NOT NULL,
+            due_at BIGINT,
+            state TEXT NOT NULL,
+            applied_at BIGINT))",
+                                   "CREATE INDEX dossier_events_by_dossier ON dossier_events "
+                                   "(dossier_code, occurred_at)",
+                                   "CREATE INDEX dossier_events_pending ON dossier_events "
+                                   "(state, received_at)",
+                               }};
+
 const std::string kLedger =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
     "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
@@ -528,8 +557,8 @@ int readVersion(Poco::Data::Session& s) {
 
 const std::vector<Migration>& Migrations::all() {
     static const std::vector<Migration> migrations{
-        kDirectory, kSurveys,  kIndices,        kDevices,  kPluginState, kPhoneKeys,
-        kSecrets,   kAccounts, kCounterSurveys, kFeedback, kCases,       kHousekeeping};
+        kDirectory, kSurveys,        kIndices,  kDevices, kPluginState,  kPhoneKeys,    kSecrets,
+        kAccounts,  kCounterSurveys, kFeedback, kCases,   kHousekeeping, kDossierEvents};
     return migrations;
 }
 

@@ -87,6 +87,9 @@ struct Settings {
     std::int64_t inviteWindowMs = 48 * 60 * kMinuteMs;
     int quietFrom = 21 * 60, quietTo = 7 * 60;  // minutes of the day, Vietnam time
     int perMinute = 60;
+    // A web survey whose signed link the invitation carries ("" none): for citizens who would
+    // rather answer the whole form than reply with a digit.
+    std::string inviteLinkSurvey;
 };
 
 // Minutes since midnight in Vietnam (UTC+7, no daylight saving) at `ms`.
@@ -140,7 +143,8 @@ public:
         }
         if (!host.surveys().find(settings_.survey))
             throw std::runtime_error("survey " + settings_.survey + " is not published");
-        for (const char* key : {"invite", "thanks", "why", "help", "stopped", "already"})
+        for (const char* key :
+             {"invite", "invite_link", "thanks", "why", "help", "stopped", "already"})
             log_.information("SMS text \"%s\" costs %d segment(s) accent-free, %d with accents",
                              std::string(key), segments(text("vi", key, {}, false)),
                              segments(text("vi", key, {}, true)));
@@ -489,7 +493,13 @@ void SmsChannel::invite() {
             m.recipient = phone;
             std::string name = agency ? agency->name : "";
             if (!settings_.accents) name = host_.text().unaccented(name);
-            m.body = reply("invite", {{"agency", name}, {"dossier", d.code}});
+            m.body =
+                settings_.inviteLinkSurvey.empty()
+                    ? reply("invite", {{"agency", name}, {"dossier", d.code}})
+                    : reply("invite_link", {{"agency", name},
+                                            {"dossier", d.code},
+                                            {"link", host_.links().url(host_.links().token(
+                                                         d.code, settings_.inviteLinkSurvey))}});
             m.dedupeKey = std::string(kInvitePrefix) + d.code;  // never twice for one dossier
             m.notBeforeMs = afterQuiet(settings_, nowMs());
             host_.outbox().enqueue(m);
@@ -706,6 +716,13 @@ public:
         std::tie(s.quietFrom, s.quietTo) =
             quietHours(config.getString("quiet_hours", "21:00-07:00"));
         s.perMinute = std::clamp(config.getInt("per_minute", 60), 1, 6000);
+        s.inviteLinkSurvey = config.getString("invite_link_survey", "");
+        if (!s.inviteLinkSurvey.empty()) {
+            const auto linked = host.surveys().find(s.inviteLinkSurvey);
+            if (!linked || !linked->allowsChannel("web"))
+                throw std::runtime_error("invite_link_survey " + s.inviteLinkSurvey +
+                                         " is not a published web survey");
+        }
         if (auto survey = host.surveys().find(s.survey))
             for (const auto& q : survey->questions)
                 if (q.type == hailong::QuestionType::SingleChoice && q.showIf &&

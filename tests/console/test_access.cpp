@@ -401,6 +401,8 @@ TEST_CASE("access: every route refuses a caller without credentials, but the lis
             "GET /", "GET /favicon.ico", "GET /static/{path*}", "GET /api/v1/health",
             "GET /api/v1/summary", "GET /api/v1/surveys", "GET /api/v1/surveys/{id}",
             "GET /api/v1/surveys/{id}/versions",
+            // The API's own description, for integrators before they hold a key.
+            "GET /api/v1/openapi.json",
             // The directory's names: tablets, forms and SMS replies show them to citizens.
             "GET /api/v1/agencies", "GET /api/v1/agencies/{code}", "GET /api/v1/counters",
             "GET /api/v1/counters/{code}", "GET /api/v1/officers", "GET /api/v1/officers/{code}",

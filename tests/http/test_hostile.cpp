@@ -268,6 +268,9 @@ std::map<std::string, Target> attackTable(const std::string& caseCode) {
         {"POST /api/v1/held/{id}/release", {A, N, "/api/v1/held/@/release"}},
         {"POST /api/v1/held/{id}/discard", {A, N, "/api/v1/held/@/discard"}},
         {"GET /api/v1/responses", {A, N, "/api/v1/responses"}},
+        {"POST /api/v1/dossier-events", {A, J, "/api/v1/dossier-events"}},
+        {"GET /api/v1/dossier-events", {A, N, "/api/v1/dossier-events?dossier=@"}},
+        {"GET /api/v1/openapi.json", {P, N, "/api/v1/openapi.json"}},
         {"GET /api/v1/responses/{receipt}", {A, N, "/api/v1/responses/@"}},
         {"GET /api/v1/dossiers/{code}/survey-link", {A, N, "/api/v1/dossiers/@/survey-link"}},
         {"GET /api/v1/alerts", {A, N, "/api/v1/alerts"}},
@@ -652,6 +655,40 @@ TEST_CASE("hostile: every route refuses bad requests clearly and escapes what it
     ++sent;
     for (const std::string& s : slips) std::printf("not refused: %s\n", s.c_str());
     std::printf("hostile table: %zu routes, %d requests sent\n", table.size(), sent);
+}
+
+// Found by an integrator's reading of the API: nulls and lists where text is expected gave 500,
+// and a stranger could tell device codes apart by 404 against 401.
+TEST_CASE("hostile: nulls and lists in API bodies get a 422 naming the field", "[hostile]") {
+    Fort fort(Backend::SQLite);
+    const std::map<std::string, std::string> json{{"Content-Type", "application/json"},
+                                                  {"Authorization", "Bearer test-token"}};
+    struct Bad {
+        std::string path, body, field;
+    };
+    const std::vector<Bad> bad{
+        {"/api/v1/alert-rules",
+         R"({"agency":"XA","kind":"low_index","threshold":"70","window":"7d","min_n":"30",)"
+         R"("recipients":[null]})",
+         "recipients.0"},
+        {"/api/v1/cases/" + fort.caseCode + "/note", R"({"note":null,"colour":"red"})", "colour"},
+        {"/api/v1/cases/" + fort.caseCode + "/note", R"({"note":{"a":1}})", "note"},
+        {"/api/v1/responses",
+         R"({"idempotency_key":"k1","survey":"counter-quick","agency":"XA",)"
+         R"("submitted_at":"2001-01-01T00:00:00Z","answers":{"rating":"3"}})",
+         "submitted_at"}};
+    for (const Bad& b : bad) {
+        const auto r = test::http(fort.port(), "POST", b.path, b.body, json);
+        INFO(b.path << " " << b.body << " → " << r.status << " " << r.body);
+        CHECK(r.status == 422);
+        CHECK(r.body.find("\"field\":\"" + b.field + "\"") != std::string::npos);
+    }
+    // Without credentials, a device that exists and one that does not look the same.
+    for (const char* device : {"TAB-01", "NO-SUCH-TABLET"}) {
+        const auto r = test::http(fort.port(), "POST",
+                                  std::string("/api/v1/devices/") + device + "/revoke", "");
+        CHECK(r.status == 401);
+    }
 }
 
 TEST_CASE("hostile: idle and byte-dribbling connections do not starve a counter tablet",
