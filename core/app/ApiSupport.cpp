@@ -2,10 +2,12 @@
 
 #include "app/Runtime.h"
 #include "common/Clock.h"
+#include "http/JsonInput.h"
 #include "index/Periods.h"
 
 #include <hailong/Hmac.h>
 #include <hailong/Problem.h>
+#include <algorithm>
 
 namespace hailong {
 
@@ -161,6 +163,25 @@ void audit(Runtime& rt, const HttpRequest& r, const Caller& who, const std::stri
     e.before = before;
     e.after = after;
     rt.audit().record(std::move(e));
+}
+
+void finishBody(JsonInput& in, const std::function<void()>& check, const std::string& code) {
+    std::vector<FieldError> errors;
+    try {
+        in.finish(code);
+    } catch (const Problem& p) {
+        errors = p.errors();
+    }
+    try {
+        check();
+    } catch (const Problem& p) {
+        if (p.status() != 422) throw;
+        for (const FieldError& f : p.errors())
+            if (std::none_of(errors.begin(), errors.end(),
+                             [&](const FieldError& x) { return x.field == f.field; }))
+                errors.push_back(f);
+    }
+    if (!errors.empty()) throw Problem(422, code, {}, std::move(errors));
 }
 
 }  // namespace hailong

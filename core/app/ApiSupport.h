@@ -5,6 +5,7 @@
 #include "app/ApiKeys.h"
 #include "directory/DirectoryStore.h"
 
+#include <functional>
 #include <optional>
 
 #include <hailong/Http.h>
@@ -14,6 +15,7 @@
 
 namespace hailong {
 
+class JsonInput;
 class Runtime;
 
 /// Whether the request carries the API token (compared in constant time).
@@ -60,6 +62,10 @@ Caller requireWriter(Runtime& rt, const HttpRequest& request, std::optional<std:
 void audit(Runtime& rt, const HttpRequest& request, const Caller& who, const std::string& action,
            const std::string& kind, const std::string& code, std::optional<std::int64_t> agencyId,
            const std::string& before, const std::string& after);
+
+/// Ends reading a body: the reader's complaints (types, unknown fields) and those `check` throws
+/// (the content's own rules), each field named once, in one Problem(422, `code`).
+void finishBody(JsonInput& in, const std::function<void()>& check, const std::string& code);
 
 /// Parameter `name` as a whole number in [min, max]; Problem(400) naming it and the range
 /// otherwise.

@@ -13,8 +13,6 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
-#include <algorithm>
-
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 
@@ -35,22 +33,8 @@ DossierEvent eventFrom(const Object::Ptr& item, const std::string& prefix,
     e.counterCode = in.text("counter", 64).value_or("");
     e.phone = in.text("phone", 20).value_or("");
     e.dueAtMs = in.time("due_at");
-    // Every complaint at once: the reader's (types, unknown fields), then the event's own.
-    std::vector<FieldError> errors;
-    try {
-        in.finish("dossier_event.invalid");
-    } catch (const Problem& p) {
-        errors = p.errors();
-    }
-    try {
-        store.check(e, prefix);
-    } catch (const Problem& p) {
-        for (const FieldError& f : p.errors())
-            if (std::none_of(errors.begin(), errors.end(),
-                             [&](const FieldError& x) { return x.field == f.field; }))
-                errors.push_back(f);
-    }
-    if (!errors.empty()) throw Problem(422, "dossier_event.invalid", {}, std::move(errors));
+    finishBody(
+        in, [&] { store.check(e, prefix); }, "dossier_event.invalid");
     return e;
 }
 

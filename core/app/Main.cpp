@@ -97,6 +97,47 @@ constexpr const char* kUsage =
     "         [--procedure CODE] [--lang vi|en]\n"
     "                          the survey's responses, a column per question\n";
 
+// A progress bar on the terminal (stderr) for long commands: what is done of how much, the rate
+// and the time left, redrawn at most ten times a second; nothing when stderr is not a terminal
+// (a log, a pipe) or when `quiet`. Not thread-safe; one per command.
+class TerminalProgress {
+public:
+    /// `words(done, total, rate, left)`: the text after the bar, in the user's language.
+    using Words = std::function<std::string(std::size_t, std::size_t, long, long)>;
+    TerminalProgress(Words words, bool quiet)
+        : words_(std::move(words)), on_(!quiet && isatty(2)) {}
+    ~TerminalProgress() { finish(); }
+
+    void operator()(std::size_t done, std::size_t total) {
+        if (!on_) return;
+        const auto at = std::chrono::steady_clock::now();
+        if (done < total && at - drawn_ < std::chrono::milliseconds(100)) return;
+        drawn_ = at;
+        const double seconds = std::chrono::duration<double>(at - started_).count();
+        const double rate = done / std::max(seconds, 1e-3);
+        const std::size_t width = 24, filled = total ? width * std::min(done, total) / total : 0;
+        std::string bar;
+        for (std::size_t i = 0; i < width; ++i) bar += i < filled ? "█" : "░";
+        const int percent = total ? static_cast<int>(100 * std::min(done, total) / total) : 0;
+        const long left = rate > 0 ? static_cast<long>((total - std::min(done, total)) / rate) : 0;
+        std::cerr << "\r\033[K" << bar << " " << std::setw(3) << percent << "%  "
+                  << words_(done, total, static_cast<long>(rate), left) << std::flush;
+        shown_ = true;
+    }
+    /// Ends the bar's line (the summary follows on its own lines).
+    void finish() {
+        if (shown_) std::cerr << "\n" << std::flush;
+        shown_ = false;
+    }
+
+private:
+    Words words_;
+    bool on_;
+    bool shown_ = false;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point drawn_{};
+};
+
 // Nodes of an index tree: what "N indices" means to the person who wrote the file.
 std::size_t indexCount(const std::vector<IndexDefinition>& indices) {
     std::size_t n = 0;
@@ -261,6 +302,19 @@ protected:
     }
 
 private:
+    /// A progress bar whose words are message `key` ({done}, {total}, {rate}, {left}).
+    TerminalProgress progressBar(Runtime& rt, const char* key, bool quiet) {
+        return TerminalProgress(
+            [&rt, key, lang = lang_](std::size_t done, std::size_t total, long rate, long left) {
+                return rt.messages().text(lang, key,
+                                          {{"done", std::to_string(done)},
+                                           {"total", std::to_string(total)},
+                                           {"rate", std::to_string(rate)},
+                                           {"left", std::to_string(left)}});
+            },
+            quiet);
+    }
+
     std::string message(const std::string& code, const std::map<std::string, std::string>& params) {
         try {
             MessageCatalog catalog(paths_.locale);
@@ -335,7 +389,7 @@ private:
             std::cerr << "usage: hailong backup --out FILE\n";
             return EXIT_USAGE;
         }
-        const DatabaseUrl url = DatabaseUrl::parse(settings_->config().getString("db.url"));
+        const DatabaseUrl url = DatabaseUrl::parse(databaseUrl(settings_->config()));
         const auto started = std::chrono::steady_clock::now();
         const BackupReport r = backupDatabase(url, out->second);
         std::cout
@@ -402,7 +456,7 @@ private:
             std::cerr << "usage: hailong restore FILE [--force]\n";
             return EXIT_USAGE;
         }
-        const DatabaseUrl url = DatabaseUrl::parse(settings_->config().getString("db.url"));
+        const DatabaseUrl url = DatabaseUrl::parse(databaseUrl(settings_->config()));
         const BackupReport r = restoreDatabase(url, args[1], force_);
         std::cout << url.redacted << " restored from " << args[1] << " (schema version "
                   << r.schemaVersion << ")\n";
@@ -487,8 +541,10 @@ private:
         }
         Runtime rt(settings_->config(), paths_, log());
         rt.prepare();
+        TerminalProgress progress = progressBar(rt, "import.progress", json_);
         if (responses) {
             exports::ResponseImportOptions options;
+            options.progress = std::ref(progress);
             options.surveyId = indexParams_["survey"];
             options.dryRun = importOptions_.dryRun;
             options.check = [&rt](const Submission& s) { rt.ingest().check(s); };
@@ -497,13 +553,17 @@ private:
             const auto report =
                 exports::importResponses(rt.ingest(), rt.surveys(), rt.text(), tables,
                                          rt.messages(), content, file, options);
+            progress.finish();
             printResponseReport(report, rt.messages());
             return report.rejected.empty() ? EXIT_OK : EXIT_DATAERR;
         }
         DirectoryImporter importer(rt.directory());
+        ImportOptions options = importOptions_;
+        options.progress = std::ref(progress);
         const ImportReport report = args[1] == "directory"
-                                        ? importer.importDirectory(content, file, importOptions_)
-                                        : importer.importDossiers(content, file, importOptions_);
+                                        ? importer.importDirectory(content, file, options)
+                                        : importer.importDossiers(content, file, options);
+        progress.finish();
         printReport(report);
         if (!report.committed && !importOptions_.dryRun) return EXIT_DATAERR;
         return report.rejected.empty() ? EXIT_OK : EXIT_DATAERR;
@@ -876,16 +936,14 @@ private:
             return std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
                 .count();
         };
-        const std::size_t rows =
-            writeExport(rt, request, out, [&](std::size_t done, std::size_t total) {
-                if (!isatty(2)) return;  // a progress line is for a person watching
-                const double rate = done / std::max(elapsed(), 1e-3);
-                std::cerr << "\r" << done << "/" << total << " rows, " << static_cast<long>(rate)
-                          << " rows/s, "
-                          << static_cast<long>((total - std::min(done, total)) / rate)
-                          << " s left   " << std::flush;
-            });
-        std::cerr << "\r" << rows << " rows written to " << out << " in " << elapsed() << " s\n";
+        TerminalProgress progress = progressBar(rt, "export.progress", false);
+        const std::size_t rows = writeExport(rt, request, out, std::ref(progress));
+        progress.finish();
+        std::cerr << rt.messages().text(lang_, "export.done",
+                                        {{"rows", std::to_string(rows)},
+                                         {"file", out},
+                                         {"seconds", std::to_string(std::lround(elapsed()))}})
+                  << "\n";
         return EXIT_OK;
     }
 

@@ -21,7 +21,8 @@ namespace {
 // Responses matching `where` (conditions on r, a, c, dv with $1.. bound from `values`),
 // newest first, with their answers.
 Array::Ptr readResponses(Runtime& rt, const std::string& where,
-                         const std::vector<std::string>& values, int limit) {
+                         const std::vector<std::string>& values, int limit,
+                         bool oldestFirst = false) {
     return rt.database().read([&](Session& s) {
         Poco::Data::Statement st(s);
         st << "SELECT r.id, r.receipt, r.survey_id, r.survey_version, r.channel, r.language, "
@@ -33,7 +34,8 @@ Array::Ptr readResponses(Runtime& rt, const std::string& where,
               "LEFT JOIN procedures p ON p.id = r.procedure_id "
               "LEFT JOIN dossiers d ON d.id = r.dossier_id "
               "LEFT JOIN devices dv ON dv.id = r.device_id WHERE " +
-                  where + " ORDER BY r.id DESC LIMIT " + std::to_string(limit);
+                  where + " ORDER BY r.id " + (oldestFirst ? "ASC" : "DESC") + " LIMIT " +
+                  std::to_string(limit);
         std::vector<std::string> bound = values;
         for (std::string& v : bound) st, use(v);
         st.execute();
@@ -121,9 +123,18 @@ void registerResponseApi(Runtime& rt) {
             values.push_back(scope + "%");
             where += " AND a.path LIKE $" + std::to_string(values.size());
         }
+        // ?since=TIME: those received from then on, oldest first (to page through a gap: the
+        // next page starts at the last one's received_at; receipts repeat at the boundary).
+        const auto since = r.queryParam("since");
+        if (since) {
+            const auto ms = parseTimeMs(*since);
+            if (!ms) throw Problem(400, "query.time", {{"name", "since"}, {"value", *since}});
+            values.push_back(std::to_string(*ms));
+            where += " AND r.received_at >= CAST($" + std::to_string(values.size()) + " AS BIGINT)";
+        }
         const int limit = queryInteger("limit", r.queryParam("limit").value_or("50"), 1, 500);
         Object::Ptr body = new Object;
-        body->set("items", readResponses(rt, where, values, limit));
+        body->set("items", readResponses(rt, where, values, limit, since.has_value()));
         return HttpResponse::json(body);
     });
     rt.routes().add("GET", "/api/v1/responses/{receipt}", [&rt](const HttpRequest& r) {

@@ -1,4 +1,5 @@
 #include "app/Runtime.h"
+#include "app/Settings.h"
 
 #include "app/AlertApi.h"
 #include "app/CaseApi.h"
@@ -8,6 +9,7 @@
 #include "app/OpenApi.h"
 #include "app/ResponseApi.h"
 #include "app/ResponseReadings.h"
+#include "app/WebhookApi.h"
 #include "console/Console.h"
 #include "http/StaticFiles.h"
 #include "mail/SmtpSender.h"
@@ -139,7 +141,7 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
                  Poco::Logger& log)
     : config_(config), paths_(paths), log_(log), text_(paths_.locale, toneStyle(config)) {
     messages_ = std::make_unique<MessageCatalog>(paths_.locale);
-    const DatabaseUrl url = DatabaseUrl::parse(config.getString("db.url"));
+    const DatabaseUrl url = DatabaseUrl::parse(databaseUrl(config));
     Database::Options dbOptions;
     dbOptions.poolSize = static_cast<std::size_t>(std::max(2, config.getInt("db.pool_size")));
     dbOptions.busyTimeoutMs = config.getInt("db.busy_timeout_ms");
@@ -181,6 +183,14 @@ Runtime::Runtime(const Poco::Util::AbstractConfiguration& config, const Paths& p
     alertMonitor_ = std::make_unique<AlertMonitor>(
         *alerts_, *db_, *indices_, *outbox_, *messages_, *directory_,
         [this] { return publicBase(); }, alertOptions);
+    webhooks_ = std::make_unique<WebhookStore>(*db_, *directory_);
+    WebhookFeed::Options webhookOptions;
+    webhookOptions.pauseAfterMs =
+        std::int64_t{3600000} * std::max(1, config.getInt("webhooks.pause_after_hours"));
+    webhookOptions.timeoutS = std::clamp(config.getInt("webhooks.timeout_s"), 1, 30);
+    webhookOptions.baseUrl = [this] { return publicBase(); };
+    webhookFeed_ = std::make_unique<WebhookFeed>(
+        *db_, *webhooks_, *outbox_, Poco::Logger::get("hailong.webhooks"), webhookOptions);
     cases::CaseStore::Options caseOptions;
     caseOptions.defaults.workingDays = std::clamp(config.getInt("cases.working_days"), 1, 60);
     caseOptions.defaults.ratingAtOrBelow =
@@ -313,6 +323,7 @@ void Runtime::serve() {
     registerAlertApi(*this);
     registerCaseApi(*this);
     registerDossierEventApi(*this);
+    registerWebhookApi(*this);
     registerOpenApi(*this);
     exportJobs_ = std::make_unique<ExportJobs>(*this, paths_.data + "/exports",
                                                config_.getInt("export.keep_hours"));
@@ -341,7 +352,11 @@ void Runtime::serve() {
         mail.password = config_.getString("mail.password", "");
         outbox_->registerSender("email", smtpSender(mail));
     }
+    outbox_->registerSender("webhook", [this](const OutboundMessage& m, std::string& error) {
+        return webhookFeed_->deliver(m, error);
+    });
     outbox_->start();
+    webhookFeed_->start();
     indices_->start(std::max(10, config_.getInt("index.fold_interval_ms")));
     alertMonitor_->start();
     cases_->start();
@@ -386,7 +401,8 @@ void Runtime::shutdown() noexcept {
     down_ = true;
     try {
         if (http_) http_->stop();  // no new requests; in-flight ones finish
-        outbox_->stop();           // no sender is called once its plugin is stopping
+        if (webhookFeed_) webhookFeed_->stop();
+        outbox_->stop();  // no sender is called once its plugin is stopping
         plugins_->stopAll();
         ingest_->stop();  // commits what is queued
         alertMonitor_->stop();

@@ -25,6 +25,7 @@
 #include "store/Database.h"
 #include "survey/SurveyStore.h"
 #include "text/IcuTextNormalizer.h"
+#include "webhooks/Webhooks.h"
 
 #include <Poco/Util/AbstractConfiguration.h>
 
@@ -79,6 +80,8 @@ public:
     AlertStore& alerts() { return *alerts_; }
     AlertMonitor& alertMonitor() { return *alertMonitor_; }
     cases::CaseStore& cases() { return *cases_; }
+    WebhookStore& webhooks() { return *webhooks_; }
+    WebhookFeed& webhookFeed() { return *webhookFeed_; }
     SurveyStore& surveys() { return *surveys_; }
     MessageCatalog& messages() { return *messages_; }
     IcuTextNormalizer& text() { return text_; }
@@ -126,6 +129,8 @@ private:
     std::unique_ptr<AlertStore> alerts_;
     std::unique_ptr<AlertMonitor> alertMonitor_;
     std::unique_ptr<cases::CaseStore> cases_;
+    std::unique_ptr<WebhookStore> webhooks_;
+    std::unique_ptr<WebhookFeed> webhookFeed_;
     std::unique_ptr<ApiKeyStore> apiKeys_;
     std::unique_ptr<ExportJobs> exportJobs_;
     MustacheTemplates templates_;

@@ -16,9 +16,10 @@ namespace hailong {
 
 const std::vector<Setting>& settings() {
     static const std::vector<Setting> all{
-        {"db.url", "sqlite:data/hailong.db",
+        {"db.url", "",
          "Database: sqlite:PATH (relative to the working folder) or "
-         "postgresql://USER[:PASSWORD]@HOST[:PORT]/DB"},
+         "postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (default: sqlite:PATHS.DATA/hailong.db, "
+         "in the data folder)"},
         {"db.pool_size", "8", "Database connections kept open"},
         {"db.busy_timeout_ms", "5000", "SQLite: how long a write waits for the lock"},
         {"db.sqlite_cache_mb", "16", "SQLite: page cache of each connection, in MB"},
@@ -76,6 +77,9 @@ const std::vector<Setting>& settings() {
         {"ingest.queue_max", "10000", "Responses waiting to be written before 503"},
         {"outbox.poll_ms", "1000", "How often the outbox looks for due messages"},
         {"outbox.max_attempts", "8", "Delivery attempts before a message is marked failed"},
+        {"webhooks.pause_after_hours", "24",
+         "A webhook subscription whose deliveries have failed this long is paused"},
+        {"webhooks.timeout_s", "5", "Seconds a webhook receiver has to answer a delivery"},
         {"index.fold_interval_ms", "1000",
          "How often new responses are counted into the index aggregates (queries add the rest)"},
         {"export.keep_hours", "24",
@@ -213,6 +217,8 @@ Settings Settings::load(const std::string& file, const std::map<std::string, std
                             "ingest.queue_max",
                             "outbox.poll_ms",
                             "outbox.max_attempts",
+                            "webhooks.pause_after_hours",
+                            "webhooks.timeout_s",
                             "index.fold_interval_ms",
                             "export.keep_hours",
                             "alerts.settle_ms",
@@ -249,6 +255,11 @@ std::string Settings::sourceOf(const std::string& key) const {
     if (env_ && env_->has(key)) return "env " + envName(key);
     if (file_config_ && file_config_->has(key)) return "file";
     return "default";
+}
+
+std::string databaseUrl(const Poco::Util::AbstractConfiguration& config) {
+    const std::string url = config.getString("db.url", "");
+    return url.empty() ? "sqlite:" + config.getString("paths.data", "data") + "/hailong.db" : url;
 }
 
 }  // namespace hailong

@@ -20,6 +20,10 @@ struct Setting {
 /// The documented keys, in README order.
 const std::vector<Setting>& settings();
 
+/// The database to open: db.url, or when it is empty the SQLite file hailong.db in paths.data
+/// (so that moving the data folder moves the database with it).
+std::string databaseUrl(const Poco::Util::AbstractConfiguration& config);
+
 /// The effective configuration: flags > environment (HAILONG_*) > config file > defaults.
 /// Immutable after load(); thread-safe for reads.
 class Settings {

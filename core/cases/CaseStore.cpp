@@ -75,7 +75,9 @@ CaseStore::CaseStore(
       messages_(messages),
       recipientsOf_(std::move(recipientsOf)),
       consoleUrl_(std::move(consoleUrl)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      // The database away: the next sweep does it.
+      sweeper_(std::chrono::milliseconds(options_.sweepMs), [this] { sweep(nowMs()); }) {}
 
 CaseStore::~CaseStore() {
     stop();
@@ -691,33 +693,11 @@ std::vector<Case> CaseStore::sweep(std::int64_t atMs) {
 }
 
 void CaseStore::start() {
-    std::lock_guard lock(mutex_);
-    if (thread_.joinable()) return;
-    stopping_ = false;
-    thread_ = std::thread([this] { loop(); });
+    sweeper_.start();
 }
 
 void CaseStore::stop() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
-}
-
-void CaseStore::loop() {
-    std::unique_lock lock(mutex_);
-    while (!wake_.wait_for(lock, std::chrono::milliseconds(options_.sweepMs),
-                           [this] { return stopping_; })) {
-        lock.unlock();
-        try {
-            sweep(nowMs());
-        } catch (const std::exception&) {
-            // The database is away: the next sweep does it.
-        }
-        lock.lock();
-    }
+    sweeper_.stop();
 }
 
 }  // namespace hailong::cases

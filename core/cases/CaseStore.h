@@ -6,6 +6,7 @@
 #pragma once
 
 #include "cases/WorkingCalendar.h"
+#include "common/PeriodicTask.h"
 #include "store/Database.h"
 
 #include <Poco/Data/Statement.h>
@@ -182,7 +183,6 @@ private:
     std::vector<Case> select(Poco::Data::Session& s, const std::string& where,
                              const std::function<void(Poco::Data::Statement&)>& bindAll,
                              std::size_t limit) const;
-    void loop();
 
     Database& db_;
     const Directory& directory_;
@@ -197,9 +197,7 @@ private:
     mutable std::mutex mutex_;
     mutable std::map<std::int64_t, CasePolicy> policies_;  // agency → its own policy
     mutable std::int64_t policiesReadMs_ = 0;              // 0: read them again
-    std::condition_variable wake_;
-    bool stopping_ = false;
-    std::thread thread_;
+    PeriodicTask sweeper_;                                 // last: stopped before the rest goes
 };
 
 /// The statuses in their order.

@@ -263,6 +263,12 @@ ImportReport DirectoryImporter::apply(std::vector<Row> rows, const ImportOptions
                 });
                 std::vector<const Row*> pending;
                 for (auto it = begin; it != end; ++it) pending.push_back(&*it);
+                const auto done = [&] {
+                    if (options.progress)
+                        options.progress(report.created + report.updated + report.unchanged +
+                                             report.rejected.size(),
+                                         rows.size());
+                };
                 begin = end;
                 while (!pending.empty()) {
                     std::vector<const Row*> deferred;
@@ -290,6 +296,7 @@ ImportReport DirectoryImporter::apply(std::vector<Row> rows, const ImportOptions
                                 ++(outcome == SaveOutcome::Created   ? report.created
                                    : outcome == SaveOutcome::Updated ? report.updated
                                                                      : report.unchanged);
+                                done();
                                 continue;
                             } catch (const Problem& p) {
                                 s << "ROLLBACK TO SAVEPOINT import_row", now;
@@ -309,6 +316,7 @@ ImportReport DirectoryImporter::apply(std::vector<Row> rows, const ImportOptions
                             }
                         }
                         report.rejected.push_back(std::move(rej));
+                        done();
                     }
                     if (deferred.size() == before) {  // no progress: the parents do not exist
                         for (const Row* r : deferred)

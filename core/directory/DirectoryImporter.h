@@ -26,6 +26,8 @@ struct ImportOptions {
     std::function<std::optional<FieldError>(const std::string& kind,
                                             const std::map<std::string, std::string>& fields)>
         admit;
+    /// When set, told how many rows are done (written or rejected) of how many, as they go.
+    std::function<void(std::size_t done, std::size_t total)> progress;
 };
 
 struct ImportRejection {

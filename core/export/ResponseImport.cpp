@@ -388,6 +388,7 @@ ResponseImportReport importResponses(Ingest& ingest, const SurveyCatalog& survey
     importer.map(rows.front().second, report);
     std::map<std::string, int> seen;  // rows of identical content so far
     for (std::size_t r = 1; r < rows.size(); ++r) {
+        if (options.progress) options.progress(r - 1, rows.size() - 1);
         const auto& [line, cells] = rows[r];
         if (std::all_of(cells.begin(), cells.end(),
                         [](const std::string& c) { return trim(c).empty(); }))
@@ -431,6 +432,7 @@ ResponseImportReport importResponses(Ingest& ingest, const SurveyCatalog& survey
             report.rejected.push_back({line, "response", form, std::move(why)});
         }
     }
+    if (options.progress) options.progress(rows.size() - 1, rows.size() - 1);
     return report;
 }
 

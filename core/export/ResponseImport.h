@@ -26,6 +26,8 @@ struct ResponseImportOptions {
     /// When set, asked for each row before it is checked or stored: an error rejects the row
     /// (the console keeps an official's import inside their subtree).
     std::function<std::optional<FieldError>(const Submission&)> admit;
+    /// When set, told how many rows are read (stored, duplicate or rejected) of how many.
+    std::function<void(std::size_t done, std::size_t total)> progress;
     std::string channel = "paper";
     std::string language = "vi";  ///< of the report's reasons
 };

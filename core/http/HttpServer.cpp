@@ -18,6 +18,7 @@
 #include <Poco/Net/TCPServer.h>
 #include <Poco/Net/TCPServerConnection.h>
 #include <Poco/Net/TCPServerConnectionFactory.h>
+#include <Poco/String.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/Timestamp.h>
 #include <Poco/URI.h>
@@ -418,7 +419,13 @@ private:
         out.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status));
         securityHeaders(out);
         out.set("X-Request-Id", request.requestId);
-        for (const auto& [name, value] : response.headers) out.set(name, value);
+        // Set-Cookie may come several times (a language and a form's cookie); others once.
+        for (const auto& [name, value] : response.headers) {
+            if (Poco::icompare(name, "Set-Cookie") == 0)
+                out.add(name, value);
+            else
+                out.set(name, value);
+        }
         if (!response.contentType.empty()) out.setContentType(response.contentType);
         // A body that was announced but not read (refused, or the route was never found) would
         // be read as the next request on this connection: close it instead.

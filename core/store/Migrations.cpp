@@ -543,6 +543,30 @@ const Migration kDossierEvents{13,
                                    "(state, received_at)",
                                }};
 
+// Other systems' subscriptions to what happens here; their deliveries go through the outbox
+// (channel "webhook", the subscription's id as recipient).
+const Migration kWebhooks{14,
+                          "webhook subscriptions",
+                          {
+                              R"(CREATE TABLE webhook_subscriptions (
+            id {{id}},
+            name TEXT NOT NULL,
+            url TEXT NOT NULL,
+            agency_id BIGINT NOT NULL REFERENCES agencies(id),
+            events TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            status TEXT NOT NULL,
+            pause_reason TEXT NOT NULL,
+            failing_since BIGINT,
+            paused_at BIGINT,
+            last_success_at BIGINT,
+            created_at BIGINT NOT NULL,
+            created_by TEXT NOT NULL))",
+                              "CREATE UNIQUE INDEX webhook_names ON webhook_subscriptions "
+                              "(agency_id, name)",
+                              "CREATE INDEX outbox_recipient ON outbox(channel, recipient)",
+                          }};
+
 const std::string kLedger =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
     "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
@@ -557,8 +581,8 @@ int readVersion(Poco::Data::Session& s) {
 
 const std::vector<Migration>& Migrations::all() {
     static const std::vector<Migration> migrations{
-        kDirectory, kSurveys,        kIndices,  kDevices, kPluginState,  kPhoneKeys,    kSecrets,
-        kAccounts,  kCounterSurveys, kFeedback, kCases,   kHousekeeping, kDossierEvents};
+        kDirectory, kSurveys,        kIndices,  kDevices, kPluginState,  kPhoneKeys,     kSecrets,
+        kAccounts,  kCounterSurveys, kFeedback, kCases,   kHousekeeping, kDossierEvents, kWebhooks};
     return migrations;
 }
 

@@ -8,7 +8,6 @@
 #include "support/TestSupport.h"
 
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 
 #include <catch2/catch.hpp>
 
@@ -22,10 +21,6 @@ using namespace Poco::Data::Keywords;
 using Poco::JSON::Object;
 
 namespace {
-
-Object::Ptr parse(const std::string& body) {
-    return Poco::JSON::Parser().parse(body).extract<Object::Ptr>();
-}
 
 test::HttpResult post(std::uint16_t port, const std::string& json,
                       const std::string& bearer = "test-token") {
@@ -59,8 +54,8 @@ TEST_CASE("dossier events: kept once by id and applied in the order they happene
             // "returned" arrives first: kept, pending, until the dossier's agency is known.
             auto r = post(port, event("ev-2", "returned", "XA-100", "2026-11-20T10:00:00+07:00"));
             REQUIRE(r.status == 202);
-            CHECK(parse(r.body)->getValue<std::string>("result") == "pending");
-            CHECK(parse(r.body)->get("dossier_status").isEmpty());
+            CHECK(test::jsonObject(r.body)->getValue<std::string>("result") == "pending");
+            CHECK(test::jsonObject(r.body)->get("dossier_status").isEmpty());
             CHECK_FALSE(rt.directory().dossier("XA-100"));
 
             // "received" (earlier) gives the agency: both apply, in their order.
@@ -68,7 +63,7 @@ TEST_CASE("dossier events: kept once by id and applied in the order they happene
                                  R"("agency":"XA","phone":"0912 345 678",)"
                                  R"("due_at":"2026-11-25T17:00:00+07:00")"));
             REQUIRE(r.status == 201);
-            auto o = parse(r.body);
+            auto o = test::jsonObject(r.body);
             CHECK(o->getValue<std::string>("result") == "applied");
             CHECK(o->getValue<std::string>("dossier_status") == "returned");
             auto d = rt.directory().dossier("XA-100");
@@ -87,7 +82,7 @@ TEST_CASE("dossier events: kept once by id and applied in the order they happene
                                  R"("agency":"XA","phone":"0912 345 678",)"
                                  R"("due_at":"2026-11-25T17:00:00+07:00")"));
             CHECK(r.status == 200);
-            CHECK(parse(r.body)->getValue<std::string>("result") == "duplicate");
+            CHECK(test::jsonObject(r.body)->getValue<std::string>("result") == "duplicate");
             r = post(port, event("ev-1", "cancelled", "XA-100", "2026-11-18T08:00:00+07:00"));
             CHECK(r.status == 409);
             CHECK(r.body.find("dossier_event.id_reused") != std::string::npos);
@@ -96,7 +91,7 @@ TEST_CASE("dossier events: kept once by id and applied in the order they happene
             r = post(port, event("ev-3", "supplement_requested", "XA-100",
                                  "2026-11-19T09:00:00+07:00", R"("officer":"")"));
             REQUIRE(r.status == 201);
-            CHECK(parse(r.body)->getValue<std::string>("dossier_status") == "returned");
+            CHECK(test::jsonObject(r.body)->getValue<std::string>("dossier_status") == "returned");
             // A later one does.
             r = post(port, event("ev-4", "cancelled", "XA-100", "2026-11-21T09:00:00+07:00"));
             REQUIRE(r.status == 201);
@@ -106,7 +101,7 @@ TEST_CASE("dossier events: kept once by id and applied in the order they happene
             r = test::http(port, "GET", "/api/v1/dossier-events?dossier=XA-100", "",
                            {{"Authorization", "Bearer test-token"}});
             REQUIRE(r.status == 200);
-            auto list = parse(r.body)->getArray("events");
+            auto list = test::jsonObject(r.body)->getArray("events");
             REQUIRE(list->size() == 4);
             std::vector<std::string> ids;
             for (std::size_t i = 0; i < list->size(); ++i) {
@@ -187,7 +182,7 @@ TEST_CASE("dossier events: a batch of 1,000 in any order, a result for each item
             body += "]}";
             auto r = post(host.port(), body);
             REQUIRE(r.status == 200);
-            auto o = parse(r.body);
+            auto o = test::jsonObject(r.body);
             CHECK(o->getValue<int>("applied") + o->getValue<int>("pending") == 980);
             CHECK(o->getValue<int>("rejected") == 20);
             CHECK(o->getValue<int>("duplicate") == 0);
@@ -211,7 +206,7 @@ TEST_CASE("dossier events: a batch of 1,000 in any order, a result for each item
             CHECK(returned == 490);
             // Sent again whole: all duplicates.
             r = post(host.port(), body);
-            CHECK(parse(r.body)->getValue<int>("duplicate") == 980);
+            CHECK(test::jsonObject(r.body)->getValue<int>("duplicate") == 980);
             // 1,001 events: refused whole.
             std::string tooMany = R"({"events":[)";
             for (int i = 0; i < 1001; ++i) tooMany += (i ? "," : "") + std::string("{}");
@@ -281,10 +276,10 @@ TEST_CASE("dossier events: a returned dossier is invited once by SMS and gets it
         auto r = post(rt.port(), event("inv-1", "received", "XA-55", received,
                                        R"("agency":"XA","phone":"0912 000 055")"));
         REQUIRE(r.status == 201);
-        CHECK_FALSE(parse(r.body)->has("survey_link"));
+        CHECK_FALSE(test::jsonObject(r.body)->has("survey_link"));
         r = post(rt.port(), event("inv-2", "returned", "XA-55", returned));
         REQUIRE(r.status == 201);
-        auto link = parse(r.body)->getObject("survey_link");
+        auto link = test::jsonObject(r.body)->getObject("survey_link");
         REQUIRE(link);
         const std::string url = link->getValue<std::string>("url");
         CHECK(url.find("/t/" + link->getValue<std::string>("token")) != std::string::npos);

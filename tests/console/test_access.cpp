@@ -71,11 +71,12 @@ std::string catalogText(const std::string& file, const std::string& key) {
 // Everything the database holds, as one digest per table: rows in key order, every value as
 // text. Left out: what background jobs derive or note on their own time: the index tables, a
 // response's folding into them and its readings (mood, feedback, topics), a session's and a
-// device's last use, a tablet's queue.
+// device's last use, a tablet's queue, the background jobs' cursors (the webhook feed's).
 std::map<std::string, std::string> contents(Runtime& rt) {
     static const std::map<std::string, std::set<std::string>> volatileColumns{
         {"sessions", {"seen_at"}},
         {"devices", {"last_seen_at", "queue_size"}},
+        {"housekeeping", {"done_until"}},
         {"responses",
          {"folded", "read_at", "mood", "feedback", "feedback_key", "sentiment", "topics"}}};
     return rt.database().read([&](Session& s) {
@@ -513,6 +514,18 @@ TEST_CASE("access: every changing console route refuses a missing, wrong or fore
             {"/console/cases/{id}/{action}",
              [] {
                  return FormCall{"/console/cases/1/note", "note=" + encode("Đã gọi lại")};
+             }},
+            {"/console/webhooks",
+             [&] {
+                 return FormCall{"", "name=" + unique() + "&url=" + encode("http://192.0.2.10/h") +
+                                         "&agency=XA&events=alert.raised"};
+             }},
+            {"/console/webhooks/{id}/{action}",
+             [&] {
+                 const auto made = rt.webhooks().add(
+                     {unique(), "http://192.0.2.10/h", "XA", {"alert.raised"}}, "test");
+                 return FormCall{"/console/webhooks/" + std::to_string(made.first.id) + "/pause",
+                                 ""};
              }},
             {"/console/import",
              [&] {

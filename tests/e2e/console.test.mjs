@@ -20,8 +20,11 @@
 //      403 each and nothing stored), admins' forms (accounts, a password reset, publishing and
 //      retiring a survey: 403), the accounts page (403), XB's dossiers over the API with the
 //      session (403; XA's 200, devices XA's only; a change without X-CSRF-Token 403);
+//   6b. webhooks: one added with the console's form (its secret shown once, not after a reload),
+//      its delivery log after a response (a receiver that is not there), another paused: marked
+//      on /console/webhooks and named on /console/alerts;
 //   7. runs axe-core (WCAG 2.0/2.1 A and AA) on the sign-in page, the overview, the counters,
-//      devices, accounts, audit and survey pages: a serious or critical violation fails
+//      devices, accounts, audit, survey and webhook pages: a serious or critical violation fails
 //      (console-axe.json);
 //   8. takes screenshots at 1280×800 and at 390 px (console-*.png); nothing but a data table may
 //      stick out past the right edge at 390 px (WCAG 1.4.10).
@@ -477,6 +480,56 @@ try {
   });
   await officialContext.close();
 
+  // ---- 6b: webhooks -------------------------------------------------------------------------
+  let webhookId = null;
+  await part('webhooks: one added (its secret once) with a delivery log, another paused', async () => {
+    step('webhooks: one added with the form; its secret is shown once');
+    await open(page, '/console/webhooks');
+    await page.fill('#w-name', 'Phần mềm một cửa xã An Thạnh');
+    await page.fill('#w-url', 'http://127.0.0.1:9/hooks/hailong');
+    await page.selectOption('#w-agency', 'XA');
+    await page.check('input[name=events][value="response.created"]');
+    await page.check('input[name=events][value="case.changed"]');
+    await navigating(page, () => page.getByRole('button', { name: 'Thêm webhook' }).click());
+    const m = new URL(page.url()).pathname.match(/^\/console\/webhooks\/(\d+)$/);
+    assert.ok(m, `the form leads to the new webhook's page: ${page.url()}`);
+    webhookId = m[1];
+    assert.match(await text(page, '#webhook-secret'), /^whsec_[0-9a-f]{48}$/, 'the secret, once');
+    await shot(page, 'webhook-created');
+    await page.reload();
+    assert.equal(await page.locator('#webhook-secret').count(), 0, 'a reload does not show it again');
+
+    step('a response of XA: its delivery fails (nobody listens), the log says so');
+    const rated = await api('POST', '/api/v1/responses', { idempotency_key: 'e2e-webhook-1', survey: 'counter-quick',
+      channel: 'api', agency: 'XA', answers: { rating: '1' } });
+    const event = `response.created:${rated.response_id}`;
+    const attempted = (log) => log.some((d) => d.event === event && d.attempts > 0);
+    let log = [];
+    for (let i = 0; i < 100 && !attempted(log); ++i) {
+      await new Promise((r) => setTimeout(r, 200));
+      log = (await api('GET', `/api/v1/webhooks/${webhookId}/deliveries`)).items;
+    }
+    assert.ok(attempted(log), 'the new response’s delivery was attempted');
+    await open(page, `/console/webhooks/${webhookId}`);
+    const rows = await rowsOf(page, '#deliveries');
+    assert.ok(rows.some((c) => c[2] === event && c[1] === 'Phiếu đánh giá mới' && c[3] === 'Gửi lỗi, sẽ thử lại' &&
+      /Không kết nối được hệ thống nhận/.test(c[6])), `the log has ${event}: ${JSON.stringify(rows)}`);
+    await shot(page, 'webhook');
+
+    step('another webhook (of XB) paused with its button: it stands out; the alerts page says so');
+    const other = await api('POST', '/api/v1/webhooks', { name: 'Cổng dịch vụ công xã Bình Minh',
+      url: 'https://dvc.binhminh.example/hooks', agency: 'XB', events: ['response.negative', 'alert.raised'] });
+    await open(page, '/console/webhooks');
+    await navigating(page, () => page.locator(`form[action="/console/webhooks/${other.id}/pause"] button`).click());
+    assert.match(await text(page, '.notice'), /Đã tạm dừng webhook «Cổng dịch vụ công xã Bình Minh»/);
+    assert.equal(await page.locator('#paused-webhooks .badge.paused').count(), 1, 'the paused one stands out');
+    assert.equal(await page.locator('#webhooks tr.paused').count(), 1);
+    await shot(page, 'webhooks');
+    await open(page, '/console/alerts');
+    assert.match(await text(page, '#paused-webhooks'), /1 webhook đang tạm dừng/);
+    await shot(page, 'alerts-webhook-paused');
+  });
+
   // ---- 7: accessibility ----------------------------------------------------------------------
   step('axe-core (wcag2a, wcag2aa, wcag21a, wcag21aa) on the console’s pages');
   const axeContext = await newContext({ viewport: { width: 1280, height: 800 }, locale: 'vi-VN', bypassCSP: true });
@@ -497,6 +550,13 @@ try {
     await open(ap, `/console/${name}`);
     serious.push(...await axeCheck(ap, name.replace('/', '-')));
   }
+  await part('axe on the webhook pages', async () => {
+    assert.ok(webhookId, 'a webhook was added');
+    await open(ap, '/console/webhooks');
+    serious.push(...await axeCheck(ap, 'webhooks'));
+    await open(ap, `/console/webhooks/${webhookId}`);
+    serious.push(...await axeCheck(ap, 'webhook'));
+  });
   await part('axe on the survey pages', async () => {
     await open(ap, '/console/surveys');
     serious.push(...await axeCheck(ap, 'surveys'));
@@ -512,7 +572,7 @@ try {
   await page.setViewportSize({ width: 390, height: 844 });
   for (const [url, name] of [['/console/', 'home-390'], ['/console/counters', 'counters-390'],
     ['/console/devices', 'devices-390'], ['/console/users', 'users-390'], ['/console/audit', 'audit-390'],
-    [`/console/surveys/${SURVEY}`, 'survey-editor-390']]) {
+    [`/console/surveys/${SURVEY}`, 'survey-editor-390'], ['/console/webhooks', 'webhooks-390']]) {
     const r = await page.goto(base + url);
     if (r.status() !== 200) {
       await part(`${name}`, async () => assert.fail(`GET ${url}: ${r.status()}`));

@@ -301,16 +301,6 @@ void returnDossier(Gateway& g, const std::string& code, const std::string& phone
     g.host.runtime().directory().save(x);
 }
 
-// Waits (up to 10 s) until `done` holds.
-template <class F>
-bool eventually(F&& done) {
-    for (int i = 0; i < 100; ++i) {
-        if (done()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return done();
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -333,7 +323,7 @@ TEST_CASE(
     // The follower starts from now: dossiers returned before (the Gateway's) are not invited.
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     returnDossier(g, "XA-260101-00009", "0912 000 009");
-    REQUIRE(eventually([&] { return invitations(g).size() == 1; }));
+    REQUIRE(test::eventually([&] { return invitations(g).size() == 1; }));
     Queued q = invitations(g).front();
     CHECK(q.recipient == "+84912000009");
     CHECK(q.key == "sms-invite:XA-260101-00009");
@@ -346,7 +336,7 @@ TEST_CASE(
     g.kannel("0912000010", "TU CHOI");
     returnDossier(g, "XA-260101-00010", "0912000010");
     returnDossier(g, "XA-260101-00011", "0912000011");
-    REQUIRE(eventually([&] { return invitations(g).size() == 2; }));
+    REQUIRE(test::eventually([&] { return invitations(g).size() == 2; }));
     std::this_thread::sleep_for(std::chrono::milliseconds(3000));
     CHECK(invitations(g).size() == 2);
     CHECK(invitations(g).back().recipient == "+84912000011");
@@ -357,7 +347,7 @@ TEST_CASE("sms: an invitation whose gateway is away is retried, not lost", "[sms
                                 {"plugin.sms.quiet_hours", ""}});
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     returnDossier(g, "XA-260101-00012", "0912000012");
-    REQUIRE(eventually([&] {
+    REQUIRE(test::eventually([&] {
         const auto q = invitations(g);
         return q.size() == 1 && q.front().attempts >= 1;
     }));

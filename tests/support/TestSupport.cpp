@@ -6,6 +6,7 @@
 
 #include <Poco/File.h>
 #include <Poco/FileStream.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -332,6 +333,21 @@ void saveProvinceWithTwoCommunes(DirectoryStore& d) {
     d.save(AgencyInput{"PT", "Tỉnh Phú Thọ", "", "province", "", true});
     d.save(AgencyInput{"XA", "Xã Thử", "PT", "commune", "", true});
     d.save(AgencyInput{"XB", "Xã Bên", "PT", "commune", "", true});
+}
+
+Poco::JSON::Object::Ptr jsonObject(const std::string& body) {
+    INFO(body.substr(0, 500));
+    const auto parsed = Poco::JSON::Parser().parse(body);
+    REQUIRE(parsed.type() == typeid(Poco::JSON::Object::Ptr));
+    return parsed.extract<Poco::JSON::Object::Ptr>();
+}
+
+bool eventually(const std::function<bool()>& done, int seconds) {
+    for (int i = 0; i < seconds * 10; ++i) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return done();
 }
 
 }  // namespace hailong::test

@@ -10,6 +10,8 @@
 
 #include <hailong/Problem.h>
 
+#include <Poco/JSON/Object.h>
+
 #include <functional>
 
 #include <map>
@@ -158,6 +160,11 @@ void onEachProvince(const std::function<void(TestHost&)>& body, bool serve = fal
 
 /// How many times `needle` occurs in `haystack` (not overlapping).
 std::size_t occurrences(const std::string& haystack, const std::string& needle);
+
+/// The JSON object `body` holds (a test failure if it is not one).
+Poco::JSON::Object::Ptr jsonObject(const std::string& body);
+/// Whether `done` holds within `seconds` (asked every 100 ms).
+bool eventually(const std::function<bool()>& done, int seconds = 10);
 
 /// Waits until GET /api/v1/health answers on `port` (up to `seconds`); false if it never does.
 bool waitForHealth(std::uint16_t port, int seconds);

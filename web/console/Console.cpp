@@ -698,6 +698,10 @@ HttpResponse Console::alertsPage(const Visit& v, const Caller& who, std::int64_t
     for (const cases::Case& c : rt_.cases().list(late)) overdue->add(caseView(c, v));
     data->set("overdue_cases", overdue);
     data->set("has_overdue", overdue->size() > 0);
+    // Paused webhooks too: another system of the subtree hears nothing until one resumes them.
+    if (const std::size_t paused = pausedWebhooks(who); paused > 0)
+        data->set("webhooks_paused", t(v.lang, "alerts_webhooks_paused",
+                                       {{"n", count(static_cast<std::int64_t>(paused), v.lang)}}));
     data->set("open_alerts", open);
     data->set("has_open", open->size() > 0);
     data->set("history", history);
@@ -825,6 +829,7 @@ void Console::routes() {
     });
     alertRoutes();
     caseRoutes();
+    webhookRoutes();
     exportRoutes();
     get("/console/import", [this](const HttpRequest&, const Visit& v, const Caller& who) {
         Object::Ptr data = new Object;

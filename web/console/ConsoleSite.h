@@ -1,5 +1,5 @@
 // hailong — the console's page machinery, shared by the files that register its pages
-// (Console.cpp, CasePages.cpp). Internal to the console; not a public header.
+// (Console.cpp, CasePages.cpp, WebhookPages.cpp). Internal to the console; not a public header.
 #pragma once
 
 #include "app/ApiSupport.h"
@@ -191,6 +191,28 @@ private:
                           const std::string& notice, const std::string& error,
                           int status = 200) const;
     Poco::JSON::Object::Ptr caseView(const cases::Case& c, const Visit& v) const;
+    /// /console/webhooks: the subscriptions of the caller's subtree (a paused one with why and
+    /// what to do) and the form that adds one; /console/webhooks/{id}: one subscription and its
+    /// delivery log; pause, resume and delete (web/console/WebhookPages.cpp).
+    void webhookRoutes();
+    HttpResponse webhooksPage(const Visit& v, const Caller& who, const std::string& notice,
+                              const std::string& error, int status = 200,
+                              const Form* typed = nullptr) const;
+    /// One subscription; `secret` (shown once, after creation) and a confirmation of its
+    /// deletion when asked.
+    HttpResponse webhookPage(const WebhookSubscription& w, const Visit& v, const Caller& who,
+                             const std::string& notice, const std::string& error, int status = 200,
+                             const std::string& secret = "", bool confirmDelete = false) const;
+    Poco::JSON::Object::Ptr webhookView(const WebhookSubscription& w, const Visit& v) const;
+    /// The subscription `id` names if the caller's subtree holds it; Problem(404) otherwise
+    /// (unknown and out of scope look the same).
+    WebhookSubscription visibleWebhook(const std::string& id, const Caller& who) const;
+    /// How many subscriptions of the caller's subtree are paused (the alerts page says so).
+    std::size_t pausedWebhooks(const Caller& who) const;
+    /// A receiver's error (as the feed wrote it) in the visitor's words.
+    std::string deliveryError(const std::string& raw, const std::string& lang) const;
+    /// problemText() with the webhook form's labels in place of its field names.
+    std::string webhookProblemText(const std::string& lang, const Problem& p) const;
     /// /console/exports: an export asked for runs in the background; its file is downloaded
     /// when done.
     void exportRoutes();
