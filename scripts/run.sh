@@ -13,5 +13,5 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHAILONG_TESTS=OFF "
 cmake --build "$build" -j2
 echo
 echo "hailong: http://localhost:8080/ (health: http://localhost:8080/api/v1/health)"
-echo "         the API token for writes is in data/api-token; stop with Ctrl+C"
+echo "         the API token for writes is in the data folder, data/api-token by default; stop with Ctrl+C"
 exec "$build/bin/hailong" serve --set demo.on_empty=true "$@"

@@ -289,7 +289,8 @@ std::string Runtime::publicBase() const {
 std::string Runtime::loadOrCreateToken() {
     std::string value = config_.getString("api.token", "");
     if (!value.empty()) return value;
-    const std::string file = config_.getString("api.token_file");
+    std::string file = config_.getString("api.token_file", "");
+    if (file.empty()) file = paths_.data + "/api-token";  // beside the database by default
     if (Poco::File(file).exists()) {
         Poco::FileInputStream in(file);
         std::getline(in, value);

@@ -42,8 +42,9 @@ const std::vector<Setting>& settings() {
          "Take the client address from X-Forwarded-For (only behind your own proxy)"},
         {"http.log_requests", "true", "Log one line per request"},
         {"api.token", "", "Bearer token for API writes; empty: read from api.token_file", true},
-        {"api.token_file", "data/api-token",
-         "File holding the API token; created with a random token on first start"},
+        {"api.token_file", "",
+         "File holding the API token; created with a random token on first start (default: "
+         "api-token in paths.data)"},
         {"privacy.phone_key", "",
          "Secret for the keyed hashes of phone numbers; empty: one drawn at the first start and "
          "kept in the database (every host of it shares it)",
