@@ -14,12 +14,12 @@
 #include <Poco/Logger.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/DNS.h>
-#include <Poco/Net/HostEntry.h>
-#include <Poco/Net/IPAddress.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/HostEntry.h>
+#include <Poco/Net/IPAddress.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Nullable.h>
 #include <Poco/URI.h>
@@ -97,8 +97,8 @@ bool wants(const WebhookSubscription& w, const std::string& type, const std::str
 void WebhookStore::check(const WebhookInput& in, const DirectoryStore& directory) {
     std::vector<FieldError> errors;
     if (in.name.empty() || utf8::length(in.name) > 100)
-        errors.push_back({"name", in.name.empty() ? "field.required" : "field.too_long",
-                          {{"max", "100"}}});
+        errors.push_back(
+            {"name", in.name.empty() ? "field.required" : "field.too_long", {{"max", "100"}}});
     try {
         const Poco::URI uri(in.url);
         if ((uri.getScheme() != "http" && uri.getScheme() != "https") || uri.getHost().empty() ||
@@ -107,9 +107,8 @@ void WebhookStore::check(const WebhookInput& in, const DirectoryStore& directory
     } catch (const Poco::Exception&) {
         errors.push_back({"url", "webhook.url", {{"max", std::to_string(kMaxUrl)}}});
     }
-    if (!in.privateTargets && std::none_of(errors.begin(), errors.end(), [](const FieldError& e) {
-            return e.field == "url";
-        })) {
+    if (!in.privateTargets && std::none_of(errors.begin(), errors.end(),
+                                           [](const FieldError& e) { return e.field == "url"; })) {
         // Every address the name has now must be public (a name resolving elsewhere later is
         // not caught here).
         try {
@@ -139,10 +138,11 @@ void WebhookStore::check(const WebhookInput& in, const DirectoryStore& directory
     for (std::size_t i = 0; i < in.events.size(); ++i)
         if (std::none_of(std::begin(kWebhookEvents), std::end(kWebhookEvents),
                          [&](const char* e) { return in.events[i] == e; }))
-            errors.push_back({"events." + std::to_string(i), "field.one_of", {{"allowed", allowed}}});
+            errors.push_back(
+                {"events." + std::to_string(i), "field.one_of", {{"allowed", allowed}}});
     if (!directory.agency(in.agencyCode))
-        errors.push_back({"agency", in.agencyCode.empty() ? "field.required"
-                                                          : "directory.unknown_reference",
+        errors.push_back({"agency",
+                          in.agencyCode.empty() ? "field.required" : "directory.unknown_reference",
                           {{"code", in.agencyCode}}});
     if (!errors.empty()) throw Problem(422, "webhook.invalid", {}, std::move(errors));
 }
@@ -206,8 +206,7 @@ void WebhookStore::remove(std::int64_t id) {
         s << "DELETE FROM webhook_subscriptions WHERE id = $1", use(id), now;
         // Its queue and log go with it (SQLite may give its id to the next one).
         std::string recipient = std::to_string(id);
-        s << "DELETE FROM outbox WHERE channel = 'webhook' AND recipient = $1", use(recipient),
-            now;
+        s << "DELETE FROM outbox WHERE channel = 'webhook' AND recipient = $1", use(recipient), now;
     });
 }
 
@@ -307,10 +306,11 @@ WebhookFeed::WebhookFeed(Database& db, WebhookStore& store, Outbox& outbox, Poco
       outbox_(outbox),
       log_(log),
       options_(std::move(options)),
-      task_(std::chrono::milliseconds(options_.pollMs), [this] { follow(); },
-            [this](const std::exception& e) {
-                log_.warning("webhooks: %s (tried again shortly)", std::string(e.what()));
-            }) {
+      task_(
+          std::chrono::milliseconds(options_.pollMs), [this] { follow(); },
+          [this](const std::exception& e) {
+              log_.warning("webhooks: %s (tried again shortly)", std::string(e.what()));
+          }) {
     Poco::Net::initializeSSL();  // counted: for HTTPS receivers
 }
 
@@ -328,7 +328,9 @@ void WebhookFeed::start() {
     task_.start();
 }
 
-void WebhookFeed::stop() { task_.stop(); }
+void WebhookFeed::stop() {
+    task_.stop();
+}
 
 namespace {
 
@@ -484,11 +486,11 @@ DeliveryResult WebhookFeed::deliver(const OutboundMessage& m, std::string& error
         const Poco::URI uri(w->url);
         std::unique_ptr<Poco::Net::HTTPClientSession> session;
         if (uri.getScheme() == "https") {
-            Poco::Net::Context::Ptr context = new Poco::Net::Context(
-                Poco::Net::Context::TLS_CLIENT_USE, "", Poco::Net::Context::VERIFY_RELAXED, 9,
-                true);
-            session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(),
-                                                                      uri.getPort(), context);
+            Poco::Net::Context::Ptr context =
+                new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "",
+                                       Poco::Net::Context::VERIFY_RELAXED, 9, true);
+            session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(),
+                                                                      context);
         } else {
             session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
         }
